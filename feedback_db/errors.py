@@ -1,0 +1,25 @@
+"""Specific errors of the feedback store; the app and the CLI turn them into messages."""
+
+
+class FeedbackDBError(Exception):
+    """Base class of every error raised by `feedback_db`."""
+
+
+class InvalidInputError(FeedbackDBError, ValueError):
+    """A value is out of range or malformed (a score of 7, an empty prompt, a 1 MB comment)."""
+
+
+class UnknownIdError(FeedbackDBError, LookupError):
+    """A referenced row (output, request, user) does not exist."""
+
+
+class UserExistsError(FeedbackDBError):
+    """A user with that name already exists."""
+
+
+class DatabaseURLError(FeedbackDBError, ValueError):
+    """The database URL is malformed or names a driver that is not installed."""
+
+
+class DatabaseUnavailableError(FeedbackDBError):
+    """The database could not be reached or opened."""

@@ -1,0 +1,156 @@
+"""Reading feedback as pandas DataFrames: what retraining, insights and export work from.
+
+Each frame is one SQL query read by pandas; JSON parameters are serialised to text so every
+frame survives CSV, Parquet and JSONL unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session, aliased
+
+from feedback_db.schema import Flag, Output, Rating, Request, SetRating, User
+
+FRAMES = ("ratings", "set_ratings", "outputs", "flags")
+DATETIME_COLUMNS = ("created_at", "updated_at", "request_created_at")
+
+
+def _request_filter(statement: Select, modality: str | None, since: datetime | None) -> Select:
+    if modality is not None:
+        statement = statement.where(Request.modality == modality)
+    if since is not None:
+        statement = statement.where(Request.created_at >= since)
+    return statement
+
+
+def _read(session: Session, statement: Select) -> pd.DataFrame:
+    frame = pd.read_sql(statement, session.connection())
+    if "parameters" in frame:
+        frame["parameters"] = frame["parameters"].map(_as_json_text)
+    for column in DATETIME_COLUMNS:
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def _as_json_text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def ratings_frame(
+    session: Session, *, modality: str | None = None, since: datetime | None = None
+) -> pd.DataFrame:
+    """One row per rating, with its output, request and rater role."""
+    flagged = exists().where(Flag.output_id == Output.id)
+    statement = (
+        select(
+            Rating.id.label("rating_id"),
+            Request.id.label("request_id"),
+            Output.id.label("output_id"),
+            Output.index.label("output_index"),
+            Request.modality,
+            Request.prompt,
+            Request.parameters,
+            Request.model_version,
+            Output.text,
+            Output.image_path,
+            Output.seed,
+            Rating.rater_id,
+            User.role.label("rater_role"),
+            Rating.source,
+            Rating.naturalness,
+            Rating.reliability,
+            Rating.thumbs,
+            Rating.comment,
+            flagged.label("flagged"),
+            Rating.created_at,
+            Rating.updated_at,
+        )
+        .join(Output, Rating.output_id == Output.id)
+        .join(Request, Output.request_id == Request.id)
+        .join(User, Rating.rater_id == User.id)
+        .order_by(Rating.id)
+    )
+    frame = _read(session, _request_filter(statement, modality, since))
+    frame["flagged"] = frame["flagged"].astype(bool)
+    return frame
+
+
+def set_ratings_frame(
+    session: Session, *, modality: str | None = None, since: datetime | None = None
+) -> pd.DataFrame:
+    """One row per set rating: diversity and the best pick of a request's candidates."""
+    best = aliased(Output)
+    statement = (
+        select(
+            SetRating.id.label("set_rating_id"),
+            Request.id.label("request_id"),
+            Request.modality,
+            Request.prompt,
+            Request.model_version,
+            SetRating.rater_id,
+            User.role.label("rater_role"),
+            SetRating.source,
+            SetRating.diversity,
+            SetRating.best_output_id,
+            best.index.label("best_output_index"),
+            SetRating.created_at,
+            SetRating.updated_at,
+        )
+        .join(Request, SetRating.request_id == Request.id)
+        .join(User, SetRating.rater_id == User.id)
+        .outerjoin(best, SetRating.best_output_id == best.id)
+        .order_by(SetRating.id)
+    )
+    return _read(session, _request_filter(statement, modality, since))
+
+
+def outputs_frame(
+    session: Session, *, modality: str | None = None, since: datetime | None = None
+) -> pd.DataFrame:
+    """One row per generated output with its request, rated or not."""
+    statement = (
+        select(
+            Output.id.label("output_id"),
+            Request.id.label("request_id"),
+            Output.index.label("output_index"),
+            Request.modality,
+            Request.prompt,
+            Request.parameters,
+            Request.model_version,
+            Request.source.label("request_source"),
+            Output.text,
+            Output.image_path,
+            Output.image_sha256,
+            Output.seed,
+            Output.latency_ms,
+            Output.time_to_first_token_ms,
+            Output.tokens,
+            Output.finish_reason,
+            Request.created_at.label("request_created_at"),
+        )
+        .join(Request, Output.request_id == Request.id)
+        .order_by(Output.id)
+    )
+    return _read(session, _request_filter(statement, modality, since))
+
+
+def flags_frame(session: Session) -> pd.DataFrame:
+    statement = select(
+        Flag.id.label("flag_id"), Flag.output_id, Flag.rater_id, Flag.reason, Flag.created_at
+    ).order_by(Flag.id)
+    return _read(session, statement)
+
+
+def read_frames(session: Session, *, modality: str | None = None) -> dict[str, pd.DataFrame]:
+    """All feedback frames by name (see FRAMES)."""
+    return {
+        "ratings": ratings_frame(session, modality=modality),
+        "set_ratings": set_ratings_frame(session, modality=modality),
+        "outputs": outputs_frame(session, modality=modality),
+        "flags": flags_frame(session),
+    }

@@ -1,0 +1,241 @@
+"""Writing feedback: requests with their outputs, ratings, set ratings and flags.
+
+Every function takes the caller's Session and never commits: the caller owns the transaction
+(`with factory.begin() as session:`), so a request and its outputs land together or not at all.
+Values are validated here with clear errors before the database's own CHECK constraints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from feedback_db.errors import InvalidInputError, UnknownIdError
+from feedback_db.schema import (
+    FINISH_REASONS,
+    MODALITIES,
+    RATING_SOURCES,
+    SCORE_MAX,
+    SCORE_MIN,
+    Flag,
+    Output,
+    Rating,
+    Request,
+    SetRating,
+    User,
+    utcnow,
+)
+
+MAX_PROMPT_CHARS = 100_000
+MAX_COMMENT_CHARS = 5_000
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET  # "leave this field as it is" in upserts; None clears a field
+
+
+@dataclass
+class NewOutput:
+    """One candidate to store with its request."""
+
+    index: int
+    seed: int
+    latency_ms: float
+    text: str | None = None
+    image_path: str | None = None
+    image_sha256: str | None = None
+    tokens: int | None = None
+    time_to_first_token_ms: float | None = None
+    finish_reason: str = "stop"
+
+
+def record_request(
+    session: Session,
+    *,
+    modality: str,
+    prompt: str,
+    parameters: dict[str, Any],
+    model_version: str,
+    outputs: list[NewOutput],
+    user_id: int | None = None,
+    session_id: str | None = None,
+    source: str = "playground",
+) -> Request:
+    """Store a request and all of its outputs (flushed, so ids are set; not committed)."""
+    _check_request(modality, prompt, outputs)
+    request = Request(
+        modality=modality,
+        prompt=prompt,
+        parameters=parameters,
+        model_version=model_version,
+        user_id=user_id,
+        session_id=session_id,
+        source=source,
+    )
+    request.outputs = [Output(**vars(o)) for o in outputs]
+    session.add(request)
+    session.flush()
+    return request
+
+
+def _check_request(modality: str, prompt: str, outputs: list[NewOutput]) -> None:
+    if modality not in MODALITIES:
+        raise InvalidInputError(f"unknown modality {modality!r}; use one of {MODALITIES}")
+    if not prompt or not prompt.strip():
+        raise InvalidInputError("the prompt is empty")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidInputError(f"the prompt is longer than {MAX_PROMPT_CHARS} characters")
+    if not outputs:
+        raise InvalidInputError("a request needs at least one output")
+    if len({o.index for o in outputs}) != len(outputs):
+        raise InvalidInputError("output indices must be unique within a request")
+    for output in outputs:
+        if output.text is None and output.image_path is None:
+            raise InvalidInputError(f"output {output.index} has neither text nor an image")
+        if output.finish_reason not in FINISH_REASONS:
+            raise InvalidInputError(f"unknown finish reason {output.finish_reason!r}")
+
+
+def upsert_rating(
+    session: Session,
+    *,
+    output_id: int,
+    rater_id: int,
+    source: str,
+    naturalness: int | None | _Unset = UNSET,
+    reliability: int | None | _Unset = UNSET,
+    thumbs: int | None | _Unset = UNSET,
+    comment: str | None | _Unset = UNSET,
+) -> Rating:
+    """Create or update the one rating of `rater_id` for `output_id`; UNSET fields stay as they are."""
+    # 1. Validate every given value before touching the database.
+    _check_source(source)
+    _check_score("naturalness", naturalness)
+    _check_score("reliability", reliability)
+    if thumbs not in (UNSET, None, -1, 1):
+        raise InvalidInputError(f"thumbs must be -1 or 1, got {thumbs!r}")
+    _check_comment(comment)
+    # 2. The referenced rows must exist (a clear error instead of a foreign-key failure).
+    _require(session, Output, output_id, "output")
+    _require(session, User, rater_id, "user")
+    # 3. One statement that inserts or updates, so concurrent raters never race.
+    changes = _given(naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment)
+    _upsert(
+        session,
+        Rating,
+        key={"output_id": output_id, "rater_id": rater_id},
+        changes={**changes, "source": source},
+    )
+    return session.scalars(
+        select(Rating)
+        .where(Rating.output_id == output_id, Rating.rater_id == rater_id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def upsert_set_rating(
+    session: Session,
+    *,
+    request_id: int,
+    rater_id: int,
+    source: str,
+    diversity: int | None | _Unset = UNSET,
+    best_output_id: int | None | _Unset = UNSET,
+) -> SetRating:
+    """Create or update the rater's diversity score and best pick for a request's candidates."""
+    _check_source(source)
+    _check_score("diversity", diversity)
+    _require(session, Request, request_id, "request")
+    _require(session, User, rater_id, "user")
+    if best_output_id not in (UNSET, None):
+        best = session.get(Output, best_output_id)
+        if best is None or best.request_id != request_id:
+            raise UnknownIdError(f"output {best_output_id} is not a candidate of request {request_id}")
+    changes = _given(diversity=diversity, best_output_id=best_output_id)
+    _upsert(
+        session,
+        SetRating,
+        key={"request_id": request_id, "rater_id": rater_id},
+        changes={**changes, "source": source},
+    )
+    return session.scalars(
+        select(SetRating)
+        .where(SetRating.request_id == request_id, SetRating.rater_id == rater_id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def set_flag(
+    session: Session, *, output_id: int, rater_id: int, flagged: bool, reason: str = "harmful"
+) -> bool:
+    """Flag (or unflag) an output for this rater; flagged outputs never become training data."""
+    _require(session, Output, output_id, "output")
+    _require(session, User, rater_id, "user")
+    existing = session.scalar(
+        select(Flag).where(Flag.output_id == output_id, Flag.rater_id == rater_id)
+    )
+    if flagged and existing is None:
+        session.add(Flag(output_id=output_id, rater_id=rater_id, reason=reason[:500]))
+    elif not flagged and existing is not None:
+        session.delete(existing)
+    session.flush()
+    return flagged
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not UNSET}
+
+
+def _check_source(source: str) -> None:
+    if source not in RATING_SOURCES:
+        raise InvalidInputError(f"unknown rating source {source!r}; use one of {RATING_SOURCES}")
+
+
+def _check_score(name: str, value: object) -> None:
+    if value is UNSET or value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not SCORE_MIN <= value <= SCORE_MAX:
+        raise InvalidInputError(f"{name} must be a whole number from {SCORE_MIN} to {SCORE_MAX}, got {value!r}")
+
+
+def _check_comment(comment: object) -> None:
+    if comment is UNSET or comment is None:
+        return
+    if not isinstance(comment, str):
+        raise InvalidInputError("a comment must be text")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise InvalidInputError(f"a comment is limited to {MAX_COMMENT_CHARS} characters")
+
+
+def _require(session: Session, model: type, row_id: int, what: str) -> None:
+    if session.get(model, row_id) is None:
+        raise UnknownIdError(f"{what} {row_id} does not exist")
+
+
+def _upsert(session: Session, model: type, *, key: dict[str, Any], changes: dict[str, Any]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE where the dialect has it, else select-then-write."""
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        statement = insert(model).values(**key, **changes, created_at=now, updated_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key), set_={**changes, "updated_at": now}
+        )
+        session.execute(statement)
+        return
+    row = session.scalar(select(model).filter_by(**key).with_for_update())
+    if row is None:
+        session.add(model(**key, **changes, created_at=now, updated_at=now))
+    else:
+        for name, value in {**changes, "updated_at": now}.items():
+            setattr(row, name, value)
+    session.flush()

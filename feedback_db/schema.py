@@ -1,0 +1,248 @@
+"""The feedback database as SQLAlchemy 2.0 typed models.
+
+Scores are CHECK-constrained in the database itself, so a bug in any client (UI, API, script)
+cannot store an out-of-range rating. One rating per (output, rater) and one set rating per
+(request, rater) are unique constraints: changing one's mind updates the row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("end_user", "annotator", "admin")
+RATING_SOURCES = ("end_user", "annotator")
+MODALITIES = ("text", "image")
+FINISH_REASONS = ("stop", "length", "cancelled", "error")
+VERSION_STATUSES = ("candidate", "active", "retired")
+RUN_STATUSES = ("running", "succeeded", "failed", "skipped")
+ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped")
+SCORE_MIN, SCORE_MAX = 1, 5
+
+# Deterministic constraint names keep Alembic migrations (and SQLite batch mode) stable.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def _score(column: str) -> CheckConstraint:
+    return CheckConstraint(
+        f"{column} IS NULL OR ({column} >= {SCORE_MIN} AND {column} <= {SCORE_MAX})",
+        name=f"{column}_range",
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # Only annotators and admins log in; anonymous end users have no password.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserSession(Base):
+    """A browser session: anonymous end users keep one identity per session."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        CheckConstraint(_one_of("modality", MODALITIES), name="modality"),
+        CheckConstraint(_one_of("status", VERSION_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    modality: Mapped[str] = mapped_column(String(8), index=True)
+    base_model: Mapped[str] = mapped_column(String(255))
+    adapter_path: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
+    # Sampling defaults learned from diversity/naturalness ratings (temperature, guidance, ...).
+    sampling_defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[datetime | None]
+
+
+class TrainingRun(Base):
+    __tablename__ = "training_runs"
+    __table_args__ = (
+        CheckConstraint(_one_of("modality", MODALITIES), name="modality"),
+        CheckConstraint(_one_of("status", RUN_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    modality: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    method: Mapped[str | None] = mapped_column(String(16))  # dpo | kto | sft | lora
+    data_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    report_path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Request(Base):
+    """One prompt sent to a generator, with the parameters and version that answered it."""
+
+    __tablename__ = "requests"
+    __table_args__ = (CheckConstraint(_one_of("modality", MODALITIES), name="modality"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    modality: Mapped[str] = mapped_column(String(8), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model_version: Mapped[str] = mapped_column(String(120), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(String(16), default="playground")  # playground | bulk
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    outputs: Mapped[list[Output]] = relationship(
+        back_populates="request", order_by="Output.index", cascade="all, delete-orphan"
+    )
+
+
+class Output(Base):
+    """One candidate of a request: text, or an image file named by its sha256."""
+
+    __tablename__ = "outputs"
+    __table_args__ = (
+        UniqueConstraint("request_id", "index", name="uq_outputs_request_index"),
+        CheckConstraint("text IS NOT NULL OR image_path IS NOT NULL", name="has_content"),
+        CheckConstraint(_one_of("finish_reason", FINISH_REASONS), name="finish_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+    image_path: Mapped[str | None] = mapped_column(Text)
+    image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float]
+    time_to_first_token_ms: Mapped[float | None]
+    tokens: Mapped[int | None]
+    finish_reason: Mapped[str] = mapped_column(String(16), default="stop")
+
+    request: Mapped[Request] = relationship(back_populates="outputs")
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("output_id", "rater_id", name="uq_ratings_output_rater"),
+        _score("naturalness"),
+        _score("reliability"),
+        CheckConstraint("thumbs IS NULL OR thumbs IN (-1, 1)", name="thumbs"),
+        CheckConstraint(_one_of("source", RATING_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    output_id: Mapped[int] = mapped_column(ForeignKey("outputs.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    naturalness: Mapped[int | None]
+    reliability: Mapped[int | None]
+    thumbs: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SetRating(Base):
+    """A rater's view of a request's candidates as a whole: diversity and the best pick."""
+
+    __tablename__ = "set_ratings"
+    __table_args__ = (
+        UniqueConstraint("request_id", "rater_id", name="uq_set_ratings_request_rater"),
+        _score("diversity"),
+        CheckConstraint(_one_of("source", RATING_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    diversity: Mapped[int | None]
+    best_output_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outputs.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Flag(Base):
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("output_id", "rater_id", name="uq_flags_output_rater"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    output_id: Mapped[int] = mapped_column(ForeignKey("outputs.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500), default="harmful")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assignment(Base):
+    """An annotator's lease on a request to rate; the lease expires if abandoned."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("request_id", "annotator_id", name="uq_assignments_request_annotator"),
+        CheckConstraint(_one_of("status", ASSIGNMENT_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="leased")
+    leased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_expires_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]

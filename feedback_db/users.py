@@ -1,0 +1,81 @@
+"""Accounts: annotators and admins log in with argon2-hashed passwords; end users are anonymous."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedback_db.errors import InvalidInputError, UnknownIdError, UserExistsError
+from feedback_db.schema import ROLES, User, UserSession
+
+MIN_PASSWORD_LENGTH = 8
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+
+
+def create_user(session: Session, *, name: str, role: str, password: str | None = None) -> User:
+    """Add a user; annotators and admins must have a password."""
+    if not _NAME_PATTERN.match(name or ""):
+        raise InvalidInputError(
+            "user names are 2-64 characters: letters, digits and _ . @ - only"
+        )
+    if role not in ROLES:
+        raise InvalidInputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if role != "end_user" and (password is None or len(password) < MIN_PASSWORD_LENGTH):
+        raise InvalidInputError(
+            f"{role}s need a password of at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise UserExistsError(f"a user named {name!r} already exists")
+    user = User(name=name, role=role, password_hash=_hasher.hash(password) if password else None)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, name: str, password: str) -> User | None:
+    """Return the user if the password matches, else None (never says which part was wrong)."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None or user.password_hash is None:
+        _hasher.hash(password or "x")  # same cost either way, so timing does not leak names
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.role != "end_user").order_by(User.name)))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UnknownIdError(f"user {user_id} does not exist")
+    return user
+
+
+def anonymous_user_for_session(
+    session: Session, *, session_id: str | None = None, expires_at: datetime | None = None
+) -> tuple[User, UserSession]:
+    """Return the end user behind a browser session, creating both on first use."""
+    if session_id is not None:
+        existing = session.get(UserSession, session_id)
+        if existing is not None:
+            return get_user(session, existing.user_id), existing
+    session_id = session_id or uuid.uuid4().hex
+    user = User(name=f"anon-{session_id[:32]}", role="end_user")
+    session.add(user)
+    session.flush()
+    browser_session = UserSession(id=session_id, user_id=user.id, expires_at=expires_at)
+    session.add(browser_session)
+    session.flush()
+    return user, browser_session

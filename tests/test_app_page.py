@@ -1,0 +1,38 @@
+"""The app starts on the foundation alone and serves its page and status."""
+
+import json
+import socket
+import urllib.request
+
+import gradio as gr
+from gradio_client import Client
+
+from playground.app import build_app, status_markdown
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_status_counts_feedback(settings, database):
+    text = status_markdown(settings, database)
+    assert "0 requests, 0 ratings" in text
+    assert "`embedded`" in text
+
+
+def test_app_serves_its_page(settings, database):
+    app = build_app(settings, database)
+    port = free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=30) as response:
+            config = json.loads(response.read())
+        assert config["title"] == "Playground"
+        assert any("What your ratings do" in str(c.get("props", {}).get("value")) for c in config["components"])
+        assert Client(f"http://127.0.0.1:{port}/", verbose=False) is not None
+    finally:
+        app.close()
