@@ -1,0 +1,344 @@
+"""`HFTextGenerator`: any transformers causal LM (the embedded SmolLM2, a hub id or a local path)
+behind the `models.base.TextGenerator` interface, with LoRA adapters as model versions.
+
+One instance per process serves every request (see `models.registry`). A lock makes requests
+take turns on the model: generation, version switches and log-prob scoring never overlap, so
+a switch can only happen between requests.
+"""
+
+from __future__ import annotations
+
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models.base import (
+    InvalidParameterError,
+    ModelLoadError,
+    TextOutput,
+    TextParams,
+    TextProgress,
+    UnknownVersionError,
+    check_prompt,
+)
+from models.devices import DevicePlacement, resolve_device
+from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
+
+if TYPE_CHECKING:
+    import torch
+
+BASE_VERSION = "base"
+DEFAULT_MAX_PROMPT_CHARS = 8000
+
+
+@dataclass
+class _Job:
+    """One validated request, ready to run."""
+
+    input_ids: torch.Tensor  # (1, prompt_tokens)
+    params: TextParams
+    seed: int
+    cancel: threading.Event  # set by the caller to stop early
+    abandoned: threading.Event  # set when the consumer stops reading the stream
+
+
+class HFTextGenerator:
+    """Text generation with a transformers causal LM, loaded lazily on first use.
+
+    Seeds: a request with seed S (drawn at random when None, and reported) generates candidate i
+    with its own random stream seeded S+i (mod 2**32), so candidate i can be regenerated alone
+    with n=1 and seed S+i, as with images. Temperature 0 is greedy: all candidates are equal.
+    Results are reproducible for the same seed, parameters, version, device and dtype.
+    """
+
+    def __init__(
+        self,
+        spec: str = EMBEDDED_TEXT_SPEC,
+        device: str = "auto",
+        cache_dir: Path | None = None,
+        max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS,
+    ):
+        if spec == EMBEDDED_TEXT_SPEC and cache_dir is None:
+            raise ModelLoadError("the embedded text model needs a cache_dir to keep its converted copy")
+        self.spec = spec
+        self.device_name = device
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.max_prompt_chars = max_prompt_chars
+        self.model_version = BASE_VERSION
+        self._lock = threading.RLock()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._placement: DevicePlacement | None = None
+        self._adapters: dict[str, Path] = {}  # version id -> adapter folder, as loaded
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> Any:
+        """The underlying transformers model (with any loaded adapters), for retraining code."""
+        self.load()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    @property
+    def placement(self) -> DevicePlacement:
+        self.load()
+        assert self._placement is not None
+        return self._placement
+
+    @property
+    def context_length(self) -> int:
+        """How many tokens (prompt plus completion) the model can attend to."""
+        config = self.model.config
+        return int(getattr(config, "max_position_embeddings", None) or self.tokenizer.model_max_length)
+
+    def load(self) -> None:
+        """Load tokenizer and model now (otherwise the first request does it)."""
+        with self._lock:
+            if self._model is None:
+                self._load()
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+        # 1. Where the weights are: the embedded model is converted once into the cache dir.
+        placement = resolve_device(self.device_name)
+        path = embedded_text_model_dir(self.cache_dir) if self.spec == EMBEDDED_TEXT_SPEC else self.spec
+        # 2. Load; transformers raises OSError/ValueError for missing or malformed models.
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"could not load text model {self.spec!r}: {exc}") from exc
+        model.to(placement.device).eval()
+        # 3. Own the generation defaults: a hub generation_config.json may carry sampling
+        # settings that would silently mix with ours; keep only the special tokens.
+        eos = model.generation_config.eos_token_id
+        if eos is None:
+            eos = tokenizer.eos_token_id
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else _first(eos)
+        model.generation_config = GenerationConfig(
+            bos_token_id=model.generation_config.bos_token_id, eos_token_id=eos, pad_token_id=pad
+        )
+        self._tokenizer, self._model, self._placement = tokenizer, model, placement
+
+    # -- prompts -------------------------------------------------------------------------------
+
+    def format_prompt(self, prompt: str) -> str:
+        """The prompt as the model sees it: in its chat template as one user turn, if it has one."""
+        tokenizer = self.tokenizer
+        if not getattr(tokenizer, "chat_template", None):
+            return prompt
+        messages = [{"role": "user", "content": prompt}]
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def encode_prompt(self, prompt: str) -> torch.Tensor:
+        """Token ids (1, length) of the formatted prompt, on the model's device."""
+        # The template already holds the special tokens, so none are added here.
+        ids = self.tokenizer(self.format_prompt(prompt), add_special_tokens=False, return_tensors="pt")
+        return ids["input_ids"].to(self.placement.device)
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def stream(
+        self, prompt: str, params: TextParams, cancel: threading.Event | None = None
+    ) -> Iterator[TextProgress]:
+        """Validate now, then stream every candidate's text; the last item has `done` and outputs.
+
+        Raises InvalidParameterError at once (not on first iteration) for bad input.
+        """
+        job = self._prepare(prompt, params, cancel)
+        return self._run_streaming(job)
+
+    def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
+        last = TextProgress(texts=[])
+        for last in self.stream(prompt, params):
+            pass
+        return last.outputs
+
+    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> _Job:
+        # 1. Cheap checks first, before any model is loaded.
+        params = params.validate()
+        prompt = check_prompt(prompt, self.max_prompt_chars)
+        # 2. The prompt and the completion must fit in the model's context together.
+        input_ids = self.encode_prompt(prompt)
+        prompt_tokens = input_ids.shape[1]
+        if prompt_tokens + params.max_new_tokens > self.context_length:
+            raise InvalidParameterError(
+                f"the prompt is {prompt_tokens} tokens and max_new_tokens is {params.max_new_tokens}; "
+                f"together they exceed the model's context of {self.context_length} tokens"
+            )
+        # 3. A request without a seed gets one, so its outputs can be reproduced later.
+        seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
+        return _Job(input_ids, params, seed, cancel or threading.Event(), threading.Event())
+
+    def _run_streaming(self, job: _Job) -> Iterator[TextProgress]:
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        worker = threading.Thread(
+            target=self._worker, args=(job, events), name="text-generate", daemon=True
+        )
+        worker.start()
+        try:
+            while True:
+                kind, payload = _latest(events)
+                if kind == "texts":
+                    yield TextProgress(texts=payload)
+                elif kind == "done":
+                    yield TextProgress(texts=[o.text for o in payload], done=True, outputs=payload)
+                    return
+                else:
+                    raise payload
+        finally:
+            # The consumer may stop reading early (closed stream, client gone): stop the model too.
+            job.abandoned.set()
+
+    def _worker(self, job: _Job, events: queue.Queue) -> None:
+        try:
+            events.put(("done", self._generate_batch(job, lambda texts: events.put(("texts", texts)))))
+        except BaseException as exc:  # handed to the consumer thread, which re-raises it
+            events.put(("error", exc))
+
+    def _generate_batch(self, job: _Job, on_update) -> list[TextOutput]:
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+
+        from models.text_decoding import (
+            BatchStreamer,
+            PerRowSampler,
+            StopOnEvent,
+            StopOnStrings,
+            candidate_seeds,
+            finish_outputs,
+        )
+
+        params = job.params
+        with self._lock:
+            started = time.perf_counter()
+            # 1. N copies of the prompt make one batch: one generate call for all candidates.
+            input_ids = job.input_ids.repeat(params.n, 1)
+            seeds = candidate_seeds(job.seed, params.n)
+            # 2. Sampling happens in PerRowSampler (per-candidate seeds); generate runs greedy.
+            processors = LogitsProcessorList()
+            if params.temperature > 0:
+                processors.append(
+                    PerRowSampler(seeds, params.temperature, params.top_p, self._placement.device)
+                )
+            criteria = StoppingCriteriaList([StopOnEvent(job.cancel, job.abandoned)])
+            if params.stop:
+                criteria.append(StopOnStrings(self._tokenizer, params.stop, input_ids.shape[1]))
+            config = GenerationConfig(
+                max_new_tokens=params.max_new_tokens,
+                do_sample=False,
+                repetition_penalty=params.repetition_penalty,
+            )
+            streamer = BatchStreamer(self._tokenizer, params.n, self._end_ids(), params.stop, on_update)
+            # 3. Run; the streamer sees every step's tokens for all rows.
+            with torch.inference_mode():
+                self._model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    generation_config=config,
+                    logits_processor=processors,
+                    stopping_criteria=criteria,
+                    streamer=streamer,
+                )
+            cancelled = job.cancel.is_set() or job.abandoned.is_set()
+            return finish_outputs(streamer, seeds, params.max_new_tokens, cancelled, started)
+
+    def _end_ids(self) -> set[int]:
+        config = self._model.generation_config
+        eos = config.eos_token_id
+        ids = set(eos) if isinstance(eos, list) else {eos}
+        return {i for i in ids | {config.pad_token_id} if i is not None}
+
+    # -- versions (LoRA adapters) --------------------------------------------------------------
+
+    def use_version(self, version_id: str, adapter_path: Path | None) -> None:
+        """Serve `version_id`: "base" (adapters off), a loaded version, or a new adapter folder.
+
+        Adapters stay loaded after a switch, so switching back costs no reload.
+        """
+        with self._lock:
+            model = self.model
+            if version_id == BASE_VERSION:
+                if self._adapters:
+                    model.disable_adapters()
+            elif version_id in self._adapters:
+                model.set_adapter(version_id)
+                model.enable_adapters()
+            elif adapter_path is None:
+                raise UnknownVersionError(
+                    f"version {version_id!r} is not loaded and no adapter path was given"
+                )
+            else:
+                self._load_adapter(version_id, Path(adapter_path))
+            self.model_version = version_id
+
+    def _load_adapter(self, version_id: str, adapter_path: Path) -> None:
+        if not (adapter_path / "adapter_config.json").is_file():
+            raise ModelLoadError(f"{adapter_path} holds no PEFT adapter (adapter_config.json missing)")
+        try:
+            self._model.load_adapter(str(adapter_path), adapter_name=version_id)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelLoadError(f"could not load adapter {adapter_path} for {version_id!r}: {exc}") from exc
+        self._model.set_adapter(version_id)
+        self._model.enable_adapters()
+        self._adapters[version_id] = adapter_path
+
+    @property
+    def loaded_versions(self) -> list[str]:
+        return [BASE_VERSION, *self._adapters]
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def completion_logprobs(self, prompts: Sequence[str], completions: Sequence[str]) -> list[float]:
+        """Sum of log-probabilities of each completion given its prompt, under the served version.
+
+        The prompt is formatted with the chat template, as in generation; the completion is
+        scored as it would have been generated right after it (no end-of-turn token).
+        """
+        import torch
+
+        if len(prompts) != len(completions):
+            raise InvalidParameterError("prompts and completions must have the same length")
+        scores = []
+        with self._lock, torch.inference_mode():
+            for prompt, completion in zip(prompts, completions, strict=True):
+                prompt_ids = self.encode_prompt(prompt)
+                completion_ids = self._tokenizer(
+                    completion, add_special_tokens=False, return_tensors="pt"
+                )["input_ids"].to(prompt_ids.device)
+                ids = torch.cat([prompt_ids, completion_ids], dim=1)
+                logits = self._model(input_ids=ids).logits[0, prompt_ids.shape[1] - 1 : -1].float()
+                logprobs = torch.log_softmax(logits, dim=-1)
+                picked = logprobs.gather(1, completion_ids[0].unsqueeze(1))
+                scores.append(float(picked.sum()))
+        return scores
+
+
+def _first(value: int | list[int] | None) -> int | None:
+    return value[0] if isinstance(value, list) else value
+
+
+def _latest(events: queue.Queue) -> tuple[str, Any]:
+    """Wait for the next event; if text updates piled up, skip to the newest one.
+
+    A slow consumer (a busy UI) then gets fewer, fresher updates instead of a growing backlog.
+    """
+    kind, payload = events.get()
+    while kind == "texts":
+        try:
+            kind, payload = events.get_nowait()
+        except queue.Empty:
+            break
+    return kind, payload
