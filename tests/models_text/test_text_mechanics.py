@@ -1,0 +1,167 @@
+"""Mechanics of HFTextGenerator on a tiny random Llama: fast, and independent of model quality."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from models.base import (
+    InvalidParameterError,
+    ModelLoadError,
+    TextParams,
+    UnknownVersionError,
+)
+from models.registry import load_text_generator
+from models.text_hf import HFTextGenerator
+from tests.models_text.conftest import save_random_lora
+
+SAMPLE = TextParams(max_new_tokens=12, temperature=1.0, n=3, seed=7)
+
+
+def test_stream_grows_every_candidate_over_several_updates(tiny_generator: HFTextGenerator) -> None:
+    updates = list(tiny_generator.stream("Say something.", SAMPLE))
+    assert updates[-1].done and len(updates[-1].outputs) == 3
+    assert all(len(u.texts) == 3 for u in updates)
+    for i in range(3):
+        distinct = {u.texts[i] for u in updates[:-1]}
+        assert len(distinct) > 1, f"candidate {i} arrived in one piece"
+        assert updates[-1].outputs[i].text.startswith(updates[1].texts[i][:1])
+
+
+def test_outputs_report_tokens_timings_and_seeds(tiny_generator: HFTextGenerator) -> None:
+    outputs = tiny_generator.generate("Say something.", SAMPLE)
+    assert [o.index for o in outputs] == [0, 1, 2]
+    assert [o.seed for o in outputs] == [7, 8, 9]
+    for o in outputs:
+        assert o.finish_reason == "length" and o.tokens == 12
+        assert 0 < o.time_to_first_token_ms <= o.latency_ms and o.tokens_per_s > 0
+
+
+def test_same_seed_reproduces_and_candidates_differ(tiny_generator: HFTextGenerator) -> None:
+    first = [o.text for o in tiny_generator.generate("Hello", SAMPLE)]
+    again = [o.text for o in tiny_generator.generate("Hello", SAMPLE)]
+    assert first == again
+    assert len(set(first)) == 3
+
+
+def test_candidate_i_is_reproducible_alone_with_seed_plus_i(tiny_generator: HFTextGenerator) -> None:
+    batch = tiny_generator.generate("Hello", SAMPLE)
+    alone = tiny_generator.generate("Hello", replace(SAMPLE, n=1, seed=batch[2].seed))
+    assert alone[0].text == batch[2].text
+
+
+def test_missing_seed_is_drawn_and_reported(tiny_generator: HFTextGenerator) -> None:
+    outputs = tiny_generator.generate("Hello", replace(SAMPLE, seed=None, n=2, max_new_tokens=4))
+    assert outputs[1].seed == (outputs[0].seed + 1) % 2**32
+
+
+def test_temperature_zero_is_greedy(tiny_generator: HFTextGenerator) -> None:
+    outputs = tiny_generator.generate("Hello", replace(SAMPLE, temperature=0.0, seed=None))
+    assert len({o.text for o in outputs}) == 1
+
+
+def test_stop_string_ends_each_candidate_before_it(tiny_generator: HFTextGenerator) -> None:
+    # Random weights emit near-random tokens; most contain an "e" within a few tokens.
+    params = replace(SAMPLE, max_new_tokens=60, stop=("e",))
+    outputs = tiny_generator.generate("Hello", params)
+    for o in outputs:
+        assert o.finish_reason == "stop" and "e" not in o.text and o.tokens < 60
+
+
+def test_cancel_stops_all_candidates(tiny_generator: HFTextGenerator) -> None:
+    cancel = threading.Event()
+    params = replace(SAMPLE, max_new_tokens=200)
+    for seen, update in enumerate(tiny_generator.stream("Hello", params, cancel)):
+        if seen == 3:
+            cancel.set()
+    assert update.done
+    assert all(o.finish_reason == "cancelled" and o.tokens < 200 for o in update.outputs)
+
+
+def test_abandoned_stream_frees_the_model(tiny_generator: HFTextGenerator) -> None:
+    stream = tiny_generator.stream("Hello", replace(SAMPLE, max_new_tokens=200))
+    next(stream)
+    stream.close()  # the consumer went away: the worker must stop and release the lock
+    assert tiny_generator.generate("Hello", replace(SAMPLE, max_new_tokens=2))
+
+
+def test_concurrent_requests_match_sequential_ones(tiny_generator: HFTextGenerator) -> None:
+    params = [replace(SAMPLE, seed=s) for s in (1, 2, 3)]
+    expected = [[o.text for o in tiny_generator.generate("Hi", p)] for p in params]
+    results: dict[int, list[str]] = {}
+
+    def run(i: int) -> None:
+        results[i] = [o.text for o in tiny_generator.generate("Hi", params[i])]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(3)] == expected
+
+
+@pytest.mark.parametrize(
+    ("prompt", "params", "message"),
+    [
+        ("Hi", TextParams(temperature=5), "temperature"),
+        ("Hi", TextParams(n=0), "n must be"),
+        ("Hi", TextParams(n=9), "n must be"),
+        ("Hi", TextParams(max_new_tokens=0), "max_new_tokens"),
+        ("Hi", TextParams(stop=("",)), "stop"),
+        ("   ", TextParams(), "empty"),
+        ("x" * 8001, TextParams(), "limit is 8000"),
+        ("Hi", TextParams(max_new_tokens=250), "context of 256 tokens"),
+    ],
+)
+def test_bad_input_raises_at_once(
+    tiny_generator: HFTextGenerator, prompt: str, params: TextParams, message: str
+) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        tiny_generator.stream(prompt, params)  # raises on call, before any iteration
+
+
+def test_versions_switch_and_base_restores(tiny_generator: HFTextGenerator, tmp_path: Path) -> None:
+    greedy = TextParams(max_new_tokens=8, temperature=0.0)
+    base = tiny_generator.generate("Hello", greedy)[0].text
+    adapter = save_random_lora(Path(tiny_generator.spec), tmp_path / "v1")
+    try:
+        tiny_generator.use_version("v1", adapter)
+        assert tiny_generator.model_version == "v1"
+        tuned = tiny_generator.generate("Hello", greedy)[0].text
+        assert tuned != base
+        tiny_generator.use_version("base", None)
+        assert tiny_generator.generate("Hello", greedy)[0].text == base
+        tiny_generator.use_version("v1", None)  # already loaded: no path needed
+        assert tiny_generator.generate("Hello", greedy)[0].text == tuned
+    finally:
+        tiny_generator.use_version("base", None)
+    assert tiny_generator.loaded_versions == ["base", "v1"]
+
+
+def test_unknown_version_and_bad_adapter_path(tiny_generator: HFTextGenerator, tmp_path: Path) -> None:
+    with pytest.raises(UnknownVersionError):
+        tiny_generator.use_version("never-loaded", None)
+    with pytest.raises(ModelLoadError, match="no PEFT adapter"):
+        tiny_generator.use_version("empty", tmp_path)
+    assert tiny_generator.model_version == "base"
+
+
+def test_completion_logprobs_prefer_the_greedy_continuation(tiny_generator: HFTextGenerator) -> None:
+    greedy = tiny_generator.generate("Hello", TextParams(max_new_tokens=6, temperature=0.0))[0].text
+    scores = tiny_generator.completion_logprobs(["Hello", "Hello"], [greedy, "zebra quantum"])
+    assert all(s < 0 for s in scores) and scores[0] > scores[1]
+
+
+def test_unloadable_model_raises_model_load_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError):
+        HFTextGenerator(str(tmp_path / "nothing-here"), "cpu").load()
+
+
+def test_registry_shares_one_instance_per_spec(tiny_model_dir: Path, tmp_path: Path) -> None:
+    first = load_text_generator(str(tiny_model_dir), "cpu", tmp_path)
+    assert load_text_generator(str(tiny_model_dir), "cpu", tmp_path) is first
+    assert load_text_generator("embedded", "cpu", tmp_path) is not first
