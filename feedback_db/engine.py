@@ -2,9 +2,10 @@
 
 For SQLite (the default) every connection gets WAL (readers never block the writer),
 a busy timeout (writers wait for each other instead of failing with "database is locked")
-and enforced foreign keys. Write transactions start with BEGIN IMMEDIATE: a deferred
-transaction that reads first and writes later can fail at once with SQLITE_BUSY when another
-writer committed in between, and the busy timeout does not help with that case.
+and enforced foreign keys. Transactions start with BEGIN IMMEDIATE: a deferred transaction that
+reads first and writes later can fail at once with SQLITE_BUSY when another writer committed in
+between, and the busy timeout does not help with that case. Read-only work (exports, insights)
+uses `make_read_session_factory`, whose deferred transactions never wait for the writer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from feedback_db.errors import DatabaseURLError
 from sqlalchemy.orm import Session, sessionmaker
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# SQLite's busy handler polls, so under heavy contention one writer can wait a few seconds;
+# 30 s keeps a burst of concurrent writers from failing while still surfacing a real deadlock.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "playground_read_only"
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -54,9 +58,15 @@ def _configure_sqlite(engine: Engine, *, use_wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for callers that own their transactions: `with factory.begin() as s: ...`."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for read-only work; on SQLite they never hold the write lock."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)

@@ -22,7 +22,7 @@ TAGLINE = (
 
 def status_markdown(settings: Settings, database: Database) -> str:
     """A short status of what this instance serves and how much feedback it holds."""
-    with database.sessions() as session:
+    with database.read_sessions() as session:
         requests = session.scalar(select(func.count(Request.id))) or 0
         ratings = session.scalar(select(func.count(Rating.id))) or 0
     return (

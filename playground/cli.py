@@ -150,7 +150,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f"{out_dir} exists and is not a folder")
     database = open_database(settings)
-    with database.sessions() as session:
+    with database.read_sessions() as session:
         frames = read_frames(session, modality=args.modality)
     try:
         paths = export_frames(frames, out_dir, args.format)
@@ -189,7 +189,7 @@ def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
     from playground.database import open_database
 
     database = open_database(settings)
-    with database.sessions() as session:
+    with database.read_sessions() as session:
         users = list_users(session)
     if not users:
         print("no annotators or admins yet: add one with `playground users add NAME`")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from feedback_db.engine import make_engine, make_session_factory
+from feedback_db.engine import make_engine, make_read_session_factory, make_session_factory
 from feedback_db.migrate import upgrade_to_head
 from playground.settings import Settings
 
@@ -15,7 +15,8 @@ from playground.settings import Settings
 @dataclass
 class Database:
     engine: Engine
-    sessions: sessionmaker[Session]
+    sessions: sessionmaker[Session]  # read-write: `with database.sessions.begin() as s:`
+    read_sessions: sessionmaker[Session]  # read-only: exports, insights, status
     revision: str
 
 
@@ -24,4 +25,9 @@ def open_database(settings: Settings) -> Database:
     settings.create_layout()
     engine = make_engine(settings.resolved_database_url)
     revision = upgrade_to_head(engine)
-    return Database(engine=engine, sessions=make_session_factory(engine), revision=revision)
+    return Database(
+        engine=engine,
+        sessions=make_session_factory(engine),
+        read_sessions=make_read_session_factory(engine),
+        revision=revision,
+    )

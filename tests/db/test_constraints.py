@@ -5,6 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from feedback_db.schema import Rating, SetRating
+from tests.db.conftest import CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION
 from tests.db.helpers import add_rater, add_text_request
 
 
@@ -14,7 +15,7 @@ def test_out_of_range_rating_is_refused_by_sql(database, column, score):
     with database.sessions.begin() as session:
         output_id = add_text_request(session).outputs[0].id
         rater_id = add_rater(session, "r1").id
-    with pytest.raises(IntegrityError, match="CHECK constraint failed"):
+    with pytest.raises(IntegrityError, match=CHECK_VIOLATION):
         with database.sessions.begin() as session:
             session.execute(
                 text(
@@ -29,7 +30,7 @@ def test_out_of_range_diversity_is_refused_through_the_orm(database):
     with database.sessions.begin() as session:
         request_id = add_text_request(session).id
         rater_id = add_rater(session, "r1").id
-    with pytest.raises(IntegrityError, match="CHECK constraint failed"):
+    with pytest.raises(IntegrityError, match=CHECK_VIOLATION):
         with database.sessions.begin() as session:
             session.add(SetRating(request_id=request_id, rater_id=rater_id, diversity=9, source="end_user"))
 
@@ -39,7 +40,7 @@ def test_one_rating_per_rater_and_output(database):
         output_id = add_text_request(session).outputs[0].id
         rater_id = add_rater(session, "r1").id
         session.add(Rating(output_id=output_id, rater_id=rater_id, naturalness=3, source="end_user"))
-    with pytest.raises(IntegrityError, match="UNIQUE constraint failed"):
+    with pytest.raises(IntegrityError, match=UNIQUE_VIOLATION):
         with database.sessions.begin() as session:
             session.add(Rating(output_id=output_id, rater_id=rater_id, naturalness=4, source="end_user"))
 
@@ -47,12 +48,12 @@ def test_one_rating_per_rater_and_output(database):
 def test_rating_for_unknown_output_is_refused_by_foreign_key(database):
     with database.sessions.begin() as session:
         rater_id = add_rater(session, "r1").id
-    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+    with pytest.raises(IntegrityError, match=FOREIGN_KEY_VIOLATION):
         with database.sessions.begin() as session:
             session.add(Rating(output_id=999, rater_id=rater_id, naturalness=3, source="end_user"))
 
 
 def test_unknown_role_is_refused(database):
-    with pytest.raises(IntegrityError, match="CHECK constraint failed"):
+    with pytest.raises(IntegrityError, match=CHECK_VIOLATION):
         with database.sessions.begin() as session:
             add_rater(session, "x", role="superuser")
