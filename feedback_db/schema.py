@@ -15,11 +15,13 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -91,6 +93,14 @@ class ModelVersion(Base):
     __table_args__ = (
         CheckConstraint(_one_of("modality", MODALITIES), name="modality"),
         CheckConstraint(_one_of("status", VERSION_STATUSES), name="status"),
+        # At most one active version per modality, enforced by the database.
+        Index(
+            "uq_model_versions_one_active",
+            "modality",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

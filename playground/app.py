@@ -1,16 +1,25 @@
-"""The Gradio app: builds the Blocks layout from the settings and launches it.
+"""The Gradio app: header, Text and Image tabs, guidelines; launched by `playground serve`.
 
-Layout only wires plain handler functions; the generation and rating tabs plug in here.
+Layout only wires plain handler functions (playground.generation, playground.feedback).
+All generation events share one queue (`concurrency_id="models"`), sized by
+`settings.gpu_concurrency`, so the model is never asked for more than it can run at once.
 """
 
 from __future__ import annotations
+
+import logging
 
 import gradio as gr
 from sqlalchemy import func, select
 
 from feedback_db.schema import Rating, Request
+from playground.context import AppContext
 from playground.database import Database, open_database
 from playground.settings import Settings
+from playground.ui.content import load_example_prompts, load_guidelines
+from playground.ui.image_tab import build_image_tab
+from playground.ui.session import wire_identity
+from playground.ui.text_tab import build_text_tab
 
 APP_NAME = "Playground"
 TAGLINE = (
@@ -27,28 +36,49 @@ def status_markdown(settings: Settings, database: Database) -> str:
         ratings = session.scalar(select(func.count(Rating.id))) or 0
     return (
         f"Text model: `{settings.text_model}` · Image model: `{settings.image_model}` · "
-        f"Device: `{settings.device}`  \n"
-        f"Feedback so far: {requests} requests, {ratings} ratings · "
-        f"schema revision `{database.revision}`"
+        f"Device: `{settings.device}` · Feedback so far: {requests} requests, {ratings} ratings"
     )
 
 
-def build_app(settings: Settings, database: Database) -> gr.Blocks:
+def build_app(context: AppContext) -> gr.Blocks:
+    settings = context.settings
+    guidelines = load_guidelines(settings.assets_dir)
+    examples = load_example_prompts(settings.assets_dir)
     with gr.Blocks(title=APP_NAME) as app:
         gr.Markdown(f"# {APP_NAME}\n{TAGLINE}", elem_id="header")
-        status = gr.Markdown(elem_id="status")
-        app.load(lambda: status_markdown(settings, database), outputs=status)
+        viewer = wire_identity(app, context)
+        with gr.Tabs():
+            with gr.Tab("Text", id="text", elem_id="tab-text"):
+                build_text_tab(context, guidelines, examples["text"], viewer)
+            with gr.Tab("Image", id="image", elem_id="tab-image"):
+                build_image_tab(context, guidelines, examples["image"], viewer)
+            with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):
+                gr.Markdown(guidelines.markdown)
+        status = gr.Markdown(elem_id="status", elem_classes="meta")
+        app.load(
+            lambda: status_markdown(settings, context.database), outputs=status,
+            api_visibility="private", queue=False,
+        )
     return app
 
 
+def launch_kwargs(settings: Settings) -> dict:
+    """Arguments for `Blocks.launch` shared by `serve` and the tests."""
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"),
+        "css_paths": [settings.assets_dir / "style.css"],
+        "allowed_paths": [str(settings.images_dir.resolve())],
+        "footer_links": ["api"],
+        "show_error": True,
+    }
+
+
 def launch(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = open_database(settings)
-    app = build_app(settings, database)
-    app.queue(default_concurrency_limit=1)
-    app.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        theme=gr.themes.Soft(),
-        allowed_paths=[str(settings.images_dir.resolve())],
-        footer_links=[],
-    )
+    context = AppContext.from_settings(settings, database)
+    app = build_app(context)
+    app.queue(max_size=settings.max_queue_size)
+    app.launch(**launch_kwargs(settings))

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+    assets_dir: Path = Field(
+        Path(__file__).resolve().parents[1] / "assets",
+        description="Guidelines, example prompts and the embedded image model.",
+    )
+    gpu_concurrency: int = Field(
+        1, ge=1, le=64, description="Generation requests run at once (one shared model queue)."
+    )
+    max_queue_size: int = Field(64, ge=1, description="Requests waiting before new ones are refused.")
 
     @property
     def resolved_database_url(self) -> str:

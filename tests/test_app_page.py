@@ -7,7 +7,8 @@ import urllib.request
 import gradio as gr
 from gradio_client import Client
 
-from playground.app import build_app, status_markdown
+from playground.app import build_app, launch_kwargs, status_markdown
+from playground.context import AppContext
 
 
 def free_port() -> int:
@@ -23,9 +24,11 @@ def test_status_counts_feedback(settings, database):
 
 
 def test_app_serves_its_page(settings, database):
-    app = build_app(settings, database)
+    context = AppContext.from_settings(settings, database)  # models load lazily: not here
+    app = build_app(context)
     port = free_port()
-    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    kwargs = {**launch_kwargs(settings), "server_port": port}
+    app.queue().launch(**kwargs, prevent_thread_lock=True, quiet=True)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
             assert response.status == 200

@@ -67,6 +67,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_model_versions_modality'), ['modality'], unique=False)
+        batch_op.create_index(
+            'uq_model_versions_one_active', ['modality'], unique=True,
+            sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"),
+        )
 
     op.create_table('sessions',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -217,6 +221,7 @@ def downgrade() -> None:
 
     op.drop_table('sessions')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_index('uq_model_versions_one_active')
         batch_op.drop_index(batch_op.f('ix_model_versions_modality'))
 
     op.drop_table('model_versions')

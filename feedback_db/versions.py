@@ -1,0 +1,74 @@
+"""Model versions: which adapter each modality serves, and promotion between them.
+
+Exactly one version per modality is active at a time (or none: the base model is served).
+Promotion retires the old active version and activates the new one in the caller's transaction,
+so a crash never leaves two active versions or none half-way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedback_db.errors import InvalidInputError, UnknownIdError
+from feedback_db.schema import MODALITIES, ModelVersion, utcnow
+
+
+def active_version(session: Session, *, modality: str) -> ModelVersion | None:
+    """The version the app should serve for `modality`, or None for the base model."""
+    return session.scalar(
+        select(ModelVersion).where(ModelVersion.modality == modality, ModelVersion.status == "active")
+    )
+
+
+def create_version(
+    session: Session,
+    *,
+    name: str,
+    modality: str,
+    base_model: str,
+    adapter_path: str | None,
+    parent_id: int | None = None,
+    training_run_id: int | None = None,
+    sampling_defaults: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Register a new candidate version (not served until promoted)."""
+    if modality not in MODALITIES:
+        raise InvalidInputError(f"unknown modality {modality!r}")
+    version = ModelVersion(
+        name=name,
+        modality=modality,
+        base_model=base_model,
+        adapter_path=adapter_path,
+        parent_id=parent_id,
+        training_run_id=training_run_id,
+        sampling_defaults=sampling_defaults or {},
+        status="candidate",
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def promote_version(session: Session, *, version_id: int) -> ModelVersion:
+    """Make `version_id` the active version of its modality, retiring the previous one."""
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise UnknownIdError(f"model version {version_id} does not exist")
+    previous = active_version(session, modality=version.modality)
+    if previous is not None and previous.id != version.id:
+        previous.status = "retired"
+        session.flush()  # the old row leaves "active" before the new one enters it
+    version.status = "active"
+    version.promoted_at = utcnow()
+    session.flush()
+    return version
+
+
+def list_versions(session: Session, *, modality: str | None = None) -> list[ModelVersion]:
+    statement = select(ModelVersion).order_by(ModelVersion.id)
+    if modality is not None:
+        statement = statement.where(ModelVersion.modality == modality)
+    return list(session.scalars(statement))

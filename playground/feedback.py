@@ -1,0 +1,83 @@
+"""Rating handlers for end users: every click is saved at once and can be changed (upsert).
+
+End users may rate only the candidates generated in their own browser session; otherwise anyone
+could cycle through output ids over the API and stuff the ballot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from feedback_db.errors import UnknownIdError
+from feedback_db.queries import UNSET, set_flag, upsert_rating, upsert_set_rating
+from feedback_db.schema import Output, Request
+from playground.database import Database
+from playground.errors import NotAllowedError
+from playground.identity import Viewer
+
+RATING_FIELDS = ("naturalness", "reliability", "thumbs", "comment")
+
+
+def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: Any) -> str:
+    """Save some of naturalness/reliability/thumbs/comment for one output; return a status line."""
+    unknown = set(fields) - set(RATING_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown rating fields: {sorted(unknown)}")
+    with database.sessions.begin() as session:
+        _check_own_output(session, viewer, output_id)
+        upsert_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
+    return "Saved " + ", ".join(_describe(name, value) for name, value in fields.items())
+
+
+def rate_set(
+    database: Database,
+    viewer: Viewer,
+    request_id: int,
+    *,
+    diversity: int | None | Any = UNSET,
+    best_output_id: int | None | Any = UNSET,
+) -> str:
+    """Save the diversity score and/or best pick for a request's candidates."""
+    with database.sessions.begin() as session:
+        _check_own_request(session, viewer, request_id)
+        upsert_set_rating(
+            session, request_id=request_id, rater_id=viewer.user_id, source="end_user",
+            diversity=diversity, best_output_id=best_output_id,
+        )
+    fields = {"diversity": diversity, "best": best_output_id}
+    return "Saved " + ", ".join(_describe(k, v) for k, v in fields.items() if v is not UNSET)
+
+
+def flag_output(database: Database, viewer: Viewer, output_id: int, flagged: bool) -> str:
+    with database.sessions.begin() as session:
+        _check_own_output(session, viewer, output_id)
+        set_flag(session, output_id=output_id, rater_id=viewer.user_id, flagged=flagged)
+    return "Flagged as harmful: it will not be used for training" if flagged else "Flag removed"
+
+
+def _describe(name: str, value: Any) -> str:
+    if name == "comment":
+        return "comment" if value else "comment cleared"
+    if name == "thumbs":
+        return {1: "👍", -1: "👎"}.get(value, "thumbs cleared")
+    if name == "best":
+        return "best pick"
+    return f"{name} {value}"
+
+
+def _check_own_request(session: Session, viewer: Viewer, request_id: int) -> Request:
+    request = session.get(Request, request_id)
+    if request is None:
+        raise UnknownIdError(f"request {request_id} does not exist")
+    if request.session_id != viewer.browser_session:
+        raise NotAllowedError("you can rate only the candidates generated in your own session")
+    return request
+
+
+def _check_own_output(session: Session, viewer: Viewer, output_id: int) -> None:
+    output = session.get(Output, output_id)
+    if output is None:
+        raise UnknownIdError(f"output {output_id} does not exist")
+    _check_own_request(session, viewer, output.request_id)

@@ -1,0 +1,179 @@
+"""Generation handlers: validate, stream from the served model version, then record the request.
+
+Plain functions over an AppContext (no Gradio here), so the UI, the bulk `generate` command and
+tests share them. Nothing is written until a generation has finished: a failure or a bad
+parameter leaves the database untouched. A stopped generation is recorded with finish reason
+"cancelled", since its partial outputs can still be rated.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from feedback_db.queries import NewOutput, record_request
+from models.base import ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
+from playground.context import AppContext, ServedVersion
+from playground.identity import Viewer
+
+
+@dataclass
+class Recorded:
+    """Where a finished generation landed in the database."""
+
+    request_id: int
+    output_ids: list[int]
+    model_version: str
+
+
+@dataclass
+class TextUpdate:
+    texts: list[str]
+    outputs: list[TextOutput] = field(default_factory=list)
+    recorded: Recorded | None = None  # set on the last update only
+
+
+@dataclass
+class ImageUpdate:
+    step: int
+    total_steps: int
+    previews: list[Any] | None = None
+    outputs: list[ImageOutput] = field(default_factory=list)
+    recorded: Recorded | None = None  # set on the last update only
+
+
+def stream_text(
+    context: AppContext,
+    viewer: Viewer | None,
+    prompt: str,
+    params: TextParams,
+    cancel: threading.Event | None = None,
+    source: str = "playground",
+) -> Iterator[TextUpdate]:
+    """Yield every candidate's text as it grows; the last update carries the recorded ids."""
+    # 1. Cheap validation before touching the model (the generator validates again).
+    params.validate()
+    # 2. Serve whatever version the database says is active.
+    generator, served = context.serve_active_version("text")
+    # 3. Stream; `stream` raises InvalidParameterError at once for bad prompts.
+    final: TextProgress | None = None
+    for progress in generator.stream(prompt, params, cancel):
+        if progress.done:
+            final = progress
+            break
+        yield TextUpdate(texts=progress.texts)
+    assert final is not None, "the text stream ended without a final update"
+    # 4. Record the request and its outputs in one transaction.
+    outputs = [_text_row(o) for o in final.outputs]
+    parameters = _parameters(context, "text", params)
+    recorded = _record(context, viewer, "text", prompt, parameters, served, outputs, source)
+    yield TextUpdate(texts=final.texts, outputs=final.outputs, recorded=recorded)
+
+
+def stream_image(
+    context: AppContext,
+    viewer: Viewer | None,
+    prompt: str,
+    params: ImageParams,
+    cancel: threading.Event | None = None,
+    source: str = "playground",
+) -> Iterator[ImageUpdate]:
+    """Yield denoising progress (with previews where cheap); the last update carries the images."""
+    params.validate()
+    generator, served = context.serve_active_version("image")
+    updates: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    # 1. The pipeline blocks, so it runs in a worker and reports each step through a queue.
+    def on_step(step: int, total: int, previews: list[Any] | None) -> None:
+        updates.put(("step", (step, total, previews)))
+
+    def work() -> None:
+        try:
+            images = generator.generate(prompt, params, context.settings.images_dir, on_step, cancel)
+            updates.put(("done", images))
+        except BaseException as error:  # re-raised in the caller's thread below
+            updates.put(("error", error))
+
+    threading.Thread(target=work, name="image-generate", daemon=True).start()
+    # 2. Relay progress until the images are ready (or the generation failed).
+    while True:
+        kind, payload = updates.get()
+        if kind == "step":
+            step, total, previews = payload
+            yield ImageUpdate(step=step, total_steps=total, previews=previews)
+        elif kind == "error":
+            raise payload
+        else:
+            images: list[ImageOutput] = payload
+            break
+    # 3. Record the request with each image's path (relative to the data dir where possible).
+    outputs = [_image_row(context, o) for o in images]
+    parameters = _parameters(context, "image", params)
+    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source)
+    yield ImageUpdate(step=params.steps, total_steps=params.steps, outputs=images, recorded=recorded)
+
+
+def _parameters(context: AppContext, modality: str, params: Any) -> dict[str, Any]:
+    parameters = asdict(params)
+    parameters["model"] = context.model_spec(modality)
+    if isinstance(parameters.get("stop"), tuple):
+        parameters["stop"] = list(parameters["stop"])
+    return parameters
+
+
+def _text_row(output: TextOutput) -> NewOutput:
+    return NewOutput(
+        index=output.index,
+        seed=output.seed,
+        latency_ms=output.latency_ms,
+        text=output.text,
+        tokens=output.tokens,
+        time_to_first_token_ms=output.time_to_first_token_ms,
+        finish_reason=output.finish_reason,
+    )
+
+
+def _image_row(context: AppContext, output: ImageOutput) -> NewOutput:
+    return NewOutput(
+        index=output.index,
+        seed=output.seed,
+        latency_ms=output.latency_ms,
+        image_path=_relative_to_data_dir(context, output.path),
+        image_sha256=output.sha256,
+        finish_reason=output.finish_reason,
+    )
+
+
+def _relative_to_data_dir(context: AppContext, path: Path) -> str:
+    data_dir = context.settings.data_dir.resolve()
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(data_dir)) if resolved.is_relative_to(data_dir) else str(resolved)
+
+
+def _record(
+    context: AppContext,
+    viewer: Viewer | None,
+    modality: str,
+    prompt: str,
+    parameters: dict[str, Any],
+    served: ServedVersion,
+    outputs: list[NewOutput],
+    source: str,
+) -> Recorded:
+    with context.database.sessions.begin() as session:
+        request = record_request(
+            session,
+            modality=modality,
+            prompt=prompt.strip(),
+            parameters=parameters,
+            model_version=served.name,
+            outputs=outputs,
+            user_id=viewer.user_id if viewer else None,
+            session_id=viewer.browser_session if viewer else None,
+            source=source,
+        )
+        return Recorded(request.id, [o.id for o in request.outputs], served.name)

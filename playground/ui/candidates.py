@@ -1,0 +1,201 @@
+"""Candidate cards (one output with its rating widgets) and the set panel (diversity, best pick).
+
+Shared by the Text and Image tabs. Every rating widget saves on its own event (`.input`, so
+programmatic resets never write), and shows that it was saved next to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from playground.database import Database
+from playground.errors import StaleRequestError
+from playground.feedback import flag_output, rate_output, rate_set
+from playground.identity import Viewer
+from playground.ui.content import Guidelines
+from playground.ui.errors import shown_to_user
+
+MAX_CARDS = 4
+SCORES = [1, 2, 3, 4, 5]
+THUMBS = [("👍", 1), ("👎", -1)]
+
+
+@dataclass
+class CandidateCard:
+    column: gr.Column
+    content: gr.Textbox | gr.Image
+    meta: gr.Markdown
+    naturalness: gr.Radio
+    reliability: gr.Radio
+    thumbs: gr.Radio
+    comment: gr.Textbox
+    flag: gr.Checkbox
+    saved: gr.Markdown
+
+
+@dataclass
+class SetPanel:
+    group: gr.Group
+    diversity: gr.Radio
+    best: gr.Radio
+    saved: gr.Markdown
+
+
+def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
+    """One candidate: the output, its facts, and naturalness/reliability/thumbs/comment/flag."""
+    prefix = f"{kind}-{index}"
+    with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
+        if kind == "text":
+            content = gr.Textbox(
+                label=f"Candidate {index + 1}", lines=8, max_lines=20, interactive=False,
+                elem_id=f"{prefix}-output", buttons=["copy"],
+            )
+        else:
+            content = gr.Image(
+                label=f"Image {index + 1}", interactive=False, height=256,
+                elem_id=f"{prefix}-output", format="png",
+            )
+        meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+        naturalness = gr.Radio(
+            SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
+            elem_id=f"{prefix}-naturalness", elem_classes="score",
+        )
+        reliability = gr.Radio(
+            SCORES, label="Reliability", info=guidelines.one_line("reliability"),
+            elem_id=f"{prefix}-reliability", elem_classes="score",
+        )
+        with gr.Row():
+            thumbs = gr.Radio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1)
+            flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1)
+        comment = gr.Textbox(
+            label="Comment", placeholder="Optional; press Enter to save", lines=1, max_length=5000,
+            elem_id=f"{prefix}-comment",
+        )
+        saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
+    return CandidateCard(column, content, meta, naturalness, reliability, thumbs, comment, flag, saved)
+
+
+def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
+    with gr.Group(visible=False, elem_id=f"{kind}-set") as group:
+        with gr.Row():
+            diversity = gr.Radio(
+                SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
+                elem_id=f"{kind}-diversity", scale=2,
+            )
+            best = gr.Radio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
+        saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
+    return SetPanel(group, diversity, best, saved)
+
+
+def output_id_for(shown: dict[str, Any] | None, index: int) -> int:
+    """The database id of the output shown in card `index`, from the request state."""
+    if not shown or index >= len(shown.get("output_ids", [])):
+        raise StaleRequestError("there is no candidate here to rate yet: generate first")
+    return int(shown["output_ids"][index])
+
+
+def request_id_for(shown: dict[str, Any] | None) -> int:
+    if not shown:
+        raise StaleRequestError("there are no candidates to rate yet: generate first")
+    return int(shown["request_id"])
+
+
+def wire_card(
+    card: CandidateCard, index: int, database: Database, viewer: gr.State, shown: gr.State
+) -> None:
+    """Save each rating widget of card `index` the moment the user changes it."""
+
+    def save(field: str):
+        def handler(viewer_value: Viewer | None, shown_value: dict | None, value: Any) -> str:
+            with shown_to_user("save the rating"):
+                if viewer_value is None:
+                    raise StaleRequestError("generate first, then rate")
+                output_id = output_id_for(shown_value, index)
+                if field == "flag":
+                    return "✓ " + flag_output(database, viewer_value, output_id, bool(value))
+                if field == "comment":
+                    value = value.strip() or None
+                return "✓ " + rate_output(database, viewer_value, output_id, **{field: value})
+
+        return handler
+
+    for field, component in (
+        ("naturalness", card.naturalness),
+        ("reliability", card.reliability),
+        ("thumbs", card.thumbs),
+        ("flag", card.flag),
+    ):
+        component.input(
+            save(field), [viewer, shown, component], card.saved,
+            queue=False, api_visibility="private", show_progress="hidden",
+        )
+    for trigger in (card.comment.submit, card.comment.blur):
+        trigger(
+            save("comment"), [viewer, shown, card.comment], card.saved,
+            queue=False, api_visibility="private", show_progress="hidden",
+        )
+
+
+def wire_set_panel(panel: SetPanel, database: Database, viewer: gr.State, shown: gr.State) -> None:
+    def save_diversity(viewer_value: Viewer | None, shown_value: dict | None, value: int) -> str:
+        with shown_to_user("save the diversity score"):
+            _require_viewer(viewer_value)
+            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), diversity=value)
+
+    def save_best(viewer_value: Viewer | None, shown_value: dict | None, index: int | None) -> str:
+        with shown_to_user("save the best pick"):
+            _require_viewer(viewer_value)
+            best = output_id_for(shown_value, int(index)) if index is not None else None
+            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best)
+
+    common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    panel.diversity.input(save_diversity, [viewer, shown, panel.diversity], panel.saved, **common)
+    panel.best.input(save_best, [viewer, shown, panel.best], panel.saved, **common)
+
+
+def _require_viewer(viewer: Viewer | None) -> None:
+    if viewer is None:
+        raise StaleRequestError("generate first, then rate")
+
+
+def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -> dict:
+    """Updates that show `n` empty cards with cleared ratings, and hide the set panel."""
+    updates: dict = {}
+    for index, card in enumerate(cards):
+        updates[card.column] = gr.Column(visible=index < n)
+        updates[card.content] = None
+        updates[card.meta] = ""
+        for radio in (card.naturalness, card.reliability, card.thumbs):
+            updates[radio] = None
+        updates[card.flag] = False
+        updates[card.comment] = ""
+        updates[card.saved] = ""
+    updates[panel.group] = gr.Group(visible=False)
+    updates[panel.diversity] = None
+    updates[panel.best] = gr.Radio(choices=[], value=None)
+    updates[panel.saved] = ""
+    return updates
+
+
+def show_set_panel(panel: SetPanel, n: int) -> dict:
+    """After generation: the set panel, with one best-pick choice per candidate (none for n=1)."""
+    choices = [(f"Candidate {i + 1}", i) for i in range(n)]
+    return {
+        panel.group: gr.Group(visible=n > 1),
+        panel.best: gr.Radio(choices=choices, value=None),
+    }
+
+
+def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.components.Component]:
+    """Every component `reset_for_new_request` updates, for an event's outputs list."""
+    components: list = []
+    for card in cards:
+        components += [
+            card.column, card.content, card.meta, card.naturalness, card.reliability,
+            card.thumbs, card.flag, card.comment, card.saved,
+        ]
+    return components + [panel.group, panel.diversity, panel.best, panel.saved]
+

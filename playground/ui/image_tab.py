@@ -1,0 +1,126 @@
+"""The Image tab: prompt, negative prompt, steps, guidance, seed, N images with a progress bar
+and previews, and ratings under each image."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from models.base import ImageOutput, ImageParams
+from playground.context import AppContext
+from playground.generation import stream_image
+from playground.identity import Viewer
+from playground.ui.candidates import (
+    MAX_CARDS,
+    build_card,
+    build_set_panel,
+    rating_components,
+    reset_for_new_request,
+    show_set_panel,
+    wire_card,
+    wire_set_panel,
+)
+from playground.ui.content import Guidelines
+from playground.ui.errors import shown_to_user
+from playground.ui.session import clear_stop, ensure_viewer, request_stop
+
+DEFAULTS = ImageParams()
+
+
+def image_meta(output: ImageOutput, version: str) -> str:
+    return (
+        f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · "
+        f"{output.finish_reason}"
+    )
+
+
+def build_image_tab(
+    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State
+) -> None:
+    shown = gr.State(None)
+    # 1. Prompt and buttons.
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4):
+            prompt = gr.Textbox(label="Prompt", lines=2, elem_id="image-prompt",
+                                placeholder="Describe the picture…")
+            negative = gr.Textbox(label="Negative prompt", lines=1, elem_id="image-negative",
+                                  placeholder="What to avoid (optional)")
+        with gr.Column(scale=1, min_width=180):
+            n = gr.Slider(1, MAX_CARDS, value=2, step=1, label="Images", elem_id="image-n")
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="image-generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="image-stop")
+    gr.Examples(examples, inputs=prompt, label="Examples")
+    # 2. Parameters, collapsed.
+    with gr.Accordion("Parameters", open=False, elem_id="image-parameters"):
+        with gr.Row():
+            steps = gr.Slider(1, 100, value=DEFAULTS.steps, step=1, label="Steps", elem_id="image-steps")
+            guidance = gr.Slider(0, 20, value=DEFAULTS.guidance_scale, step=0.5, label="Guidance")
+            size = gr.Dropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
+            seed = gr.Number(None, label="Seed", info="blank = random; image i uses seed + i",
+                             precision=0, minimum=0)
+    status = gr.Markdown(elem_id="image-status")
+    # 3. One card per image, then the set panel.
+    with gr.Row(equal_height=False, elem_classes="cards"):
+        cards = [build_card("image", i, guidelines) for i in range(MAX_CARDS)]
+    panel = build_set_panel("image", guidelines)
+
+    def run(
+        viewer_value: Viewer | None, prompt_value: str, negative_value: str, n_value: float,
+        steps_value: float, guidance_value: float, size_value: float, seed_value: float | None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[dict]:
+        with shown_to_user("generate images"):
+            viewer_value = ensure_viewer(context, viewer_value)
+            count = int(n_value)
+            if not 1 <= count <= MAX_CARDS:
+                raise gr.Error(f"Images must be between 1 and {MAX_CARDS}, got {count}")
+            params = ImageParams(
+                steps=int(steps_value), guidance_scale=float(guidance_value),
+                width=int(size_value), height=int(size_value), n=count,
+                seed=int(seed_value) if seed_value is not None else None,
+                negative_prompt=negative_value or "",
+            )
+            cancel = context.cancel_event(viewer_value.browser_session)
+            if cancel.is_set():
+                cancel.clear()
+                yield {viewer: viewer_value, status: "Stopped before it started."}
+                return
+            try:
+                yield from _stream(viewer_value, prompt_value, params, cancel, progress)
+            finally:
+                cancel.clear()
+
+    def _stream(viewer_value, prompt_value, params, cancel, progress) -> Iterator[dict]:
+        started = False
+        for update in stream_image(context, viewer_value, prompt_value, params, cancel):
+            head = {} if started else {
+                **reset_for_new_request(cards, panel, params.n), viewer: viewer_value, shown: None,
+            }
+            started = True
+            if update.recorded is None:
+                progress((update.step, update.total_steps), desc="Denoising", unit="steps")
+                previews = {cards[i].content: image for i, image in enumerate(update.previews or [])}
+                yield {**head, **previews, status: f"Step {update.step} of {update.total_steps}…"}
+                continue
+            recorded = update.recorded
+            yield {
+                **head,
+                **{cards[o.index].content: str(o.path) for o in update.outputs},
+                **{cards[o.index].meta: image_meta(o, recorded.model_version) for o in update.outputs},
+                **show_set_panel(panel, params.n),
+                shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
+                status: f"Done · version `{recorded.model_version}` · rate each image below.",
+            }
+
+    inputs = [viewer, prompt, negative, n, steps, guidance, size, seed]
+    outputs = [viewer, shown, status, *rating_components(cards, panel)]
+    generate.click(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private").then(
+        run, inputs, outputs, api_name="generate_image",
+        concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+    )
+    stop.click(lambda v: request_stop(context, v), viewer, status, queue=False, api_name="stop_image")
+    for index, card in enumerate(cards):
+        wire_card(card, index, context.database, viewer, shown)
+    wire_set_panel(panel, context.database, viewer, shown)

@@ -1,0 +1,147 @@
+"""The Text tab: prompt, parameters, N candidates streaming side by side, ratings under each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from models.base import TextOutput, TextParams
+from playground.context import AppContext
+from playground.generation import stream_text
+from playground.identity import Viewer
+from playground.ui.candidates import (
+    MAX_CARDS,
+    build_card,
+    build_set_panel,
+    rating_components,
+    reset_for_new_request,
+    show_set_panel,
+    wire_card,
+    wire_set_panel,
+)
+from playground.ui.content import Guidelines
+from playground.ui.errors import shown_to_user
+from playground.ui.session import clear_stop, ensure_viewer, request_stop
+
+DEFAULTS = TextParams()
+
+
+def text_meta(output: TextOutput, version: str) -> str:
+    return (
+        f"{output.latency_ms / 1000:.1f} s · first token {output.time_to_first_token_ms:.0f} ms · "
+        f"{output.tokens_per_s:.1f} tok/s · {output.tokens} tokens · seed `{output.seed}` · "
+        f"version `{version}` · {output.finish_reason}"
+    )
+
+
+def parse_stop(text: str | None) -> tuple[str, ...]:
+    """One stop sequence per line; blank lines ignored."""
+    return tuple(line for line in (text or "").splitlines() if line.strip())
+
+
+def build_text_tab(
+    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State
+) -> None:
+    shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
+    # 1. Prompt, candidates and the buttons.
+    with gr.Row(equal_height=False):
+        prompt = gr.Textbox(
+            label="Prompt", placeholder="Ask or instruct the model…", lines=3, max_lines=12,
+            elem_id="text-prompt", scale=4, autofocus=True,
+        )
+        with gr.Column(scale=1, min_width=180):
+            n = gr.Slider(1, MAX_CARDS, value=2, step=1, label="Candidates", elem_id="text-n")
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="text-generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="text-stop")
+    gr.Examples(examples, inputs=prompt, label="Examples")
+    # 2. Sampling parameters, collapsed.
+    with gr.Accordion("Parameters", open=False, elem_id="text-parameters"):
+        with gr.Row():
+            max_new_tokens = gr.Slider(1, 512, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens")
+            temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature", info="0 = greedy")
+            top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
+            repetition_penalty = gr.Slider(1, 2, value=DEFAULTS.repetition_penalty, step=0.05, label="Repetition penalty")
+        with gr.Row():
+            seed = gr.Number(None, label="Seed", info="blank = random; shown under each output", precision=0, minimum=0)
+            stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
+    status = gr.Markdown(elem_id="text-status")
+    # 3. The candidate cards and the set panel.
+    with gr.Row(equal_height=False, elem_classes="cards"):
+        cards = [build_card("text", i, guidelines) for i in range(MAX_CARDS)]
+    panel = build_set_panel("text", guidelines)
+
+    def run(
+        viewer_value: Viewer | None, prompt_value: str, n_value: float, max_tokens: float,
+        temperature_value: float, top_p_value: float, penalty: float, seed_value: float | None,
+        stop_value: str,
+    ) -> Iterator[dict]:
+        with shown_to_user("generate"):
+            viewer_value = ensure_viewer(context, viewer_value)
+            count = int(n_value)
+            if not 1 <= count <= MAX_CARDS:
+                raise gr.Error(f"Candidates must be between 1 and {MAX_CARDS}, got {count}")
+            params = TextParams(
+                max_new_tokens=int(max_tokens), temperature=float(temperature_value),
+                top_p=float(top_p_value), repetition_penalty=float(penalty),
+                stop=parse_stop(stop_value), n=count,
+                seed=int(seed_value) if seed_value is not None else None,
+            )
+            cancel = context.cancel_event(viewer_value.browser_session)
+            if cancel.is_set():  # Stop was pressed while this request waited in the queue
+                cancel.clear()
+                yield {viewer: viewer_value, status: "Stopped before it started."}
+                return
+            try:
+                yield from _stream(viewer_value, prompt_value, params, cancel)
+            finally:
+                cancel.clear()
+
+    def _stream(viewer_value: Viewer, prompt_value: str, params: TextParams, cancel) -> Iterator[dict]:
+        started = False
+        for update in stream_text(context, viewer_value, prompt_value, params, cancel):
+            # The screen is cleared only once generation has really started (input was valid).
+            head = {} if started else {
+                **reset_for_new_request(cards, panel, params.n), viewer: viewer_value, shown: None,
+                status: "Generating…",
+            }
+            started = True
+            if update.recorded is None:
+                yield {**head, **_texts(cards, update.texts)}
+                continue
+            recorded = update.recorded
+            yield {
+                **head,
+                **_texts(cards, update.texts),
+                **{cards[o.index].meta: text_meta(o, recorded.model_version) for o in update.outputs},
+                **show_set_panel(panel, params.n),
+                shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
+                status: _done_status(update.outputs, recorded.model_version),
+            }
+
+    inputs = [viewer, prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
+    outputs = [viewer, shown, status, *rating_components(cards, panel)]
+    clear = generate.click(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private")
+    clear.then(
+        run, inputs, outputs, api_name="generate_text",
+        concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+    )
+    prompt.submit(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private").then(
+        run, inputs, outputs, api_visibility="private",
+        concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+    )
+    stop.click(lambda v: request_stop(context, v), viewer, status, queue=False, api_name="stop_text")
+    for index, card in enumerate(cards):
+        wire_card(card, index, context.database, viewer, shown)
+    wire_set_panel(panel, context.database, viewer, shown)
+
+
+def _texts(cards, texts: list[str]) -> dict:
+    return {cards[i].content: text for i, text in enumerate(texts)}
+
+
+def _done_status(outputs: list[TextOutput], version: str) -> str:
+    stopped = any(o.finish_reason == "cancelled" for o in outputs)
+    head = "Stopped" if stopped else "Done"
+    return f"{head} · version `{version}` · rate each candidate below; every click is saved."
