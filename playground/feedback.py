@@ -61,7 +61,7 @@ def _describe(name: str, value: Any) -> str:
     if name == "comment":
         return "comment" if value else "comment cleared"
     if name == "thumbs":
-        return {1: "👍", -1: "👎"}.get(value, "thumbs cleared")
+        return {1: "thumbs up", -1: "thumbs down"}.get(value, "thumbs cleared")
     if name == "best":
         return "best pick"
     return f"{name} {value}"

@@ -26,3 +26,30 @@ def database(settings: Settings) -> Database:
     database = open_database(settings)
     yield database
     database.engine.dispose()
+
+
+# -- the real embedded models, loaded once per test session -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the embedded text model's one-time safetensors conversion goes for this session."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def real_text_generator(model_cache_dir: Path):
+    from models.registry import load_text_generator
+
+    generator = load_text_generator("embedded", "cpu", model_cache_dir)
+    generator.load()
+    return generator
+
+
+@pytest.fixture(scope="session")
+def real_image_generator():
+    from models.registry import load_image_generator
+
+    generator = load_image_generator("embedded", "cpu")
+    generator.pipeline  # noqa: B018 - load now, not inside the first test
+    return generator

@@ -20,7 +20,7 @@ from playground.ui.errors import shown_to_user
 
 MAX_CARDS = 4
 SCORES = [1, 2, 3, 4, 5]
-THUMBS = [("👍", 1), ("👎", -1)]
+THUMBS = [("Up", 1), ("Down", -1)]
 
 
 @dataclass
@@ -199,3 +199,47 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
         ]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]
 
+
+
+def wire_rating_api(kind: str, database: Database, viewer: gr.State, shown: gr.State) -> None:
+    """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`) for scripts and gradio_client:
+    the same handlers as the widgets, addressing candidates by their index on screen."""
+    with gr.Group(visible=False):
+        index = gr.Number(precision=0, label="candidate index (0-based)")
+        naturalness = gr.Number(None, precision=0, label="naturalness 1-5 (blank: unchanged)")
+        reliability = gr.Number(None, precision=0, label="reliability 1-5 (blank: unchanged)")
+        thumbs = gr.Number(None, precision=0, label="thumbs 1 or -1 (blank: unchanged)")
+        comment = gr.Textbox(None, label="comment (blank: unchanged)")
+        diversity = gr.Number(None, precision=0, label="diversity 1-5 (blank: unchanged)")
+        best = gr.Number(None, precision=0, label="best candidate index (blank: unchanged)")
+
+    def rate(viewer_value, shown_value, index_value, nat, rel, thumb, text) -> str:
+        with shown_to_user("save the rating"):
+            _require_viewer(viewer_value)
+            fields = {
+                name: (int(value) if name != "comment" else value)
+                for name, value in (("naturalness", nat), ("reliability", rel), ("thumbs", thumb), ("comment", text))
+                if value not in (None, "")
+            }
+            if not fields:
+                raise gr.Error("Give at least one of naturalness, reliability, thumbs or comment")
+            output_id = output_id_for(shown_value, int(index_value))
+            return rate_output(database, viewer_value, output_id, **fields)
+
+    def rate_whole_set(viewer_value, shown_value, diversity_value, best_value) -> str:
+        with shown_to_user("save the set rating"):
+            _require_viewer(viewer_value)
+            fields = {}
+            if diversity_value is not None:
+                fields["diversity"] = int(diversity_value)
+            if best_value is not None:
+                fields["best_output_id"] = output_id_for(shown_value, int(best_value))
+            if not fields:
+                raise gr.Error("Give diversity or best")
+            return rate_set(database, viewer_value, request_id_for(shown_value), **fields)
+
+    result = gr.Textbox(visible=False)
+    gr.on([], rate, [viewer, shown, index, naturalness, reliability, thumbs, comment], result,
+          api_name=f"rate_{kind}", queue=False)
+    gr.on([], rate_whole_set, [viewer, shown, diversity, best], result,
+          api_name=f"rate_{kind}_set", queue=False)

@@ -19,6 +19,7 @@ from playground.ui.candidates import (
     reset_for_new_request,
     show_set_panel,
     wire_card,
+    wire_rating_api,
     wire_set_panel,
 )
 from playground.ui.content import Guidelines
@@ -59,7 +60,7 @@ def build_image_tab(
             guidance = gr.Slider(0, 20, value=DEFAULTS.guidance_scale, step=0.5, label="Guidance")
             size = gr.Dropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
             seed = gr.Number(None, label="Seed", info="blank = random; image i uses seed + i",
-                             precision=0, minimum=0)
+                             precision=0, minimum=0, elem_id="image-seed")
     status = gr.Markdown(elem_id="image-status")
     # 3. One card per image, then the set panel.
     with gr.Row(equal_height=False, elem_classes="cards"):
@@ -119,8 +120,10 @@ def build_image_tab(
     generate.click(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private").then(
         run, inputs, outputs, api_name="generate_image",
         concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+        show_progress_on=[status],
     )
     stop.click(lambda v: request_stop(context, v), viewer, status, queue=False, api_name="stop_image")
     for index, card in enumerate(cards):
         wire_card(card, index, context.database, viewer, shown)
     wire_set_panel(panel, context.database, viewer, shown)
+    wire_rating_api("image", context.database, viewer, shown)

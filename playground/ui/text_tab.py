@@ -18,6 +18,7 @@ from playground.ui.candidates import (
     reset_for_new_request,
     show_set_panel,
     wire_card,
+    wire_rating_api,
     wire_set_panel,
 )
 from playground.ui.content import Guidelines
@@ -59,12 +60,12 @@ def build_text_tab(
     # 2. Sampling parameters, collapsed.
     with gr.Accordion("Parameters", open=False, elem_id="text-parameters"):
         with gr.Row():
-            max_new_tokens = gr.Slider(1, 512, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens")
-            temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature", info="0 = greedy")
+            max_new_tokens = gr.Slider(1, 512, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens", elem_id="text-max-tokens")
+            temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature", info="0 = greedy", elem_id="text-temperature")
             top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
             repetition_penalty = gr.Slider(1, 2, value=DEFAULTS.repetition_penalty, step=0.05, label="Repetition penalty")
         with gr.Row():
-            seed = gr.Number(None, label="Seed", info="blank = random; shown under each output", precision=0, minimum=0)
+            seed = gr.Number(None, label="Seed", info="blank = random; shown under each output", precision=0, minimum=0, elem_id="text-seed")
             stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
     status = gr.Markdown(elem_id="text-status")
     # 3. The candidate cards and the set panel.
@@ -126,15 +127,18 @@ def build_text_tab(
     clear.then(
         run, inputs, outputs, api_name="generate_text",
         concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+        show_progress_on=[status],
     )
     prompt.submit(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private").then(
         run, inputs, outputs, api_visibility="private",
         concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+        show_progress_on=[status],
     )
     stop.click(lambda v: request_stop(context, v), viewer, status, queue=False, api_name="stop_text")
     for index, card in enumerate(cards):
         wire_card(card, index, context.database, viewer, shown)
     wire_set_panel(panel, context.database, viewer, shown)
+    wire_rating_api("text", context.database, viewer, shown)
 
 
 def _texts(cards, texts: list[str]) -> dict:

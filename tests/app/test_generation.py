@@ -1,0 +1,80 @@
+"""Generation handlers on fake models: what gets recorded, and that failures record nothing."""
+
+import pytest
+
+from feedback_db.frames import outputs_frame
+from feedback_db.schema import Output, Request
+from feedback_db.versions import create_version, promote_version
+from models.base import ImageParams, InvalidParameterError, TextParams
+from playground.generation import stream_image, stream_text
+
+
+def count_rows(database):
+    with database.read_sessions() as session:
+        return session.query(Request).count(), session.query(Output).count()
+
+
+def test_text_stream_grows_then_records_request_and_outputs(context, viewer, database):
+    updates = list(stream_text(context, viewer, "  capital of France  ", TextParams(n=2, seed=5)))
+
+    assert len(updates) > 2 and all(u.recorded is None for u in updates[:-1])
+    final = updates[-1]
+    assert final.texts == ["answer0 to capital of France", "answer1 to capital of France"]
+    with database.read_sessions() as session:
+        request = session.get(Request, final.recorded.request_id)
+        assert request.prompt == "capital of France"
+        assert request.session_id == viewer.browser_session
+        assert request.parameters["model"] == "embedded" and request.parameters["n"] == 2
+        assert [o.seed for o in request.outputs] == [5, 6]
+        assert [o.id for o in request.outputs] == final.recorded.output_ids
+
+
+@pytest.mark.parametrize(
+    ("prompt", "params"),
+    [("   ", TextParams()), ("ok", TextParams(temperature=5.0)), ("ok", TextParams(n=0)),
+     ("x" * 9000, TextParams())],
+)
+def test_bad_text_input_raises_and_writes_nothing(context, viewer, database, prompt, params):
+    with pytest.raises(InvalidParameterError):
+        list(stream_text(context, viewer, prompt, params))
+    assert count_rows(database) == (0, 0)
+
+
+def test_a_generation_failing_half_way_writes_nothing(context, viewer, database, fake_text):
+    fake_text.fail_after_words = 2
+    with pytest.raises(RuntimeError, match="model crashed"):
+        list(stream_text(context, viewer, "tell me more", TextParams(n=2)))
+    assert count_rows(database) == (0, 0)
+
+
+def test_the_promoted_version_is_served_on_the_next_request(context, viewer, database, fake_text, tmp_path):
+    first = list(stream_text(context, viewer, "hi", TextParams()))[-1]
+    assert first.recorded.model_version == "base"
+    with database.sessions.begin() as session:
+        version = create_version(session, name="text-v1", modality="text", base_model="embedded",
+                                 adapter_path=str(tmp_path / "adapter"))
+        promote_version(session, version_id=version.id)
+
+    second = list(stream_text(context, viewer, "hi", TextParams()))[-1]
+
+    assert second.recorded.model_version == "text-v1"
+    assert fake_text.versions == [("text-v1", tmp_path / "adapter")]
+
+
+def test_image_stream_reports_steps_and_records_paths_in_the_data_dir(context, viewer, database, settings):
+    updates = list(stream_image(context, viewer, "a red circle", ImageParams(n=2, steps=3, seed=1)))
+
+    assert [u.step for u in updates[:-1]] == [1, 2, 3]
+    final = updates[-1]
+    with database.read_sessions() as session:
+        frame = outputs_frame(session)
+    assert list(frame["image_path"].str.startswith("images/")) == [True, True]
+    assert all((settings.data_dir / p).is_file() for p in frame["image_path"])
+    assert list(frame["seed"]) == [1, 2]
+    assert final.recorded.output_ids == list(frame["output_id"])
+
+
+def test_bad_image_size_is_refused_before_anything_runs(context, viewer, database):
+    with pytest.raises(InvalidParameterError, match="divisible by 8"):
+        list(stream_image(context, viewer, "a red circle", ImageParams(width=100)))
+    assert count_rows(database) == (0, 0)

@@ -1,0 +1,65 @@
+"""Browser tests: the real app on the real embedded models, driven by Playwright in Debian's
+Chromium (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from playground.context import AppContext
+from playground.database import open_database
+from playground.settings import Settings
+from tests.launch import running_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail("Chromium is missing: apt-get install chromium (.ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory, model_cache_dir, real_text_generator):
+    """The app on a fresh database, serving the session's real generators.
+
+    The registry hands out one generator per process, so the app shares the instances of the
+    real-model fixtures; the image model loads on first use.
+    """
+    from models.registry import load_image_generator, load_text_generator
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("e2e-data"), device="cpu")
+    database = open_database(settings)
+    context = AppContext(
+        settings=settings, database=database,
+        text_factory=lambda: load_text_generator("embedded", "cpu", model_cache_dir),
+        image_factory=lambda: load_image_generator("embedded", "cpu"),
+    )
+    with running_app(context) as url:
+        yield url, database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def page(browser, live_app):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(live_app[0])
+    page.wait_for_selector("#text-prompt textarea")
+    yield page
+    context.close()

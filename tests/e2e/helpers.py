@@ -1,0 +1,49 @@
+"""Small Playwright helpers for the Gradio page."""
+
+from __future__ import annotations
+
+import time
+
+
+def set_number(page, elem_id: str, value: float) -> None:
+    """Type into the number box of a Slider or Number component."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def pick(page, elem_id: str, label: str) -> None:
+    """Click the radio choice with this label in the component `elem_id`."""
+    page.locator(f"#{elem_id} label").filter(has_text=label).first.click()
+
+
+def wait_saved(page, elem_id: str, text: str = "Saved") -> str:
+    page.wait_for_function(
+        "([id, text]) => (document.querySelector('#' + id)?.innerText || '').includes(text)",
+        arg=[elem_id, text],
+    )
+    return page.inner_text(f"#{elem_id}")
+
+
+def watch_text_stream(page, elem_id: str, status_id: str, timeout_s: float = 240) -> list[str]:
+    """Sample a streaming textarea until the status says Done; return the distinct values seen."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = page.input_value(f"#{elem_id} textarea")
+        if value and (not seen or seen[-1] != value):
+            seen.append(value)
+        if "Done" in page.inner_text(f"#{status_id}"):
+            final = page.input_value(f"#{elem_id} textarea")
+            if final != (seen[-1] if seen else None):
+                seen.append(final)
+            return seen
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"generation did not finish in {timeout_s} s; saw {seen[-1:]!r}")
+
+
+def wait_done(page, status_id: str, timeout_ms: int = 240_000) -> None:
+    page.wait_for_function(
+        "id => (document.querySelector('#' + id)?.innerText || '').includes('Done')",
+        arg=status_id, timeout=timeout_ms,
+    )

@@ -1,0 +1,81 @@
+"""Small fake generators for fast unit tests of the app layer (never used as defaults)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+from PIL import Image
+
+from models.base import (
+    ImageOutput,
+    ImageParams,
+    TextOutput,
+    TextParams,
+    TextProgress,
+    check_prompt,
+)
+
+
+class FakeTextGenerator:
+    """Streams "answer i to <prompt>" word by word; can be told to fail half-way."""
+
+    def __init__(self, fail_after_words: int | None = None):
+        self.model_version = "base"
+        self.fail_after_words = fail_after_words
+        self.versions: list[tuple[str, Path | None]] = []
+
+    def use_version(self, version_id: str, adapter_path: Path | None) -> None:
+        self.versions.append((version_id, adapter_path))
+        self.model_version = version_id
+
+    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None):
+        params.validate()
+        prompt = check_prompt(prompt, 8000)
+        seed = params.seed if params.seed is not None else 7
+        words = [[f"answer{i}", "to", *prompt.split()] for i in range(params.n)]
+
+        def run():
+            for step in range(1, max(len(w) for w in words) + 1):
+                if self.fail_after_words is not None and step > self.fail_after_words:
+                    raise RuntimeError("model crashed")
+                yield TextProgress(texts=[" ".join(w[:step]) for w in words])
+            outputs = [
+                TextOutput(i, " ".join(w), seed + i, len(w), "stop", 5.0, 50.0)
+                for i, w in enumerate(words)
+            ]
+            yield TextProgress(texts=[o.text for o in outputs], done=True, outputs=outputs)
+
+        return run()
+
+    def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
+        return list(self.stream(prompt, params))[-1].outputs
+
+
+class FakeImageGenerator:
+    """Solid-colour PNGs, one per seed, reporting every step."""
+
+    def __init__(self):
+        self.model_version = "base"
+
+    def use_version(self, version_id: str, adapter_path: Path | None) -> None:
+        self.model_version = version_id
+
+    def generate(self, prompt, params: ImageParams, out_dir: Path, on_step=None, cancel=None):
+        params.validate()
+        check_prompt(prompt, 2000)
+        seed = params.seed if params.seed is not None else 11
+        for step in range(1, params.steps + 1):
+            if on_step:
+                on_step(step, params.steps, None)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        outputs = []
+        for i in range(params.n):
+            image = Image.new("RGB", (params.width, params.height), ((seed + i) % 256, 80, 160))
+            data = image.tobytes()
+            sha = hashlib.sha256(data).hexdigest()
+            path = out_dir / f"{sha}.png"
+            image.save(path)
+            outputs.append(ImageOutput(i, image, path, sha, seed + i, 20.0))
+        return outputs

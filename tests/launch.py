@@ -1,0 +1,29 @@
+"""Launch the real app in-process on a free port for client and browser tests."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playground.app import build_app, launch_kwargs
+from playground.context import AppContext
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_app(context: AppContext) -> Iterator[str]:
+    """Serve the app for `context`; yield its URL; close it afterwards."""
+    app = build_app(context)
+    port = free_port()
+    app.queue(max_size=context.settings.max_queue_size)
+    app.launch(**{**launch_kwargs(context.settings), "server_port": port}, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
