@@ -73,15 +73,15 @@ class StopOnEvent(StoppingCriteria):
 class StopOnStrings(StoppingCriteria):
     """End a row once its generated text contains a stop string.
 
-    Decodes only the last few tokens of each row: every token adds at least one byte, so a
-    window a little longer than the longest stop string (in characters) is enough to see it.
+    Decodes only the last few tokens of each row: every token adds at least one byte and a
+    character takes at most four, so 4 tokens per character (plus slack) always cover it.
     """
 
     def __init__(self, tokenizer, stops: Sequence[str], prompt_length: int):
         self.tokenizer = tokenizer
         self.stops = tuple(stops)
         self.prompt_length = prompt_length
-        self.window = max(len(s) for s in self.stops) + 4
+        self.window = 4 * max(len(s) for s in self.stops) + 4
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
         tails = input_ids[:, max(self.prompt_length, input_ids.shape[1] - self.window) :]

@@ -89,7 +89,7 @@ def test_abandoned_stream_frees_the_model(tiny_generator: HFTextGenerator) -> No
 
 
 def test_concurrent_requests_match_sequential_ones(tiny_generator: HFTextGenerator) -> None:
-    params = [replace(SAMPLE, seed=s) for s in (1, 2, 3)]
+    params = [replace(SAMPLE, n=2, max_new_tokens=6, seed=s) for s in (1, 2, 3)]
     expected = [[o.text for o in tiny_generator.generate("Hi", p)] for p in params]
     results: dict[int, list[str]] = {}
 
