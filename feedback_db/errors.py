@@ -23,3 +23,15 @@ class DatabaseURLError(FeedbackDBError, ValueError):
 
 class DatabaseUnavailableError(FeedbackDBError):
     """The database could not be reached or opened."""
+
+
+class QueueError(FeedbackDBError):
+    """The annotation queue refused an action (see the subclasses)."""
+
+
+class NotAssignedError(QueueError):
+    """The annotator holds no assignment for this request (ask for the next item first)."""
+
+
+class LeaseLostError(QueueError):
+    """The annotator's lease expired and another annotator took the slot."""

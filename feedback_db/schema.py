@@ -241,17 +241,28 @@ class Flag(Base):
 
 
 class Assignment(Base):
-    """An annotator's lease on a request to rate; the lease expires if abandoned."""
+    """An annotator's lease on a request to rate; the lease expires if abandoned.
+
+    A request has `k` slots (the overlap). A live lease or a submission holds one slot number;
+    the unique (request, slot) constraint makes the database itself refuse to hand one slot to
+    two annotators, whatever the isolation level. Skipped and taken-over leases hold no slot
+    (NULL, which unique constraints ignore). See feedback_db/assignments.py.
+    """
 
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("request_id", "annotator_id", name="uq_assignments_request_annotator"),
+        UniqueConstraint("request_id", "slot", name="uq_assignments_request_slot"),
         CheckConstraint(_one_of("status", ASSIGNMENT_STATUSES), name="status"),
+        CheckConstraint("slot IS NULL OR slot >= 0", name="slot"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    annotator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    slot: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="leased")
     leased_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_expires_at: Mapped[datetime]

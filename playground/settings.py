@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         1, ge=1, le=64, description="Generation requests run at once (one shared model queue)."
     )
     max_queue_size: int = Field(64, ge=1, description="Requests waiting before new ones are refused.")
+    annotation_overlap: int = Field(
+        2, ge=1, le=20, description="Annotators who rate each request in the annotation queue (k)."
+    )
+    annotation_lease_minutes: float = Field(
+        15.0, gt=0, le=24 * 60,
+        description="How long an annotator holds a queue item before it is handed out again.",
+    )
 
     @property
     def resolved_database_url(self) -> str:
