@@ -45,8 +45,11 @@ def _is_user_error(error: Exception) -> bool:
 
     from feedback_db.errors import FeedbackDBError
     from models.base import ModelError
+    from playground.errors import PlaygroundError
 
-    return isinstance(error, (CLIError, FeedbackDBError, ModelError, OSError, ValidationError))
+    return isinstance(
+        error, (CLIError, FeedbackDBError, ModelError, OSError, PlaygroundError, ValidationError)
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -86,6 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv")
     export.add_argument("--modality", choices=("text", "image"), help="only this modality")
 
+    generate = _command(
+        commands, "generate", "generate candidates in bulk for the annotation queue", cmd_generate
+    )
+    generate.add_argument(
+        "--prompts", type=Path, required=True,
+        help='JSONL file, one {"prompt": "...", "params": {...}} per line (see docs/ANNOTATION.md)',
+    )
+    generate.add_argument("--n", type=int, default=4, help="candidates per prompt (default 4)")
+    generate.add_argument("--modality", choices=("text", "image"), default="text")
+    generate.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
+    generate.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
+    generate.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+
     users = commands.add_parser("users", help="annotator and admin accounts").add_subparsers(
         title="users commands", metavar="USERS_COMMAND"
     )
@@ -99,8 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     retrain = _command(commands, "retrain", "turn feedback into a better model version", cmd_retrain)
     retrain.add_argument("--modality", choices=("text", "image", "all"), default="all")
-    retrain.add_argument("--dry-run", action="store_true")
-    retrain.add_argument("--min-examples", type=int)
+    retrain.add_argument("--dry-run", action="store_true", help="print the data counts and samples; train nothing")
+    retrain.add_argument("--min-examples", type=int, help="usable training rows needed to train (default 16)")
+    retrain.add_argument("--max-steps", type=int, help="cap the training steps (quick runs)")
+    retrain.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
+    retrain.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
+    retrain.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     return parser
 
 
@@ -142,6 +162,7 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_db.agreement import agreement_frames
     from feedback_db.export import export_frames
     from feedback_db.frames import read_frames
     from playground.database import open_database
@@ -152,12 +173,32 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     database = open_database(settings)
     with database.read_sessions() as session:
         frames = read_frames(session, modality=args.modality)
+        frames.update(agreement_frames(session, modality=args.modality))  # alpha and annotator pairs
     try:
         paths = export_frames(frames, out_dir, args.format)
     except OSError as error:
         raise CLIError(f"cannot write to {out_dir}: {error.strerror or error}") from error
     for name, path in zip(frames, paths, strict=True):
         print(f"{len(frames[name]):>7} rows  {path}")
+    return EXIT_OK
+
+
+def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
+    from playground.bulk import generate_from_file
+    from playground.context import AppContext
+    from playground.database import open_database
+
+    database = open_database(settings)
+    context = AppContext.from_settings(settings, database)
+    report = generate_from_file(context, args.prompts, modality=args.modality, n=args.n)
+    for problem in report.problems:
+        print(f"{args.prompts}:{problem.line}: {problem.message}", file=sys.stderr)
+    print(
+        f"generated {len(report.request_ids)} requests with {args.n} candidates each "
+        f"(source 'bulk', now in the annotation queue); {len(report.problems)} lines skipped"
+    )
+    if not report.request_ids:
+        raise CLIError(f"nothing was generated from {args.prompts}")
     return EXIT_OK
 
 
@@ -199,7 +240,22 @@ def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
-    raise CLIError("retrain is not available in this version of Playground yet")
+    from playground.retrain import RetrainOptions, retrain
+
+    options = RetrainOptions(modality=args.modality, dry_run=args.dry_run)
+    if args.min_examples is not None:
+        if args.min_examples < 1:
+            raise CLIError("--min-examples must be at least 1")
+        options.min_examples = args.min_examples
+    if args.max_steps is not None:
+        if args.max_steps < 1:
+            raise CLIError("--max-steps must be at least 1")
+        options.max_steps = args.max_steps
+    for outcome in retrain(settings, options):
+        print(f"[{outcome.modality}] {outcome.message}")
+        if outcome.report_path:
+            print(f"[{outcome.modality}] report: {outcome.report_path}")
+    return EXIT_OK
 
 
 def _safe_url(settings: Settings) -> str:

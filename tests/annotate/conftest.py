@@ -33,3 +33,14 @@ def make_annotators(database):
             return [add_annotator(session, name) for name in names]
 
     return make
+
+
+@pytest.fixture
+def fake_context(settings, database):
+    """The app's context on the fast fake generators."""
+    from playground.context import AppContext
+    from tests.fakes import FakeImageGenerator, FakeTextGenerator
+
+    text, image = FakeTextGenerator(), FakeImageGenerator()
+    return AppContext(settings=settings, database=database, text_factory=lambda: text,
+                      image_factory=lambda: image)
