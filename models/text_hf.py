@@ -103,6 +103,8 @@ class HFTextGenerator:
 
     def load(self) -> None:
         """Load tokenizer and model now (otherwise the first request does it)."""
+        if self._model is not None:  # no lock once loaded: reading `.model` must not wait for a request
+            return
         with self._lock:
             if self._model is None:
                 self._load()
@@ -130,7 +132,8 @@ class HFTextGenerator:
         model.generation_config = GenerationConfig(
             bos_token_id=model.generation_config.bos_token_id, eos_token_id=eos, pad_token_id=pad
         )
-        self._tokenizer, self._model, self._placement = tokenizer, model, placement
+        self._tokenizer, self._placement = tokenizer, placement
+        self._model = model  # last: `load()` reads a set model as "fully loaded"
 
     # -- prompts -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from tests.models_text.conftest import save_random_lora
 pytestmark = pytest.mark.real_model
 
 GREEDY = TextParams(max_new_tokens=10, temperature=0.0)
-SAMPLE = TextParams(max_new_tokens=6, n=2, seed=42)
+SAMPLE = TextParams(max_new_tokens=6, temperature=1.0, n=3, seed=42)
 
 
 def test_answers_a_simple_question(embedded_generator: HFTextGenerator) -> None:
@@ -33,10 +33,11 @@ def test_streams_in_several_updates(embedded_generator: HFTextGenerator) -> None
 
 
 def test_same_seed_reproduces_and_candidates_differ(embedded_generator: HFTextGenerator) -> None:
-    first = [o.text for o in embedded_generator.generate("Write a haiku about rain.", SAMPLE)]
-    again = [o.text for o in embedded_generator.generate("Write a haiku about rain.", SAMPLE)]
+    prompt = "Invent a name for a pet."
+    first = [o.text for o in embedded_generator.generate(prompt, SAMPLE)]
+    again = [o.text for o in embedded_generator.generate(prompt, SAMPLE)]
     assert first == again
-    assert first[0] != first[1]
+    assert len(set(first)) > 1, first
 
 
 @pytest.mark.parametrize(
