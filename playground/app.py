@@ -1,4 +1,4 @@
-"""The Gradio app: header, Text and Image tabs, guidelines; launched by `playground serve`.
+"""The Gradio app: header, Text and Image tabs, Annotate (log-in), guidelines; `playground serve`.
 
 Layout only wires plain handler functions (playground.generation, playground.feedback).
 All generation events share one queue (`concurrency_id="models"`), sized by
@@ -16,6 +16,7 @@ from feedback_db.schema import Rating, Request
 from playground.context import AppContext
 from playground.database import Database, open_database
 from playground.settings import Settings
+from playground.ui.annotate import build_annotate_tab
 from playground.ui.content import load_example_prompts, load_guidelines
 from playground.ui.image_tab import build_image_tab
 from playground.ui.session import wire_identity
@@ -52,6 +53,8 @@ def build_app(context: AppContext) -> gr.Blocks:
                 build_text_tab(context, guidelines, examples["text"], viewer)
             with gr.Tab("Image", id="image", elem_id="tab-image"):
                 build_image_tab(context, guidelines, examples["image"], viewer)
+            with gr.Tab("Annotate", id="annotate", elem_id="tab-annotate"):
+                build_annotate_tab(context, guidelines)
             with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):
                 gr.Markdown(guidelines.markdown)
         status = gr.Markdown(elem_id="status", elem_classes="meta")

@@ -1,0 +1,202 @@
+"""Annotator log-in and the rating queue, as plain functions the Annotate tab wires (no Gradio).
+
+Log-in checks the name and password with argon2 (`feedback_db.users.authenticate`) and maps a
+random 256-bit token to a `sessions` row with an expiry; the page keeps the token in server-side
+`gr.State`, never in the browser. Every function below that touches the queue or the agreement
+figures starts with `require_annotator`, which looks the token up and re-reads the user's role
+from the database on every call: Gradio exposes each handler as an API endpoint, so hiding a panel
+in the UI protects nothing. (Annotator tokens are 64 hex characters; anonymous end-user tokens
+are 32, so neither can stand in for the other.)
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import delete
+
+from feedback_db.agreement import agreement_frames
+from feedback_db.assignments import (
+    ItemRatings,
+    Progress,
+    QueueItem,
+    QueuePolicy,
+    annotator_ratings,
+    load_item,
+    next_item,
+    progress,
+    release,
+    skip,
+    submit,
+    submitted_history,
+)
+from feedback_db.schema import User, UserSession, utcnow
+from feedback_db.users import authenticate
+from playground.database import Database
+from playground.errors import NotAllowedError
+from playground.settings import Settings
+
+ANNOTATOR_ROLES = ("annotator", "admin")
+LOGIN_LIFETIME = timedelta(hours=12)
+
+
+class NotLoggedInError(NotAllowedError):
+    """No valid annotator login: never logged in, logged out, or expired."""
+
+
+@dataclass(frozen=True)
+class AnnotatorLogin:
+    token: str
+    user_id: int
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An item on an annotator's screen, with what they said about it before (when editing)."""
+
+    item: QueueItem
+    ratings: ItemRatings
+    editing: bool  # an earlier, submitted item (Back), not a fresh lease
+    lease_expires_at: datetime | None = None
+
+
+def policy_for(settings: Settings) -> QueuePolicy:
+    return QueuePolicy(
+        overlap=settings.annotation_overlap,
+        lease=timedelta(minutes=settings.annotation_lease_minutes),
+    )
+
+
+# -- log-in -----------------------------------------------------------------------------------
+
+
+def log_in(database: Database, name: str, password: str) -> AnnotatorLogin:
+    """Check the password and open a session; the message never says which part was wrong."""
+    with database.sessions.begin() as session:
+        user = authenticate(session, name=(name or "").strip(), password=password or "")
+        if user is None:
+            raise NotAllowedError("Wrong name or password.")
+        if user.role not in ANNOTATOR_ROLES:
+            raise NotAllowedError("Only annotators and admins can log in here.")
+        # Drop this user's expired sessions so the table does not grow with every log-in.
+        now = utcnow()
+        session.execute(delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.expires_at < now
+        ))
+        token = secrets.token_hex(32)
+        session.add(UserSession(id=token, user_id=user.id, expires_at=now + LOGIN_LIFETIME))
+        return AnnotatorLogin(token, user.id, user.name, user.role)
+
+
+def log_out(database: Database, login: AnnotatorLogin | None) -> None:
+    """End the session and let the annotator's current lease lapse, so others can take it."""
+    if not isinstance(login, AnnotatorLogin):
+        return
+    with database.sessions.begin() as session:
+        row = session.get(UserSession, login.token)
+        if row is not None:
+            release(session, annotator_id=row.user_id)
+            session.delete(row)
+
+
+def require_annotator(database: Database, login: object, *, admin: bool = False) -> AnnotatorLogin:
+    """The checked login behind a page's state, or NotLoggedInError / NotAllowedError."""
+    if not isinstance(login, AnnotatorLogin):
+        raise NotLoggedInError("Log in as an annotator first.")
+    with database.read_sessions() as session:
+        row = session.get(UserSession, login.token)
+        user = session.get(User, row.user_id) if row is not None else None
+        if row is None or user is None or _expired(row.expires_at):
+            raise NotLoggedInError("Your log-in has expired: log in again.")
+        if user.role not in ANNOTATOR_ROLES:
+            raise NotAllowedError("Only annotators and admins can use the annotation queue.")
+        if admin and user.role != "admin":
+            raise NotAllowedError("Only admins can see agreement figures.")
+        return AnnotatorLogin(login.token, user.id, user.name, user.role)
+
+
+def _expired(expires_at: datetime | None) -> bool:
+    if expires_at is None:
+        return False
+    aware = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)  # SQLite drops it
+    return aware <= utcnow()
+
+
+# -- the queue --------------------------------------------------------------------------------
+
+
+def take_next(database: Database, settings: Settings, login: object) -> Shown | None:
+    """The annotator's current or next item from the queue; None when nothing is left."""
+    user = require_annotator(database, login)
+    with database.sessions.begin() as session:
+        lease = next_item(session, annotator_id=user.user_id, policy=policy_for(settings))
+        if lease is None:
+            return None
+        return Shown(load_item(session, lease.request_id), ItemRatings(), False, lease.expires_at)
+
+
+def submit_item(
+    database: Database, settings: Settings, login: object, request_id: int, ratings: ItemRatings
+) -> None:
+    """Save the annotator's ratings (source "annotator") for a leased or earlier item."""
+    user = require_annotator(database, login)
+    with database.sessions.begin() as session:
+        submit(session, annotator_id=user.user_id, request_id=request_id, ratings=ratings,
+               policy=policy_for(settings))
+
+
+def skip_item(database: Database, login: object, request_id: int) -> None:
+    user = require_annotator(database, login)
+    with database.sessions.begin() as session:
+        skip(session, annotator_id=user.user_id, request_id=request_id)
+
+
+def earlier_item(database: Database, login: object, current: int | None, editing: bool) -> Shown | None:
+    """Back: the submitted item before `current` (the latest one when coming from the queue)."""
+    user = require_annotator(database, login)
+    with database.read_sessions() as session:
+        history = submitted_history(session, annotator_id=user.user_id)
+        if editing and current in history:
+            position = history.index(current) - 1
+        else:
+            position = len(history) - 1
+        if position < 0:
+            return None
+        return _shown_again(session, user.user_id, history[position])
+
+
+def later_item(database: Database, login: object, current: int) -> Shown | None:
+    """After editing an earlier item: the one submitted after it, or None to return to the queue."""
+    user = require_annotator(database, login)
+    with database.read_sessions() as session:
+        history = submitted_history(session, annotator_id=user.user_id)
+        if current not in history or history.index(current) + 1 >= len(history):
+            return None
+        return _shown_again(session, user.user_id, history[history.index(current) + 1])
+
+
+def progress_of(database: Database, settings: Settings, login: object) -> Progress:
+    user = require_annotator(database, login)
+    with database.read_sessions() as session:
+        return progress(session, annotator_id=user.user_id, overlap=settings.annotation_overlap)
+
+
+def agreement_for_admin(database: Database, login: object) -> dict[str, pd.DataFrame]:
+    """Alpha per axis and co-rated items per annotator pair: admins only."""
+    require_annotator(database, login, admin=True)
+    with database.read_sessions() as session:
+        return agreement_frames(session)
+
+
+def _shown_again(session, annotator_id: int, request_id: int) -> Shown:
+    ratings = annotator_ratings(session, annotator_id=annotator_id, request_id=request_id)
+    return Shown(load_item(session, request_id), ratings, editing=True)

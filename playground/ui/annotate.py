@@ -1,0 +1,263 @@
+"""The Annotate tab: log-in, one queue item at a time with the guidelines beside the scores,
+keyboard shortcuts, progress, and agreement figures for admins.
+
+Layout only wires the plain functions of `playground.annotation`; every handler passes the
+page's server-side login state to them, and they check the role in the database on each call.
+Scores are collected on the page and saved together on Submit (source "annotator"), so an item
+is either rated completely or not at all.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from feedback_db.assignments import ItemRatings
+from feedback_db.errors import LeaseLostError
+from playground.annotation import (
+    AnnotatorLogin,
+    Shown,
+    agreement_for_admin,
+    earlier_item,
+    later_item,
+    log_in,
+    log_out,
+    progress_of,
+    require_annotator,
+    skip_item,
+    submit_item,
+    take_next,
+)
+from playground.context import AppContext
+from playground.errors import StaleRequestError
+from playground.ui.candidates import MAX_CARDS, SCORES
+from playground.ui.content import Guidelines
+from playground.ui.errors import shown_to_user
+from playground.ui.annotate_keys import KEYS_JS, SHORTCUTS_HELP
+
+PUBLIC = {"queue": False, "show_progress": "hidden"}  # database work only: no model queue
+
+
+class AnnotateView:
+    """The tab's components, and the updates that show an item (or the empty queue) in them."""
+
+    def __init__(self, guidelines: Guidelines):
+        self.cards: list[tuple[gr.Column, gr.Textbox, gr.Image, gr.Radio, gr.Radio]] = []
+        with gr.Row(equal_height=False, elem_classes="cards"):
+            for i in range(MAX_CARDS):
+                with gr.Column(visible=False, min_width=240, elem_id=f"annotate-{i}-card", elem_classes="card") as column:
+                    text = gr.Textbox(label=f"Candidate {i + 1}", lines=6, max_lines=20, interactive=False,
+                                      elem_id=f"annotate-{i}-text")
+                    image = gr.Image(label=f"Image {i + 1}", interactive=False, height=256, visible=False,
+                                     elem_id=f"annotate-{i}-image")
+                    naturalness = gr.Radio(SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
+                                           elem_id=f"annotate-{i}-naturalness", elem_classes="annotate-score")
+                    reliability = gr.Radio(SCORES, label="Reliability", info=guidelines.one_line("reliability"),
+                                           elem_id=f"annotate-{i}-reliability", elem_classes="annotate-score")
+                self.cards.append((column, text, image, naturalness, reliability))
+        with gr.Row():
+            self.diversity = gr.Radio(SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
+                                      elem_id="annotate-diversity", elem_classes="annotate-score", scale=2)
+            self.best = gr.Radio([], label="Best candidate (optional)", elem_id="annotate-best", scale=1)
+
+    @property
+    def components(self) -> list:
+        parts: list = []
+        for card in self.cards:
+            parts += list(card)
+        return parts + [self.diversity, self.best]
+
+    def show(self, shown: Shown | None, data_dir: Path) -> list:
+        """Updates for `components`: the item's candidates with any earlier scores, or nothing."""
+        outputs = shown.item.outputs if shown else []
+        updates: list = []
+        for index, _ in enumerate(self.cards):
+            output = outputs[index] if index < len(outputs) else None
+            scores = shown.ratings.scores.get(output.output_id, (None, None)) if output else (None, None)
+            is_image = output is not None and output.image_path is not None
+            updates += [
+                gr.Column(visible=output is not None),
+                gr.Textbox(value=output.text if output else "", visible=not is_image),
+                gr.Image(value=_image_file(output.image_path, data_dir) if is_image else None, visible=is_image),
+                gr.Radio(value=scores[0]), gr.Radio(value=scores[1]),
+            ]
+        several = len(outputs) > 1
+        best_index = next((o.index for o in outputs if shown and o.output_id == shown.ratings.best_output_id), None)
+        updates += [
+            gr.Radio(value=shown.ratings.diversity if shown else None, visible=several),
+            gr.Radio(choices=[(f"Candidate {o.index + 1}", o.index) for o in outputs], value=best_index,
+                     visible=several),
+        ]
+        return updates
+
+
+def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
+    database, settings = context.database, context.settings
+    login = gr.State(None)  # AnnotatorLogin, server-side only
+    current = gr.State(None)  # {"request_id", "output_ids", "editing"}
+    # 1. The log-in form.
+    with gr.Column(elem_id="annotate-login") as login_box:
+        gr.Markdown("### Annotator log-in\nAccounts are added by an admin with `playground users add NAME`.")
+        name = gr.Textbox(label="Name", elem_id="annotate-name", max_lines=1)
+        password = gr.Textbox(label="Password", type="password", elem_id="annotate-password", max_lines=1)
+        login_button = gr.Button("Log in", variant="primary", elem_id="annotate-login-button")
+    # 2. The work area: the item and its scores, the guidelines beside them.
+    with gr.Column(visible=False, elem_id="annotate-work") as work:
+        with gr.Row(equal_height=True):
+            who = gr.Markdown(elem_id="annotate-who")
+            progress = gr.Markdown(elem_id="annotate-progress")
+            logout = gr.Button("Log out", size="sm", elem_id="annotate-logout", scale=0)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                status = gr.Markdown(elem_id="annotate-status")
+                prompt = gr.Textbox(label="Prompt", interactive=False, lines=2, max_lines=8, elem_id="annotate-prompt")
+                view = AnnotateView(guidelines)
+                with gr.Row():
+                    back = gr.Button("← Back (B)", elem_id="annotate-back")
+                    to_queue = gr.Button("Return to queue", elem_id="annotate-queue")
+                    skip = gr.Button("Skip (S)", elem_id="annotate-skip")
+                    submit = gr.Button("Submit & next (Enter)", variant="primary", elem_id="annotate-submit")
+            with gr.Column(scale=2, min_width=280):
+                gr.Markdown(SHORTCUTS_HELP, elem_id="annotate-shortcuts")
+                with gr.Accordion("Guidelines", open=True):
+                    gr.Markdown(guidelines.markdown, elem_id="annotate-guidelines")
+        with gr.Column(visible=False, elem_id="annotate-admin") as admin_box:
+            agreement = gr.Markdown(elem_id="annotate-agreement")
+            refresh = gr.Button("Refresh agreement", size="sm", elem_id="annotate-refresh")
+    gr.HTML("", js_on_load=KEYS_JS, elem_id="annotate-keys")
+
+    item_outputs = [current, status, prompt, progress, *view.components]
+
+    def present(user: object, shown: Shown | None, message: str = "") -> list:
+        """The updates for `item_outputs`."""
+        state = None
+        if shown is not None:
+            state = {"request_id": shown.item.request_id, "editing": shown.editing,
+                     "output_ids": [o.output_id for o in shown.item.outputs]}
+        done = progress_of(database, settings, user)
+        counter = f"**Done today:** {done.done_today} · **left in the queue:** {done.left}"
+        return [state, message or _status(shown), shown.item.prompt if shown else "", counter,
+                *view.show(shown, settings.data_dir)]
+
+    # 3. Handlers: each one checks the login on the server before anything else.
+    def do_login(name_value: str, password_value: str) -> list:
+        with shown_to_user("log in"):
+            user = log_in(database, name_value, password_value)
+            return [user, gr.Column(visible=False), gr.Column(visible=True), "",
+                    f"Logged in as **{user.name}** ({user.role})", gr.Column(visible=user.is_admin),
+                    _agreement_markdown(database, user) if user.is_admin else "",
+                    *present(user, take_next(database, settings, user))]
+
+    def do_logout(user: object) -> list:
+        with shown_to_user("log out"):
+            log_out(database, user if isinstance(user, AnnotatorLogin) else None)
+            return [None, None, gr.Column(visible=True), gr.Column(visible=False), gr.Column(visible=False), ""]
+
+    def do_submit(user: object, state: dict | None, *values: Any) -> list:
+        with shown_to_user("save the ratings"):
+            require_annotator(database, user)
+            request_id = _request_id(state)
+            try:
+                submit_item(database, settings, user, request_id, _ratings(state, values))
+            except LeaseLostError as error:
+                return present(user, take_next(database, settings, user), f"⚠ {error}")
+            if state and state.get("editing"):
+                later = later_item(database, user, request_id)
+                if later is not None:
+                    return present(user, later, "✓ Saved your changes. Next earlier item:")
+            return present(user, take_next(database, settings, user), "✓ Saved.")
+
+    def do_skip(user: object, state: dict | None) -> list:
+        with shown_to_user("skip"):
+            require_annotator(database, user)
+            if not state or state.get("editing"):
+                return present(user, take_next(database, settings, user), "Back in the queue.")
+            skip_item(database, user, _request_id(state))
+            return present(user, take_next(database, settings, user), "Skipped.")
+
+    def do_back(user: object, state: dict | None) -> list:
+        with shown_to_user("go back"):
+            require_annotator(database, user)
+            current_id = state["request_id"] if state else None
+            shown = earlier_item(database, user, current_id, bool(state and state.get("editing")))
+            if shown is None:
+                raise gr.Error("There is no earlier item to go back to.", title="Nothing earlier")
+            return present(user, shown)
+
+    def do_next(user: object) -> list:
+        with shown_to_user("load the next item"):
+            return present(user, take_next(database, settings, user))
+
+    def do_agreement(user: object) -> str:
+        with shown_to_user("compute agreement"):
+            return _agreement_markdown(database, user)
+
+    login_outputs = [login, login_box, work, password, who, admin_box, agreement, *item_outputs]
+    login_button.click(do_login, [name, password], login_outputs, api_name="annotate_login", **PUBLIC)
+    password.submit(do_login, [name, password], login_outputs, api_visibility="private", **PUBLIC)
+    logout.click(do_logout, login, [login, current, login_box, work, admin_box, who],
+                 api_name="annotate_logout", **PUBLIC)
+    score_inputs = [c[3] for c in view.cards] + [c[4] for c in view.cards] + [view.diversity, view.best]
+    submit.click(do_submit, [login, current, *score_inputs], item_outputs, api_name="annotate_submit", **PUBLIC)
+    skip.click(do_skip, [login, current], item_outputs, api_name="annotate_skip", **PUBLIC)
+    back.click(do_back, [login, current], item_outputs, api_name="annotate_back", **PUBLIC)
+    to_queue.click(do_next, login, item_outputs, api_name="annotate_next", **PUBLIC)
+    refresh.click(do_agreement, login, agreement, api_name="annotate_agreement", **PUBLIC)
+
+
+def _request_id(state: dict | None) -> int:
+    if not state:
+        raise StaleRequestError("There is no item on screen: the queue is empty or you are logged out.")
+    return int(state["request_id"])
+
+
+def _ratings(state: dict | None, values: tuple) -> ItemRatings:
+    """Radio values in `score_inputs` order -> ItemRatings for the outputs on screen."""
+    output_ids = list((state or {}).get("output_ids", []))
+    naturalness, reliability = values[:MAX_CARDS], values[MAX_CARDS:2 * MAX_CARDS]
+    diversity, best = values[2 * MAX_CARDS], values[2 * MAX_CARDS + 1]
+    scores = {
+        output_id: (_score(naturalness[i]), _score(reliability[i])) for i, output_id in enumerate(output_ids)
+    }
+    best_id = output_ids[int(best)] if best is not None and 0 <= int(best) < len(output_ids) else None
+    return ItemRatings(scores, diversity=_score(diversity), best_output_id=best_id)
+
+
+def _score(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _status(shown: Shown | None) -> str:
+    if shown is None:
+        return "🎉 **The queue is empty.** New items arrive as people generate, or with `playground generate`."
+    count = len(shown.item.outputs)
+    if shown.editing:
+        return f"**Editing an earlier item** (request {shown.item.request_id}): change the scores, then Submit."
+    until = f" · reserved for you until {shown.lease_expires_at:%H:%M} UTC" if shown.lease_expires_at else ""
+    return f"Request {shown.item.request_id} · {count} candidate{'s' * (count > 1)}{until}"
+
+
+def _image_file(path: str, data_dir: Path) -> str:
+    file = Path(path)
+    return str(file if file.is_absolute() else (data_dir / file).resolve())
+
+
+def _agreement_markdown(database, user: object) -> str:
+    frames = agreement_for_admin(database, user)
+    lines = ["### Agreement (Krippendorff's alpha, ordinal; annotator ratings only)",
+             "| axis | alpha | items with ≥2 ratings | ratings | annotators |", "|---|---|---|---|---|"]
+    for row in frames["agreement"].itertuples():
+        alpha = "n/a" if math.isnan(row.alpha) else f"{row.alpha:.3f}"
+        lines.append(f"| {row.axis} | {alpha} | {row.items} | {row.ratings} | {row.annotators} |")
+    pairs: pd.DataFrame = frames["agreement_pairs"]
+    lines += ["", "**Co-rated items per annotator pair**", ""]
+    if pairs.empty:
+        lines.append("No item has been rated by two annotators yet.")
+    else:
+        lines += ["| annotator | annotator | co-rated items |", "|---|---|---|"]
+        lines += [f"| {r.annotator_a} | {r.annotator_b} | {r.co_rated_items} |" for r in pairs.itertuples()]
+    return "\n".join(lines)
