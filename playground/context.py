@@ -69,6 +69,12 @@ class AppContext:
                 generator.use_version(wanted, adapter)
         return generator, ServedVersion(name=wanted, sampling_defaults=defaults)
 
+    def sampling_defaults(self, modality: str) -> dict[str, Any]:
+        """Default sampling settings learned for the active version (empty for the base model)."""
+        with self.database.read_sessions() as session:
+            active = active_version(session, modality=modality)
+            return dict(active.sampling_defaults) if active is not None else {}
+
     def cancel_event(self, browser_session: str) -> threading.Event:
         return self._cancel_events.setdefault(browser_session, threading.Event())
 

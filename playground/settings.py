@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         description="'embedded' (the model shipped in assets/) or a diffusers id / local path.",
     )
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    model_cache: Path | None = Field(
+        None, description="Where converted embedded weights go; default: <data_dir>/models."
+    )
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
     assets_dir: Path = Field(
@@ -72,7 +75,7 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         """Converted copies of embedded weights (e.g. the GGUF text model as safetensors)."""
-        return self.data_dir / "models"
+        return self.model_cache or self.data_dir / "models"
 
     def create_layout(self) -> None:
         """Create the data dir and its sub-folders; raises OSError if that is not possible."""

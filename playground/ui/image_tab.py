@@ -57,7 +57,11 @@ def build_image_tab(
     with gr.Accordion("Parameters", open=False, elem_id="image-parameters"):
         with gr.Row():
             steps = gr.Slider(1, 100, value=DEFAULTS.steps, step=1, label="Steps", elem_id="image-steps")
-            guidance = gr.Slider(0, 20, value=DEFAULTS.guidance_scale, step=0.5, label="Guidance")
+            guidance = gr.Slider(
+                0, 20, step=0.5, label="Guidance", elem_id="image-guidance",
+                # Read on every page load: the active version's learned default (docs/RETRAIN.md).
+                value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
+            )
             size = gr.Dropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
             seed = gr.Number(None, label="Seed", info="blank = random; image i uses seed + i",
                              precision=0, minimum=0, elem_id="image-seed")

@@ -61,7 +61,11 @@ def build_text_tab(
     with gr.Accordion("Parameters", open=False, elem_id="text-parameters"):
         with gr.Row():
             max_new_tokens = gr.Slider(1, 512, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens", elem_id="text-max-tokens")
-            temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature", info="0 = greedy", elem_id="text-temperature")
+            # A callable value is read on every page load: a newly promoted version's defaults show up.
+            temperature = gr.Slider(
+                0, 2, step=0.05, label="Temperature", info="0 = greedy", elem_id="text-temperature",
+                value=lambda: _learned(context, "temperature", DEFAULTS.temperature),
+            )
             top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
             repetition_penalty = gr.Slider(1, 2, value=DEFAULTS.repetition_penalty, step=0.05, label="Repetition penalty")
         with gr.Row():
@@ -139,6 +143,11 @@ def build_text_tab(
         wire_card(card, index, context.database, viewer, shown)
     wire_set_panel(panel, context.database, viewer, shown)
     wire_rating_api("text", context.database, viewer, shown)
+
+
+def _learned(context: AppContext, knob: str, fallback: float) -> float:
+    """The active version's learned default for `knob` (see docs/RETRAIN.md), else ours."""
+    return float(context.sampling_defaults("text").get(knob, fallback))
 
 
 def _texts(cards, texts: list[str]) -> dict:

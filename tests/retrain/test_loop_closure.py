@@ -1,0 +1,92 @@
+"""The loop, measurably closed on the real embedded text model.
+
+A scripted rater who prefers answers under 40 words rates 200 generated outputs through the
+query API; `retrain` runs; on held-out prompts the promoted version's answers are clearly
+shorter (median length down by at least 25%) and still coherent.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from feedback_db.queries import upsert_rating, upsert_set_rating
+from models.base import TextParams
+from models.metrics import distinct_n, words
+from playground.context import AppContext
+from playground.database import open_database
+from playground.generation import stream_text
+from playground.retrain import RetrainOptions, retrain
+from playground.settings import Settings
+from tests.db.helpers import add_rater
+
+pytestmark = pytest.mark.real_model
+
+TOPICS = [
+    "the ocean", "volcanoes", "the moon", "coffee", "bicycles", "honey bees", "the piano", "rainforests",
+    "chess", "bread baking", "the Roman Empire", "electric cars", "penguins", "the internet", "tea",
+    "mountains", "photosynthesis", "the violin", "deserts", "airplanes", "football", "the sun",
+    "libraries", "gardening", "trains", "whales", "cheese", "snow", "rivers", "the human heart",
+    "dinosaurs", "castles", "jazz music", "recycling", "the Eiffel Tower", "owls", "chocolate",
+    "lighthouses", "glaciers", "butterflies", "printing", "submarines", "wolves", "rainbows",
+    "the Great Wall of China", "earthquakes", "apples", "kites", "clocks", "the Amazon river",
+]
+HELDOUT_TOPICS = ["elephants", "thunderstorms", "the guitar", "pyramids", "coral reefs", "comets",
+                  "rice farming", "hot air balloons", "bamboo", "the Arctic", "museums", "lemons"]
+TEMPLATE = "Tell me about {}."
+GENERATE = TextParams(max_new_tokens=64, temperature=0.9, top_p=0.95, n=4)
+MEASURE = TextParams(max_new_tokens=96, temperature=0.7, top_p=0.9, n=4, seed=2024)
+
+
+def scripted_scores(text: str) -> tuple[int, int]:
+    """(naturalness, reliability) of a rater who wants answers under 40 words."""
+    count = words(text)
+    if count < 25:
+        return 5, 5
+    if count < 40:
+        return 4, 4
+    return (2, 2) if count < 55 else (1, 1)
+
+
+def median_words(generator, version: str, adapter, prompts: list[str]) -> tuple[float, list[str]]:
+    generator.use_version(version, adapter)
+    texts = [o.text for prompt in prompts for o in generator.generate(prompt, MEASURE)]
+    return statistics.median(words(t) for t in texts), texts
+
+
+def test_a_rater_who_prefers_short_answers_gets_shorter_answers(tmp_path, model_cache_dir, real_text_generator):
+    settings = Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
+    database = open_database(settings)
+    context = AppContext(settings=settings, database=database,
+                         text_factory=lambda: real_text_generator, image_factory=lambda: None)
+    with database.sessions.begin() as session:
+        rater_id = add_rater(session, "scripted-rater", role="annotator").id
+    # 1. 50 prompts x 4 candidates = 200 outputs, generated and rated as they come.
+    for k, topic in enumerate(TOPICS):
+        final = list(stream_text(context, None, TEMPLATE.format(topic), TextParams(**{**GENERATE.__dict__, "seed": k})))[-1]
+        with database.sessions.begin() as session:
+            for output, output_id in zip(final.outputs, final.recorded.output_ids, strict=True):
+                naturalness, reliability = scripted_scores(output.text)
+                upsert_rating(session, output_id=output_id, rater_id=rater_id, source="annotator",
+                              naturalness=naturalness, reliability=reliability)
+            shortest = min(zip(final.outputs, final.recorded.output_ids), key=lambda pair: words(pair[0].text))
+            upsert_set_rating(session, request_id=final.recorded.request_id, rater_id=rater_id,
+                              source="annotator", diversity=3, best_output_id=shortest[1])
+    # 2. Retrain: the new version must pass the held-out gate and be promoted.
+    outcome, = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0))
+    assert outcome.status == "promoted", outcome.message
+    # 3. On prompts never seen in feedback, answers are clearly shorter and still coherent.
+    prompts = [TEMPLATE.format(topic) for topic in HELDOUT_TOPICS]
+    try:
+        before, _ = median_words(real_text_generator, "base", None, prompts)
+        after, texts = median_words(real_text_generator, outcome.version, settings.adapters_dir / outcome.version, prompts)
+        real_text_generator.use_version(outcome.version, None)
+        capital = real_text_generator.generate("What is the capital of France?", TextParams(temperature=0, max_new_tokens=24))
+    finally:
+        real_text_generator.use_version("base", None)
+    print(f"median words on held-out prompts: before {before}, after {after}")
+    assert after <= 0.75 * before, (before, after, texts[:4])
+    assert sum(words(t) >= 3 for t in texts) >= 0.9 * len(texts), texts
+    assert distinct_n(texts, 1) > 0.3, texts[:4]
+    assert "Paris" in capital[0].text

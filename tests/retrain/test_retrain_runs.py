@@ -1,0 +1,132 @@
+"""`playground retrain` on the real embedded text model, with a few training steps."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from feedback_db.schema import ModelVersion, TrainingRun
+from feedback_db.versions import active_version
+from playground.database import open_database
+from playground.retrain import RetrainOptions, retrain
+from playground.settings import Settings
+from tests.retrain.seed import seed_length_preference
+
+pytestmark = pytest.mark.real_model
+QUICK = dict(modality="text", max_steps=2, eval_generation_prompts=0, min_examples=4)
+
+
+@pytest.fixture
+def retrain_settings(tmp_path, model_cache_dir, real_text_generator) -> Settings:
+    """A fresh data dir that shares the session's converted embedded model."""
+    return Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
+
+
+def runs(database) -> list[tuple[str, str]]:
+    with database.read_sessions() as session:
+        return [(r.modality, r.status) for r in session.scalars(select(TrainingRun).order_by(TrainingRun.id))]
+
+
+def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_settings):
+    database = open_database(retrain_settings)
+    seed_length_preference(database, prompts=30)
+
+    outcome, = retrain(retrain_settings, RetrainOptions(**QUICK))
+
+    assert outcome.status in ("promoted", "candidate"), outcome.message
+    assert outcome.report_path.exists() and outcome.report_path.with_suffix(".json").exists()
+    assert "held-out" in outcome.report_path.read_text()
+    with database.read_sessions() as session:
+        version = session.scalar(select(ModelVersion).where(ModelVersion.name == outcome.version))
+        assert Path(version.adapter_path, "adapter_config.json").exists()
+        assert version.sampling_defaults.get("temperature") == pytest.approx(0.7)
+        assert (version.status == "active") == (outcome.status == "promoted")
+    assert runs(database) == [("text", "succeeded")]
+    assert list(retrain_settings.logs_dir.glob("retrain-*.log"))
+
+    again, = retrain(retrain_settings, RetrainOptions(**QUICK))
+    assert again.status == "skipped" and "no new text feedback" in again.message
+
+
+def test_dry_run_prints_counts_and_samples_and_trains_nothing(retrain_settings):
+    database = open_database(retrain_settings)
+    seed_length_preference(database, prompts=12)
+
+    outcome, = retrain(retrain_settings, RetrainOptions(**{**QUICK, "dry_run": True}))
+
+    assert outcome.status == "dry-run"
+    assert "pairs (DPO)" in outcome.message and "Paris" in outcome.message
+    assert runs(database) == []
+    assert not any(retrain_settings.adapters_dir.iterdir())
+
+
+def test_too_little_feedback_is_skipped_with_the_counts(retrain_settings):
+    database = open_database(retrain_settings)
+    seed_length_preference(database, prompts=2)
+
+    outcome, = retrain(retrain_settings, RetrainOptions(modality="text", min_examples=50))
+
+    assert outcome.status == "skipped" and outcome.message.startswith("skipped:")
+    assert "need 50" in outcome.message and "pairs" in outcome.message
+
+
+def test_the_cli_reports_a_skip_and_exits_zero(retrain_settings):
+    result = subprocess.run(
+        [sys.executable, "-m", "playground", "--data-dir", str(retrain_settings.data_dir), "retrain",
+         "--modality", "text", "--min-examples", "10"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PLAYGROUND_MODEL_CACHE": str(retrain_settings.model_cache_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[text] skipped: 0 usable text training rows" in result.stdout
+
+
+def test_a_killed_run_changes_nothing_and_the_next_run_succeeds(retrain_settings):
+    # 1. An active version to protect.
+    database = open_database(retrain_settings)
+    seed_length_preference(database, prompts=30)
+    retrain(retrain_settings, RetrainOptions(**{**QUICK, "max_steps": 1}))
+    with database.read_sessions() as session:
+        before = active_version(session, modality="text")
+        before_name = before.name if before else None
+    # 2. New feedback, and a long run killed while it trains.
+    seed_length_preference(database, prompts=10, prefer_short=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playground", "--data-dir", str(retrain_settings.data_dir), "retrain",
+         "--modality", "text", "--min-examples", "4", "--max-steps", "500"],
+        env={**os.environ, "PLAYGROUND_MODEL_CACHE": str(retrain_settings.model_cache_dir), "PLAYGROUND_DEVICE": "cpu"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(lambda: ("text", "running") in runs(database), timeout=300)
+        _wait_for(lambda: any(retrain_settings.adapters_dir.glob(".tmp-*")), timeout=300)
+        time.sleep(3)  # inside the training loop
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    # 3. Nothing visible changed: same active version, no new version.
+    with database.read_sessions() as session:
+        after = active_version(session, modality="text")
+        assert (after.name if after else None) == before_name
+        assert session.query(ModelVersion).count() == 1
+    # 4. The next run cleans up and succeeds.
+    outcome, = retrain(retrain_settings, RetrainOptions(**{**QUICK, "max_steps": 1}))
+    assert outcome.status in ("promoted", "candidate"), outcome.message
+    assert runs(database) == [("text", "succeeded"), ("text", "failed"), ("text", "succeeded")]
+    assert not list(retrain_settings.adapters_dir.glob(".tmp-*"))
+
+
+def _wait_for(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise TimeoutError("condition not met in time")
