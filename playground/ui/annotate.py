@@ -39,7 +39,9 @@ from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.annotate_keys import KEYS_JS, SHORTCUTS_HELP
 
-PUBLIC = {"queue": False, "show_progress": "hidden"}  # database work only: no model queue
+# Queued (un-queued events show no error toast), but in their own pool: database work only,
+# so annotators never wait behind the model queue or behind each other.
+PUBLIC = {"concurrency_id": "annotate", "concurrency_limit": 8, "show_progress": "hidden"}
 
 
 class AnnotateView:
@@ -140,7 +142,8 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
                      "output_ids": [o.output_id for o in shown.item.outputs]}
         done = progress_of(database, settings, user)
         counter = f"**Done today:** {done.done_today} · **left in the queue:** {done.left}"
-        return [state, message or _status(shown), shown.item.prompt if shown else "", counter,
+        headline = f"{message} · {_status(shown)}" if message else _status(shown)
+        return [state, headline, shown.item.prompt if shown else "", counter,
                 *view.show(shown, settings.data_dir)]
 
     # 3. Handlers: each one checks the login on the server before anything else.
@@ -168,7 +171,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
             if state and state.get("editing"):
                 later = later_item(database, user, request_id)
                 if later is not None:
-                    return present(user, later, "✓ Saved your changes. Next earlier item:")
+                    return present(user, later, "✓ Saved your changes")
             return present(user, take_next(database, settings, user), "✓ Saved.")
 
     def do_skip(user: object, state: dict | None) -> list:

@@ -29,7 +29,8 @@ if (!window.__playgroundAnnotateKeys) {
     });
   };
   const press = (id) => { const button = document.getElementById(id); if (shown(button)) button.click(); };
-  const typing = (el) => !!el && (el.isContentEditable || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' ||
+  // A text box counts only while visible: after log-in the focus stays in the hidden password box.
+  const typing = (el) => shown(el) && (el.isContentEditable || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' ||
     (el.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit'].includes(el.type)));
   document.addEventListener('keydown', (event) => {
     if (!shown(document.getElementById('annotate-work')) || typing(event.target)) return;
