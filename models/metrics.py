@@ -1,4 +1,4 @@
-"""Automatic metrics for reports and benchmarks: lengths and distinct-n for text."""
+"""Automatic metrics for reports and benchmarks: lengths and distinct-n for text, brightness and colour for images."""
 
 from __future__ import annotations
 
@@ -24,4 +24,30 @@ def text_metrics(texts: Sequence[str]) -> dict[str, float]:
         "median_words": float(statistics.median(lengths)) if lengths else 0.0,
         "distinct_1": round(distinct_n(texts, 1), 3),
         "distinct_2": round(distinct_n(texts, 2), 3),
+    }
+
+
+def brightness(image: object) -> float:
+    """Mean luma (Rec. 601 weights) of an RGB image (PIL or HxWx3 array), on 0-255."""
+    import numpy as np
+
+    pixels = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image, dtype=float)
+    return float((pixels[..., :3] @ np.array([0.299, 0.587, 0.114])).mean())
+
+
+def image_metrics(images: Sequence[object]) -> dict[str, float]:
+    """Brightness, contrast (per-image luma spread) and saturation of a set of images."""
+    import numpy as np
+
+    if not images:
+        return {"count": 0}
+    arrays = [np.asarray(i.convert("RGB") if hasattr(i, "convert") else i, dtype=float)[..., :3] for i in images]
+    luma = [a @ np.array([0.299, 0.587, 0.114]) for a in arrays]
+    saturation = [((a.max(-1) - a.min(-1)) / np.maximum(a.max(-1), 1)).mean() for a in arrays]
+    return {
+        "count": len(images),
+        "mean_brightness": round(float(np.mean([y.mean() for y in luma])), 2),
+        "sd_brightness": round(float(np.std([y.mean() for y in luma])), 2),
+        "mean_contrast": round(float(np.mean([y.std() for y in luma])), 2),
+        "mean_saturation": round(float(np.mean(saturation)), 3),
     }

@@ -1,0 +1,162 @@
+"""Train a LoRA adapter on a diffusion denoiser from top-rated images (SFT), as in diffusers'
+`train_text_to_image_lora` example.
+
+Each step: encode the prompts (frozen text encoder), bring the rated images into the model's
+space, noise them at uniformly drawn timesteps, predict with the pipeline's prediction type
+(epsilon, v or sample) and minimise the MSE. Only the LoRA parameters on the attention
+projections train (`models.embedded_image.lora.add_adapter`); the saved adapter is the format
+`DiffusersImageGenerator.use_version` loads. Training continues from the active version's
+adapter when there is one, so each version builds on the one it replaces.
+
+Limits: SFT on top-rated images only (no Diffusion-DPO yet); UNet pipelines in pixel space
+(the embedded model) or with a VAE and `encode_prompt` (Stable Diffusion 1.x/2.x, sd-turbo);
+see `models.finetune.diffusion` for what raises `UnsupportedPipelineError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from models.finetune.data import FeedbackDatasets
+from models.finetune.diffusion import denoising_loss, diffusion_parts, encode_prompts, load_pixels, select, to_model_space
+from models.finetune.text import NotEnoughDataError, TrainResult
+
+log = logging.getLogger(__name__)
+ADAPTER = "default"
+
+
+@dataclass(frozen=True)
+class ImageTrainConfig:
+    """CPU-sized defaults for the embedded model; `for_device` gives GPU-sized settings."""
+
+    lora_r: int = 8  # 122k trainable parameters on the embedded UNet
+    lora_alpha: int = 8
+    learning_rate: float = 1e-3  # LoRA on a small UNet tolerates a high rate; 1e-4 for SD-sized models
+    batch_size: int = 16
+    epochs: float = 25.0  # passes over the top-rated images; small sets need many to move the model
+    min_steps: int = 40
+    max_steps: int = 200  # caps the run: ~0.5 s/step on 2 CPU cores for the embedded model
+    warmup_steps: int = 5
+    caption_dropout: float = 0.0  # share of empty prompts, to adapt the unconditional branch too
+    max_grad_norm: float = 1.0
+    mixed_precision: bool = False  # bf16 autocast (CUDA)
+    seed: int = 0
+
+    @classmethod
+    def for_device(cls, is_cuda: bool, **overrides: Any) -> ImageTrainConfig:
+        if is_cuda:  # SD-sized UNets at 512 px: smaller batches, gentler rate, bf16
+            defaults = {"lora_r": 16, "lora_alpha": 16, "learning_rate": 1e-4, "batch_size": 4,
+                        "epochs": 10.0, "max_steps": 1000, "mixed_precision": True}
+            return cls(**{**defaults, **overrides})
+        return cls(**overrides)
+
+    def steps_for(self, examples: int) -> int:
+        wanted = math.ceil(self.epochs * examples / self.batch_size)
+        return min(max(wanted, self.min_steps), self.max_steps)
+
+
+def train_image_adapter(
+    pipe: Any,
+    denoiser: Any,
+    datasets: FeedbackDatasets,
+    image_root: Path,
+    out_dir: Path,
+    config: ImageTrainConfig = ImageTrainConfig(),
+    active_adapter: Path | None = None,
+) -> TrainResult:
+    """Fine-tune a LoRA on `denoiser` (a copy of `pipe`'s own) from `datasets.sft` and save it to
+    `out_dir`. Image paths in the rows are relative to `image_root` (or absolute)."""
+    import torch
+
+    # 1. The rows: top-rated (prompt, image) pairs; nothing to learn from without them.
+    rows = datasets.sft
+    if not rows:
+        raise NotEnoughDataError(f"no top-rated images to fine-tune on ({len(datasets.unpaired)} labelled, {len(datasets.pairs)} pairs)")
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    parts = diffusion_parts(pipe, denoiser)
+    # 2. Pre-encode once: images (uint8, small) and each distinct prompt (the encoder is frozen).
+    pixels = load_pixels([r["completion"] for r in rows], image_root, parts.resolution)
+    prompts = sorted({r["prompt"] for r in rows})
+    conditioning = encode_prompts(parts, prompts + [""])
+    prompt_index = torch.tensor([prompts.index(r["prompt"]) for r in rows])
+    empty_index = len(prompts)
+    # 3. Only the LoRA trains: a fresh one, or the active version's to continue from.
+    trainable = _attach_lora(denoiser, config, active_adapter)
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=1e-4)
+    steps = config.steps_for(len(rows))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(config.warmup_steps, steps))
+    # 4. The loop: shuffled epochs over the rows, noise at uniform timesteps, MSE on the target.
+    noise_gen = torch.Generator().manual_seed(config.seed + 1)
+    order: list[int] = []
+    losses: list[float] = []
+    started = time.perf_counter()
+    denoiser.train()
+    for step in range(steps):
+        order = order if len(order) >= config.batch_size else order + rng.sample(range(len(rows)), len(rows))
+        batch, order = order[: config.batch_size], order[config.batch_size :]
+        clean = to_model_space(parts, pixels[batch])
+        condition_rows = prompt_index[batch].clone()
+        drop = torch.rand(len(batch), generator=noise_gen) < config.caption_dropout
+        condition_rows[drop] = empty_index
+        noise = torch.randn(clean.shape, generator=noise_gen).to(clean.device)
+        timesteps = torch.randint(0, parts.noise_scheduler.config.num_train_timesteps, (len(batch),), generator=noise_gen).to(clean.device)
+        with torch.autocast(clean.device.type, dtype=torch.bfloat16, enabled=config.mixed_precision):
+            loss = denoising_loss(parts, clean, noise, timesteps, select(conditioning, condition_rows.to(clean.device))).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        if (step + 1) % 25 == 0:
+            log.info("image LoRA step %d/%d loss %.4f", step + 1, steps, sum(losses[-25:]) / len(losses[-25:]))
+    denoiser.eval()
+    seconds = time.perf_counter() - started
+    # 5. Save only the adapter, in the format the serving generator loads.
+    from models.embedded_image.lora import save_adapter
+
+    save_adapter(denoiser, out_dir, ADAPTER)
+    log.info("trained image LoRA on %d images, %d steps in %.0f s", len(rows), steps, seconds)
+    tail = losses[-max(1, steps // 5) :]  # the last fifth: a steadier figure than the last step
+    return TrainResult(
+        method="sft", adapter_dir=out_dir, examples=len(rows), steps=steps, seconds=seconds,
+        train_loss=sum(tail) / len(tail), config={**asdict(config), "resolution": parts.resolution},
+    )
+
+
+def _attach_lora(denoiser: Any, config: ImageTrainConfig, active_adapter: Path | None) -> list[Any]:
+    """Freeze the base, add (or load) the adapter, and return its parameters, in fp32."""
+    import torch
+
+    from models.embedded_image.lora import add_adapter, load_adapter
+
+    denoiser.requires_grad_(False)
+    if active_adapter is not None:
+        load_adapter(denoiser, Path(active_adapter), ADAPTER)
+        denoiser.set_adapters([ADAPTER])
+    else:
+        add_adapter(denoiser, ADAPTER, rank=config.lora_r, alpha=config.lora_alpha)
+    trainable = []
+    for name, parameter in denoiser.named_parameters():
+        if "lora_" in name and f".{ADAPTER}." in name:
+            parameter.data = parameter.data.to(torch.float32)  # fp32 master weights even on a bf16 base
+            parameter.requires_grad_(True)
+            trainable.append(parameter)
+    return trainable
+
+
+def _warmup_cosine(warmup: int, total: int) -> Any:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
