@@ -74,13 +74,19 @@ def test_an_annotator_rates_through_the_api_and_admins_alone_see_agreement(url, 
         [1, 4, 5, "annotator"], [1, 2, 3, "annotator"],
     ]
     assert (sets.loc[0, "diversity"], sets.loc[0, "best_output_index"]) == (3, 0)
-    # 2. Agreement is for admins only.
+    # 2. Back opens the submitted item with its scores; editing it updates the same rows.
+    shown = annotator.predict(api_name="/annotate_back")
+    assert "Editing an earlier item" in shown[0] and shown[1] == "prompt 0"  # (State outputs are not returned)
+    annotator.predict(1, 2, None, None, 5, 3, None, None, 3, None, api_name="/annotate_submit")
+    with database.read_sessions() as session:
+        assert ratings_frame(session)["naturalness"].tolist() == [1, 2]
+    # 3. Agreement is for admins only.
     with pytest.raises(Exception, match="Only admins"):
         annotator.predict(api_name="/annotate_agreement")
     admin = client(url)
     admin.predict("boss", PASSWORD, api_name="/annotate_login")
     assert "Krippendorff" in admin.predict(api_name="/annotate_agreement")
-    # 3. After logging out, the same client is refused again.
+    # 4. After logging out, the same client is refused again.
     annotator.predict(api_name="/annotate_logout")
     with pytest.raises(Exception, match="Log in"):
         annotator.predict(api_name="/annotate_next")
