@@ -169,6 +169,7 @@ def _train_and_gate(settings, database, modality, options, datasets, sampling, a
     trainer = make_trainer(modality, settings, options)
     temp_dir = settings.adapters_dir / f"{TEMP_PREFIX}{name}"
     shutil.rmtree(temp_dir, ignore_errors=True)
+    temp_dir.mkdir(parents=True)
     started = time.perf_counter()
     result = trainer.train(datasets, temp_dir, active)
     timings["train_s"] = round(time.perf_counter() - started, 1)

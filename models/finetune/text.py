@@ -12,6 +12,7 @@ created and the reference is the base model (adapter disabled).
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from models.base import ModelError
 from models.finetune.data import FeedbackDatasets
 
 log = logging.getLogger(__name__)
+TRAINER_STATE = "trainer-state"
 
 
 class NotEnoughDataError(ModelError):
@@ -125,7 +127,7 @@ def train_text_adapter(
     config: TextTrainConfig,
     active_adapter: Path | None = None,
 ) -> TrainResult:
-    """Train on `datasets` and save the adapter to `out_dir` (which must not exist yet)."""
+    """Train on `datasets` and save the adapter into the folder `out_dir`."""
     from datasets import Dataset
 
     # 1. Pick the method and build its rows.
@@ -141,6 +143,7 @@ def train_text_adapter(
     # 4. Save only the trained adapter (not TRL's "ref" copy).
     trainer.model.save_pretrained(str(out_dir), selected_adapters=["default"])
     tokenizer.save_pretrained(str(out_dir))
+    shutil.rmtree(out_dir / TRAINER_STATE, ignore_errors=True)
     log.info("trained %s on %d rows in %.0f s", method, len(rows), seconds)
     return TrainResult(
         method=method,
@@ -170,7 +173,8 @@ def _trainable(model: Any, active_adapter: Path | None, config: TextTrainConfig)
 
 def _common_args(config: TextTrainConfig, out_dir: Path) -> dict[str, Any]:
     return {
-        "output_dir": str(out_dir.parent / f".{out_dir.name}.trainer"),
+        # Trainer state goes inside the (temporary) adapter folder and is removed after saving.
+        "output_dir": str(out_dir / TRAINER_STATE),
         "learning_rate": config.learning_rate,
         "num_train_epochs": config.epochs,
         "max_steps": config.max_steps,

@@ -107,7 +107,7 @@ def test_a_killed_run_changes_nothing_and_the_next_run_succeeds(retrain_settings
     try:
         _wait_for(lambda: ("text", "running") in runs(database), timeout=300)
         _wait_for(lambda: any(retrain_settings.adapters_dir.glob(".tmp-*")), timeout=300)
-        time.sleep(3)  # inside the training loop
+        time.sleep(15)  # model loaded, inside the training loop
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
