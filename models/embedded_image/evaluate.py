@@ -10,11 +10,13 @@ of the object's centre, and we count how often each matches the caption.
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
+from models.embedded_image.card import write_model_card
 from models.embedded_image.pipeline import EmbeddedImagePipeline
 from models.embedded_image.scenes import Scene, analyse_image, held_out_scenes
 
@@ -83,11 +85,18 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="list the images that failed a check")
+    parser.add_argument("--update-card", action="store_true", help="write the scores into the model card")
     args = parser.parse_args()
-    pipe = EmbeddedImagePipeline.from_pretrained(args.model, torch_dtype=torch.float32)
+    pipe = EmbeddedImagePipeline.from_pretrained(args.model, dtype=torch.float32)
     pipe.set_progress_bar_config(disable=True)
     result = evaluate(pipe, steps=args.steps, guidance_scale=args.guidance, seed=args.seed)
     print(result.as_dict())
+    if args.update_card:
+        info_path = args.model / "training.json"
+        info = json.loads(info_path.read_text())
+        info["prompt_following"] = result.as_dict()
+        info_path.write_text(json.dumps(info, indent=2) + "\n")
+        write_model_card(args.model, info)
     if args.verbose:
         print("\n".join(result.failures))
 

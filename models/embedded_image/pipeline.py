@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 from diffusers import DDIMScheduler, DiffusionPipeline, ImagePipelineOutput, UNet2DConditionModel
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
@@ -131,6 +132,7 @@ class EmbeddedImagePipeline(DiffusionPipeline):
         negative_prompt: str | list[str] | None = None,
         num_inference_steps: int = 20,
         guidance_scale: float = 3.0,
+        guidance_rescale: float = 0.7,
         num_images_per_prompt: int = 1,
         generator: torch.Generator | list[torch.Generator] | None = None,
         output_size: int | tuple[int, int] | None = 256,
@@ -148,6 +150,8 @@ class EmbeddedImagePipeline(DiffusionPipeline):
         resample="nearest" to see the native pixels. `output_type` "np"/"pt" returns native
         [0, 1] arrays/tensors. `callback_on_step_end(pipe, step, timestep, tensors)` may return
         replacement tensors; setting `pipe._interrupt = True` in it stops after that step.
+        `guidance_rescale` (Lin et al. 2023) pulls the guided prediction's spread back towards the
+        conditional one; zero-terminal-SNR models over-saturate under plain guidance without it.
         """
         # 1. Check inputs.
         tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
@@ -194,6 +198,8 @@ class EmbeddedImagePipeline(DiffusionPipeline):
             if do_cfg:
                 uncond, cond = output.chunk(2)
                 output = uncond + guidance_scale * (cond - uncond)
+                if guidance_rescale > 0:
+                    output = rescale_noise_cfg(output, cond, guidance_rescale)
             step = self.scheduler.step(output, t, latents, generator=generator)
             latents, pred_original_sample = step.prev_sample, step.pred_original_sample
             if callback_on_step_end is not None:

@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/images/embedded-image-samples.png"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     args = parser.parse_args()
-    pipe = EmbeddedImagePipeline.from_pretrained(args.model, torch_dtype=torch.float32)
+    pipe = EmbeddedImagePipeline.from_pretrained(args.model, dtype=torch.float32)
     pipe.set_progress_bar_config(disable=True)
     # Two held-out combinations (never seen in training) close the sheet.
     held_out = [s.caption() for s in held_out_scenes()[:2]]

@@ -182,7 +182,7 @@ def analyse_image(image: Image.Image) -> ImageAnalysis:
 
     1. Downsample to the native size; the background colour is the median of the border pixels
        (an object covers less than half of the border at any position).
-    2. Object pixels are those far from that colour; the object colour is the median of the
+    2. Object pixels are those clearly far from that colour; the object colour is the median of the
        most distant ones (the core, free of anti-aliased edges).
     3. The position is the named position nearest to the object pixels' centroid.
     """
@@ -190,7 +190,9 @@ def analyse_image(image: Image.Image) -> ImageAnalysis:
     border = np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
     background_rgb = np.median(border, axis=0)
     distance = np.linalg.norm(pixels - background_rgb, axis=-1)
-    mask = distance > 60.0
+    # Object pixels stand out clearly: far from the background in absolute terms and relative
+    # to the strongest difference (so faint speckle in a noisy background does not count).
+    mask = distance > max(60.0, 0.5 * distance.max())
     if mask.sum() < 4:  # nothing drawn: report the most distant pixels so the check fails cleanly
         mask = distance >= np.quantile(distance, 0.95)
     # Edge pixels blend with the background; the object's colour is that of its core.

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from diffusers import UNet2DConditionModel
 
 from models.embedded_image.card import write_model_card
 from models.embedded_image.evaluate import evaluate
@@ -41,6 +42,7 @@ class TrainConfig:
     captions_per_scene: int = field(default=2, metadata={"help": "caption wordings encoded per scene"})
     save_every: int = field(default=200, metadata={"help": "save weights every N steps"})
     log_every: int = field(default=25, metadata={"help": "print loss every N steps"})
+    init_from: str = field(default="", metadata={"help": "continue from a saved model folder"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads (2 threads thrash on a shared 2-core CPU)"})
 
 
@@ -102,7 +104,13 @@ def train(config: TrainConfig) -> dict:
     noise_gen = torch.Generator().manual_seed(config.seed + 1)
 
     # 2. Model, scheduler, optimizer with warm-up + cosine decay.
-    pipe = EmbeddedImagePipeline(build_unet(), build_scheduler())
+    unet = build_unet()
+    previous: dict = {}
+    if config.init_from:  # a continuation: start from saved weights, remember the earlier run
+        unet = UNet2DConditionModel.from_pretrained(Path(config.init_from) / "unet", dtype=torch.float32)
+        previous = json.loads((Path(config.init_from) / "training.json").read_text())
+        previous.pop("prompt_following", None)
+    pipe = EmbeddedImagePipeline(unet, build_scheduler())
     pipe.set_progress_bar_config(disable=True)
     unet, scheduler = pipe.unet, pipe.scheduler
     optimizer = torch.optim.AdamW(unet.parameters(), lr=config.learning_rate, weight_decay=1e-2)
@@ -152,9 +160,10 @@ def train(config: TrainConfig) -> dict:
                 "parameters": params,
                 "machine": f"{cpu_name()}, {config.threads} threads, no GPU",
                 "config": {k: str(v) for k, v in asdict(config).items()},
+                "continued_from": previous or None,
             }
             if step == config.steps:
-                saved = EmbeddedImagePipeline.from_pretrained(config.out, torch_dtype=torch.float32)
+                saved = EmbeddedImagePipeline.from_pretrained(config.out, dtype=torch.float32)
                 saved.set_progress_bar_config(disable=True)
                 scores = evaluate(saved)
                 info["prompt_following"] = scores.as_dict()

@@ -35,6 +35,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
 
     # 1. Imports (paid once per process), then load from assets + the first 4 images.
@@ -45,6 +46,8 @@ def main() -> None:
     from models.image_diffusers import DiffusersImageGenerator
 
     imports_s = time.perf_counter() - started
+    if args.threads:
+        torch.set_num_threads(args.threads)
     params = ImageParams(steps=20, guidance_scale=3.0, n=4, seed=0, width=256, height=256)
     out_dir = Path(tempfile.mkdtemp(prefix="bench-image-"))
     started = time.perf_counter()
