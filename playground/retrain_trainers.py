@@ -79,7 +79,7 @@ class TextTrainer:
 
     def evaluate(self, datasets, active, name, adapter) -> Evaluation:
         old = self._scorer(active.name, active.adapter_path) if active else self._scorer(BASE, None)
-        new = self._scorer(f"candidate:{name}", adapter)
+        new = self._scorer(f"candidate-{name}", adapter)
         try:
             if datasets.heldout_pairs:
                 return evaluate_pairs(datasets.heldout_pairs, old, new)
@@ -96,7 +96,7 @@ class TextTrainer:
             return {}
         params = TextParams(max_new_tokens=96, temperature=0.7, n=2, seed=1234)
         figures = {}
-        versions = {"old": (active.name, active.adapter_path) if active else (BASE, None), "new": (f"candidate:{name}", adapter)}
+        versions = {"old": (active.name, active.adapter_path) if active else (BASE, None), "new": (f"candidate-{name}", adapter)}
         try:
             for label, (version, path) in versions.items():
                 self.generator.use_version(version, path)

@@ -12,17 +12,15 @@ from models.text_hf import HFTextGenerator
 
 
 @pytest.fixture(scope="session")
-def text_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("text-models")
-    embedded_text_model_dir(cache)  # the one GGUF conversion of the session (~20-30 s)
-    return cache
+def text_cache_dir(model_cache_dir: Path) -> Path:
+    embedded_text_model_dir(model_cache_dir)  # the one GGUF conversion of the session (~20-30 s)
+    return model_cache_dir
 
 
 @pytest.fixture(scope="session")
-def embedded_generator(text_cache_dir: Path) -> HFTextGenerator:
-    generator = HFTextGenerator("embedded", "cpu", text_cache_dir)
-    generator.load()
-    return generator
+def embedded_generator(real_text_generator) -> HFTextGenerator:
+    """The suite's one SmolLM2 instance (shared with the app and retrain tests)."""
+    return real_text_generator
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from playground.retrain import RetrainOptions, retrain
 from playground.settings import Settings
 from tests.db.helpers import add_rater
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.timeout(3600)]
 
 TOPICS = [
     "the ocean", "volcanoes", "the moon", "coffee", "bicycles", "honey bees", "the piano", "rainforests",
@@ -34,9 +34,11 @@ TOPICS = [
 ]
 HELDOUT_TOPICS = ["elephants", "thunderstorms", "the guitar", "pyramids", "coral reefs", "comets",
                   "rice farming", "hot air balloons", "bamboo", "the Arctic", "museums", "lemons"]
-TEMPLATE = "Tell me about {}."
-GENERATE = TextParams(max_new_tokens=64, temperature=0.9, top_p=0.95, n=4)
-MEASURE = TextParams(max_new_tokens=96, temperature=0.7, top_p=0.9, n=4, seed=2024)
+# Prompts that draw both short and long answers from the model, so that within one prompt the
+# rater sees candidates on both sides of 40 words (pairs are built within a prompt).
+TEMPLATES = ("What is {}? Answer briefly.", "Tell me briefly about {}.")
+GENERATE = TextParams(max_new_tokens=64, temperature=1.0, top_p=0.95, n=4)
+MEASURE = TextParams(max_new_tokens=80, temperature=0.7, top_p=0.9, n=4, seed=2024)
 
 
 def scripted_scores(text: str) -> tuple[int, int]:
@@ -64,7 +66,8 @@ def test_a_rater_who_prefers_short_answers_gets_shorter_answers(tmp_path, model_
         rater_id = add_rater(session, "scripted-rater", role="annotator").id
     # 1. 50 prompts x 4 candidates = 200 outputs, generated and rated as they come.
     for k, topic in enumerate(TOPICS):
-        final = list(stream_text(context, None, TEMPLATE.format(topic), TextParams(**{**GENERATE.__dict__, "seed": k})))[-1]
+        prompt = TEMPLATES[k % 2].format(topic)
+        final = list(stream_text(context, None, prompt, TextParams(**{**GENERATE.__dict__, "seed": k})))[-1]
         with database.sessions.begin() as session:
             for output, output_id in zip(final.outputs, final.recorded.output_ids, strict=True):
                 naturalness, reliability = scripted_scores(output.text)
@@ -77,7 +80,7 @@ def test_a_rater_who_prefers_short_answers_gets_shorter_answers(tmp_path, model_
     outcome, = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
     # 3. On prompts never seen in feedback, answers are clearly shorter and still coherent.
-    prompts = [TEMPLATE.format(topic) for topic in HELDOUT_TOPICS]
+    prompts = [TEMPLATES[k % 2].format(topic) for k, topic in enumerate(HELDOUT_TOPICS[:8])]
     try:
         before, _ = median_words(real_text_generator, "base", None, prompts)
         after, texts = median_words(real_text_generator, outcome.version, settings.adapters_dir / outcome.version, prompts)
