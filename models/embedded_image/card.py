@@ -39,7 +39,8 @@ Only its synthetic world: **one** shape on a plain background, at 32x32 pixels (
 
 Prompt like: "a large red circle at the top left on a light blue background". Anything else
 (people, text, several objects, other colours) gives an arbitrary picture from this world.
-Shapes are recognisable for large objects; small stars and diamonds are a few pixels wide.
+Colours and backgrounds follow the prompt reliably and top/bottom mostly does; left and right
+are often swapped, and shapes come out as rough blobs rather than clean circles or stars.
 
 ## Architecture
 
@@ -67,8 +68,10 @@ Reproduce with `python -m models.embedded_image.evaluate --model assets/embedded
 
 ## Limitations
 
-Backgrounds are not perfectly flat and edges are soft; it knows only the vocabulary above; it
-was trained on synthetic data only and says nothing about real-world images.
+Left/right placement is unreliable (see the position score) and shapes are not distinguishable;
+a longer training run is the known remedy. Backgrounds carry faint speckle and edges are soft.
+It knows only the vocabulary above, was trained on synthetic data only, and says nothing about
+real-world images.
 """
     (out / "README.md").write_text(text)
 

@@ -158,7 +158,7 @@ def train(config: TrainConfig) -> dict:
                 "train_minutes": round(elapsed / 60, 1),
                 "s_per_step": round(elapsed / step, 2),
                 "parameters": params,
-                "machine": f"{cpu_name()}, {config.threads} threads, no GPU",
+                "machine": f"{cpu_name()}, torch threads: {config.threads}, no GPU",
                 "config": {k: str(v) for k, v in asdict(config).items()},
                 "continued_from": previous or None,
             }
