@@ -125,3 +125,11 @@ def test_bad_parameters_raise_before_loading(prompt, params, tmp_path) -> None:
     with pytest.raises(InvalidParameterError):
         generator.generate(prompt, params, tmp_path)
     assert generator._pipe is None
+
+
+@pytest.mark.parametrize("spec", ["nonexistent-org/no-model", "/nonexistent/folder"])
+def test_unknown_model_raises_model_load_error(spec) -> None:
+    from models.base import ModelLoadError
+
+    with pytest.raises(ModelLoadError):
+        DiffusersImageGenerator(spec, device="cpu").pipeline
