@@ -96,4 +96,4 @@ def _fresh_denoiser(pipe: Any) -> Any:
     # The served model may carry LoRA layers (peft renames wrapped weights to "base_layer").
     state = {key.replace(".base_layer", ""): value for key, value in served.state_dict().items() if "lora_" not in key}
     copy.load_state_dict(state)
-    return copy.to(served.device)
+    return copy if served.device.type == "cpu" else copy.to(served.device)
