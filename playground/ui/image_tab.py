@@ -24,7 +24,7 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
-from playground.ui.session import clear_stop, ensure_viewer, request_stop
+from playground.ui.session import clear_stop, ensure_viewer, request_stop, unless_stopped
 
 DEFAULTS = ImageParams()
 
@@ -87,15 +87,11 @@ def build_image_tab(
                 seed=int(seed_value) if seed_value is not None else None,
                 negative_prompt=negative_value or "",
             )
-            cancel = context.cancel_event(viewer_value.browser_session)
-            if cancel.is_set():
-                cancel.clear()
-                yield {viewer: viewer_value, status: "Stopped before it started."}
-                return
-            try:
-                yield from _stream(viewer_value, prompt_value, params, cancel, progress)
-            finally:
-                cancel.clear()
+            stopped = {viewer: viewer_value, status: "Stopped before it started."}
+            yield from unless_stopped(
+                context, viewer_value, stopped,
+                lambda cancel: _stream(viewer_value, prompt_value, params, cancel, progress),
+            )
 
     def _stream(viewer_value, prompt_value, params, cancel, progress) -> Iterator[dict]:
         started = False

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+
 import gradio as gr
 
 from playground.context import AppContext
@@ -39,3 +42,21 @@ def request_stop(context: AppContext, viewer: Viewer | None) -> str:
     if viewer is not None:
         context.cancel_event(viewer.browser_session).set()
     return "Stopping…"
+
+
+def unless_stopped(
+    context: AppContext, viewer: Viewer, stopped: dict, run: Callable[[threading.Event], Iterator[dict]]
+) -> Iterator[dict]:
+    """Run a generation with this browser's stop event, unless Stop came while it was queued.
+
+    The event is cleared when the run ends, so a Stop never leaks into the next request.
+    """
+    cancel = context.cancel_event(viewer.browser_session)
+    if cancel.is_set():
+        cancel.clear()
+        yield stopped
+        return
+    try:
+        yield from run(cancel)
+    finally:
+        cancel.clear()

@@ -23,7 +23,7 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
-from playground.ui.session import clear_stop, ensure_viewer, request_stop
+from playground.ui.session import clear_stop, ensure_viewer, request_stop, unless_stopped
 
 DEFAULTS = TextParams()
 
@@ -93,15 +93,10 @@ def build_text_tab(
                 stop=parse_stop(stop_value), n=count,
                 seed=int(seed_value) if seed_value is not None else None,
             )
-            cancel = context.cancel_event(viewer_value.browser_session)
-            if cancel.is_set():  # Stop was pressed while this request waited in the queue
-                cancel.clear()
-                yield {viewer: viewer_value, status: "Stopped before it started."}
-                return
-            try:
-                yield from _stream(viewer_value, prompt_value, params, cancel)
-            finally:
-                cancel.clear()
+            stopped = {viewer: viewer_value, status: "Stopped before it started."}
+            yield from unless_stopped(
+                context, viewer_value, stopped, lambda cancel: _stream(viewer_value, prompt_value, params, cancel)
+            )
 
     def _stream(viewer_value: Viewer, prompt_value: str, params: TextParams, cancel) -> Iterator[dict]:
         started = False

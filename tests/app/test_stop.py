@@ -1,0 +1,20 @@
+"""Stop: a press while queued skips the run; the stop never leaks into the next request."""
+
+from playground.ui.session import request_stop, unless_stopped
+
+
+def test_a_stop_pressed_while_queued_skips_the_run_and_is_then_cleared(context, viewer):
+    request_stop(context, viewer)
+    ran = []
+    updates = list(unless_stopped(context, viewer, {"status": "stopped"}, lambda cancel: iter([ran.append(1) or {}])))
+    assert updates == [{"status": "stopped"}] and ran == []
+    assert not context.cancel_event(viewer.browser_session).is_set()
+
+
+def test_the_run_sees_the_stop_event_and_it_is_cleared_afterwards(context, viewer):
+    def run(cancel):
+        request_stop(context, viewer)  # the user presses Stop mid-generation
+        yield {"stopped": cancel.is_set()}
+
+    assert list(unless_stopped(context, viewer, {}, run)) == [{"stopped": True}]
+    assert not context.cancel_event(viewer.browser_session).is_set()
