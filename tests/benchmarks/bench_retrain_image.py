@@ -1,6 +1,6 @@
 """Image retrain time against the number of examples, with the default (CPU) settings.
 
-    .venv/bin/python tests/benchmarks/bench_retrain_image.py [--sizes 40 80 160] [--threads N]
+    .venv/bin/python tests/benchmarks/bench_retrain_image.py [--sizes 20 40 80] [--threads N]
 
 For each size, a fresh data dir gets that many prompts of rendered light-vs-dark feedback
 (two images each, the light one preferred: no generation, so only retraining is timed), then
@@ -35,7 +35,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[40, 80, 160], help="prompts of feedback (2 images each)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 40, 80], help="prompts of feedback (2 images each)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
 
