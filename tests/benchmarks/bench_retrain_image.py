@@ -65,7 +65,7 @@ def main() -> None:
                      report["timings_s"]["evaluate_s"], total, outcome.status, report["evaluation"]["rows"]))
         print(f"{size} prompts: {outcome.message} ({total:.0f} s)", flush=True)
     print(f"\nMachine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads\n")
-    print("| feedback prompts (images) | top-rated images trained on | steps | train s | evaluate + report images s | whole run s | s/step | gate rows | verdict |")
+    print("| feedback prompts (images) | top-rated images trained on | steps | train s | evaluate + report images s | whole run s | s/step | held-out pairs | verdict |")
     print("|---|---|---|---|---|---|---|---|---|")
     for size, examples, steps, train_s, eval_s, total, status, gate_rows in rows:
         print(f"| {size} ({2 * size}) | {examples} | {steps} | {train_s:.0f} | {eval_s:.0f} | {total:.0f} | {train_s / steps:.2f} | {gate_rows} | {status} |")

@@ -118,5 +118,8 @@ def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, re
     finally:
         real_image_generator.use_version("base", None)
     print(f"held-out brightness {before:.1f} -> {after:.1f}; object colour {colour_before:.2f} -> {colour_after:.2f}")
+    # Same prompts and seeds for both: the difference is the adapter's alone. Measured +12.2 luma
+    # (162.9 -> 175.1) on the shipped model, +15.9 on an earlier checkpoint; +10 is about half the
+    # images moving from a light-blue or light-green background to a beige one.
     assert after >= before + 10.0, (before, after)
     assert colour_after >= colour_before - 0.1, (colour_before, colour_after)
