@@ -5,7 +5,7 @@
   is never touched), continuing from the active version's adapter;
 - `evaluate`: both versions score the held-out pairs (else labelled images) by minus their
   denoising loss on fixed noise, through the serving generator's pipeline switched with
-  `use_version`; the shared gate (`evaluate_pairs`/`evaluate_labels`) decides;
+  `use_version`; the shared gate (`evaluate_heldout`) decides;
 - `auto_metrics`: both versions draw a few held-out prompts; brightness, contrast and
   saturation go into the report (never into the gate).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from models.finetune.data import FeedbackDatasets
-from models.finetune.evaluate import Evaluation, evaluate_labels, evaluate_pairs
+from models.finetune.evaluate import Evaluation, evaluate_heldout
 from models.finetune.image import ImageTrainConfig, train_image_adapter
 from models.finetune.image_score import denoising_scorer
 from models.finetune.text import TrainResult
@@ -60,9 +60,7 @@ class ImageTrainer:
         old = self._scorer(active.name, active.adapter_path) if active else self._scorer(BASE, None)
         new = self._scorer(f"candidate:{name}", adapter)
         try:
-            if datasets.heldout_pairs:
-                return evaluate_pairs(datasets.heldout_pairs, old, new)
-            return evaluate_labels(datasets.heldout_unpaired, old, new)
+            return evaluate_heldout(datasets, old, new)
         finally:
             self.generator.use_version(BASE, None)
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
 from models.finetune.data import FeedbackDatasets
-from models.finetune.evaluate import Evaluation, chat_logprob_scorer, evaluate_labels, evaluate_pairs
+from models.finetune.evaluate import Evaluation, chat_logprob_scorer, evaluate_heldout
 from models.finetune.text import TextTrainConfig, TrainResult, train_text_adapter
 from models.metrics import text_metrics
 from playground.settings import Settings
@@ -81,9 +81,7 @@ class TextTrainer:
         old = self._scorer(active.name, active.adapter_path) if active else self._scorer(BASE, None)
         new = self._scorer(f"candidate-{name}", adapter)
         try:
-            if datasets.heldout_pairs:
-                return evaluate_pairs(datasets.heldout_pairs, old, new)
-            return evaluate_labels(datasets.heldout_unpaired, old, new)
+            return evaluate_heldout(datasets, old, new)
         finally:
             self.generator.use_version(BASE, None)
 

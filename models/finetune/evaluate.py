@@ -85,6 +85,13 @@ def evaluate_labels(
     return Evaluation("heldout_label_advantage", {"advantage": 0.0}, new, wins, reason, len(rows))
 
 
+def evaluate_heldout(datasets: Any, score_old: Scorer, score_new: Scorer, gate: GateConfig = GateConfig()) -> Evaluation:
+    """The gate for any modality: held-out pairs where there are any, else held-out labels."""
+    if datasets.heldout_pairs:
+        return evaluate_pairs(datasets.heldout_pairs, score_old, score_new, gate)
+    return evaluate_labels(datasets.heldout_unpaired, score_old, score_new, gate)
+
+
 def _verdict(rows: int, win_rate: float, mean_gain: float, gate: GateConfig) -> tuple[bool, str]:
     if rows < gate.min_rows:
         return False, f"only {rows} held-out rows (need {gate.min_rows}): kept as a candidate"

@@ -35,3 +35,13 @@ def test_labels_gate_direction():
     rows = [{"prompt": "p", "completion": "short x", "label": True}, {"prompt": "p", "completion": "long long x", "label": False}] * 3
     assert evaluate_labels(rows, scorer(0.0), scorer(1.0)).wins
     assert not evaluate_labels(rows, scorer(0.0), scorer(-1.0)).wins
+
+
+def test_heldout_gate_uses_pairs_when_there_are_any_else_labels():
+    from types import SimpleNamespace
+
+    from models.finetune.evaluate import evaluate_heldout
+
+    labels = [{"prompt": "p", "completion": "short x", "label": True}, {"prompt": "p", "completion": "long long x", "label": False}] * 3
+    assert evaluate_heldout(SimpleNamespace(heldout_pairs=PAIRS, heldout_unpaired=labels), scorer(0.0), scorer(1.0)).metric == "heldout_pair_win_rate"
+    assert evaluate_heldout(SimpleNamespace(heldout_pairs=[], heldout_unpaired=labels), scorer(0.0), scorer(1.0)).metric == "heldout_label_advantage"
