@@ -22,7 +22,7 @@ from models.finetune.image import ImageTrainConfig, train_image_adapter
 from models.finetune.image_score import denoising_scorer
 from models.finetune.text import TrainResult
 from models.metrics import image_metrics
-from playground.retrain_trainers import BASE, ActiveVersion
+from playground.retrain_trainers import BASE, ActiveVersion, candidate_version
 from playground.settings import Settings
 
 EVAL_SEED = 1234  # the report's images: same seeds for both versions
@@ -58,7 +58,7 @@ class ImageTrainer:
 
     def evaluate(self, datasets: FeedbackDatasets, active: ActiveVersion | None, name: str, adapter: Path) -> Evaluation:
         old = self._scorer(active.name, active.adapter_path) if active else self._scorer(BASE, None)
-        new = self._scorer(f"candidate:{name}", adapter)
+        new = self._scorer(candidate_version(name), adapter)
         try:
             return evaluate_heldout(datasets, old, new)
         finally:
@@ -72,7 +72,7 @@ class ImageTrainer:
         if not prompts:
             return {}
         params = ImageParams(n=EVAL_IMAGES_PER_PROMPT, seed=EVAL_SEED, width=64, height=64)
-        versions = {"old": (active.name, active.adapter_path) if active else (BASE, None), "new": (f"candidate:{name}", adapter)}
+        versions = {"old": (active.name, active.adapter_path) if active else (BASE, None), "new": (candidate_version(name), adapter)}
         figures: dict[str, Any] = {}
         try:
             with tempfile.TemporaryDirectory(prefix="retrain-images-") as scratch:

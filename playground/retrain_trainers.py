@@ -21,6 +21,11 @@ from playground.settings import Settings
 BASE = "base"
 
 
+def candidate_version(name: str) -> str:
+    """The serving name of a version under evaluation: distinct from every published name."""
+    return f"candidate-{name}"
+
+
 @dataclass(frozen=True)
 class ActiveVersion:
     name: str
@@ -79,7 +84,7 @@ class TextTrainer:
 
     def evaluate(self, datasets, active, name, adapter) -> Evaluation:
         old = self._scorer(active.name, active.adapter_path) if active else self._scorer(BASE, None)
-        new = self._scorer(f"candidate-{name}", adapter)
+        new = self._scorer(candidate_version(name), adapter)
         try:
             return evaluate_heldout(datasets, old, new)
         finally:
@@ -94,7 +99,7 @@ class TextTrainer:
             return {}
         params = TextParams(max_new_tokens=96, temperature=0.7, n=2, seed=1234)
         figures = {}
-        versions = {"old": (active.name, active.adapter_path) if active else (BASE, None), "new": (f"candidate-{name}", adapter)}
+        versions = {"old": (active.name, active.adapter_path) if active else (BASE, None), "new": (candidate_version(name), adapter)}
         try:
             for label, (version, path) in versions.items():
                 self.generator.use_version(version, path)

@@ -19,17 +19,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.benchmarks.machine import describe_machine  # noqa: E402
 
 PROMPT = "a large red circle at the top left on a light blue background"
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{model}, {os.cpu_count()} cores, no GPU"
 
 
 def main() -> None:
@@ -74,7 +66,7 @@ def main() -> None:
     ours, base = statistics.median(ours_times), statistics.median(raw_times)
 
     # 3. Report.
-    print(f"machine: {machine()}; torch threads: {torch.get_num_threads()}")
+    print(f"machine: {describe_machine()}")
     print(f"settings: embedded model, {params.steps} steps, guidance {params.guidance_scale}, "
           f"{params.n} images {params.width}x{params.height}, median of {args.rounds} rounds")
     print(f"import torch: {imports_s:.1f} s")

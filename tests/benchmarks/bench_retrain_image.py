@@ -22,15 +22,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{model}, {os.cpu_count()} cores, no GPU"
+from tests.benchmarks.machine import describe_machine  # noqa: E402
 
 
 def main() -> None:
@@ -64,7 +56,7 @@ def main() -> None:
         rows.append((size, report["training"]["examples"], report["training"]["steps"], report["timings_s"]["train_s"],
                      report["timings_s"]["evaluate_s"], total, outcome.status, report["evaluation"]["rows"]))
         print(f"{size} prompts: {outcome.message} ({total:.0f} s)", flush=True)
-    print(f"\nMachine: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print(f"\nMachine: {describe_machine()}\n")
     print("| feedback prompts (images) | top-rated images trained on | steps | train s | evaluate + report images s | whole run s | s/step | held-out pairs | verdict |")
     print("|---|---|---|---|---|---|---|---|---|")
     for size, examples, steps, train_s, eval_s, total, status, gate_rows in rows:

@@ -20,12 +20,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown CPU")
-    return f"{model}, {os.cpu_count()} cores, no GPU"
+from tests.benchmarks.machine import describe_machine  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +39,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     cache = Path(tempfile.mkdtemp(prefix="bench-text-cache-"))
-    print(f"machine: {machine()}; torch threads: {torch.get_num_threads()}")
+    print(f"machine: {describe_machine()}")
     print("| prompts | training pairs | method | steps | train s | evaluate s | total s |")
     print("|---|---|---|---|---|---|---|")
     for size in args.sizes:

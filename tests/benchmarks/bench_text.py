@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from tests.benchmarks.machine import describe_machine  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
@@ -39,19 +39,6 @@ class Timed:
     @property
     def rate(self) -> float:
         return self.tokens / self.seconds
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads, load average {load}"
 
 
 def alternate(rounds: int, **runs: Callable[[], Timed]) -> dict[str, list[Timed]]:
@@ -131,7 +118,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    print(f"Machine: {machine()}")
+    print(f"Machine: {describe_machine()}")
     gen = HFTextGenerator("embedded", "cpu", args.cache_dir)
     started = time.perf_counter()
     gen.load()
