@@ -20,6 +20,11 @@ from PIL import Image
 
 TEXT_DIM = 384  # all-MiniLM-L6-v2 hidden size
 MAX_TOKENS = 24  # captions are at most ~20 tokens; a fixed length keeps batches one shape
+# Which MiniLM hidden states condition the UNet (0 = token embeddings, 6 = last layer), concatenated.
+# The last layer alone nearly erases "left" vs "right" (their token states differ 2.5x less than
+# "top" vs "bottom"; the sentence vectors have cosine 0.996), which left the model unable to place
+# objects horizontally; the embedding layer keeps every word distinct, the last layer adds context.
+TEXT_LAYERS = (0, 6)
 
 
 def load_text_encoder() -> tuple[Any, Any]:
@@ -33,8 +38,13 @@ def load_text_encoder() -> tuple[Any, Any]:
     return tokenizer, encoder
 
 
-def build_unet(block_out_channels: tuple[int, ...] = (16, 32, 64), **overrides: Any) -> UNet2DConditionModel:
+def build_unet(
+    block_out_channels: tuple[int, ...] = (16, 32, 64),
+    text_layers: tuple[int, ...] = TEXT_LAYERS,
+    **overrides: Any,
+) -> UNet2DConditionModel:
     """The UNet architecture, from config; tests pass tiny channels to get a fast random model."""
+    text_dim = TEXT_DIM * len(text_layers)
     config: dict[str, Any] = dict(
         sample_size=32,
         in_channels=3,
@@ -43,11 +53,11 @@ def build_unet(block_out_channels: tuple[int, ...] = (16, 32, 64), **overrides: 
         layers_per_block=1,
         down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (len(block_out_channels) - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (len(block_out_channels) - 1) + ("UpBlock2D",),
-        cross_attention_dim=TEXT_DIM,
+        cross_attention_dim=text_dim,
         attention_head_dim=8,
         norm_num_groups=min(8, block_out_channels[0]),
         class_embed_type="projection",
-        projection_class_embeddings_input_dim=TEXT_DIM,
+        projection_class_embeddings_input_dim=text_dim,
     )
     config.update(overrides)
     return UNet2DConditionModel(**config)
@@ -93,11 +103,19 @@ class EmbeddedImagePipeline(DiffusionPipeline):
         scheduler: DDIMScheduler,
         text_encoder: Any = None,
         tokenizer: Any = None,
+        text_layers: list[int] | tuple[int, ...] = TEXT_LAYERS,
     ) -> None:
         super().__init__()
         if text_encoder is None or tokenizer is None:
             tokenizer, text_encoder = load_text_encoder()
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
+        expected = TEXT_DIM * len(text_layers)
+        if unet.config.cross_attention_dim != expected:
+            raise ValueError(
+                f"the UNet reads {unet.config.cross_attention_dim}-dim text states, "
+                f"but text_layers {list(text_layers)} give {expected}"
+            )
+        self.register_to_config(text_layers=list(text_layers))
         self._interrupt = False
 
     def save_pretrained(self, save_directory: Any, **kwargs: Any) -> None:
@@ -115,11 +133,15 @@ class EmbeddedImagePipeline(DiffusionPipeline):
 
     @torch.no_grad()
     def encode_prompt(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Token embeddings (B, T, 384), their attention mask (B, T) and masked mean (B, 384)."""
+        """Token states (B, T, D), their attention mask (B, T) and masked mean (B, D).
+
+        D is 384 per layer in the pipeline's `text_layers`, concatenated.
+        """
         tokens = self.tokenizer(
             prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt"
         ).to(self.text_encoder.device)
-        hidden = self.text_encoder(**tokens).last_hidden_state
+        states = self.text_encoder(**tokens, output_hidden_states=True).hidden_states
+        hidden = torch.cat([states[layer] for layer in self.config.text_layers], dim=-1)
         mask = tokens["attention_mask"]
         pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
         dtype = self.unet.dtype

@@ -1,10 +1,11 @@
 """The embedded image model's world: procedurally rendered, captioned scenes.
 
 A scene is one shape (circle, square, triangle, star, diamond) in a named colour and size at one of
-five positions on a plain named-colour background. Captions vary in wording; a fixed set of
+five positions on a plain named-colour background; a `PairScene` puts two small shapes at two
+different positions on one background. Captions vary in wording; a fixed set of
 shape x colour x position combinations is held out of training so the evaluation measures
-generalisation, not recall. `analyse_image` lets tests and `evaluate.py` check a generated image
-against the attributes of its prompt by pixel analysis.
+generalisation, not recall. `analyse_image` lets tests and `evaluate.py` check a generated
+one-object image against the attributes of its prompt by pixel analysis.
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ _TEMPLATES = (
     "a picture of a {size} {colour} {shape} {where} on {bg}",
     "{colour} {shape}, {size}, {where}, on a {bg} background",
 )
+_PAIR_TEMPLATES = (
+    "a {first} and a {second} on a {bg} background",
+    "{first} and {second}, {bg} background",
+    "a {bg} background with a {first} and a {second}",
+)
 # Object colours too close to a background colour to tell apart are never paired.
 _MIN_CONTRAST = 110.0
 
@@ -76,11 +82,30 @@ class Scene:
     def caption(self, rng: random.Random | None = None) -> str:
         """A caption for the scene; `rng` picks the wording, None gives the canonical one."""
         template = _TEMPLATES[0] if rng is None else rng.choice(_TEMPLATES)
-        phrases = _POSITION_PHRASES[self.position]
-        where = phrases[0] if rng is None else rng.choice(phrases)
         return template.format(
-            size=self.size, colour=self.colour, shape=self.shape, where=where, bg=self.background
+            size=self.size, colour=self.colour, shape=self.shape, where=self.where(rng), bg=self.background
         )
+
+    def where(self, rng: random.Random | None = None) -> str:
+        phrases = _POSITION_PHRASES[self.position]
+        return phrases[0] if rng is None else rng.choice(phrases)
+
+
+@dataclass(frozen=True)
+class PairScene:
+    """Two small objects at different positions on the background of the first."""
+
+    first: Scene
+    second: Scene
+
+    @property
+    def background(self) -> str:
+        return self.first.background
+
+    def caption(self, rng: random.Random | None = None) -> str:
+        template = _PAIR_TEMPLATES[0] if rng is None else rng.choice(_PAIR_TEMPLATES)
+        first, second = (f"{o.size} {o.colour} {o.shape} {o.where(rng)}" for o in (self.first, self.second))
+        return template.format(first=first, second=second, bg=self.background)
 
 
 def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> float:
@@ -112,6 +137,22 @@ def training_scenes() -> list[Scene]:
     return [s for s in all_scenes() if not is_held_out(s.shape, s.colour, s.position)]
 
 
+def training_pairs(count: int, rng: random.Random) -> list[PairScene]:
+    """`count` random two-object scenes built from training scenes only (nothing held out).
+
+    Both objects are small (two large ones at neighbouring positions would overlap), at different
+    positions, on the first one's background, and both stand out from it.
+    """
+    small = [s for s in training_scenes() if s.size == "small"]
+    pairs: list[PairScene] = []
+    while len(pairs) < count:
+        first, second = rng.choice(small), rng.choice(small)
+        second = Scene(second.shape, second.colour, second.size, second.position, first.background)
+        if first.position != second.position and first.colour != second.colour and is_valid(second):
+            pairs.append(PairScene(first, second))
+    return pairs
+
+
 def held_out_scenes(per_combination: int = 1) -> list[Scene]:
     """A fixed evaluation set: `per_combination` scenes for each held-out combination.
 
@@ -130,19 +171,27 @@ def held_out_scenes(per_combination: int = 1) -> list[Scene]:
     return scenes
 
 
-def render(scene: Scene, rng: random.Random | None = None, size: int = NATIVE_SIZE) -> Image.Image:
+def render(scene: Scene | PairScene, rng: random.Random | None = None, size: int = NATIVE_SIZE) -> Image.Image:
     """Draw a scene; `rng` jitters position and size a little so no two renders are identical."""
-    # 1. Geometry in supersampled pixels, with optional jitter.
+    # 1. Background, supersampled.
     side = size * _SUPERSAMPLE
+    image = Image.new("RGB", (side, side), BACKGROUND_COLOURS[scene.background])
+    # 2. The object(s).
+    for obj in (scene.first, scene.second) if isinstance(scene, PairScene) else (scene,):
+        _draw_object(ImageDraw.Draw(image), obj, side, rng)
+    # 3. Downsample with a box filter: area averaging is what a camera sensor does.
+    return image.resize((size, size), Image.Resampling.BOX)
+
+
+def _draw_object(draw: ImageDraw.ImageDraw, scene: Scene, side: int, rng: random.Random | None) -> None:
+    # 1. Geometry in supersampled pixels, with optional jitter.
     cx, cy = POSITIONS[scene.position]
     radius = SIZES[scene.size]
     if rng is not None:
         cx, cy = cx + rng.uniform(-0.05, 0.05), cy + rng.uniform(-0.05, 0.05)
         radius *= rng.uniform(0.85, 1.15)
     cx, cy, r = cx * side, cy * side, radius * side
-    # 2. Background, then the shape.
-    image = Image.new("RGB", (side, side), BACKGROUND_COLOURS[scene.background])
-    draw = ImageDraw.Draw(image)
+    # 2. The shape.
     fill = OBJECT_COLOURS[scene.colour]
     if scene.shape == "circle":
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
@@ -159,8 +208,6 @@ def render(scene: Scene, rng: random.Random | None = None, size: int = NATIVE_SI
         draw.polygon([(cx + q * np.cos(a), cy + q * np.sin(a)) for a, q in zip(angles, radii)], fill=fill)
     else:
         raise ValueError(f"unknown shape {scene.shape!r}")
-    # 3. Downsample with a box filter: area averaging is what a camera sensor does.
-    return image.resize((size, size), Image.Resampling.BOX)
 
 
 @dataclass(frozen=True)

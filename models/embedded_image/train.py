@@ -27,30 +27,32 @@ from diffusers import UNet2DConditionModel
 from models.embedded_image.card import write_model_card
 from models.embedded_image.evaluate import evaluate
 from models.embedded_image.pipeline import EmbeddedImagePipeline, build_scheduler, build_unet
-from models.embedded_image.scenes import Scene, render, training_scenes
+from models.embedded_image.scenes import PairScene, Scene, render, training_pairs, training_scenes
 
 
 @dataclass
 class TrainConfig:
     out: Path = field(default=Path("assets/embedded-image"), metadata={"help": "output folder"})
-    steps: int = field(default=1200, metadata={"help": "optimizer steps"})
+    steps: int = field(default=1800, metadata={"help": "optimizer steps"})
     seed: int = field(default=0, metadata={"help": "seeds data order, wording, noise and init"})
     batch_size: int = field(default=32, metadata={"help": "images per step"})
     learning_rate: float = field(default=1e-3, metadata={"help": "peak AdamW learning rate"})
     warmup_steps: int = field(default=50, metadata={"help": "linear warm-up, then cosine decay"})
     caption_dropout: float = field(default=0.1, metadata={"help": "share of empty captions (for CFG)"})
     captions_per_scene: int = field(default=2, metadata={"help": "caption wordings encoded per scene"})
+    pair_fraction: float = field(default=0.0, metadata={"help": "share of two-object scenes in the data (0: one object only)"})
     save_every: int = field(default=200, metadata={"help": "save weights every N steps"})
     log_every: int = field(default=25, metadata={"help": "print loss every N steps"})
     init_from: str = field(default="", metadata={"help": "continue from a saved model folder"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads (2 threads thrash on a shared 2-core CPU)"})
+    text_layers: str = field(default="0,6", metadata={"help": "MiniLM hidden states to condition on (ignored with --init-from)"})
 
 
 @dataclass
 class CaptionPool:
     """Pre-encoded captions: encoding on the fly would cost a third of each step."""
 
-    scenes: list[Scene]
+    scenes: list[Scene | PairScene]
     hidden: torch.Tensor  # (N, T, 384)
     mask: torch.Tensor  # (N, T)
     pooled: torch.Tensor  # (N, 384)
@@ -58,7 +60,9 @@ class CaptionPool:
 
 
 def build_caption_pool(pipe: EmbeddedImagePipeline, config: TrainConfig, rng: random.Random) -> CaptionPool:
-    scenes = [s for s in training_scenes() for _ in range(config.captions_per_scene)]
+    scenes: list[Scene | PairScene] = [s for s in training_scenes() for _ in range(config.captions_per_scene)]
+    pairs = round(len(scenes) * config.pair_fraction / (1 - config.pair_fraction))
+    scenes += training_pairs(pairs, rng)
     captions = [s.caption(rng) for s in scenes]
     parts = [pipe.encode_prompt(captions[i : i + 256]) for i in range(0, len(captions), 256)]
     hidden, mask, pooled = (torch.cat(p) for p in zip(*parts))
@@ -81,7 +85,11 @@ def sample_batch(pool: CaptionPool, config: TrainConfig, rng: random.Random) -> 
 def save(pipe: EmbeddedImagePipeline, out: Path) -> None:
     """Save an fp16 copy (half the size; CPU inference upcasts on load)."""
     half = EmbeddedImagePipeline(
-        copy.deepcopy(pipe.unet).to(torch.float16), pipe.scheduler, pipe.text_encoder, pipe.tokenizer
+        copy.deepcopy(pipe.unet).to(torch.float16),
+        pipe.scheduler,
+        pipe.text_encoder,
+        pipe.tokenizer,
+        text_layers=pipe.config.text_layers,
     )
     half.save_pretrained(out, safe_serialization=True)
 
@@ -104,13 +112,16 @@ def train(config: TrainConfig) -> dict:
     noise_gen = torch.Generator().manual_seed(config.seed + 1)
 
     # 2. Model, scheduler, optimizer with warm-up + cosine decay.
-    unet = build_unet()
+    text_layers = tuple(int(layer) for layer in config.text_layers.split(","))
+    unet = build_unet(text_layers=text_layers)
     previous: dict = {}
     if config.init_from:  # a continuation: start from saved weights, remember the earlier run
-        unet = UNet2DConditionModel.from_pretrained(Path(config.init_from) / "unet", dtype=torch.float32)
-        previous = json.loads((Path(config.init_from) / "training.json").read_text())
+        init = Path(config.init_from)
+        unet = UNet2DConditionModel.from_pretrained(init / "unet", dtype=torch.float32)
+        text_layers = tuple(json.loads((init / "model_index.json").read_text())["text_layers"])
+        previous = json.loads((init / "training.json").read_text())
         previous.pop("prompt_following", None)
-    pipe = EmbeddedImagePipeline(unet, build_scheduler())
+    pipe = EmbeddedImagePipeline(unet, build_scheduler(), text_layers=text_layers)
     pipe.set_progress_bar_config(disable=True)
     unet, scheduler = pipe.unet, pipe.scheduler
     optimizer = torch.optim.AdamW(unet.parameters(), lr=config.learning_rate, weight_decay=1e-2)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from models.embedded_image.pipeline import EmbeddedImagePipeline
+from models.embedded_image.pipeline import EmbeddedImagePipeline, build_scheduler
 from tests.models_image.conftest import images_equal
 
 PROMPT = "a large red circle at the top left on a light blue background"
@@ -87,3 +87,9 @@ def test_bad_arguments_raise(tiny_pipe, seeded_generators) -> None:
         tiny_pipe(PROMPT, num_images_per_prompt=3, generator=seeded_generators(0, 1), num_inference_steps=1)
     with pytest.raises(ValueError):
         run(tiny_pipe, [0], seeded_generators, callback_on_step_end_tensor_inputs=["noise"])
+
+
+def test_text_layers_must_match_the_unet(tiny_pipe) -> None:
+    # A UNet built for two concatenated hidden states cannot read one: a clear error, not a shape crash.
+    with pytest.raises(ValueError, match="text_layers"):
+        EmbeddedImagePipeline(tiny_pipe.unet, build_scheduler(), tiny_pipe.text_encoder, tiny_pipe.tokenizer, text_layers=[6])

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+
 from models.embedded_image.scenes import (
+    BACKGROUND_COLOURS,
+    OBJECT_COLOURS,
+    POSITIONS,
+    PairScene,
     Scene,
     all_scenes,
     analyse_image,
     held_out_scenes,
     is_held_out,
     render,
+    training_pairs,
     training_scenes,
 )
 
@@ -43,3 +50,25 @@ def test_held_out_set_is_fixed_and_captions_vary() -> None:
     assert scene.caption() == "a large red circle at the top left on a light blue background"
     rng = random.Random(1)
     assert len({scene.caption(rng) for _ in range(50)}) > 5
+
+
+def test_two_object_scenes_draw_both_objects_and_hold_nothing_out() -> None:
+    rng = random.Random(2)
+    pairs = training_pairs(200, rng)
+    for pair in pairs:
+        assert isinstance(pair, PairScene)
+        assert pair.first.position != pair.second.position
+        assert pair.first.background == pair.second.background
+        for obj in (pair.first, pair.second):
+            assert not is_held_out(obj.shape, obj.colour, obj.position)
+    pair = PairScene(Scene("square", "blue", "small", "top right", "white"), Scene("star", "yellow", "small", "bottom left", "white"))
+    assert pair.caption() == (
+        "a small blue square at the top right and a small yellow star at the bottom left on a white background"
+    )
+    # Each object's colour shows around its own position, on the shared background.
+    pixels = np.asarray(render(pair), dtype=float)
+    side = pixels.shape[0]
+    for obj in (pair.first, pair.second):
+        x, y = (int(v * side) for v in POSITIONS[obj.position])
+        assert np.linalg.norm(pixels[y, x] - OBJECT_COLOURS[obj.colour]) < 40
+    assert np.linalg.norm(pixels[0, side // 2] - BACKGROUND_COLOURS["white"]) < 10
