@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import UNet2DConditionModel
 
 from models.embedded_image.card import write_model_card
 from models.embedded_image.evaluate import evaluate
@@ -94,6 +93,17 @@ def save(pipe: EmbeddedImagePipeline, out: Path) -> None:
     half.save_pretrained(out, safe_serialization=True)
 
 
+def parse_text_layers(text: str) -> tuple[int, ...]:
+    """"0,6" -> (0, 6): MiniLM has hidden states 0 (token embeddings) to 6 (last layer)."""
+    try:
+        layers = tuple(int(layer) for layer in text.split(","))
+    except ValueError:
+        raise ValueError(f"--text-layers must be comma-separated integers, got {text!r}") from None
+    if not layers or not all(0 <= layer <= 6 for layer in layers):
+        raise ValueError(f"--text-layers must name hidden states 0..6, got {text!r}")
+    return layers
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -112,16 +122,14 @@ def train(config: TrainConfig) -> dict:
     noise_gen = torch.Generator().manual_seed(config.seed + 1)
 
     # 2. Model, scheduler, optimizer with warm-up + cosine decay.
-    text_layers = tuple(int(layer) for layer in config.text_layers.split(","))
-    unet = build_unet(text_layers=text_layers)
     previous: dict = {}
-    if config.init_from:  # a continuation: start from saved weights, remember the earlier run
-        init = Path(config.init_from)
-        unet = UNet2DConditionModel.from_pretrained(init / "unet", dtype=torch.float32)
-        text_layers = tuple(json.loads((init / "model_index.json").read_text())["text_layers"])
-        previous = json.loads((init / "training.json").read_text())
+    if config.init_from:  # a continuation: the saved model (weights, text layers), and its history
+        pipe = EmbeddedImagePipeline.from_pretrained(config.init_from, dtype=torch.float32)
+        previous = json.loads((Path(config.init_from) / "training.json").read_text())
         previous.pop("prompt_following", None)
-    pipe = EmbeddedImagePipeline(unet, build_scheduler(), text_layers=text_layers)
+    else:
+        text_layers = parse_text_layers(config.text_layers)
+        pipe = EmbeddedImagePipeline(build_unet(text_layers=text_layers), build_scheduler(), text_layers=text_layers)
     pipe.set_progress_bar_config(disable=True)
     unet, scheduler = pipe.unet, pipe.scheduler
     optimizer = torch.optim.AdamW(unet.parameters(), lr=config.learning_rate, weight_decay=1e-2)
@@ -190,6 +198,13 @@ def main() -> None:
     for f in TrainConfig.__dataclass_fields__.values():
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default, help=f.metadata["help"])
     config = TrainConfig(**vars(parser.parse_args()))
+    # Bad options fail here, before minutes of caption encoding.
+    if not 0 <= config.pair_fraction < 1:
+        parser.error(f"--pair-fraction must be in [0, 1), got {config.pair_fraction}")
+    try:
+        parse_text_layers(config.text_layers)
+    except ValueError as error:
+        parser.error(str(error))
     config.out.mkdir(parents=True, exist_ok=True)
     train(config)
 
