@@ -11,12 +11,18 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 if TYPE_CHECKING:  # PIL is only needed for type hints here.
     from PIL.Image import Image
 
+# A modality is one of these two strings everywhere; `check_modality` guards the edges (CLI,
+# settings, data read back) so that a typo raises instead of silently meaning "image".
+# `feedback_db.schema.MODALITIES` holds the same values (feedback_db cannot import models).
 Modality = Literal["text", "image"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)
+# The name of "no adapter": the base model as loaded.
+BASE_VERSION = "base"
 FinishReason = Literal["stop", "length", "cancelled"]
 
 MAX_CANDIDATES = 8
@@ -36,6 +42,18 @@ class ModelLoadError(ModelError):
 
 class UnknownVersionError(ModelError, KeyError):
     """A model version id was asked for that the backend has not loaded."""
+
+
+class UnknownModalityError(ModelError, ValueError):
+    """A modality other than "text" or "image" was asked for."""
+
+
+def check_modality(value: str) -> Modality:
+    """Return `value` as a `Modality`, or raise `UnknownModalityError` naming the known ones."""
+    for modality in MODALITIES:
+        if value == modality:
+            return modality
+    raise UnknownModalityError(f"unknown modality {value!r}; use one of {', '.join(MODALITIES)}")
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from models.base import (
+    BASE_VERSION,
     ImageOutput,
     ImageParams,
     InvalidParameterError,
@@ -41,7 +42,6 @@ from models.devices import DevicePlacement, resolve_device
 EMBEDDED = "embedded"
 EMBEDDED_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "embedded-image"
 MAX_PROMPT_CHARS = 2000
-BASE_VERSION = "base"
 
 
 class DiffusersImageGenerator:

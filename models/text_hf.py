@@ -8,16 +8,19 @@ a switch can only happen between requests.
 
 from __future__ import annotations
 
+import logging
 import queue
 import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.base import (
+    BASE_VERSION,
     InvalidParameterError,
     ModelLoadError,
     TextOutput,
@@ -32,8 +35,8 @@ from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
 if TYPE_CHECKING:
     import torch
 
-BASE_VERSION = "base"
 DEFAULT_MAX_PROMPT_CHARS = 8000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -291,9 +294,16 @@ class HFTextGenerator:
         if not (adapter_path / "adapter_config.json").is_file():
             raise ModelLoadError(f"{adapter_path} holds no PEFT adapter (adapter_config.json missing)")
         try:
-            self._model.load_adapter(str(adapter_path), adapter_name=version_id)
+            # transformers reports the adapters already loaded as "MISSING" from this folder in a
+            # LOAD REPORT table; hide that report and check this adapter's own keys instead.
+            with _without_load_report():
+                info = self._model.load_adapter(str(adapter_path), adapter_name=version_id)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"could not load adapter {adapter_path} for {version_id!r}: {exc}") from exc
+        missing = sorted(k for k in getattr(info, "missing_keys", ()) if f".{version_id}." in k)
+        if missing:
+            raise ModelLoadError(f"adapter {adapter_path} lacks {len(missing)} weights for {version_id!r}, e.g. {missing[0]}")
+        log.info("loaded adapter %s as version %s", adapter_path, version_id)
         self._model.set_adapter(version_id)
         self._model.enable_adapters()
         self._adapters[version_id] = adapter_path
@@ -304,29 +314,32 @@ class HFTextGenerator:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def completion_logprobs(self, prompts: Sequence[str], completions: Sequence[str]) -> list[float]:
-        """Sum of log-probabilities of each completion given its prompt, under the served version.
-
-        The prompt is formatted with the chat template, as in generation; the completion is
-        scored as it would have been generated right after it (no end-of-turn token).
-        """
-        import torch
+    def completion_logprobs(self, prompts: Sequence[str], completions: Sequence[str]) -> list[tuple[float, int]]:
+        """(summed log-probability, tokens) of each completion given its prompt, under the
+        served version, taking turns with requests on the lock (`models.text_scoring`: the
+        completion is the assistant turn, end-of-turn token included, as TRL trains it)."""
+        from models.text_scoring import chat_completion_logprobs
 
         if len(prompts) != len(completions):
             raise InvalidParameterError("prompts and completions must have the same length")
-        scores = []
-        with self._lock, torch.inference_mode():
-            for prompt, completion in zip(prompts, completions, strict=True):
-                prompt_ids = self.encode_prompt(prompt)
-                completion_ids = self._tokenizer(
-                    completion, add_special_tokens=False, return_tensors="pt"
-                )["input_ids"].to(prompt_ids.device)
-                ids = torch.cat([prompt_ids, completion_ids], dim=1)
-                logits = self._model(input_ids=ids).logits[0, prompt_ids.shape[1] - 1 : -1].float()
-                logprobs = torch.log_softmax(logits, dim=-1)
-                picked = logprobs.gather(1, completion_ids[0].unsqueeze(1))
-                scores.append(float(picked.sum()))
-        return scores
+        with self._lock:
+            model = self.model
+            return chat_completion_logprobs(model, self._tokenizer, prompts, completions)
+
+
+@contextmanager
+def _without_load_report() -> Iterator[None]:
+    """Drop transformers' per-load report (a table of keys) from its peft integration's logger."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return "LOAD REPORT" not in record.getMessage()
+
+    peft_log = logging.getLogger("transformers.integrations.peft")
+    peft_log.addFilter(keep)
+    try:
+        yield
+    finally:
+        peft_log.removeFilter(keep)
 
 
 def _first(value: int | list[int] | None) -> int | None:

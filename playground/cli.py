@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--dry-run", action="store_true", help="print the data counts and samples; train nothing")
     retrain.add_argument("--min-examples", type=int, help="usable training rows needed to train (default 16)")
     retrain.add_argument("--max-steps", type=int, help="cap the training steps (quick runs)")
+    retrain.add_argument("--alpha", type=float,
+                         help="the gate's one-sided error rate: how often a version that is no better may be promoted (default 0.05)")
     retrain.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
     retrain.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     retrain.add_argument("--device", help="auto, cpu, cuda or cuda:N")
@@ -240,6 +242,7 @@ def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
+    from models.finetune.evaluate import GateConfig
     from playground.retrain import RetrainOptions, retrain
 
     options = RetrainOptions(modality=args.modality, dry_run=args.dry_run)
@@ -251,6 +254,10 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
         if args.max_steps < 1:
             raise CLIError("--max-steps must be at least 1")
         options.max_steps = args.max_steps
+    if args.alpha is not None:
+        if not 0 < args.alpha < 0.5:
+            raise CLIError("--alpha must be between 0 and 0.5 (e.g. 0.05)")
+        options.gate = GateConfig(alpha=args.alpha)
     for outcome in retrain(settings, options):
         print(f"[{outcome.modality}] {outcome.message}")
         if outcome.report_path:

@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from feedback_db.versions import active_version
-from models.base import ImageGenerator, TextGenerator
+from models.base import BASE_VERSION, ImageGenerator, TextGenerator, check_modality
 from playground.database import Database
 from playground.settings import Settings
-
-BASE_VERSION = "base"
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,8 @@ class AppContext:
         )
 
     def generator(self, modality: str) -> TextGenerator | ImageGenerator:
-        return self.text_factory() if modality == "text" else self.image_factory()
+        factories = {"text": self.text_factory, "image": self.image_factory}
+        return factories[check_modality(modality)]()
 
     def serve_active_version(self, modality: str) -> tuple[TextGenerator | ImageGenerator, ServedVersion]:
         """Return the generator for `modality`, switched to the version the database marks active."""
@@ -79,4 +78,4 @@ class AppContext:
         return self._cancel_events.setdefault(browser_session, threading.Event())
 
     def model_spec(self, modality: str) -> str:
-        return self.settings.text_model if modality == "text" else self.settings.image_model
+        return {"text": self.settings.text_model, "image": self.settings.image_model}[check_modality(modality)]

@@ -11,7 +11,12 @@ The rules (also in docs/RETRAIN.md):
    (annotators weigh `annotator_weight`, end users `end_user_weight`).
 3. Prompts are normalised (case, spaces) and pooled: the same prompt asked twice is one prompt,
    so popular prompts do not dominate, and identical completions are kept once.
-4. A held-out share of *prompts* (by a stable hash) never reaches training.
+4. A held-out share of *prompts* (by a stable hash) never reaches training. The share aims at
+   `heldout_target_prompts` held-out prompts, between `heldout_min_fraction` and
+   `heldout_max_fraction` of all prompts: few prompts give up to half to the gate, many give
+   the minimum share (so the held-out set still grows with the data). As prompts accumulate the
+   share only falls, and a prompt is held out when its hash is below the share: every prompt
+   held out now was held out in every earlier run, so no earlier version trained on it.
 5. Pairs (DPO): the best pick beats every other candidate of its request; within a prompt any
    two outputs whose scores differ by at least `min_score_gap` make a pair.
 6. Labels (KTO): score >= `desirable_min_score` is desirable, <= `undesirable_max_score` is not.
@@ -28,7 +33,10 @@ from typing import Any
 
 import pandas as pd
 
+from models.base import Modality, check_modality
+
 THUMB_SCORES = {1: 5.0, -1: 1.0}
+CONTENT_COLUMNS: dict[Modality, str] = {"text": "text", "image": "image_path"}
 
 
 @dataclass(frozen=True)
@@ -40,21 +48,31 @@ class DataConfig:
     desirable_min_score: float = 4.0
     undesirable_max_score: float = 2.5
     sft_min_score: float = 4.0
-    heldout_fraction: float = 0.2
+    heldout_target_prompts: int = 20  # enough for the gate's sign test to see a clear win
+    heldout_min_fraction: float = 0.2
+    heldout_max_fraction: float = 0.5
     seed: int = 0
+
+    def heldout_fraction(self, prompts: int) -> float:
+        """The share of `prompts` distinct prompts to hold out (see rule 4)."""
+        wanted = self.heldout_target_prompts / max(prompts, 1)
+        return min(max(wanted, self.heldout_min_fraction), self.heldout_max_fraction)
 
 
 @dataclass
 class FeedbackDatasets:
     """TRL-format rows, split by prompt into training and held-out parts."""
 
-    modality: str
+    modality: Modality
     pairs: list[dict[str, Any]] = field(default_factory=list)  # prompt/chosen/rejected/weight
     unpaired: list[dict[str, Any]] = field(default_factory=list)  # prompt/completion/label
     sft: list[dict[str, Any]] = field(default_factory=list)  # prompt/completion
     heldout_pairs: list[dict[str, Any]] = field(default_factory=list)
     heldout_unpaired: list[dict[str, Any]] = field(default_factory=list)
     heldout_prompts: list[str] = field(default_factory=list)
+    # Every rated output with its score (prompt/completion/score/heldout): what the report's
+    # behaviour scorer learns the raters' taste from.
+    rated: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
@@ -101,7 +119,7 @@ def score_outputs(ratings: pd.DataFrame, config: DataConfig) -> pd.DataFrame:
 
 
 def build_datasets(
-    modality: str,
+    modality: Modality,
     ratings: pd.DataFrame,
     set_ratings: pd.DataFrame,
     outputs: pd.DataFrame,
@@ -109,7 +127,7 @@ def build_datasets(
 ) -> FeedbackDatasets:
     """Turn one modality's feedback frames into pairs, labels and SFT rows, split by prompt."""
     # 1. Candidates of this modality that nobody flagged, with their scores where rated.
-    content_column = "text" if modality == "text" else "image_path"
+    content_column = CONTENT_COLUMNS[check_modality(modality)]
     flagged = set(ratings.loc[ratings["flagged"].astype(bool), "output_id"]) if not ratings.empty else set()
     candidates = outputs[(outputs["modality"] == modality) & ~outputs["output_id"].isin(flagged)].copy()
     candidates = candidates.dropna(subset=[content_column])
@@ -121,7 +139,8 @@ def build_datasets(
     scored = scored.sort_values("score", ascending=False, na_position="last")
     scored = scored.drop_duplicates(subset=["prompt_key", "completion"], keep="first")
     # 3. Split prompts between training and held-out.
-    scored["heldout"] = scored["prompt"].map(lambda p: is_heldout(p, config.heldout_fraction, config.seed))
+    fraction = config.heldout_fraction(int(scored["prompt_key"].nunique()))
+    scored["heldout"] = scored["prompt"].map(lambda p: is_heldout(p, fraction, config.seed))
     datasets = FeedbackDatasets(modality=modality)
     datasets.counts = {
         "outputs": int(len(candidates)),
@@ -129,6 +148,10 @@ def build_datasets(
         "flagged_outputs": int(len(flagged)),
         "prompts": int(scored["prompt_key"].nunique()),
     }
+    datasets.rated = [
+        {"prompt": str(row.prompt).strip(), "completion": row.completion, "score": float(row.score), "heldout": bool(row.heldout)}
+        for row in scored.dropna(subset=["score"]).itertuples()
+    ]
     best_pairs = _best_pick_pairs(scored, set_ratings, modality)
     for key, pool in scored.groupby("prompt_key", sort=True):
         heldout = bool(pool["heldout"].iloc[0])

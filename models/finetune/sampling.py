@@ -1,9 +1,16 @@
-"""Learn a version's default sampling settings from diversity and naturalness ratings.
+"""Learn a version's default sampling settings from diversity and naturalness ratings, only
+from a comparison.
 
-Pure pandas. Requests are bucketed by the value of one sampling knob (temperature for text,
-guidance scale for images); each bucket's mean naturalness and mean diversity (both 1-5) are
-combined, and the best-scoring bucket with enough evidence becomes the new default. Buckets
-with too few rated requests are ignored, so a handful of ratings never moves the defaults.
+Pure pandas/scipy. Requests are bucketed by the value of one sampling knob (temperature for
+text, guidance scale for images). Each rated request gets an objective: its mean naturalness
+plus `diversity_weight` x its diversity (1-5 each). A new default is learned only when:
+
+1. at least two buckets have `min_requests_per_bucket` rated requests (one bucket compares
+   nothing: if every request used guidance 1.0, the ratings cannot say 1.0 is better); and
+2. the best bucket beats the runner-up by more than noise: a one-sided Welch t-test on the
+   per-request objectives (unequal variances and sizes) gives p <= `alpha`.
+
+Otherwise the parent version's defaults are kept, with the evidence saying why.
 """
 
 from __future__ import annotations
@@ -13,58 +20,79 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from scipy.stats import ttest_ind
 
-KNOBS = {"text": ("temperature", 0.1), "image": ("guidance_scale", 0.5)}  # knob, bucket width
+from models.base import Modality, check_modality
+
+KNOBS: dict[Modality, tuple[str, float]] = {"text": ("temperature", 0.1), "image": ("guidance_scale", 0.5)}  # knob, bucket width
+TEST = "one-sided Welch t-test, best bucket vs runner-up"
 
 
 @dataclass(frozen=True)
 class SamplingConfig:
     min_requests_per_bucket: int = 5
     diversity_weight: float = 0.5  # naturalness matters more; diversity breaks near-ties
+    alpha: float = 0.05  # how often noise alone may move the defaults
 
 
 def learn_sampling_defaults(
-    modality: str,
+    modality: Modality,
     ratings: pd.DataFrame,
     set_ratings: pd.DataFrame,
     outputs: pd.DataFrame,
+    parent_defaults: dict[str, Any] | None = None,
     config: SamplingConfig = SamplingConfig(),
 ) -> dict[str, Any]:
-    """Return e.g. {"temperature": 0.6, "evidence": {...}}, or {} when no bucket has enough data."""
-    knob, width = KNOBS[modality]
-    # 1. The knob's value for every request of this modality.
+    """Return e.g. {"temperature": 0.6, "evidence": {...}} when a comparison shows a better
+    bucket, else the parent's knob values (if any) with the evidence of why nothing was learned."""
+    knob, width = KNOBS[check_modality(modality)]
+    kept = {k: v for k, v in (parent_defaults or {}).items() if k != "evidence"}
+    # 1. One row per rated request: its knob value and objective.
+    table = _rated_requests(modality, knob, ratings, set_ratings, outputs, config)
+    if table.empty:
+        return {**kept, "evidence": {"learned": False, "why": "no rated requests with a recorded " + knob}}
+    # 2. Buckets with enough rated requests.
+    table["bucket"] = (table["value"] / width).round() * width
+    sizes = table.groupby("bucket")["objective"].size()
+    usable = sizes[sizes >= config.min_requests_per_bucket].index
+    summary = {
+        f"{bucket:g}": {"requests": int(len(group)), "objective": round(float(group["objective"].mean()), 3)}
+        for bucket, group in table.groupby("bucket")
+    }
+    if len(usable) < 2:
+        why = (f"{len(usable)} {knob} bucket(s) with {config.min_requests_per_bucket}+ rated requests: "
+               "nothing to compare, the defaults stay")
+        return {**kept, "evidence": {"learned": False, "why": why, "buckets": summary}}
+    # 3. Best vs runner-up: is the difference larger than its noise?
+    means = table[table["bucket"].isin(usable)].groupby("bucket")["objective"].mean().sort_values(ascending=False)
+    best, runner_up = means.index[0], means.index[1]
+    result = ttest_ind(table.loc[table["bucket"] == best, "objective"], table.loc[table["bucket"] == runner_up, "objective"],
+                       equal_var=False, alternative="greater")
+    p_value = float(result.pvalue) if pd.notna(result.pvalue) else 1.0
+    evidence = {"buckets": summary, "best": f"{best:g}", "runner_up": f"{runner_up:g}", "test": TEST,
+                "p_value": round(p_value, 4), "alpha": config.alpha}
+    if p_value > config.alpha:
+        why = f"{knob} {best:g} vs {runner_up:g}: p = {p_value:.3g} > {config.alpha:g}, the difference is within noise"
+        return {**kept, "evidence": {**evidence, "learned": False, "why": why}}
+    return {knob: round(float(best), 3), "evidence": {**evidence, "learned": True,
+                                                      "why": f"{knob} {best:g} beats {runner_up:g} (p = {p_value:.3g})"}}
+
+
+def _rated_requests(
+    modality: Modality, knob: str, ratings: pd.DataFrame, set_ratings: pd.DataFrame, outputs: pd.DataFrame, config: SamplingConfig
+) -> pd.DataFrame:
+    """Per rated request: the knob value and naturalness + weight x diversity."""
     requests = outputs[outputs["modality"] == modality].drop_duplicates("request_id")
     values = requests.set_index("request_id")["parameters"].map(lambda p: _knob_value(p, knob)).dropna()
-    if values.empty:
-        return {}
-    # 2. Per request: mean naturalness of its outputs, mean diversity of its set ratings.
-    rated = ratings[(ratings["modality"] == modality) & ~ratings["flagged"].astype(bool)]
-    naturalness = rated.groupby("request_id")["naturalness"].mean()
+    rated = ratings[(ratings["modality"] == modality) & ~ratings["flagged"].astype(bool)] if not ratings.empty else ratings
+    naturalness = rated.groupby("request_id")["naturalness"].mean() if not rated.empty else pd.Series(dtype=float)
     sets = set_ratings[set_ratings["modality"] == modality] if not set_ratings.empty else set_ratings
     diversity = sets.groupby("request_id")["diversity"].mean() if not sets.empty else pd.Series(dtype=float)
-    table = pd.DataFrame({"value": values, "naturalness": naturalness, "diversity": diversity})
-    table = table.dropna(subset=["value", "naturalness"])
-    if table.empty:
-        return {}
-    # 3. Bucket, keep buckets with enough evidence, and pick the best combined score.
-    table["bucket"] = (table["value"] / width).round() * width
-    buckets = table.groupby("bucket").agg(
-        requests=("naturalness", "size"),
-        naturalness=("naturalness", "mean"),
-        diversity=("diversity", "mean"),
-    )
-    buckets = buckets[buckets["requests"] >= config.min_requests_per_bucket]
-    if buckets.empty:
-        return {}
-    buckets["objective"] = buckets["naturalness"] + config.diversity_weight * buckets["diversity"].fillna(
-        buckets["diversity"].mean() if buckets["diversity"].notna().any() else 0.0
-    )
-    best = float(buckets["objective"].idxmax())
-    evidence = {
-        f"{bucket:g}": {k: (round(float(v), 3) if pd.notna(v) else None) for k, v in row.items()}
-        for bucket, row in buckets.iterrows()
-    }
-    return {knob: round(best, 3), "evidence": evidence}
+    table = pd.DataFrame({"value": values, "naturalness": naturalness, "diversity": diversity}).dropna(subset=["value", "naturalness"])
+    # A request without a diversity rating counts at the mean diversity: no bonus, no penalty.
+    fill = float(table["diversity"].mean()) if table["diversity"].notna().any() else 0.0
+    table["objective"] = table["naturalness"] + config.diversity_weight * table["diversity"].fillna(fill)
+    return table
 
 
 def _knob_value(parameters: Any, knob: str) -> float | None:

@@ -8,16 +8,17 @@ from playground.ui.text_tab import _learned
 from tests.db.helpers import add_rater
 
 
-def seed(database, temperature, naturalness, diversity, requests=6):
+def seed(database, temperature, naturalness, diversity):
+    """One request per naturalness value, all at `temperature`."""
     with database.sessions.begin() as session:
-        rater = add_rater(session, f"r{temperature}")
-        for k in range(requests):
+        rater = add_rater(session, f"r{temperature}-{len(naturalness)}")
+        for k, score in enumerate(naturalness):
             request = record_request(
                 session, modality="text", prompt=f"p{k}", parameters={"temperature": temperature},
                 model_version="base", outputs=[NewOutput(index=i, seed=i, latency_ms=1, text=f"t{i}") for i in range(2)],
             )
             for output in request.outputs:
-                upsert_rating(session, output_id=output.id, rater_id=rater.id, source="end_user", naturalness=naturalness)
+                upsert_rating(session, output_id=output.id, rater_id=rater.id, source="end_user", naturalness=score)
             upsert_set_rating(session, request_id=request.id, rater_id=rater.id, source="end_user", diversity=diversity)
 
 
@@ -26,18 +27,36 @@ def frames(database):
         return ratings_frame(session), set_ratings_frame(session), outputs_frame(session)
 
 
-def test_the_best_rated_temperature_with_enough_evidence_wins(database):
-    seed(database, 0.3, naturalness=4, diversity=1)  # 4 + 0.5 * 1 = 4.5
-    seed(database, 0.9, naturalness=4, diversity=5)  # 4 + 0.5 * 5 = 6.5
-    seed(database, 1.5, naturalness=5, diversity=5, requests=2)  # best, but too little evidence
-    learned = learn_sampling_defaults("text", *frames(database), SamplingConfig(min_requests_per_bucket=5))
+def test_a_bucket_clearly_better_than_the_runner_up_becomes_the_default(database):
+    seed(database, 0.3, naturalness=[3, 4, 3, 4, 3, 4], diversity=1)
+    seed(database, 0.9, naturalness=[4, 5, 4, 5, 5, 4], diversity=5)
+    seed(database, 1.5, naturalness=[5, 5], diversity=5)  # best, but too few requests to count
+    learned = learn_sampling_defaults("text", *frames(database), config=SamplingConfig(min_requests_per_bucket=5))
     assert learned["temperature"] == 0.9
-    assert set(learned["evidence"]) == {"0.3", "0.9"}
+    assert learned["evidence"]["learned"] and learned["evidence"]["runner_up"] == "0.3"
+    assert learned["evidence"]["p_value"] < 0.05
+
+
+def test_one_bucket_compares_nothing_and_keeps_the_parents_defaults(database):
+    # Every request used the same temperature: its ratings cannot say that value is better.
+    seed(database, 1.0, naturalness=[5, 4, 5, 5, 4, 5, 5, 4], diversity=4)
+    learned = learn_sampling_defaults("text", *frames(database), {"temperature": 0.6, "evidence": {}})
+    assert learned["temperature"] == 0.6 and not learned["evidence"]["learned"]
+    assert "nothing to compare" in learned["evidence"]["why"]
+    assert "temperature" not in learn_sampling_defaults("text", *frames(database))
+
+
+def test_a_difference_within_noise_keeps_the_parents_defaults(database):
+    seed(database, 0.5, naturalness=[3, 5, 4, 2, 5, 3], diversity=3)
+    seed(database, 1.0, naturalness=[4, 3, 5, 3, 4, 4], diversity=3)
+    learned = learn_sampling_defaults("text", *frames(database), {})
+    assert "temperature" not in learned and learned["evidence"]["p_value"] > 0.05
+    assert "within noise" in learned["evidence"]["why"]
 
 
 def test_too_little_evidence_learns_nothing(database):
-    seed(database, 0.5, naturalness=5, diversity=5, requests=3)
-    assert learn_sampling_defaults("text", *frames(database)) == {}
+    seed(database, 0.5, naturalness=[5, 5, 5], diversity=5)
+    assert "temperature" not in learn_sampling_defaults("text", *frames(database))
 
 
 def test_the_ui_shows_the_active_versions_learned_default(context, database):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -142,6 +143,22 @@ def test_versions_switch_and_base_restores(tiny_generator: HFTextGenerator, tmp_
     assert tiny_generator.loaded_versions == ["base", "v1"]
 
 
+def test_loading_a_second_adapter_logs_one_line_and_no_load_report(
+    tiny_generator: HFTextGenerator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = save_random_lora(Path(tiny_generator.spec), tmp_path / "first", seed=1)
+    second = save_random_lora(Path(tiny_generator.spec), tmp_path / "second", seed=2)
+    caplog.set_level(logging.INFO)
+    try:
+        tiny_generator.use_version("log-first", first)
+        tiny_generator.use_version("log-second", second)  # the model already holds another adapter
+    finally:
+        tiny_generator.use_version("base", None)
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "LOAD REPORT" in m or "newly initialized" in m], messages
+    assert sum(m.startswith("loaded adapter") for m in messages) == 2, messages
+
+
 def test_unknown_version_and_bad_adapter_path(tiny_generator: HFTextGenerator, tmp_path: Path) -> None:
     with pytest.raises(UnknownVersionError):
         tiny_generator.use_version("never-loaded", None)
@@ -152,8 +169,9 @@ def test_unknown_version_and_bad_adapter_path(tiny_generator: HFTextGenerator, t
 
 def test_completion_logprobs_prefer_the_greedy_continuation(tiny_generator: HFTextGenerator) -> None:
     greedy = tiny_generator.generate("Hello", TextParams(max_new_tokens=6, temperature=0.0))[0].text
-    scores = tiny_generator.completion_logprobs(["Hello", "Hello"], [greedy, "zebra quantum"])
-    assert all(s < 0 for s in scores) and scores[0] > scores[1]
+    (greedy_score, greedy_tokens), (odd_score, odd_tokens) = tiny_generator.completion_logprobs(["Hello", "Hello"], [greedy, "zebra quantum"])
+    assert greedy_score < 0 and odd_score < 0 and greedy_tokens > 0 and odd_tokens > 0
+    assert greedy_score > odd_score
 
 
 def test_unloadable_model_raises_model_load_error(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from feedback_db.queries import NewOutput, record_request, set_flag, upsert_rati
 from models.finetune.data import DataConfig, build_datasets, is_heldout, score_outputs
 from tests.db.helpers import add_rater
 
+FIXED_SHARE = DataConfig(heldout_min_fraction=0.2, heldout_max_fraction=0.2)
+
 
 def add_request(session, prompt, texts):
     return record_request(
@@ -37,7 +39,7 @@ def test_pairs_labels_and_sft_follow_the_rules(database, training_prompt):
         set_flag(session, output_id=harmful.id, rater_id=user.id, flagged=True)
         upsert_set_rating(session, request_id=request.id, rater_id=user.id, source="end_user", best_output_id=meh.id)
 
-    datasets = build_datasets("text", *frames(database), DataConfig(heldout_fraction=0.2))
+    datasets = build_datasets("text", *frames(database), FIXED_SHARE)
 
     assert all("harmful" not in (p["chosen"], p["rejected"]) for p in datasets.pairs)
     pairs = {(p["chosen"], p["rejected"]): p["origin"] for p in datasets.pairs}
@@ -58,7 +60,7 @@ def test_duplicate_prompts_are_pooled_and_heldout_prompts_never_train(database):
             for output, score in zip(request.outputs, (5, 1)):
                 upsert_rating(session, output_id=output.id, rater_id=user.id, source="end_user", naturalness=score)
 
-    datasets = build_datasets("text", *frames(database), DataConfig(heldout_fraction=0.2))
+    datasets = build_datasets("text", *frames(database), FIXED_SHARE)
 
     assert datasets.pairs == [] and datasets.sft == []
     assert len(datasets.heldout_pairs) == 1  # the two requests pooled into one prompt, one pair
@@ -73,3 +75,38 @@ def test_annotators_weigh_more_than_end_users(database):
         upsert_rating(session, output_id=output.id, rater_id=annotator.id, source="annotator", naturalness=4)
     scores = score_outputs(frames(database)[0], DataConfig(annotator_weight=2.0))
     assert scores.loc[0, "score"] == pytest.approx((1 + 2 * 4) / 3)
+
+
+def test_the_heldout_share_grows_with_the_data_and_only_ever_shrinks_as_a_fraction():
+    config = DataConfig()  # aims at 20 held-out prompts, 20%-50% of them
+    fractions = [config.heldout_fraction(n) for n in (4, 30, 40, 60, 100, 1000)]
+    assert fractions == [0.5, 0.5, 0.5, pytest.approx(1 / 3), 0.2, 0.2]
+    assert fractions == sorted(fractions, reverse=True)
+    # Held out now => held out in every earlier (smaller) run: no earlier version trained on it.
+    prompts = [f"question {k}" for k in range(1000)]
+    for small, large in ((30, 60), (60, 100), (100, 1000)):
+        now = {p for p in prompts if is_heldout(p, config.heldout_fraction(large))}
+        before = {p for p in prompts if is_heldout(p, config.heldout_fraction(small))}
+        assert now <= before
+    held = [sum(is_heldout(p, config.heldout_fraction(n)) for p in prompts[:n]) for n in (40, 100, 1000)]
+    assert held[0] <= held[1] < held[2]  # never fewer held-out prompts with more data (in expectation)
+
+
+def test_rated_outputs_carry_their_score_and_side(database, training_prompt):
+    with database.sessions.begin() as session:
+        user = add_rater(session, "u")
+        request = add_request(session, training_prompt, ["good answer", "bad answer"])
+        for output, score in zip(request.outputs, (5, 1)):
+            upsert_rating(session, output_id=output.id, rater_id=user.id, source="end_user", naturalness=score)
+
+    datasets = build_datasets("text", *frames(database), FIXED_SHARE)
+
+    assert sorted((r["completion"], r["score"], r["heldout"]) for r in datasets.rated) == [
+        ("bad answer", 1.0, False), ("good answer", 5.0, False)]
+
+
+def test_an_unknown_modality_raises_instead_of_meaning_image(database):
+    from models.base import UnknownModalityError
+
+    with pytest.raises(UnknownModalityError, match="unknown modality 'txet'"):
+        build_datasets("txet", *frames(database))

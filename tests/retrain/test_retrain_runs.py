@@ -40,13 +40,19 @@ def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_setti
 
     outcome, = retrain(retrain_settings, RetrainOptions(**QUICK))
 
-    assert outcome.status in ("promoted", "candidate"), outcome.message
+    assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
+    assert outcome.message.startswith(outcome.status + ": text-v1")
     assert outcome.report_path.exists() and outcome.report_path.with_suffix(".json").exists()
-    assert "held-out" in outcome.report_path.read_text()
+    report = outcome.report_path.read_text()
+    # The first lines say the verdict, the test, its p-value and the held-out size.
+    head = "\n".join(report.splitlines()[:8])
+    assert "held-out prompts" in head and "sign test" in head and "p = " in head, head
     with database.read_sessions() as session:
         version = session.scalar(select(ModelVersion).where(ModelVersion.name == outcome.version))
         assert Path(version.adapter_path, "adapter_config.json").exists()
-        assert version.sampling_defaults.get("temperature") == pytest.approx(0.7)
+        # Every request used temperature 0.7: one bucket compares nothing, so nothing is learned.
+        assert "temperature" not in version.sampling_defaults
+        assert not version.sampling_defaults["evidence"]["learned"]
         assert (version.status == "active") == (outcome.status == "promoted")
     assert runs(database) == [("text", "succeeded")]
     assert list(retrain_settings.logs_dir.glob("retrain-*.log"))
@@ -118,7 +124,7 @@ def test_a_killed_run_changes_nothing_and_the_next_run_succeeds(retrain_settings
         assert session.query(ModelVersion).count() == 1
     # 4. The next run cleans up and succeeds.
     outcome, = retrain(retrain_settings, RetrainOptions(**{**QUICK, "max_steps": 1}))
-    assert outcome.status in ("promoted", "candidate"), outcome.message
+    assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     assert runs(database) == [("text", "succeeded"), ("text", "failed"), ("text", "succeeded")]
     assert not list(retrain_settings.adapters_dir.glob(".tmp-*"))
 

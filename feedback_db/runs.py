@@ -1,0 +1,101 @@
+"""Training runs: the `training_runs` rows `playground retrain` opens, closes and reads back.
+
+Every query the retrain command needs about runs and version names lives here, so the command
+never writes SQL of its own. As everywhere in `feedback_db`, the caller owns the session and the
+transaction: these functions add, flush and read, and never commit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from feedback_db.errors import InvalidInputError, UnknownIdError
+from feedback_db.schema import MODALITIES, ModelVersion, TrainingRun, utcnow
+
+INTERRUPTED = "interrupted (the process ended before finishing)"
+
+
+def _check_modality(modality: str) -> None:
+    if modality not in MODALITIES:
+        raise InvalidInputError(f"unknown modality {modality!r}; use one of {MODALITIES}")
+
+
+def start_run(session: Session, *, modality: str, data_counts: dict[str, Any]) -> TrainingRun:
+    """Open a run in status `running` (a run left in that status later is a crashed one)."""
+    _check_modality(modality)
+    run = TrainingRun(modality=modality, status="running", data_counts=dict(data_counts))
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(
+    session: Session,
+    *,
+    run_id: int,
+    method: str,
+    metrics: dict[str, Any],
+    timings: dict[str, float],
+    report_path: str,
+) -> TrainingRun:
+    """Close a run as `succeeded` with what it measured (whether or not its version was promoted)."""
+    run = session.get(TrainingRun, run_id)
+    if run is None:
+        raise UnknownIdError(f"training run {run_id} does not exist")
+    run.status, run.method, run.finished_at = "succeeded", method, utcnow()
+    run.metrics, run.timings, run.report_path = metrics, timings, report_path
+    session.flush()
+    return run
+
+
+def record_skipped_run(session: Session, *, modality: str, data_counts: dict[str, Any], reason: str) -> TrainingRun:
+    """A run that looked at the feedback and found too little to train on."""
+    _check_modality(modality)
+    run = TrainingRun(modality=modality, status="skipped", data_counts=dict(data_counts), error=reason, finished_at=utcnow())
+    session.add(run)
+    session.flush()
+    return run
+
+
+def last_finished_run(session: Session, *, modality: str) -> TrainingRun | None:
+    """The latest run of `modality` that succeeded or was skipped (not failed, not running)."""
+    return session.scalar(
+        select(TrainingRun)
+        .where(TrainingRun.modality == modality, TrainingRun.status.in_(("succeeded", "skipped")))
+        .order_by(TrainingRun.id.desc())
+        .limit(1)
+    )
+
+
+def fail_interrupted_runs(session: Session) -> int:
+    """Mark every run still `running` as failed; return how many. Call it only while holding
+    the retrain lock: then no run can be in progress, so a `running` row is a crashed run."""
+    result = session.execute(
+        update(TrainingRun)
+        .where(TrainingRun.status == "running")
+        .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def registered_adapter_folders(session: Session) -> set[str]:
+    """Folder names of every registered version's adapter (anything else in the folder is litter)."""
+    return {Path(path).name for path in session.scalars(select(ModelVersion.adapter_path)) if path}
+
+
+def next_version_name(session: Session, *, modality: str) -> str:
+    """`<modality>-v<N>`, one more than the versions of that modality so far."""
+    _check_modality(modality)
+    count = session.scalar(select(func.count(ModelVersion.id)).where(ModelVersion.modality == modality)) or 0
+    return f"{modality}-v{count + 1}"
+
+
+def list_runs(session: Session, *, modality: str | None = None) -> list[TrainingRun]:
+    statement = select(TrainingRun).order_by(TrainingRun.id)
+    if modality is not None:
+        statement = statement.where(TrainingRun.modality == modality)
+    return list(session.scalars(statement))

@@ -1,0 +1,14 @@
+"""`playground retrain`: turn feedback into a new model version, promoted only on evidence.
+
+Modules, imported one way (`run` -> `text`/`image` -> `trainers` -> `behaviour`; `report` beside):
+- `run`: the stages, the lock, the promotion decision and the publishing transaction;
+- `trainers`: options, version references, candidate naming, the shared gate and behaviour steps;
+- `text`, `image`: how each modality trains, scores, samples and measures;
+- `behaviour`: a rating scorer fitted on feedback, to compare both versions' answers;
+- `report`: the Markdown and JSON report.
+"""
+
+from playground.retrain.run import RetrainBusyError, RetrainOutcome, retrain
+from playground.retrain.trainers import RetrainOptions
+
+__all__ = ["RetrainBusyError", "RetrainOptions", "RetrainOutcome", "retrain"]

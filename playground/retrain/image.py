@@ -1,0 +1,88 @@
+"""The image side of `playground retrain`: LoRA on the denoiser, gated by denoising loss.
+
+- `train`: SFT on the top-rated images, on a separate copy of the denoiser (the serving model
+  is never touched), continuing from the parent version's adapter;
+- `scorer`: minus the denoising loss on fixed noise (`models.finetune.image_score`), through the
+  serving generator's pipeline switched with `use_version`;
+- `sample`/`features`: both versions draw held-out prompts with the same seeds; brightness,
+  contrast and saturation feed the behaviour comparison and the report.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from models.base import ImageParams, Modality
+from models.finetune.data import FeedbackDatasets
+from models.finetune.evaluate import Scorer
+from models.finetune.image import ImageTrainConfig, train_image_adapter
+from models.finetune.image_score import denoising_scorer
+from models.finetune.text import TrainResult
+from models.image_diffusers import DiffusersImageGenerator
+from models.metrics import image_metrics
+from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
+from playground.settings import Settings
+
+SAMPLE_PARAMS = ImageParams(n=2, seed=1234, width=64, height=64)  # same seeds for both versions
+
+
+class ImageTrainer(ModalityTrainer):
+    modality: ClassVar[Modality] = "image"
+
+    def __init__(self, settings: Settings, options: RetrainOptions):
+        from models.registry import load_image_generator
+
+        super().__init__(settings, options)
+        generator = load_image_generator(settings.image_model, settings.device)
+        if not isinstance(generator, DiffusersImageGenerator):
+            raise TypeError(f"retraining needs a local diffusers pipeline, not {type(generator).__name__}")
+        self.generator = generator
+
+    def train(self, datasets: FeedbackDatasets, out_dir: Path, parent: VersionRef) -> TrainResult:
+        pipe = self.generator.pipeline
+        denoiser = _fresh_denoiser(pipe)
+        overrides = self.config_overrides()
+        if "max_steps" in overrides:  # a cap below the usual minimum must still hold
+            overrides.setdefault("min_steps", min(overrides["max_steps"], ImageTrainConfig.min_steps))
+        config = ImageTrainConfig.for_device(pipe.device.type == "cuda", **overrides)
+        return train_image_adapter(pipe, denoiser, datasets, self.settings.data_dir, out_dir, config, parent.adapter_path)
+
+    def serve(self, version: VersionRef) -> None:
+        self.generator.use_version(version.name, version.adapter_path)
+
+    def scorer(self, version: VersionRef) -> Scorer:
+        return denoising_scorer(self.generator.pipeline, self.settings.data_dir, before_scoring=lambda: self.serve(version))
+
+    def sample(self, version: VersionRef, prompts: Sequence[str]) -> list[tuple[str, Any]]:
+        self.serve(version)
+        with tempfile.TemporaryDirectory(prefix="retrain-images-") as scratch:
+            return [(prompt, output.image) for prompt in prompts
+                    for output in self.generator.generate(prompt, SAMPLE_PARAMS, Path(scratch))]
+
+    def features(self, outputs: Sequence[Any]) -> list[dict[str, float]]:
+        return [{k: float(v) for k, v in image_metrics([image]).items() if k not in ("count", "sd_brightness")} for image in outputs]
+
+    def summary(self, outputs: Sequence[Any]) -> dict[str, float]:
+        return image_metrics(list(outputs))
+
+    def load_rated_output(self, completion: str) -> Any:
+        from PIL import Image
+
+        path = Path(completion) if Path(completion).is_absolute() else self.settings.data_dir / completion
+        with Image.open(path) as image:
+            return image.convert("RGB")
+
+
+def _fresh_denoiser(pipe: Any) -> Any:
+    """A copy of the pipeline's denoiser with its base weights and no adapters, in fp32."""
+    from models.embedded_image.lora import denoiser_of
+
+    served = denoiser_of(pipe)
+    copy = type(served).from_config(served.config)  # fp32 parameters; loading casts into them
+    # The served model may carry LoRA layers (peft renames wrapped weights to "base_layer").
+    state = {key.replace(".base_layer", ""): value for key, value in served.state_dict().items() if "lora_" not in key}
+    copy.load_state_dict(state)
+    return copy if served.device.type == "cpu" else copy.to(served.device)

@@ -1,0 +1,121 @@
+"""The retrain report: one Markdown file for people and one JSON file for tools, per run.
+
+The first lines say what happened in plain words: the verdict, the test behind it, its p-value
+and how many held-out prompts it rests on. Figures follow for those who want them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from models.base import Modality
+from models.finetune.evaluate import Evaluation
+from models.finetune.text import TrainResult
+from playground.retrain.behaviour import BehaviourComparison
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    version: str
+    modality: Modality
+    compared_with: str
+    verdict: str  # the decision in one line
+    promoted: bool
+    counts: dict[str, int]
+    training: TrainResult
+    evaluation: Evaluation
+    behaviour: BehaviourComparison
+    sampling: dict[str, Any]
+    timings: dict[str, float]
+
+
+def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
+    """Write `<reports_dir>/<version>.md` and `.json`; return the Markdown path."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "version": inputs.version,
+        "modality": inputs.modality,
+        "compared_with": inputs.compared_with,
+        "promoted": inputs.promoted,
+        "verdict": inputs.verdict,
+        "data": inputs.counts,
+        "training": {**asdict(inputs.training), "adapter_dir": str(inputs.training.adapter_dir)},
+        "evaluation": asdict(inputs.evaluation),
+        "behaviour": asdict(inputs.behaviour),
+        "sampling_defaults": inputs.sampling,
+        "timings_s": inputs.timings,
+    }
+    (reports_dir / f"{inputs.version}.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    path = reports_dir / f"{inputs.version}.md"
+    path.write_text("\n".join(_markdown(inputs)) + "\n", encoding="utf-8")
+    return path
+
+
+def headline(inputs: ReportInputs) -> list[str]:
+    """The verdict for a product owner: what happened, on what evidence, how sure."""
+    e = inputs.evaluation
+    outcome = {"better": "**Promoted**: the new version now serves",
+               "insufficient-evidence": "**Kept as a candidate: too little evidence**",
+               "not-better": "**Not promoted**: the new version is not better"}[e.verdict]
+    return [
+        f"{outcome} ({inputs.version} vs `{inputs.compared_with}`).",
+        "",
+        f"- Why: {e.reason}.",
+        f"- Evidence: {e.prompts} held-out prompts ({e.rows} rated rows) that no version was trained on.",
+        f"- Test: {e.test}; p = {e.p_value:.3g} (the chance of a result at least this good if the new version "
+        f"were no better). Promotion needs p <= {_alpha(inputs)}.",
+    ]
+
+
+def _markdown(inputs: ReportInputs) -> list[str]:
+    e, b, t = inputs.evaluation, inputs.behaviour, inputs.training
+    lines = [f"# Retrain report: {inputs.version} ({inputs.modality})", "", *headline(inputs), ""]
+    lines += _behaviour_lines(b)
+    lines += [
+        "", f"Method: {t.method} · {t.examples} training rows · {t.steps} steps · train {inputs.timings.get('train_s', 0)} s · "
+        f"evaluate {inputs.timings.get('evaluate_s', 0)} s",
+        "", "## Data", "", "| | count |", "|---|---|", *[f"| {k} | {v} |" for k, v in inputs.counts.items()],
+        "", f"## Gate: {e.metric}", "",
+        f"Wins {e.wins}, losses {e.losses}, ties {e.ties}; p = {e.p_value:.3g}."
+        + (f" About {e.prompts_needed} held-out prompts would show a difference of this size." if e.prompts_needed else ""),
+        "", "| metric | before (active) | after (new) |", "|---|---|---|",
+        *[f"| {k} | {_fmt(e.old.get(k))} | {_fmt(e.new.get(k))} |" for k in dict.fromkeys([*e.old, *e.new])],
+        "", "## Sampling defaults", "", _sampling_line(inputs.sampling), "",
+    ]
+    return lines
+
+
+def _behaviour_lines(b: BehaviourComparison) -> list[str]:
+    if not b.old or not b.new:
+        return [f"Answers on held-out prompts: not compared ({b.note or 'none sampled'})."]
+    lines = ["## Answers on held-out prompts", ""]
+    if b.predicted_old is not None:
+        lines.append(f"Predicted rating of the answers (1-5, by a scorer fitted on {b.scorer['rows']} rated outputs, "
+                     f"cross-validated R^2 {b.scorer['r2_cv']}): {b.predicted_old:.2f} before, {b.predicted_new:.2f} after; "
+                     f"higher on {b.prompts_improved} of {b.prompts} prompts.")
+        lines.append("Feature correlation with ratings (Spearman): "
+                     + ", ".join(f"{k} {v:+.2f}" for k, v in b.scorer["correlations"].items()) + ".")
+    if b.note:
+        lines.append(f"Note: {b.note}.")
+    lines += ["", f"| metric ({b.prompts} prompts) | before | after |", "|---|---|---|"]
+    lines += [f"| {k} | {_fmt(b.old[k])} | {_fmt(b.new.get(k))} |" for k in b.old]
+    return lines
+
+
+def _sampling_line(sampling: dict[str, Any]) -> str:
+    knobs = {k: v for k, v in sampling.items() if k != "evidence"}
+    why = sampling.get("evidence", {}).get("why", "")
+    return f"{knobs or 'unchanged'}" + (f": {why}" if why else "")
+
+
+def _alpha(inputs: ReportInputs) -> str:
+    return f"{inputs.evaluation.details.get('alpha', 0.05):g}"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)

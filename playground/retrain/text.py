@@ -1,0 +1,80 @@
+"""The text side of `playground retrain`: LoRA with TRL on the configured causal LM.
+
+Training uses a separate copy of the model (the serving one keeps its adapters untouched);
+scoring and sampling go through the serving generator, switched with `use_version`, and its
+own `completion_logprobs` (under the generator's lock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from models.base import Modality, TextParams
+from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
+from models.finetune.data import FeedbackDatasets
+from models.finetune.evaluate import Scorer
+from models.finetune.text import TextTrainConfig, TrainResult, train_text_adapter
+from models.metrics import distinct_n, text_metrics, words
+from models.text_hf import HFTextGenerator
+from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
+from playground.settings import Settings
+
+SAMPLE_PARAMS = TextParams(max_new_tokens=96, temperature=0.7, n=2, seed=1234)  # same seeds for both versions
+
+
+class TextTrainer(ModalityTrainer):
+    modality: ClassVar[Modality] = "text"
+
+    def __init__(self, settings: Settings, options: RetrainOptions):
+        from models.registry import load_text_generator
+
+        super().__init__(settings, options)
+        generator = load_text_generator(settings.text_model, settings.device, settings.model_cache_dir)
+        if not isinstance(generator, HFTextGenerator):
+            raise TypeError(f"retraining needs a local transformers model, not {type(generator).__name__}")
+        self.generator = generator
+
+    def train(self, datasets: FeedbackDatasets, out_dir: Path, parent: VersionRef) -> TrainResult:
+        from transformers import AutoModelForCausalLM
+
+        placement = self.generator.placement
+        spec = self.settings.text_model
+        path = embedded_text_model_dir(self.settings.model_cache_dir) if spec == EMBEDDED_TEXT_SPEC else spec
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype).to(placement.device)
+        config = TextTrainConfig.for_device(placement.is_cuda, **self.config_overrides())
+        return train_text_adapter(model, self.generator.tokenizer, datasets, out_dir, config, parent.adapter_path)
+
+    def serve(self, version: VersionRef) -> None:
+        self.generator.use_version(version.name, version.adapter_path)
+
+    def scorer(self, version: VersionRef) -> Scorer:
+        def score(prompts: Sequence[str], completions: Sequence[str]) -> list[tuple[float, int]]:
+            self.serve(version)
+            return self.generator.completion_logprobs(prompts, completions)
+
+        return score
+
+    def sample(self, version: VersionRef, prompts: Sequence[str]) -> list[tuple[str, str]]:
+        self.serve(version)
+        return [(prompt, output.text) for prompt in prompts for output in self.generator.generate(prompt, SAMPLE_PARAMS)]
+
+    def features(self, outputs: Sequence[str]) -> list[dict[str, float]]:
+        return [text_features(text) for text in outputs]
+
+    def summary(self, outputs: Sequence[str]) -> dict[str, float]:
+        return text_metrics(list(outputs))
+
+
+def text_features(text: str) -> dict[str, float]:
+    """What a rater might react to that needs no model: length, sentences, repetition."""
+    count = words(text)
+    return {
+        "words": float(count),
+        "characters": float(len(text)),
+        "sentences": float(sum(text.count(mark) for mark in ".!?")),
+        "mean_word_length": len(text.replace(" ", "")) / count if count else 0.0,
+        "distinct_1": distinct_n([text], 1),
+        "lines": float(text.count("\n") + 1),
+    }

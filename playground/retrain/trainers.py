@@ -1,0 +1,119 @@
+"""What every modality's trainer shares: options, version references, the gate and the
+behaviour comparison. `text.py` and `image.py` only add how to train, score and sample.
+
+Imports point one way: `run` -> `text`/`image` -> `trainers` (-> `behaviour`); nothing here
+imports a modality module, so the package has no import cycle (tested).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from models.base import BASE_VERSION, Modality
+from models.finetune.data import FeedbackDatasets
+from models.finetune.evaluate import Evaluation, GateConfig, Scorer, evaluate_heldout
+from models.finetune.text import TrainResult
+from playground.retrain.behaviour import BehaviourComparison, compare_behaviour
+from playground.settings import Settings
+
+CANDIDATE_PREFIX = "candidate-"
+
+
+@dataclass
+class RetrainOptions:
+    modality: Modality | Literal["all"] = "all"
+    dry_run: bool = False
+    min_examples: int = 16  # usable training rows needed before a run trains at all
+    max_steps: int | None = None  # cap training steps (quick runs, tests)
+    eval_generation_prompts: int = 8  # held-out prompts both versions answer for the behaviour comparison
+    train_overrides: dict[str, Any] = field(default_factory=dict)  # fields of the trainer's config
+    gate: GateConfig = field(default_factory=GateConfig)
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A version a generator can serve: its name and adapter folder (None: the base model)."""
+
+    name: str
+    adapter_path: Path | None
+
+    @property
+    def is_base(self) -> bool:
+        return self.adapter_path is None
+
+
+BASE = VersionRef(BASE_VERSION, None)
+
+
+def candidate_version(name: str, adapter: Path) -> VersionRef:
+    """The version under evaluation, served under a name distinct from every published one (the
+    final name is registered only if the run publishes)."""
+    return VersionRef(f"{CANDIDATE_PREFIX}{name}", adapter)
+
+
+class ModalityTrainer(ABC):
+    """Train an adapter on feedback, then compare it with its parent through the serving generator."""
+
+    modality: ClassVar[Modality]
+
+    def __init__(self, settings: Settings, options: RetrainOptions):
+        self.settings, self.options = settings, options
+
+    # -- what each modality supplies ---------------------------------------------------------
+
+    @abstractmethod
+    def train(self, datasets: FeedbackDatasets, out_dir: Path, parent: VersionRef) -> TrainResult: ...
+
+    @abstractmethod
+    def scorer(self, version: VersionRef) -> Scorer:
+        """Held-out rows scored under `version` (higher = the version finds the row more likely)."""
+
+    @abstractmethod
+    def sample(self, version: VersionRef, prompts: Sequence[str]) -> list[tuple[str, Any]]:
+        """(prompt, output) samples of `version` on `prompts`, with fixed seeds."""
+
+    @abstractmethod
+    def features(self, outputs: Sequence[Any]) -> list[dict[str, float]]:
+        """Automatic per-output measurements (length, brightness...) for the behaviour scorer."""
+
+    @abstractmethod
+    def summary(self, outputs: Sequence[Any]) -> dict[str, float]:
+        """Automatic metrics of a set of outputs, for the report."""
+
+    @abstractmethod
+    def serve(self, version: VersionRef) -> None:
+        """Switch the serving generator to `version`."""
+
+    # -- shared steps --------------------------------------------------------------------------
+
+    def config_overrides(self) -> dict[str, Any]:
+        """The run's overrides of the trainer config, with `--max-steps` as `max_steps`."""
+        overrides = dict(self.options.train_overrides)
+        if self.options.max_steps:
+            overrides["max_steps"] = self.options.max_steps
+        return overrides
+
+    def evaluate(self, datasets: FeedbackDatasets, parent: VersionRef, candidate: VersionRef) -> Evaluation:
+        """The gate: both versions score the held-out feedback; see `models.finetune.evaluate`."""
+        try:
+            return evaluate_heldout(datasets, self.scorer(parent), self.scorer(candidate), self.options.gate)
+        finally:
+            self.serve(BASE)
+
+    def compare_behaviour(self, datasets: FeedbackDatasets, parent: VersionRef, candidate: VersionRef) -> BehaviourComparison:
+        """Both versions answer held-out prompts; a scorer fitted on the ratings scores the answers."""
+        prompts = datasets.heldout_prompts[: self.options.eval_generation_prompts]
+        try:
+            samples = {label: self.sample(version, prompts) if prompts else [] for label, version in
+                       (("old", parent), ("new", candidate))}
+        finally:
+            self.serve(BASE)
+        return compare_behaviour(datasets, samples, self.features, self.summary, self.load_rated_output)
+
+    def load_rated_output(self, completion: str) -> Any:
+        """A rated output as `features` takes it (text as is; images load their file)."""
+        return completion

@@ -1,0 +1,106 @@
+"""`playground` has no import cycle: every module imports alone, and the import graph is acyclic."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("playground", "models", "feedback_db")
+
+
+def module_names(package: str) -> list[str]:
+    names = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def imports_of(module: str, known: set[str]) -> set[str]:
+    """Every project module `module` imports, at the top or inside functions (a lazy import
+    still closes a cycle: it only hides it until the function runs)."""
+    path = ROOT / Path(*module.split("."))
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {t for t in targets if t in known and t != module}
+    return found
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target] if target in path else [node, target]
+            if target not in state and (cycle := visit(target, path + [target])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return None
+
+
+def test_the_project_import_graph_has_no_cycle():
+    known = {name for package in PACKAGES for name in module_names(package)}
+    # A package's __init__ importing its own submodules is how re-exports work, not a cycle.
+    graph = {m: {t for t in imports_of(m, known) if not (m in known and t.startswith(m + "."))} for m in known}
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_three_packages_import_one_way():
+    known = {name for package in PACKAGES for name in module_names(package)}
+    for module in known:
+        targets = {t.split(".")[0] for t in imports_of(module, known)}
+        if module.startswith("models"):
+            assert targets <= {"models"}, module
+        if module.startswith("feedback_db"):
+            assert targets <= {"feedback_db"}, module
+
+
+def test_both_packages_spell_the_modalities_alike():
+    from typing import get_args
+
+    from feedback_db.schema import MODALITIES as DATABASE_MODALITIES
+    from models.base import Modality
+
+    assert get_args(Modality) == DATABASE_MODALITIES
+
+
+@pytest.mark.parametrize("package", ["playground"])
+def test_every_module_imports_alone_in_a_fresh_interpreter(package):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+
+    def import_alone(module: str) -> tuple[str, int, str]:
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, env=env, timeout=300)
+        return module, done.returncode, done.stderr[-800:]
+
+    modules = [m for m in module_names(package) if not m.endswith("__main__")]  # that one runs the CLI
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        failures = [(m, err) for m, code, err in pool.map(import_alone, modules) if code != 0]
+    assert not failures, failures
