@@ -97,7 +97,7 @@ def compute_leaderboard(battles: pd.DataFrame, *, rounds: int = DEFAULT_ROUNDS, 
     index = {name: i for i, name in enumerate(names)}
     a = battles["contestant_a"].map(index).to_numpy()
     b = battles["contestant_b"].map(index).to_numpy()
-    outcome = battles["outcome"].to_numpy()
+    outcome = battles["outcome"].to_numpy(dtype=str)
     ranked = outcome != "both_bad"
     # 2. Distinct (a, b, outcome) cells with their counts: the unit of the bootstrap.
     cells = pd.DataFrame({"a": a[ranked], "b": b[ranked], "outcome": outcome[ranked]})
@@ -142,19 +142,24 @@ def _table(
     names: list[str], a: np.ndarray, b: np.ndarray, outcome: np.ndarray,
     elo: np.ndarray, low: np.ndarray, high: np.ndarray,
 ) -> pd.DataFrame:
-    rows = []
-    for i, name in enumerate(names):
-        as_a, as_b = a == i, b == i
-        won = int(np.sum(as_a & (outcome == "a")) + np.sum(as_b & (outcome == "b")))
-        lost = int(np.sum(as_a & (outcome == "b")) + np.sum(as_b & (outcome == "a")))
-        tied = int(np.sum((as_a | as_b) & (outcome == "tie")))
-        both_bad = int(np.sum((as_a | as_b) & (outcome == "both_bad")))
-        ranked = won + lost + tied
-        rows.append({
-            "contestant": name, "score": elo[i], "ci_low": low[i], "ci_high": high[i],
-            "battles": ranked + both_bad, "wins": won, "losses": lost, "ties": tied,
-            "both_bad": both_bad, "win_rate": (won + 0.5 * tied) / ranked if ranked else np.nan,
-        })
+    # Counted with bincount over the outcome masks: one pass per outcome, not per contestant.
+    size = len(names)
+
+    def count(mask: np.ndarray, sides: tuple[np.ndarray, ...]) -> np.ndarray:
+        return sum(np.bincount(side[mask], minlength=size) for side in sides)
+
+    is_a, is_b, is_tie, is_bad = (outcome == "a"), (outcome == "b"), (outcome == "tie"), (outcome == "both_bad")
+    won = np.bincount(a[is_a], minlength=size) + np.bincount(b[is_b], minlength=size)
+    lost = np.bincount(b[is_a], minlength=size) + np.bincount(a[is_b], minlength=size)
+    tied, both_bad = count(is_tie, (a, b)), count(is_bad, (a, b))
+    ranked = won + lost + tied
+    with np.errstate(invalid="ignore", divide="ignore"):
+        win_rate = np.where(ranked > 0, (won + 0.5 * tied) / ranked, np.nan)
+    rows = [{
+        "contestant": name, "score": elo[i], "ci_low": low[i], "ci_high": high[i],
+        "battles": int(ranked[i] + both_bad[i]), "wins": int(won[i]), "losses": int(lost[i]),
+        "ties": int(tied[i]), "both_bad": int(both_bad[i]), "win_rate": win_rate[i],
+    } for i, name in enumerate(names)]
     table = pd.DataFrame(rows).sort_values("score", ascending=False, kind="stable")
     table.insert(0, "rank", range(1, len(table) + 1))
     return table.reset_index(drop=True)
