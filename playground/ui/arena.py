@@ -19,7 +19,7 @@ from playground.identity import Viewer
 from playground.ui.errors import shown_to_user
 from playground.ui.session import ensure_viewer
 
-VOTES = (("a", "👈 A is better"), ("b", "👉 B is better"), ("tie", "🤝 Tie"), ("both_bad", "👎 Both bad"))
+VOTES = (("a", "← A is better"), ("b", "B is better →"), ("tie", "Tie"), ("both_bad", "Both bad"))
 OUTCOME_WORDS = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "both bad"}
 INTRO = (
     "Two model versions answer the same prompt as **A** and **B**, in random order. "
@@ -38,7 +38,7 @@ def build_arena_tab(context: AppContext, viewer: gr.State) -> None:
         with gr.Column(scale=1, min_width=180):
             modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Battle of",
                                 elem_id="arena-modality")
-            start = gr.Button("⚔ New battle", variant="primary", elem_id="arena-start")
+            start = gr.Button("New battle", variant="primary", elem_id="arena-start")
     status = gr.Markdown(elem_id="arena-status")
     # 2. The two sides.
     texts, images = {}, {}
