@@ -35,3 +35,7 @@ class NotAssignedError(QueueError):
 
 class LeaseLostError(QueueError):
     """The annotator's lease expired and another annotator took the slot."""
+
+
+class ArenaError(FeedbackDBError):
+    """The arena refused an action (see the subclasses in feedback_db.arena)."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -32,6 +33,7 @@ FINISH_REASONS = ("stop", "length", "cancelled", "error")
 VERSION_STATUSES = ("candidate", "active", "retired")
 RUN_STATUSES = ("running", "succeeded", "failed", "skipped")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped")
+BATTLE_OUTCOMES = ("a", "b", "tie", "both_bad")
 SCORE_MIN, SCORE_MAX = 1, 5
 
 # Deterministic constraint names keep Alembic migrations (and SQLite batch mode) stable.
@@ -267,3 +269,68 @@ class Assignment(Base):
     leased_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_expires_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
+
+
+class Battle(Base):
+    """One arena prompt answered by two contestants shown as "A" and "B" without their names.
+
+    A contestant is a model version, or a sampling preset of one (the preset is '' for the
+    version's own defaults). The two sides always differ. The request ids are set once both
+    sides have finished; until then the battle takes no vote. See feedback_db/arena.py.
+    """
+
+    __tablename__ = "battles"
+    __table_args__ = (
+        CheckConstraint(_one_of("modality", MODALITIES), name="modality"),
+        CheckConstraint("version_a <> version_b OR preset_a <> preset_b", name="two_sides"),
+        # The target of the vote's composite foreign key (a vote names the battle's versions).
+        UniqueConstraint("id", "version_a", "version_b", name="uq_battles_id_sides"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    modality: Mapped[str] = mapped_column(String(8), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    version_a: Mapped[str] = mapped_column(String(120))
+    version_b: Mapped[str] = mapped_column(String(120))
+    preset_a: Mapped[str] = mapped_column(String(64), default="")
+    preset_b: Mapped[str] = mapped_column(String(64), default="")
+    request_a_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
+    request_b_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+
+
+class BattleVote(Base):
+    """The single vote on a battle: side A, side B, a tie, or both bad.
+
+    The vote repeats the battle's two version names under a composite foreign key, so the
+    database itself checks that a winner is one of the battle's two versions (or none, for a
+    tie or both-bad); the unique battle id makes a second vote impossible.
+    """
+
+    __tablename__ = "battle_votes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["battle_id", "version_a", "version_b"],
+            ["battles.id", "battles.version_a", "battles.version_b"],
+            ondelete="CASCADE",
+            name="fk_battle_votes_battle_sides",
+        ),
+        CheckConstraint(_one_of("outcome", BATTLE_OUTCOMES), name="outcome"),
+        CheckConstraint(
+            "(outcome = 'a' AND winner = version_a) OR (outcome = 'b' AND winner = version_b)"
+            " OR (outcome IN ('tie', 'both_bad') AND winner IS NULL)",
+            name="winner",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    battle_id: Mapped[int] = mapped_column(unique=True)
+    version_a: Mapped[str] = mapped_column(String(120))
+    version_b: Mapped[str] = mapped_column(String(120))
+    outcome: Mapped[str] = mapped_column(String(8))
+    winner: Mapped[str | None] = mapped_column(String(120))
+    voter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -72,3 +72,20 @@ def list_versions(session: Session, *, modality: str | None = None) -> list[Mode
     if modality is not None:
         statement = statement.where(ModelVersion.modality == modality)
     return list(session.scalars(statement))
+
+
+def version_by_name(session: Session, *, name: str) -> ModelVersion:
+    version = session.scalar(select(ModelVersion).where(ModelVersion.name == name))
+    if version is None:
+        raise UnknownIdError(f"there is no model version named {name!r}")
+    return version
+
+
+def retire_version(session: Session, *, version_id: int) -> ModelVersion:
+    """Stop offering `version_id` (an active one leaves its modality on the base model)."""
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise UnknownIdError(f"model version {version_id} does not exist")
+    version.status = "retired"
+    session.flush()
+    return version

@@ -17,8 +17,12 @@ from playground.context import AppContext
 from playground.database import Database, open_database
 from playground.settings import Settings
 from playground.ui.annotate import build_annotate_tab
+from playground.ui.arena import build_arena_tab
 from playground.ui.content import load_example_prompts, load_guidelines
 from playground.ui.image_tab import build_image_tab
+from playground.ui.insights import build_insights_tab
+from playground.ui.leaderboard import build_leaderboard_tab
+from playground.ui.my_ratings import build_my_ratings_tab
 from playground.ui.session import wire_identity
 from playground.ui.text_tab import build_text_tab
 
@@ -53,8 +57,16 @@ def build_app(context: AppContext) -> gr.Blocks:
                 build_text_tab(context, guidelines, examples["text"], viewer)
             with gr.Tab("Image", id="image", elem_id="tab-image"):
                 build_image_tab(context, guidelines, examples["image"], viewer)
+            with gr.Tab("Arena", id="arena", elem_id="tab-arena"):
+                build_arena_tab(context, viewer)
+            with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard") as leaderboard_tab:
+                build_leaderboard_tab(context, leaderboard_tab)
+            with gr.Tab("Your ratings", id="mine", elem_id="tab-mine") as mine_tab:
+                build_my_ratings_tab(context, viewer, mine_tab)
             with gr.Tab("Annotate", id="annotate", elem_id="tab-annotate"):
                 build_annotate_tab(context, guidelines)
+            with gr.Tab("Insights", id="insights", elem_id="tab-insights"):
+                build_insights_tab(context)
             with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):
                 gr.Markdown(guidelines.markdown)
         status = gr.Markdown(elem_id="status", elem_classes="meta")

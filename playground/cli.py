@@ -123,7 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
     retrain.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     retrain.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    retrain.add_argument(
+        "--arena-min-battles", type=int, metavar="N",
+        help="first promote (or retire) candidates whose arena record against the active version "
+             "is clear after at least N battles; a new version that passes the held-out gate then "
+             "stays a candidate until the arena decides (docs/RETRAIN.md, 'Arena gate')",
+    )
+    _add_arena_commands(commands)
     return parser
+
+
+def _add_arena_commands(commands: argparse._SubParsersAction) -> None:
+    """`playground versions ...` and `playground report` (cli_arena.py)."""
+    from playground.cli_arena import add_arena_commands
+
+    add_arena_commands(commands, _command)
 
 
 def _command(
@@ -243,9 +257,15 @@ def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from models.finetune.evaluate import GateConfig
+    from playground.cli_arena import run_arena_gate
     from playground.retrain import RetrainOptions, retrain
 
     options = RetrainOptions(modality=args.modality, dry_run=args.dry_run)
+    if args.arena_min_battles is not None:
+        # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new
+        #    version that passes the held-out gate then waits for the arena as a candidate.
+        run_arena_gate(settings, args.modality, args.arena_min_battles)
+        options.arena_min_battles = args.arena_min_battles
     if args.min_examples is not None:
         if args.min_examples < 1:
             raise CLIError("--min-examples must be at least 1")

@@ -9,14 +9,19 @@ retrain` reaches the running app between requests, with no restart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from feedback_db.schema import ModelVersion
 from feedback_db.versions import active_version
 from models.base import BASE_VERSION, ImageGenerator, TextGenerator, check_modality
 from playground.database import Database
+from playground.errors import PlaygroundError
 from playground.settings import Settings
 
 
@@ -37,6 +42,10 @@ class AppContext:
     # Stop buttons set these, keyed by browser session; generation checks them per step.
     _cancel_events: dict[str, threading.Event] = field(default_factory=dict)
     _sync_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Generations running per modality, and which version they run on: a switch to another
+    # version (the arena serves several) waits until they are done.
+    _serving: threading.Condition = field(default_factory=threading.Condition)
+    _in_flight: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database) -> AppContext:
@@ -68,6 +77,50 @@ class AppContext:
                 generator.use_version(wanted, adapter)
         return generator, ServedVersion(name=wanted, sampling_defaults=defaults)
 
+    @contextmanager
+    def serving(
+        self, modality: str, version: str | None = None
+    ) -> Iterator[tuple[TextGenerator | ImageGenerator, ServedVersion]]:
+        """Hold the generator on `version` (None: the active one) for one whole generation.
+
+        Generations on the same version run side by side; one that needs another version waits
+        until they have finished, so an arena battle never answers with the wrong version and a
+        Text-tab request never runs on a candidate the arena switched to.
+        """
+        generator = self.generator(modality)
+        wanted, adapter, defaults = self._resolve(modality, version)
+        with self._serving:
+            while generator.model_version != wanted and self._in_flight.get(modality, 0) > 0:
+                self._serving.wait()
+            if generator.model_version != wanted:
+                with self._sync_lock:
+                    generator.use_version(wanted, adapter)
+            self._in_flight[modality] = self._in_flight.get(modality, 0) + 1
+        try:
+            yield generator, ServedVersion(name=wanted, sampling_defaults=defaults)
+        finally:
+            with self._serving:
+                self._in_flight[modality] -= 1
+                self._serving.notify_all()
+
+    def _resolve(self, modality: str, version: str | None) -> tuple[str, Path | None, dict[str, Any]]:
+        """(name, adapter folder, sampling defaults) of `version`, or of the active version."""
+        with self.database.read_sessions() as session:
+            if version is None:
+                row = active_version(session, modality=modality)
+            elif version == BASE_VERSION:
+                row = None
+            else:
+                row = session.scalar(
+                    select(ModelVersion).where(ModelVersion.name == version, ModelVersion.modality == modality)
+                )
+                if row is None:
+                    raise UnknownServedVersionError(f"there is no {modality} version named {version!r}")
+            if row is None:
+                return BASE_VERSION, None, {}
+            adapter = Path(row.adapter_path) if row.adapter_path else None
+            return row.name, adapter, dict(row.sampling_defaults)
+
     def sampling_defaults(self, modality: str) -> dict[str, Any]:
         """Default sampling settings learned for the active version (empty for the base model)."""
         with self.database.read_sessions() as session:
@@ -79,3 +132,7 @@ class AppContext:
 
     def model_spec(self, modality: str) -> str:
         return {"text": self.settings.text_model, "image": self.settings.image_model}[check_modality(modality)]
+
+
+class UnknownServedVersionError(PlaygroundError):
+    """A version name was asked for that the database does not hold."""

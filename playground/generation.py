@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,19 +53,24 @@ def stream_text(
     params: TextParams,
     cancel: threading.Event | None = None,
     source: str = "playground",
+    version: str | None = None,
 ) -> Iterator[TextUpdate]:
-    """Yield every candidate's text as it grows; the last update carries the recorded ids."""
+    """Yield every candidate's text as it grows; the last update carries the recorded ids.
+
+    `version` names the model version to answer with (the arena's sides); None serves the
+    active one.
+    """
     # 1. Cheap validation before touching the model (the generator validates again).
     params.validate()
-    # 2. Serve whatever version the database says is active.
-    generator, served = context.serve_active_version("text")
+    # 2. Serve whatever version the database says is active (or the arena's pick).
     # 3. Stream; `stream` raises InvalidParameterError at once for bad prompts.
     final: TextProgress | None = None
-    for progress in generator.stream(prompt, params, cancel):
-        if progress.done:
-            final = progress
-            break
-        yield TextUpdate(texts=progress.texts)
+    with context.serving("text", version) as (generator, served):
+        for progress in generator.stream(prompt, params, cancel):
+            if progress.done:
+                final = progress
+                break
+            yield TextUpdate(texts=progress.texts)
     assert final is not None, "the text stream ended without a final update"
     # 4. Record the request and its outputs in one transaction.
     outputs = [_text_row(o) for o in final.outputs]
@@ -81,10 +86,23 @@ def stream_image(
     params: ImageParams,
     cancel: threading.Event | None = None,
     source: str = "playground",
+    version: str | None = None,
 ) -> Iterator[ImageUpdate]:
     """Yield denoising progress (with previews where cheap); the last update carries the images."""
     params.validate()
-    generator, served = context.serve_active_version("image")
+    with context.serving("image", version) as (generator, served):
+        images = yield from _generate_images(context, generator, prompt, params, cancel)
+    # 3. Record the request with each image's path (relative to the data dir where possible).
+    outputs = [_image_row(context, o) for o in images]
+    parameters = _parameters(context, "image", params)
+    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source)
+    yield ImageUpdate(step=params.steps, total_steps=params.steps, outputs=images, recorded=recorded)
+
+
+def _generate_images(
+    context: AppContext, generator: Any, prompt: str, params: ImageParams, cancel: threading.Event | None
+) -> Generator[ImageUpdate, None, list[ImageOutput]]:
+    """Run the blocking pipeline in a worker, yield its progress, and return its images."""
     updates: queue.Queue[tuple[str, Any]] = queue.Queue()
 
     # 1. The pipeline blocks, so it runs in a worker and reports each step through a queue.
@@ -109,12 +127,7 @@ def stream_image(
             raise payload
         else:
             images: list[ImageOutput] = payload
-            break
-    # 3. Record the request with each image's path (relative to the data dir where possible).
-    outputs = [_image_row(context, o) for o in images]
-    parameters = _parameters(context, "image", params)
-    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source)
-    yield ImageUpdate(step=params.steps, total_steps=params.steps, outputs=images, recorded=recorded)
+            return images
 
 
 def _parameters(context: AppContext, modality: str, params: Any) -> dict[str, Any]:

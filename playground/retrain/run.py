@@ -54,7 +54,7 @@ TEMP_PREFIX = ".tmp-"
 TRAINERS: dict[Modality, type[ModalityTrainer]] = {"text": TextTrainer, "image": ImageTrainer}
 # promoted: the gate showed the new version better; insufficient-evidence: ahead but not
 # significantly (kept as a candidate); rejected: not better (kept as a candidate, not served).
-OutcomeStatus = Literal["skipped", "dry-run", "promoted", "insufficient-evidence", "rejected"]
+OutcomeStatus = Literal["skipped", "dry-run", "promoted", "awaiting-arena", "insufficient-evidence", "rejected"]
 
 
 class RetrainBusyError(PlaygroundError):
@@ -210,7 +210,7 @@ def train_and_gate(
     evaluation = trainer.evaluate(datasets, feedback.parent, candidate)
     behaviour = trainer.compare_behaviour(datasets, feedback.parent, candidate)
     timings["evaluate_s"] = round(time.perf_counter() - started, 1)
-    decision = decide_promotion(evaluation)
+    decision = decide_promotion(evaluation, arena_min_battles=options.arena_min_battles)
     report_path = write_report(settings.reports_dir, ReportInputs(
         name, modality, feedback.parent.name, decision.summary, decision.promote, counts, result, evaluation,
         behaviour, sampling, timings))
@@ -237,12 +237,17 @@ def train_and_gate(
     return RetrainOutcome(modality, decision.status, message, run_id, name, report_path, counts)
 
 
-def decide_promotion(evaluation: Evaluation) -> Decision:
+def decide_promotion(evaluation: Evaluation, *, arena_min_battles: int | None = None) -> Decision:
     """Promote only on evidence: the held-out gate's verdict (`models.finetune.evaluate`).
 
-    The one place that turns evidence into a promotion; other evidence (an arena comparison
-    between the candidate and the active version, say) belongs beside the gate here.
+    The one place that turns evidence into a promotion. With `arena_min_battles` set, the
+    held-out gate alone is not enough: a version that passes it stays a candidate until the
+    arena gate (`playground.arena_gate`, run at the start of each retrain) has seen that many
+    battles against the active version and its win rate's 95% CI lies above one half.
     """
+    if evaluation.verdict == "better" and arena_min_battles:
+        return Decision(False, "awaiting-arena", f"kept as a candidate, passed the held-out gate ({evaluation.reason}); "
+                        f"the arena decides after {arena_min_battles} battles against the active version")
     if evaluation.verdict == "better":
         return Decision(True, "promoted", f"promoted to active: {evaluation.reason}")
     if evaluation.verdict == "insufficient-evidence":

@@ -32,6 +32,7 @@ class RetrainOptions:
     eval_generation_prompts: int = 8  # held-out prompts both versions answer for the behaviour comparison
     train_overrides: dict[str, Any] = field(default_factory=dict)  # fields of the trainer's config
     gate: GateConfig = field(default_factory=GateConfig)
+    arena_min_battles: int | None = None  # set: the held-out gate alone never promotes; the arena decides
 
 
 @dataclass(frozen=True)

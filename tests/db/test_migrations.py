@@ -12,7 +12,7 @@ from feedback_db.migrate import (
 
 EXPECTED_TABLES = {
     "users", "sessions", "requests", "outputs", "ratings", "set_ratings", "flags",
-    "model_versions", "training_runs", "assignments",
+    "model_versions", "training_runs", "assignments", "battles", "battle_votes",
 }
 
 

@@ -114,3 +114,11 @@ def test_power_is_computed_and_the_table_in_the_docs_is_the_codes():
     docs = (Path(__file__).resolve().parents[2] / "docs" / "RETRAIN.md").read_text()
     table = {float(rate): int(prompts) for rate, prompts in re.findall(r"^\| (0\.\d+) \| (\d+) \|", docs, flags=re.M)}
     assert table == {rate: prompts for rate, prompts in power_table()}
+
+
+def test_with_the_arena_gate_a_held_out_win_waits_for_the_arena():
+    evaluation = evaluate_pairs(PAIRS, scorer(0.0), scorer(1.0))
+    decision = decide_promotion(evaluation, arena_min_battles=50)
+    assert not decision.promote and decision.status == "awaiting-arena"
+    assert "arena decides after 50 battles" in decision.summary
+    assert decide_promotion(evaluation).promote

@@ -1,0 +1,142 @@
+"""Standings read from the database: the arena leaderboards, rating means, the arena's verdict.
+
+Each function reads frames (feedback_db.arena, feedback_db.frames) in the caller's session and
+hands them to the pure statistics of feedback_db.leaderboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from feedback_db.arena import BASE_VERSION, battles_frame
+from feedback_db.frames import ratings_frame, set_ratings_frame
+from feedback_db.leaderboard import (
+    DEFAULT_ROUNDS,
+    SCORE_OF_A,
+    HeadToHead,
+    Leaderboard,
+    compute_leaderboard,
+    head_to_head,
+    rating_means,
+)
+from feedback_db.versions import active_version
+
+Decision = Literal["promote", "retire", "wait"]
+
+
+@dataclass(frozen=True)
+class ArenaVerdict:
+    """What the arena says about a candidate against the active version."""
+
+    decision: Decision
+    candidate: str
+    opponent: str
+    result: HeadToHead
+    reason: str
+
+
+def version_leaderboard(
+    session: Session, *, modality: str, since: datetime | None = None,
+    rounds: int = DEFAULT_ROUNDS, seed: int = 0,
+) -> Leaderboard:
+    """Versions against each other (battles where both sides ran on their own defaults)."""
+    battles = battles_frame(session, modality=modality, since=since)
+    return compute_leaderboard(battles[battles["kind"] == "versions"], rounds=rounds, seed=seed)
+
+
+def preset_leaderboard(
+    session: Session, *, modality: str, since: datetime | None = None,
+    rounds: int = DEFAULT_ROUNDS, seed: int = 0,
+) -> Leaderboard:
+    """Sampling presets of one version against each other."""
+    battles = battles_frame(session, modality=modality, since=since)
+    return compute_leaderboard(battles[battles["kind"] == "presets"], rounds=rounds, seed=seed)
+
+
+def preset_votes(session: Session, *, modality: str, since: datetime | None = None) -> pd.DataFrame:
+    """Arena votes per sampling preset, for the learned sampling defaults.
+
+    One row per (version, preset): the knob and value it sets (e.g. temperature 0.7), battles,
+    wins, losses, ties, both-bad and the win rate (ties half, both-bad left out). Empty when
+    no preset battle has been voted on.
+    """
+    battles = battles_frame(session, modality=modality, since=since)
+    battles = battles[battles["kind"] == "presets"]
+    columns = ["version", "preset", "knob", "value", "battles", "wins", "losses", "ties", "both_bad", "win_rate"]
+    if battles.empty:
+        return pd.DataFrame(columns=columns)
+    # 1. Each battle seen from both sides: the preset, and its score (1, 0.5, 0; NaN for both-bad).
+    sides = pd.concat([
+        pd.DataFrame({"version": battles["version_a"], "preset": battles["preset_a"],
+                      "score": battles["outcome"].map(SCORE_OF_A), "outcome": battles["outcome"]}),
+        pd.DataFrame({"version": battles["version_b"], "preset": battles["preset_b"],
+                      "score": 1.0 - battles["outcome"].map(SCORE_OF_A), "outcome": battles["outcome"]}),
+    ], ignore_index=True)
+    # 2. Count per preset.
+    grouped = sides.groupby(["version", "preset"])
+    table = grouped.agg(
+        battles=("outcome", "size"),
+        wins=("score", lambda s: int((s == 1.0).sum())),
+        losses=("score", lambda s: int((s == 0.0).sum())),
+        ties=("score", lambda s: int((s == 0.5).sum())),
+        both_bad=("outcome", lambda s: int((s == "both_bad").sum())),
+        win_rate=("score", "mean"),
+    ).reset_index()
+    knob_value = table["preset"].str.split("=", n=1, expand=True)
+    table["knob"] = knob_value[0].replace({"guidance": "guidance_scale"})
+    table["value"] = pd.to_numeric(knob_value[1], errors="coerce")
+    return table[columns]
+
+
+def version_rating_means(session: Session, *, modality: str, since: datetime | None = None) -> pd.DataFrame:
+    """Mean naturalness, reliability and diversity per version, with 95% CIs and counts."""
+    return rating_means(
+        ratings_frame(session, modality=modality, since=since),
+        set_ratings_frame(session, modality=modality, since=since),
+    )
+
+
+def arena_verdict(
+    session: Session, *, modality: str, candidate: str, min_battles: int, seed: int = 0
+) -> ArenaVerdict:
+    """Promote, retire or wait, from the candidate's direct battles with the active version.
+
+    The rule (docs/RETRAIN.md, "Arena gate"): with at least `min_battles` ranked battles (ties
+    count half, both-bad is left out), promote when the 95% CI of the candidate's win rate lies
+    above 0.5, retire when it lies below, and wait otherwise.
+    """
+    if min_battles < 1:
+        raise ValueError("min_battles must be at least 1")
+    active = active_version(session, modality=modality)
+    opponent = active.name if active is not None else BASE_VERSION
+    battles = battles_frame(session, modality=modality)
+    result = head_to_head(battles[battles["kind"] == "versions"], candidate, opponent, seed=seed)
+    if result.battles < min_battles:
+        return ArenaVerdict("wait", candidate, opponent, result,
+                            f"{result.battles} of {min_battles} battles against {opponent} so far")
+    ci = f"win rate {result.win_rate:.2f}, 95% CI [{result.ci_low:.2f}, {result.ci_high:.2f}] over {result.battles} battles"
+    if result.ci_low > 0.5:
+        return ArenaVerdict("promote", candidate, opponent, result, f"beats {opponent}: {ci}")
+    if result.ci_high < 0.5:
+        return ArenaVerdict("retire", candidate, opponent, result, f"loses to {opponent}: {ci}")
+    return ArenaVerdict("wait", candidate, opponent, result, f"no clear winner yet against {opponent}: {ci}")
+
+
+def leaderboard_rows(board: Leaderboard) -> pd.DataFrame:
+    """The leaderboard table rounded for display (scores to points, win rates to percent)."""
+    table = board.table.copy()
+    if table.empty:
+        return table
+    for column in ("score", "ci_low", "ci_high"):
+        table[column] = table[column].round(0)
+    table["win_rate"] = (100 * table["win_rate"]).round(1)
+    table["95% CI"] = [
+        "n/a" if np.isnan(lo) else f"{lo:.0f} – {hi:.0f}" for lo, hi in zip(table["ci_low"], table["ci_high"])
+    ]
+    return table[["rank", "contestant", "score", "95% CI", "battles", "wins", "losses", "ties", "both_bad", "win_rate"]]

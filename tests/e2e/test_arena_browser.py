@@ -1,0 +1,129 @@
+"""Arena in Chromium on the real embedded text model: three battles between the base model and
+a registered LoRA adapter; the names appear only after each vote, and the leaderboard follows."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from feedback_db.versions import create_version
+from playground.context import AppContext
+from playground.database import open_database
+from playground.settings import Settings
+from tests.e2e.conftest import SCREENSHOTS
+from tests.launch import running_app
+
+pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
+CANDIDATE = "text-arena-e2e-41c7"
+TAKE_SCREENSHOTS = os.environ.get("PLAYGROUND_SCREENSHOTS") == "1"
+
+
+def write_random_lora(model_config, folder, rank: int = 4) -> None:
+    """A small PEFT LoRA on q_proj/v_proj with random weights: a real, different version."""
+    import torch
+    from safetensors.torch import save_file
+
+    hidden = model_config.hidden_size
+    head_dim = getattr(model_config, "head_dim", None) or hidden // model_config.num_attention_heads
+    out = {"q_proj": model_config.num_attention_heads * head_dim, "v_proj": model_config.num_key_value_heads * head_dim}
+    generator = torch.Generator().manual_seed(0)
+    tensors = {}
+    for layer in range(model_config.num_hidden_layers):
+        for name, width in out.items():
+            prefix = f"base_model.model.model.layers.{layer}.self_attn.{name}"
+            tensors[f"{prefix}.lora_A.weight"] = torch.randn(rank, hidden, generator=generator) * 0.05
+            tensors[f"{prefix}.lora_B.weight"] = torch.randn(width, rank, generator=generator) * 0.05
+    folder.mkdir(parents=True)
+    save_file(tensors, str(folder / "adapter_model.safetensors"))
+    (folder / "adapter_config.json").write_text(json.dumps({
+        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": 2 * rank,
+        "target_modules": ["q_proj", "v_proj"], "lora_dropout": 0.0, "bias": "none",
+        "base_model_name_or_path": None, "inference_mode": True,
+    }))
+
+
+@pytest.fixture(scope="module")
+def arena_app(tmp_path_factory, model_cache_dir, real_text_generator):
+    from models.registry import load_image_generator, load_text_generator
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("arena-e2e"), device="cpu")
+    database = open_database(settings)
+    adapter = settings.adapters_dir / CANDIDATE
+    write_random_lora(real_text_generator.model.config, adapter)
+    with database.sessions.begin() as session:
+        create_version(session, name=CANDIDATE, modality="text", base_model="embedded", adapter_path=str(adapter))
+    context = AppContext(
+        settings=settings, database=database,
+        text_factory=lambda: load_text_generator("embedded", "cpu", model_cache_dir),
+        image_factory=lambda: load_image_generator("embedded", "cpu"),
+    )
+    with running_app(context) as url:
+        yield url, database
+    database.engine.dispose()
+
+
+def leaderboard_rows(page) -> dict[str, dict[str, str]]:
+    """Contestant -> column -> cell text, read from the rendered versions table."""
+    headers = [h.get_attribute("title") for h in page.locator("#leaderboard-versions th[role=columnheader]").all()]
+    lines = [line.strip() for line in page.inner_text("#leaderboard-versions").splitlines() if line.strip()]
+    cells = lines[lines.index(headers[-1]) + 1:]  # after the header row
+    rows = [dict(zip(headers, cells[i:i + len(headers)])) for i in range(0, len(cells), len(headers))]
+    return {row["contestant"]: row for row in rows if len(row) == len(headers)}
+
+
+def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
+    url, database = arena_app
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(240_000)
+    page.goto(url)
+    page.locator("#tab-arena-button, button[role=tab]:has-text('Arena')").first.click()
+    page.wait_for_selector("#arena-prompt textarea")
+    wins: dict[str, int] = {CANDIDATE: 0, "base": 0}
+    for round_number, outcome in enumerate(["a", "a", "b"], start=1):
+        # 1. A new battle is one click; the votes stay disabled until both sides have finished.
+        page.fill("#arena-prompt textarea", "Say hello in three words.")
+        page.click("#arena-start")
+        page.wait_for_function("() => document.querySelector('#arena-status')?.innerText.includes('Generating')")
+        assert page.locator(f"#arena-vote-{outcome}").is_disabled()
+        page.wait_for_function("() => document.querySelector('#arena-status')?.innerText.includes('Both answers are in')")
+        assert page.input_value("#arena-a-text textarea") and page.input_value("#arena-b-text textarea")
+        # 2. Before the vote: no version name in the Arena tab (nor in the whole page, before the
+        # Leaderboard tab, which lists names but never sides, has been opened).
+        html = page.content() if round_number == 1 else page.inner_html("#tab-arena")
+        assert CANDIDATE not in html and "`base`" not in html and "(candidate)" not in html
+        assert page.inner_text("#arena-reveal").strip() == ""
+        # 3. Vote; the names appear.
+        page.click(f"#arena-vote-{outcome}")
+        page.wait_for_function("() => document.querySelector('#arena-reveal')?.innerText.includes('was')")
+        reveal = page.inner_text("#arena-reveal")
+        sides = dict(re.findall(r"\b([AB]) was (\S+)", reveal))
+        assert {sides["A"], sides["B"]} == {CANDIDATE, "base"}, reveal
+        wins[sides[outcome.upper()]] += 1
+        assert page.locator("#arena-vote-a").is_disabled()  # one vote per battle
+        if TAKE_SCREENSHOTS and round_number == 3:
+            page.screenshot(path=str(SCREENSHOTS / "arena-tab.png"), full_page=True)
+        # 4. The leaderboard follows the votes.
+        page.locator("button[role=tab]:has-text('Leaderboard')").first.click()
+        page.click("#leaderboard-refresh")
+        page.wait_for_function(
+            "n => (document.querySelector('#leaderboard-summary')?.innerText || '').includes(n + ' version battles')",
+            arg=str(round_number),
+        )
+        rows = leaderboard_rows(page)
+        assert int(rows[CANDIDATE]["wins"]) == wins[CANDIDATE] and int(rows["base"]["wins"]) == wins["base"]
+        assert int(rows[CANDIDATE]["battles"]) == round_number
+        leader = page.inner_text("#leaderboard-summary")
+        if wins[CANDIDATE] != wins["base"]:
+            assert max(wins, key=wins.get) in leader
+        if TAKE_SCREENSHOTS and round_number == 3:
+            page.screenshot(path=str(SCREENSHOTS / "leaderboard-tab.png"), full_page=True)
+        page.locator("button[role=tab]:has-text('Arena')").first.click()
+    with database.read_sessions() as session:
+        from feedback_db.arena import battles_frame
+
+        frame = battles_frame(session, modality="text")
+    assert len(frame) == 3 and set(frame["kind"]) == {"versions"}
+    page.close()
