@@ -1,0 +1,299 @@
+"""Candidate cards (one output with its rating widgets) and the set panel (diversity, best pick).
+
+Shared by the Text and Image tabs. Every rating widget saves on its own event (`.input`, so
+programmatic resets never write), and shows that it was saved next to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from feedback_db.errors import InvalidInputError
+from playground.context import AppContext
+from playground.errors import StaleRequestError
+from playground.feedback import flag_output, rate_output, rate_set
+from playground.identity import Viewer
+from playground.ui.content import Guidelines
+from playground.ui.errors import shown_to_user
+from playground.ui.session import viewer_of
+from playground.ui.values import score_value
+
+MAX_CARDS = 4
+SCORES = [1, 2, 3, 4, 5]
+THUMBS = [("Up", 1), ("Down", -1)]
+
+
+class _TypedChoices:
+    """Gradio describes every Radio/Dropdown value as a string in the API schema, even integer
+    choices, and then refuses the strings. These say the real type, and accept a choice sent as
+    its text ("3" for 3). `is_template` keeps Gradio's own frontend component."""
+
+    is_template = True
+
+    def api_info(self) -> dict[str, Any]:
+        values = [value for _, value in self.choices]  # type: ignore[attr-defined]
+        integer = values and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        return {"type": "integer" if integer else "string", "enum": values, "title": type(self).__name__}
+
+    def preprocess(self, payload: Any) -> Any:
+        by_text = {str(value): value for _, value in self.choices}  # type: ignore[attr-defined]
+        if isinstance(payload, str) and payload.strip() in by_text:
+            payload = by_text[payload.strip()]
+        return super().preprocess(payload)  # type: ignore[misc]
+
+from gradio.events import Dependency
+
+class TypedRadio(_TypedChoices, gr.Radio):
+    pass
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+class TypedDropdown(_TypedChoices, gr.Dropdown):
+    pass
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+@dataclass
+class CandidateCard:
+    column: gr.Column
+    content: gr.Textbox | gr.Image
+    meta: gr.Markdown
+    naturalness: gr.Radio
+    reliability: gr.Radio
+    thumbs: gr.Radio
+    comment: gr.Textbox
+    flag: gr.Checkbox
+    saved: gr.Markdown
+
+
+@dataclass
+class SetPanel:
+    group: gr.Group
+    diversity: gr.Radio
+    best: gr.Radio
+    saved: gr.Markdown
+
+
+def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
+    """One candidate: the output, its facts, and naturalness/reliability/thumbs/comment/flag."""
+    prefix = f"{kind}-{index}"
+    with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
+        if kind == "text":
+            content = gr.Textbox(
+                label=f"Candidate {index + 1}", lines=8, max_lines=20, interactive=False,
+                elem_id=f"{prefix}-output", buttons=["copy"],
+            )
+        else:
+            content = gr.Image(
+                label=f"Image {index + 1}", interactive=False, height=256,
+                elem_id=f"{prefix}-output", format="png",
+            )
+        meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+        naturalness = TypedRadio(
+            SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
+            elem_id=f"{prefix}-naturalness", elem_classes="score",
+        )
+        reliability = TypedRadio(
+            SCORES, label="Reliability", info=guidelines.one_line("reliability"),
+            elem_id=f"{prefix}-reliability", elem_classes="score",
+        )
+        with gr.Row():
+            thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1)
+            flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1)
+        comment = gr.Textbox(
+            label="Comment", placeholder="Optional; press Enter to save", lines=1, max_length=5000,
+            elem_id=f"{prefix}-comment",
+        )
+        saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
+    return CandidateCard(column, content, meta, naturalness, reliability, thumbs, comment, flag, saved)
+
+
+def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
+    with gr.Group(visible=False, elem_id=f"{kind}-set") as group:
+        with gr.Row():
+            diversity = TypedRadio(
+                SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
+                elem_id=f"{kind}-diversity", scale=2,
+            )
+            best = TypedRadio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
+        saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
+    return SetPanel(group, diversity, best, saved)
+
+
+def output_id_for(shown: dict[str, Any] | None, index: Any) -> int:
+    """The database id of the output shown in card `index`, from the request state."""
+    if not shown or not shown.get("output_ids"):
+        raise StaleRequestError("there is no candidate here to rate yet: generate first")
+    count = len(shown["output_ids"])
+    position = score_value("the candidate index", index, low=0, high=count - 1)
+    if position is None:
+        raise InvalidInputError(f"give a candidate index from 0 to {count - 1}")
+    return int(shown["output_ids"][position])
+
+
+def request_id_for(shown: dict[str, Any] | None) -> int:
+    if not shown:
+        raise StaleRequestError("there are no candidates to rate yet: generate first")
+    return int(shown["request_id"])
+
+
+def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.State) -> None:
+    """Save each rating widget of card `index` the moment the user changes it."""
+    database = context.database
+
+    def save(field: str):
+        def handler(shown_value: dict | None, value: Any, request: gr.Request) -> str:
+            with shown_to_user("save the rating"):
+                viewer_value = _require_viewer(viewer_of(context, request))
+                output_id = output_id_for(shown_value, index)
+                if field == "flag":
+                    return "✓ " + flag_output(database, viewer_value, output_id, bool(value))
+                if field == "comment":
+                    value = value.strip() or None
+                return "✓ " + rate_output(database, viewer_value, output_id, **{field: value})
+
+        return handler
+
+    for field, component in (
+        ("naturalness", card.naturalness),
+        ("reliability", card.reliability),
+        ("thumbs", card.thumbs),
+        ("flag", card.flag),
+    ):
+        component.input(
+            save(field), [shown, component], card.saved,
+            queue=False, api_visibility="private", show_progress="hidden",
+        )
+    for trigger in (card.comment.submit, card.comment.blur):
+        trigger(
+            save("comment"), [shown, card.comment], card.saved,
+            queue=False, api_visibility="private", show_progress="hidden",
+        )
+
+
+def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> None:
+    database = context.database
+
+    def save_diversity(shown_value: dict | None, value: Any, request: gr.Request) -> str:
+        with shown_to_user("save the diversity score"):
+            viewer_value = _require_viewer(viewer_of(context, request))
+            diversity = score_value("diversity", value, low=1, high=5)
+            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity)
+
+    def save_best(shown_value: dict | None, index: Any, request: gr.Request) -> str:
+        with shown_to_user("save the best pick"):
+            viewer_value = _require_viewer(viewer_of(context, request))
+            best = output_id_for(shown_value, index) if index not in (None, "") else None
+            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best)
+
+    common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)
+    panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
+
+
+def _require_viewer(viewer: Viewer | None) -> Viewer:
+    """Rating needs an identity, which only a finished generation creates (never a refusal)."""
+    if viewer is None:
+        raise StaleRequestError("generate first, then rate")
+    return viewer
+
+
+def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -> dict:
+    """Updates that show `n` empty cards with cleared ratings, and hide the set panel."""
+    updates: dict = {}
+    for index, card in enumerate(cards):
+        updates[card.column] = gr.Column(visible=index < n)
+        updates[card.content] = None
+        updates[card.meta] = ""
+        for radio in (card.naturalness, card.reliability, card.thumbs):
+            updates[radio] = None
+        updates[card.flag] = False
+        updates[card.comment] = ""
+        updates[card.saved] = ""
+    updates[panel.group] = gr.Group(visible=False)
+    updates[panel.diversity] = None
+    updates[panel.best] = gr.Radio(choices=[], value=None)
+    updates[panel.saved] = ""
+    return updates
+
+
+def show_set_panel(panel: SetPanel, n: int) -> dict:
+    """After generation: the set panel, with one best-pick choice per candidate (none for n=1)."""
+    choices = [(f"Candidate {i + 1}", i) for i in range(n)]
+    return {
+        panel.group: gr.Group(visible=n > 1),
+        panel.best: gr.Radio(choices=choices, value=None),
+    }
+
+
+def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.components.Component]:
+    """Every component `reset_for_new_request` updates, for an event's outputs list."""
+    components: list = []
+    for card in cards:
+        components += [
+            card.column, card.content, card.meta, card.naturalness, card.reliability,
+            card.thumbs, card.flag, card.comment, card.saved,
+        ]
+    return components + [panel.group, panel.diversity, panel.best, panel.saved]
+
+
+
+def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
+    """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`) for scripts and gradio_client:
+    the same handlers as the widgets, addressing candidates by their index on screen."""
+    with gr.Group(visible=False):
+        # No `precision`: Gradio would round 3.5 to 4; score_value refuses it instead.
+        index = gr.Number(label="candidate index (0-based)")
+        naturalness = gr.Number(None, label="naturalness 1-5 (blank: unchanged)")
+        reliability = gr.Number(None, label="reliability 1-5 (blank: unchanged)")
+        thumbs = gr.Number(None, label="thumbs 1 or -1 (blank: unchanged)")
+        comment = gr.Textbox(None, label="comment (blank: unchanged)")
+        diversity = gr.Number(None, label="diversity 1-5 (blank: unchanged)")
+        best = gr.Number(None, label="best candidate index (blank: unchanged)")
+    database = context.database
+
+    def rate(shown_value, index_value, nat, rel, thumb, text, request: gr.Request) -> str:
+        with shown_to_user("save the rating"):
+            fields: dict[str, Any] = {
+                "naturalness": score_value("naturalness", nat, low=1, high=5),
+                "reliability": score_value("reliability", rel, low=1, high=5),
+                "thumbs": score_value("thumbs", thumb, low=-1, high=1),
+                "comment": text if text not in (None, "") else None,
+            }
+            if fields["thumbs"] == 0:
+                raise InvalidInputError("thumbs must be 1 or -1, got 0")
+            fields = {name: value for name, value in fields.items() if value is not None}
+            if not fields:
+                raise InvalidInputError("give at least one of naturalness, reliability, thumbs or comment")
+            viewer_value = _require_viewer(viewer_of(context, request))
+            output_id = output_id_for(shown_value, index_value)
+            return rate_output(database, viewer_value, output_id, **fields)
+
+    def rate_whole_set(shown_value, diversity_value, best_value, request: gr.Request) -> str:
+        with shown_to_user("save the set rating"):
+            fields: dict[str, Any] = {}
+            if diversity_value not in (None, ""):
+                fields["diversity"] = score_value("diversity", diversity_value, low=1, high=5)
+            viewer_value = _require_viewer(viewer_of(context, request))
+            if best_value not in (None, ""):
+                fields["best_output_id"] = output_id_for(shown_value, best_value)
+            if not fields:
+                raise InvalidInputError("give diversity or best")
+            return rate_set(database, viewer_value, request_id_for(shown_value), **fields)
+
+    result = gr.Textbox(visible=False)
+    gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
+          api_name=f"rate_{kind}", queue=False)
+    gr.on([], rate_whole_set, [shown, diversity, best], result,
+          api_name=f"rate_{kind}_set", queue=False)
