@@ -30,7 +30,8 @@ def unescape_formula(value: object) -> object:
 
 
 def _text_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if frame[c].dtype == object]
+    return [c for c in frame.columns
+            if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])]
 
 
 def check_format(fmt: str) -> str:
