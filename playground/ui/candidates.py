@@ -7,6 +7,7 @@ programmatic resets never write), and shows that it was saved next to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MethodType
 from typing import Any
 
 import gradio as gr
@@ -26,31 +27,36 @@ SCORES = [1, 2, 3, 4, 5]
 THUMBS = [("Up", 1), ("Down", -1)]
 
 
-class _TypedChoices:
+def _typed_api_info(self: Any) -> dict[str, Any]:
+    values = [value for _, value in self.choices]
+    integer = bool(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    return {"type": "integer" if integer else "string", "enum": values, "title": type(self).__name__}
+
+
+def _typed_preprocess(self: Any, payload: Any) -> Any:
+    by_text = {str(value): value for _, value in self.choices}
+    if isinstance(payload, str) and payload.strip() in by_text:
+        payload = by_text[payload.strip()]
+    return type(self).preprocess(self, payload)
+
+
+def _typed(component: Any) -> Any:
     """Gradio describes every Radio/Dropdown value as a string in the API schema, even integer
-    choices, and then refuses the strings. These say the real type, and accept a choice sent as
-    its text ("3" for 3). `is_template` keeps Gradio's own frontend component."""
-
-    is_template = True
-
-    def api_info(self) -> dict[str, Any]:
-        values = [value for _, value in self.choices]  # type: ignore[attr-defined]
-        integer = values and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-        return {"type": "integer" if integer else "string", "enum": values, "title": type(self).__name__}
-
-    def preprocess(self, payload: Any) -> Any:
-        by_text = {str(value): value for _, value in self.choices}  # type: ignore[attr-defined]
-        if isinstance(payload, str) and payload.strip() in by_text:
-            payload = by_text[payload.strip()]
-        return super().preprocess(payload)  # type: ignore[misc]
+    choices, and then refuses the strings. This instance says the real type and accepts a choice
+    sent as its text ("3" for 3). Bound per instance, not subclassed: the browser loads a
+    component's code by its class, and a subclass would be fetched as a custom component; bound
+    methods follow the copies Gradio makes when choices are updated."""
+    component.api_info = MethodType(_typed_api_info, component)
+    component.preprocess = MethodType(_typed_preprocess, component)
+    return component
 
 
-class TypedRadio(_TypedChoices, gr.Radio):
-    pass
+def TypedRadio(*args: Any, **kwargs: Any) -> gr.Radio:  # noqa: N802 - used like a component class
+    return _typed(gr.Radio(*args, **kwargs))
 
 
-class TypedDropdown(_TypedChoices, gr.Dropdown):
-    pass
+def TypedDropdown(*args: Any, **kwargs: Any) -> gr.Dropdown:  # noqa: N802
+    return _typed(gr.Dropdown(*args, **kwargs))
 
 
 @dataclass
