@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, LeaseLostError, NotAssignedError, UnknownIdError
+from feedback_db.frames import withheld_request
 from feedback_db.queries import upsert_rating, upsert_set_rating
 from feedback_db.schema import Assignment, Output, Rating, Request, SetRating, utcnow
 
@@ -281,7 +282,7 @@ def _candidates(session: Session, annotator_id: int, overlap: int, now: datetime
     # Requests closest to done first: overlap completes sooner, so agreement can be measured.
     return list(session.scalars(
         select(Request.id)
-        .where(~_finished_by(annotator_id), held < overlap)
+        .where(~_finished_by(annotator_id), held < overlap, ~withheld_request(Request.id))
         .order_by(held.desc(), Request.id)
         .limit(CANDIDATE_BATCH)
     ))

@@ -2,6 +2,10 @@
 
 Each frame is one SQL query read by pandas; JSON parameters are serialised to text so every
 frame survives CSV, Parquet and JSONL unchanged.
+
+Withheld outputs - flagged by a rater or moderated by the content filter - are left out of every
+frame by default, so nothing built from these frames (training data, exports for training) can
+contain them. Audits pass `include_withheld=True` and get a `withheld` column instead.
 """
 
 from __future__ import annotations
@@ -10,12 +14,23 @@ import json
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Select, exists, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from feedback_db.schema import Flag, Output, Rating, Request, SetRating, User
 
 FRAMES = ("ratings", "set_ratings", "outputs", "flags")
+
+
+def withheld(output: type[Output] = Output) -> ColumnElement[bool]:
+    """SQL: the output (the entity or an alias) was flagged by anyone or moderated."""
+    return or_(exists().where(Flag.output_id == output.id), output.moderation.is_not(None))
+
+
+def withheld_request(request_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL: some output of the request is withheld (its best pick or pairs could leak it)."""
+    inner = aliased(Output)
+    return exists().where(inner.request_id == request_id, withheld(inner))
 DATETIME_COLUMNS = ("created_at", "updated_at", "request_created_at")
 
 
@@ -42,9 +57,10 @@ def _as_json_text(value: object) -> str:
 
 
 def ratings_frame(
-    session: Session, *, modality: str | None = None, since: datetime | None = None
+    session: Session, *, modality: str | None = None, since: datetime | None = None,
+    include_withheld: bool = False,
 ) -> pd.DataFrame:
-    """One row per rating, with its output, request and rater role."""
+    """One row per rating, with its output, request and rater role (withheld outputs left out)."""
     flagged = exists().where(Flag.output_id == Output.id)
     statement = (
         select(
@@ -67,6 +83,7 @@ def ratings_frame(
             Rating.thumbs,
             Rating.comment,
             flagged.label("flagged"),
+            Output.moderation,
             Rating.created_at,
             Rating.updated_at,
         )
@@ -75,15 +92,21 @@ def ratings_frame(
         .join(User, Rating.rater_id == User.id)
         .order_by(Rating.id)
     )
+    if not include_withheld:
+        statement = statement.where(~withheld())
     frame = _read(session, _request_filter(statement, modality, since))
     frame["flagged"] = frame["flagged"].astype(bool)
     return frame
 
 
 def set_ratings_frame(
-    session: Session, *, modality: str | None = None, since: datetime | None = None
+    session: Session, *, modality: str | None = None, since: datetime | None = None,
+    include_withheld: bool = False,
 ) -> pd.DataFrame:
-    """One row per set rating: diversity and the best pick of a request's candidates."""
+    """One row per set rating: diversity and the best pick of a request's candidates.
+
+    Rows whose best pick is withheld are left out unless `include_withheld` (pairs against a
+    withheld candidate cannot form: `outputs_frame` leaves it out of the pool)."""
     best = aliased(Output)
     statement = (
         select(
@@ -106,13 +129,16 @@ def set_ratings_frame(
         .outerjoin(best, SetRating.best_output_id == best.id)
         .order_by(SetRating.id)
     )
+    if not include_withheld:
+        statement = statement.where(or_(best.id.is_(None), ~withheld(best)))
     return _read(session, _request_filter(statement, modality, since))
 
 
 def outputs_frame(
-    session: Session, *, modality: str | None = None, since: datetime | None = None
+    session: Session, *, modality: str | None = None, since: datetime | None = None,
+    include_withheld: bool = False,
 ) -> pd.DataFrame:
-    """One row per generated output with its request, rated or not."""
+    """One row per generated output with its request, rated or not (withheld ones left out)."""
     statement = (
         select(
             Output.id.label("output_id"),
@@ -131,12 +157,18 @@ def outputs_frame(
             Output.time_to_first_token_ms,
             Output.tokens,
             Output.finish_reason,
+            Output.moderation,
+            withheld().label("withheld"),
             Request.created_at.label("request_created_at"),
         )
         .join(Request, Output.request_id == Request.id)
         .order_by(Output.id)
     )
-    return _read(session, _request_filter(statement, modality, since))
+    if not include_withheld:
+        statement = statement.where(~withheld())
+    frame = _read(session, _request_filter(statement, modality, since))
+    frame["withheld"] = frame["withheld"].astype(bool)
+    return frame
 
 
 def flags_frame(session: Session) -> pd.DataFrame:
@@ -146,11 +178,13 @@ def flags_frame(session: Session) -> pd.DataFrame:
     return _read(session, statement)
 
 
-def read_frames(session: Session, *, modality: str | None = None) -> dict[str, pd.DataFrame]:
+def read_frames(
+    session: Session, *, modality: str | None = None, include_withheld: bool = False
+) -> dict[str, pd.DataFrame]:
     """All feedback frames by name (see FRAMES)."""
     return {
-        "ratings": ratings_frame(session, modality=modality),
-        "set_ratings": set_ratings_frame(session, modality=modality),
-        "outputs": outputs_frame(session, modality=modality),
+        "ratings": ratings_frame(session, modality=modality, include_withheld=include_withheld),
+        "set_ratings": set_ratings_frame(session, modality=modality, include_withheld=include_withheld),
+        "outputs": outputs_frame(session, modality=modality, include_withheld=include_withheld),
         "flags": flags_frame(session),
     }

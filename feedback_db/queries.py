@@ -7,6 +7,7 @@ Values are validated here with clear errors before the database's own CHECK cons
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -33,6 +34,25 @@ from feedback_db.schema import (
 
 MAX_PROMPT_CHARS = 100_000
 MAX_COMMENT_CHARS = 5_000
+# C0 controls except tab, newline and carriage return; DEL; C1 controls. NUL in particular
+# breaks PostgreSQL text columns and many downstream tools.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MAX_MODERATION_CHARS = 200
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters (tab and line breaks are kept)."""
+    return _CONTROL.sub("", text)
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    return value
 
 
 class _Unset(Enum):
@@ -55,6 +75,7 @@ class NewOutput:
     tokens: int | None = None
     time_to_first_token_ms: float | None = None
     finish_reason: str = "stop"
+    moderation: str | None = None  # why the content filter withheld it; never used for training
 
 
 def record_request(
@@ -69,12 +90,17 @@ def record_request(
     session_id: str | None = None,
     source: str = "playground",
 ) -> Request:
-    """Store a request and all of its outputs (flushed, so ids are set; not committed)."""
+    """Store a request and all of its outputs (flushed, so ids are set; not committed).
+
+    Control characters are stripped from the prompt, texts and parameters before the checks.
+    """
+    prompt = clean_text(prompt) if isinstance(prompt, str) else prompt
+    outputs = [_cleaned_output(o) for o in outputs]
     _check_request(modality, prompt, outputs)
     request = Request(
         modality=modality,
         prompt=prompt,
-        parameters=parameters,
+        parameters=_clean_json(parameters),
         model_version=model_version,
         user_id=user_id,
         session_id=session_id,
@@ -86,9 +112,17 @@ def record_request(
     return request
 
 
+def _cleaned_output(output: NewOutput) -> NewOutput:
+    text = clean_text(output.text) if isinstance(output.text, str) else output.text
+    reason = output.moderation[:MAX_MODERATION_CHARS] if output.moderation else None
+    return NewOutput(**{**vars(output), "text": text, "moderation": reason})
+
+
 def _check_request(modality: str, prompt: str, outputs: list[NewOutput]) -> None:
     if modality not in MODALITIES:
         raise InvalidInputError(f"unknown modality {modality!r}; use one of {MODALITIES}")
+    if not isinstance(prompt, str):
+        raise InvalidInputError("the prompt must be text")
     if not prompt or not prompt.strip():
         raise InvalidInputError("the prompt is empty")
     if len(prompt) > MAX_PROMPT_CHARS:
@@ -123,6 +157,8 @@ def upsert_rating(
     if thumbs not in (UNSET, None, -1, 1):
         raise InvalidInputError(f"thumbs must be -1 or 1, got {thumbs!r}")
     _check_comment(comment)
+    if isinstance(comment, str):
+        comment = clean_text(comment)
     # 2. The referenced rows must exist (a clear error instead of a foreign-key failure).
     _require(session, Output, output_id, "output")
     _require(session, User, rater_id, "user")

@@ -183,6 +183,9 @@ class Output(Base):
     time_to_first_token_ms: Mapped[float | None]
     tokens: Mapped[int | None]
     finish_reason: Mapped[str] = mapped_column(String(16), default="stop")
+    # Set when the content filter withheld this output (its reason); such outputs never reach
+    # training data or the annotation queue (feedback_db.frames, feedback_db.assignments).
+    moderation: Mapped[str | None] = mapped_column(String(200))
 
     request: Mapped[Request] = relationship(back_populates="outputs")
 

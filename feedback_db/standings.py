@@ -97,8 +97,8 @@ def preset_votes(session: Session, *, modality: str, since: datetime | None = No
 def version_rating_means(session: Session, *, modality: str, since: datetime | None = None) -> pd.DataFrame:
     """Mean naturalness, reliability and diversity per version, with 95% CIs and counts."""
     return rating_means(
-        ratings_frame(session, modality=modality, since=since),
-        set_ratings_frame(session, modality=modality, since=since),
+        ratings_frame(session, modality=modality, since=since, include_withheld=True),
+        set_ratings_frame(session, modality=modality, since=since, include_withheld=True),
     )
 
 

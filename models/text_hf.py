@@ -113,7 +113,6 @@ class HFTextGenerator:
                 self._load()
 
     def _load(self) -> None:
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
         # 1. Where the weights are: the embedded model is converted once into the cache dir.

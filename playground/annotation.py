@@ -1,12 +1,12 @@
 """Annotator log-in and the rating queue, as plain functions the Annotate tab wires (no Gradio).
 
-Log-in checks the name and password with argon2 (`feedback_db.users.authenticate`) and maps a
-random 256-bit token to a `sessions` row with an expiry; the page keeps the token in server-side
-`gr.State`, never in the browser. Every function below that touches the queue or the agreement
-figures starts with `require_annotator`, which looks the token up and re-reads the user's role
-from the database on every call: Gradio exposes each handler as an API endpoint, so hiding a panel
-in the UI protects nothing. (Annotator tokens are 64 hex characters; anonymous end-user tokens
-are 32, so neither can stand in for the other.)
+Log-in checks the name and password with argon2 (`feedback_db.users.authenticate`) and opens a
+`sessions` row with an expiry, keyed by the caller's session key: the keyed hash of the browser's
+HttpOnly cookie token for purpose "login" (playground/ui/session.py), so neither the token nor
+anything Gradio's session_hash can reach is the credential. Log-out deletes the row. Every
+function below that touches the queue or the agreement figures starts with `require_annotator`,
+which looks the key up and re-reads the user's role from the database on every call: Gradio
+exposes each handler as an API endpoint, so hiding a panel in the UI protects nothing.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ class AnnotatorLogin:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @classmethod
+    def claimed(cls, token: str) -> AnnotatorLogin:
+        """A login the caller claims by its session key; `require_annotator` checks it."""
+        return cls(token=token, user_id=-1, name="", role="")
+
 
 @dataclass(frozen=True)
 class Shown:
@@ -79,8 +84,11 @@ def policy_for(settings: Settings) -> QueuePolicy:
 # -- log-in -----------------------------------------------------------------------------------
 
 
-def log_in(database: Database, name: str, password: str) -> AnnotatorLogin:
-    """Check the password and open a session; the message never says which part was wrong."""
+def log_in(database: Database, name: str, password: str, *, session_key: str | None = None) -> AnnotatorLogin:
+    """Check the password and open a session under `session_key` (a fresh random key if None);
+    the message never says which part was wrong."""
+    if not isinstance(name, str) or not isinstance(password, str):
+        raise NotAllowedError("Wrong name or password.")
     with database.sessions.begin() as session:
         user = authenticate(session, name=(name or "").strip(), password=password or "")
         if user is None:
@@ -92,7 +100,9 @@ def log_in(database: Database, name: str, password: str) -> AnnotatorLogin:
         session.execute(delete(UserSession).where(
             UserSession.user_id == user.id, UserSession.expires_at < now
         ))
-        token = secrets.token_hex(32)
+        token = session_key or secrets.token_hex(32)
+        # Logging in again from the same browser replaces that browser's earlier log-in.
+        session.execute(delete(UserSession).where(UserSession.id == token))
         session.add(UserSession(id=token, user_id=user.id, expires_at=now + LOGIN_LIFETIME))
         return AnnotatorLogin(token, user.id, user.name, user.role)
 
@@ -115,7 +125,9 @@ def require_annotator(database: Database, login: object, *, admin: bool = False)
     with database.read_sessions() as session:
         row = session.get(UserSession, login.token)
         user = session.get(User, row.user_id) if row is not None else None
-        if row is None or user is None or _expired(row.expires_at):
+        if row is None or user is None or row.expires_at is None:
+            raise NotLoggedInError("Log in as an annotator first.")
+        if _expired(row.expires_at):
             raise NotLoggedInError("Your log-in has expired: log in again.")
         if user.role not in ANNOTATOR_ROLES:
             raise NotAllowedError("Only annotators and admins can use the annotation queue.")

@@ -8,8 +8,12 @@ All generation events share one queue (`concurrency_id="models"`), sized by
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+import time
 
 import gradio as gr
+from starlette.middleware import Middleware
 from sqlalchemy import func, select
 
 from feedback_db.schema import Rating, Request
@@ -25,6 +29,10 @@ from playground.ui.leaderboard import build_leaderboard_tab
 from playground.ui.my_ratings import build_my_ratings_tab
 from playground.ui.session import wire_identity
 from playground.ui.text_tab import build_text_tab
+from playground.web_guard import GuardMiddleware, GuardState
+
+log = logging.getLogger("playground.app")
+DRAIN_TIMEOUT_S = 30.0
 
 APP_NAME = "Playground"
 TAGLINE = (
@@ -58,11 +66,11 @@ def build_app(context: AppContext) -> gr.Blocks:
             with gr.Tab("Image", id="image", elem_id="tab-image"):
                 build_image_tab(context, guidelines, examples["image"], viewer)
             with gr.Tab("Arena", id="arena", elem_id="tab-arena"):
-                build_arena_tab(context, viewer)
+                build_arena_tab(context)
             with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard") as leaderboard_tab:
                 build_leaderboard_tab(context, leaderboard_tab)
             with gr.Tab("Your ratings", id="mine", elem_id="tab-mine") as mine_tab:
-                build_my_ratings_tab(context, viewer, mine_tab)
+                build_my_ratings_tab(context, mine_tab)
             with gr.Tab("Annotate", id="annotate", elem_id="tab-annotate"):
                 build_annotate_tab(context, guidelines)
             with gr.Tab("Insights", id="insights", elem_id="tab-insights"):
@@ -77,8 +85,17 @@ def build_app(context: AppContext) -> gr.Blocks:
     return app
 
 
-def launch_kwargs(settings: Settings) -> dict:
-    """Arguments for `Blocks.launch` shared by `serve` and the tests."""
+def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict:
+    """Arguments for `Blocks.launch` shared by `serve` and the tests.
+
+    Run history is off: it would keep every event's inputs - the annotator's password among
+    them - in the browser's localStorage. The guard middleware gives each client its identity
+    cookie and limits body sizes (docs/SECURITY.md).
+    """
+    guard_middleware = Middleware(
+        GuardMiddleware, max_body_bytes=settings.max_request_bytes, state=guard or GuardState(),
+        secure_cookie=settings.secure_cookie,
+    )
     return {
         "server_name": settings.host,
         "server_port": settings.port,
@@ -87,13 +104,36 @@ def launch_kwargs(settings: Settings) -> dict:
         "allowed_paths": [str(settings.images_dir.resolve())],
         "footer_links": ["api"],
         "show_error": True,
+        "run_history": False,
+        "max_file_size": settings.max_upload_bytes,
+        "app_kwargs": {"middleware": [guard_middleware]},
     }
 
 
 def launch(settings: Settings) -> None:
+    """Serve until SIGTERM or Ctrl-C; then refuse new requests, let the ones in flight (rating
+    writes among them) finish for up to DRAIN_TIMEOUT_S, and close."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = open_database(settings)
     context = AppContext.from_settings(settings, database)
     app = build_app(context)
     app.queue(max_size=settings.max_queue_size)
-    app.launch(**launch_kwargs(settings))
+    guard = GuardState()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    app.launch(**launch_kwargs(settings, guard), prevent_thread_lock=True)
+    stop.wait()
+    drain(guard, database)
+    app.close()
+    database.engine.dispose()
+
+
+def drain(guard: GuardState, database: Database, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+    """Refuse new requests; wait for requests and database writes in flight to finish."""
+    guard.draining = True
+    log.info("shutting down: waiting for requests and writes in flight")
+    deadline = time.monotonic() + timeout_s
+    while (guard.busy() or database.sessions.in_flight) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log.info("stopped (%d requests, %d writes unfinished)", guard.busy(), database.sessions.in_flight)

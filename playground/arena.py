@@ -80,14 +80,19 @@ class Reveal:
     sides: dict[str, RevealedSide]
 
 
+def validate_battle(modality: str, prompt: str) -> str:
+    """The checked prompt of a battle request; raises before anything is written."""
+    if modality not in MODALITIES:
+        raise UnknownModalityError(f"the arena runs text or image battles, not {modality!r}")
+    return check_prompt(prompt, MAX_PROMPT_CHARS[modality])
+
+
 def start_battle(
     context: AppContext, viewer: Viewer, modality: str, prompt: str, rng: random.Random | None = None
 ) -> int:
     """Pick two contestants for `prompt` and open a battle; return its id (all the page keeps)."""
     # 1. Validate before anything is written.
-    if modality not in MODALITIES:
-        raise UnknownModalityError(f"the arena runs text or image battles, not {modality!r}")
-    prompt = check_prompt(prompt, MAX_PROMPT_CHARS[modality])
+    prompt = validate_battle(modality, prompt)
     rng = rng or random.Random()
     with context.database.sessions.begin() as session:
         # 2. Versions of this modality; with only one, its sampling presets compete instead.

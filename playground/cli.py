@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
+    os.umask(0o077)  # everything this process writes (database, exports, images) is ours alone
     try:
         settings = settings_from_args(args)
         return args.handler(settings, args)
@@ -34,10 +36,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001 - the edge: known errors become messages
-        if not _is_user_error(error):
+        message = _user_message(error)
+        if message is None:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _user_message(error: Exception) -> str | None:
+    """One line for errors the user can act on; None for real faults (shown with a traceback).
+    Database errors never print their SQL parameters: they can hold password hashes."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from playground.storage import database_error_line, storage_problem
+
+    if isinstance(error, SQLAlchemyError):
+        return database_error_line(error)
+    if _is_user_error(error):
+        return storage_problem(error) or str(error)
+    return None
 
 
 def _is_user_error(error: Exception) -> bool:
@@ -83,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _command(db, "upgrade", "create or migrate the database to the latest schema", cmd_db_upgrade)
     _command(db, "current", "print the database's schema revision", cmd_db_current)
+    backup = _command(db, "backup", "copy the SQLite database consistently while the app runs", cmd_db_backup)
+    backup.add_argument("path", type=Path, help="file to write (must not exist)")
+    restore = _command(db, "restore", "replace the SQLite database with a checked backup (app stopped)", cmd_db_restore)
+    restore.add_argument("path", type=Path, help="a file written by `playground db backup`")
 
     export = _command(commands, "export", "export feedback as CSV, Parquet or JSONL", cmd_export)
     export.add_argument("--out", type=Path, required=True, help="folder to write the files into")
@@ -177,6 +198,24 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from playground.backup import backup_database
+
+    report = backup_database(settings, args.path)
+    print(f"backed up {report.tables['requests']} requests, {report.tables['ratings']} ratings "
+          f"(revision {report.revision}, integrity ok) to {args.path}")
+    return EXIT_OK
+
+
+def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from playground.backup import restore_database
+
+    report = restore_database(settings, args.path)
+    print(f"restored {report.tables['requests']} requests, {report.tables['ratings']} ratings "
+          f"(revision {report.revision}, integrity ok); the previous database is at {report.previous}")
+    return EXIT_OK
+
+
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_db.agreement import agreement_frames
     from feedback_db.export import export_frames
@@ -188,7 +227,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         raise CLIError(f"{out_dir} exists and is not a folder")
     database = open_database(settings)
     with database.read_sessions() as session:
-        frames = read_frames(session, modality=args.modality)
+        frames = read_frames(session, modality=args.modality, include_withheld=True)  # the full record
         frames.update(agreement_frames(session, modality=args.modality))  # alpha and annotator pairs
     try:
         paths = export_frames(frames, out_dir, args.format)

@@ -22,6 +22,9 @@ from feedback_db.versions import active_version
 from models.base import BASE_VERSION, ImageGenerator, TextGenerator, check_modality
 from playground.database import Database
 from playground.errors import PlaygroundError
+from playground.limits import GenerationLimits, LoginThrottle, SlidingWindow
+from playground.moderation import Moderator, moderator_for
+from playground.secret_key import load_or_create_secret
 from playground.settings import Settings
 
 
@@ -39,6 +42,11 @@ class AppContext:
     database: Database
     text_factory: Callable[[], TextGenerator]
     image_factory: Callable[[], ImageGenerator]
+    # The persistent app secret (<data_dir>/secret.key); loaded on first use when not given.
+    secret: bytes = b""
+    login_throttle: LoginThrottle | None = None
+    generation_limits: GenerationLimits | None = None
+    moderator: Moderator | None = None
     # Stop buttons set these, keyed by browser session; generation checks them per step.
     _cancel_events: dict[str, threading.Event] = field(default_factory=dict)
     _sync_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -46,6 +54,24 @@ class AppContext:
     # version (the arena serves several) waits until they are done.
     _serving: threading.Condition = field(default_factory=threading.Condition)
     _in_flight: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        if not self.secret:
+            settings.create_layout()
+            self.secret = load_or_create_secret(settings.data_dir)
+        if self.login_throttle is None:
+            self.login_throttle = LoginThrottle(
+                SlidingWindow(settings.login_failures_per_name, settings.login_window_s),
+                SlidingWindow(settings.login_failures_per_ip, settings.login_window_s),
+            )
+        if self.generation_limits is None:
+            self.generation_limits = GenerationLimits(
+                SlidingWindow(settings.generations_per_client, settings.generation_window_s),
+                SlidingWindow(settings.generations_per_ip, settings.generation_window_s),
+            )
+        if self.moderator is None:
+            self.moderator = moderator_for(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database) -> AppContext:

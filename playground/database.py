@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from feedback_db.engine import make_engine, make_read_session_factory, make_session_factory
+from feedback_db.engine import make_engine, make_read_session_factory
 from feedback_db.migrate import upgrade_to_head
 from playground.settings import Settings
+
+
+class CountingSessions(sessionmaker):
+    """A read-write sessionmaker that counts the write transactions in flight, so shutdown can
+    wait for them (`with database.sessions.begin() as session:` as before)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self._lock:
+            self.in_flight += 1
+        try:
+            with super().begin() as session:
+                yield session
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
 
 @dataclass
@@ -23,11 +50,30 @@ class Database:
 def open_database(settings: Settings) -> Database:
     """Create the data dir layout, connect and bring the schema to the latest revision."""
     settings.create_layout()
+    protect_sqlite_file(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     revision = upgrade_to_head(engine)
     return Database(
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=CountingSessions(engine, expire_on_commit=False),
         read_sessions=make_read_session_factory(engine),
         revision=revision,
     )
+
+
+def protect_sqlite_file(url: str) -> None:
+    """Create a SQLite database file with mode 600 (or tighten an existing one) before SQLite
+    opens it: SQLite gives its -wal and -shm files the database file's permissions."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database.startswith(("file:", ":memory:")):
+        return
+    path = Path(database).expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+    except OSError:
+        return  # a read-only database or folder; SQLite reports it on the first write

@@ -11,3 +11,19 @@ class NotAllowedError(PlaygroundError):
 
 class StaleRequestError(PlaygroundError):
     """The action refers to candidates that are no longer on screen (e.g. nothing generated yet)."""
+
+
+class RateLimitedError(PlaygroundError):
+    """Too many attempts (log-ins, generations) from one client, name or address."""
+
+    def __init__(self, message: str, *, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ContentRefusedError(PlaygroundError):
+    """The content filter refused a prompt."""
+
+
+class StorageError(PlaygroundError):
+    """The data dir or database cannot be written (read-only, full, or no permission)."""

@@ -15,10 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from feedback_db.queries import NewOutput, record_request
+from feedback_db.queries import NewOutput, clean_text, record_request
 from models.base import ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
 from playground.context import AppContext, ServedVersion
-from playground.identity import Viewer
+from playground.errors import ContentRefusedError
+from playground.identity import Viewer, viewer_in_transaction
+from playground.moderation import WITHHELD_TEXT
 
 
 @dataclass
@@ -32,9 +34,10 @@ class Recorded:
 
 @dataclass
 class TextUpdate:
-    texts: list[str]
+    texts: list[str]  # as shown: a moderated candidate's text is replaced by a notice
     outputs: list[TextOutput] = field(default_factory=list)
     recorded: Recorded | None = None  # set on the last update only
+    withheld: list[str | None] = field(default_factory=list)  # per candidate: why, or None
 
 
 @dataclass
@@ -54,29 +57,48 @@ def stream_text(
     cancel: threading.Event | None = None,
     source: str = "playground",
     version: str | None = None,
+    client_key: str | None = None,
 ) -> Iterator[TextUpdate]:
     """Yield every candidate's text as it grows; the last update carries the recorded ids.
 
     `version` names the model version to answer with (the arena's sides); None serves the
-    active one.
+    active one. `client_key` names a browser with no identity row yet: it is created with the
+    request.
     """
     # 1. Cheap validation before touching the model (the generator validates again).
     params.validate()
+    prompt = screened_prompt(context, prompt)
     # 2. Serve whatever version the database says is active (or the arena's pick).
-    # 3. Stream; `stream` raises InvalidParameterError at once for bad prompts.
+    # 3. Stream; `stream` raises InvalidParameterError at once for bad prompts. Partial texts
+    #    pass the (cheap) blocklist; finished ones every check.
     final: TextProgress | None = None
     with context.serving("text", version) as (generator, served):
         for progress in generator.stream(prompt, params, cancel):
             if progress.done:
                 final = progress
                 break
-            yield TextUpdate(texts=progress.texts)
+            yield TextUpdate(texts=[_shown(t, context.moderator.blocklisted(t)) for t in progress.texts])
     assert final is not None, "the text stream ended without a final update"
-    # 4. Record the request and its outputs in one transaction.
-    outputs = [_text_row(o) for o in final.outputs]
+    # 4. Record the request and its outputs (with any moderation) in one transaction.
+    withheld = context.moderator.reasons([clean_text(o.text) for o in final.outputs])
+    outputs = [_text_row(o, reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     parameters = _parameters(context, "text", params)
-    recorded = _record(context, viewer, "text", prompt, parameters, served, outputs, source)
-    yield TextUpdate(texts=final.texts, outputs=final.outputs, recorded=recorded)
+    recorded = _record(context, viewer, "text", prompt, parameters, served, outputs, source, client_key)
+    texts = [_shown(clean_text(o.text), reason) for o, reason in zip(final.outputs, withheld, strict=True)]
+    yield TextUpdate(texts=texts, outputs=final.outputs, recorded=recorded, withheld=withheld)
+
+
+def screened_prompt(context: AppContext, prompt: str) -> str:
+    """The prompt without control characters, or ContentRefusedError if the filter refuses it."""
+    cleaned = clean_text(prompt or "")
+    reason = context.moderator.reason(cleaned)
+    if reason is not None:
+        raise ContentRefusedError(f"The content filter refused this prompt ({reason}).")
+    return cleaned
+
+
+def _shown(text: str, reason: str | None) -> str:
+    return text if reason is None else WITHHELD_TEXT.format(reason=reason)
 
 
 def stream_image(
@@ -87,15 +109,17 @@ def stream_image(
     cancel: threading.Event | None = None,
     source: str = "playground",
     version: str | None = None,
+    client_key: str | None = None,
 ) -> Iterator[ImageUpdate]:
     """Yield denoising progress (with previews where cheap); the last update carries the images."""
     params.validate()
+    prompt = screened_prompt(context, prompt)
     with context.serving("image", version) as (generator, served):
         images = yield from _generate_images(context, generator, prompt, params, cancel)
     # 3. Record the request with each image's path (relative to the data dir where possible).
     outputs = [_image_row(context, o) for o in images]
     parameters = _parameters(context, "image", params)
-    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source)
+    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source, client_key)
     yield ImageUpdate(step=params.steps, total_steps=params.steps, outputs=images, recorded=recorded)
 
 
@@ -138,12 +162,13 @@ def _parameters(context: AppContext, modality: str, params: Any) -> dict[str, An
     return parameters
 
 
-def _text_row(output: TextOutput) -> NewOutput:
+def _text_row(output: TextOutput, moderation: str | None) -> NewOutput:
     return NewOutput(
         index=output.index,
         seed=output.seed,
         latency_ms=output.latency_ms,
         text=output.text,
+        moderation=moderation,
         tokens=output.tokens,
         time_to_first_token_ms=output.time_to_first_token_ms,
         finish_reason=output.finish_reason,
@@ -176,8 +201,11 @@ def _record(
     served: ServedVersion,
     outputs: list[NewOutput],
     source: str,
+    client_key: str | None = None,
 ) -> Recorded:
     with context.database.sessions.begin() as session:
+        if viewer is None and client_key is not None:
+            viewer = viewer_in_transaction(session, client_key)
         request = record_request(
             session,
             modality=modality,

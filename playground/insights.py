@@ -52,9 +52,9 @@ def insights_for_admin(database: Database, login: object, modality: str, since: 
 def read_insights(database: Database, modality: str, *, since: datetime | None = None,
                   data_dir: Path | None = None) -> Insights:
     with database.read_sessions() as session:
-        ratings = ratings_frame(session, modality=modality, since=since)
-        sets = set_ratings_frame(session, modality=modality, since=since)
-        outputs = outputs_frame(session, modality=modality, since=since)
+        ratings = ratings_frame(session, modality=modality, since=since, include_withheld=True)
+        sets = set_ratings_frame(session, modality=modality, since=since, include_withheld=True)
+        outputs = outputs_frame(session, modality=modality, since=since, include_withheld=True)
         flags = flags_frame(session)
         runs = _runs(session, modality)
     long = _long_scores(ratings, sets)

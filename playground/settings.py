@@ -52,6 +52,45 @@ class Settings(BaseSettings):
         description="How long an annotator holds a queue item before it is handed out again.",
     )
 
+    # -- security and limits (docs/SECURITY.md) --------------------------------------------
+    login_failures_per_name: int = Field(
+        5, ge=1, description="Failed log-ins per account name within login_window_s before it is locked out."
+    )
+    login_failures_per_ip: int = Field(
+        20, ge=1, description="Failed log-ins per client address within login_window_s before it is locked out."
+    )
+    login_window_s: float = Field(
+        300.0, gt=0, description="Window (seconds) for counting failed log-ins; also the longest lockout."
+    )
+    generations_per_client: int = Field(
+        30, ge=1, description="Generations one browser (cookie) may start per generation_window_s."
+    )
+    generations_per_ip: int = Field(
+        120, ge=1, description="Generations one client address may start per generation_window_s."
+    )
+    generation_window_s: float = Field(60.0, gt=0, description="Window (seconds) of the generation limits.")
+    max_request_bytes: int = Field(
+        2 * 1024 * 1024, ge=64 * 1024, description="Largest HTTP request body accepted (bytes)."
+    )
+    max_upload_bytes: int = Field(
+        1024, ge=0, description="Largest file upload (bytes); the app has no file inputs."
+    )
+    secure_cookie: bool = Field(
+        False, description="Mark the identity cookie Secure (set when served over HTTPS by a proxy)."
+    )
+    trust_forwarded_for: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (only behind your own proxy)."
+    )
+    moderation_blocklist: Path | None = Field(
+        None, description="A file of blocked words or phrases, one per line; default: assets/blocklist.txt."
+    )
+    moderation_model: str | None = Field(
+        None, description="A text-classification model (id or path) that flags toxic prompts and outputs."
+    )
+    moderation_threshold: float = Field(
+        0.8, gt=0, le=1, description="Classifier score at or above which content is moderated."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'playground.db').resolve()}"
@@ -78,7 +117,10 @@ class Settings(BaseSettings):
         return self.model_cache or self.data_dir / "models"
 
     def create_layout(self) -> None:
-        """Create the data dir and its sub-folders; raises OSError if that is not possible."""
+        """Create the data dir (mode 700) and its sub-folders; raises OSError if that is not possible."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.data_dir.stat().st_mode & 0o077:
+            self.data_dir.chmod(0o700)  # the database, secret and images are for this account only
         for folder in (
             self.data_dir,
             self.images_dir,
@@ -87,4 +129,4 @@ class Settings(BaseSettings):
             self.logs_dir,
             self.model_cache_dir,
         ):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ import json
 import socket
 import urllib.request
 
-import gradio as gr
 from gradio_client import Client
 
 from playground.app import build_app, launch_kwargs, status_markdown

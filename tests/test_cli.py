@@ -4,7 +4,6 @@ import io
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 from playground.cli import main

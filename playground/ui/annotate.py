@@ -24,7 +24,6 @@ from playground.annotation import (
     agreement_for_admin,
     earlier_item,
     later_item,
-    log_in,
     log_out,
     progress_of,
     require_annotator,
@@ -34,14 +33,19 @@ from playground.annotation import (
 )
 from playground.context import AppContext
 from playground.errors import StaleRequestError
-from playground.ui.candidates import MAX_CARDS, SCORES
+from playground.ui.candidates import MAX_CARDS, SCORES, TypedRadio
+from playground.ui.values import score_value
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.annotate_keys import KEYS_JS, SHORTCUTS_HELP
+from playground.ui.login import claimed_login, log_in_client
 
 # Queued (un-queued events show no error toast), but in their own pool: database work only,
 # so annotators never wait behind the model queue or behind each other.
 PUBLIC = {"concurrency_id": "annotate", "concurrency_limit": 8, "show_progress": "hidden"}
+# Log-in hashes passwords (argon2, ~50 ms of CPU each): a small pool of its own, so a flood of
+# log-in attempts cannot slow down annotators who are already working.
+LOGIN_POOL = {"concurrency_id": "login", "concurrency_limit": 2, "show_progress": "hidden"}
 
 
 class AnnotateView:
@@ -56,15 +60,15 @@ class AnnotateView:
                                       elem_id=f"annotate-{i}-text")
                     image = gr.Image(label=f"Image {i + 1}", interactive=False, height=256, visible=False,
                                      elem_id=f"annotate-{i}-image")
-                    naturalness = gr.Radio(SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
+                    naturalness = TypedRadio(SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
                                            elem_id=f"annotate-{i}-naturalness", elem_classes="annotate-score")
-                    reliability = gr.Radio(SCORES, label="Reliability", info=guidelines.one_line("reliability"),
+                    reliability = TypedRadio(SCORES, label="Reliability", info=guidelines.one_line("reliability"),
                                            elem_id=f"annotate-{i}-reliability", elem_classes="annotate-score")
                 self.cards.append((column, text, image, naturalness, reliability))
         with gr.Row():
-            self.diversity = gr.Radio(SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
+            self.diversity = TypedRadio(SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
                                       elem_id="annotate-diversity", elem_classes="annotate-score", scale=2)
-            self.best = gr.Radio([], label="Best candidate (optional)", elem_id="annotate-best", scale=1)
+            self.best = TypedRadio([], label="Best candidate (optional)", elem_id="annotate-best", scale=1)
 
     @property
     def components(self) -> list:
@@ -99,7 +103,11 @@ class AnnotateView:
 
 def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
     database, settings = context.database, context.settings
-    login = gr.State(None)  # AnnotatorLogin, server-side only
+
+    def login_of(request: gr.Request | None) -> AnnotatorLogin:
+        """The log-in the caller's cookie names (checked against the database by every call)."""
+        return claimed_login(context, request)
+
     current = gr.State(None)  # {"request_id", "output_ids", "editing"}
     # 1. The log-in form.
     with gr.Column(elem_id="annotate-login") as login_box:
@@ -147,20 +155,23 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
                 *view.show(shown, settings.data_dir)]
 
     # 3. Handlers: each one checks the login on the server before anything else.
-    def do_login(name_value: str, password_value: str) -> list:
+    def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
         with shown_to_user("log in"):
-            user = log_in(database, name_value, password_value)
-            return [user, gr.Column(visible=False), gr.Column(visible=True), "",
+            user = log_in_client(context, name_value, password_value, request)
+            return [gr.Column(visible=False), gr.Column(visible=True), "",
                     f"Logged in as **{user.name}** ({user.role})", gr.Column(visible=user.is_admin),
                     _agreement_markdown(database, user) if user.is_admin else "",
                     *present(user, take_next(database, settings, user))]
 
-    def do_logout(user: object) -> list:
+    def do_logout(request: gr.Request) -> list:
         with shown_to_user("log out"):
-            log_out(database, user if isinstance(user, AnnotatorLogin) else None)
-            return [None, None, gr.Column(visible=True), gr.Column(visible=False), gr.Column(visible=False), ""]
+            log_out(database, login_of(request))
+            return [None, gr.Column(visible=True), gr.Column(visible=False), gr.Column(visible=False), ""]
 
-    def do_submit(user: object, state: dict | None, *values: Any) -> list:
+    def do_submit(state: dict | None, n1: Any, n2: Any, n3: Any, n4: Any, r1: Any, r2: Any, r3: Any, r4: Any,
+                  diversity: Any, best: Any, request: gr.Request) -> list:
+        values = (n1, n2, n3, n4, r1, r2, r3, r4, diversity, best)  # the order of `score_inputs`
+        user = login_of(request)
         with shown_to_user("save the ratings"):
             require_annotator(database, user)
             request_id = _request_id(state)
@@ -174,7 +185,8 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
                     return present(user, later, "✓ Saved your changes")
             return present(user, take_next(database, settings, user), "✓ Saved.")
 
-    def do_skip(user: object, state: dict | None) -> list:
+    def do_skip(state: dict | None, request: gr.Request) -> list:
+        user = login_of(request)
         with shown_to_user("skip"):
             require_annotator(database, user)
             if not state or state.get("editing"):
@@ -182,7 +194,8 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
             skip_item(database, user, _request_id(state))
             return present(user, take_next(database, settings, user), "Skipped.")
 
-    def do_back(user: object, state: dict | None) -> list:
+    def do_back(state: dict | None, request: gr.Request) -> list:
+        user = login_of(request)
         with shown_to_user("go back"):
             require_annotator(database, user)
             current_id = state["request_id"] if state else None
@@ -191,25 +204,27 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
                 raise gr.Error("There is no earlier item to go back to.", title="Nothing earlier")
             return present(user, shown)
 
-    def do_next(user: object) -> list:
+    def do_next(request: gr.Request) -> list:
+        user = login_of(request)
         with shown_to_user("load the next item"):
             return present(user, take_next(database, settings, user))
 
-    def do_agreement(user: object) -> str:
+    def do_agreement(request: gr.Request) -> str:
+        user = login_of(request)
         with shown_to_user("compute agreement"):
             return _agreement_markdown(database, user)
 
-    login_outputs = [login, login_box, work, password, who, admin_box, agreement, *item_outputs]
-    login_button.click(do_login, [name, password], login_outputs, api_name="annotate_login", **PUBLIC)
-    password.submit(do_login, [name, password], login_outputs, api_visibility="private", **PUBLIC)
-    logout.click(do_logout, login, [login, current, login_box, work, admin_box, who],
+    login_outputs = [login_box, work, password, who, admin_box, agreement, *item_outputs]
+    login_button.click(do_login, [name, password], login_outputs, api_name="annotate_login", **LOGIN_POOL)
+    password.submit(do_login, [name, password], login_outputs, api_visibility="private", **LOGIN_POOL)
+    logout.click(do_logout, None, [current, login_box, work, admin_box, who],
                  api_name="annotate_logout", **PUBLIC)
     score_inputs = [c[3] for c in view.cards] + [c[4] for c in view.cards] + [view.diversity, view.best]
-    submit.click(do_submit, [login, current, *score_inputs], item_outputs, api_name="annotate_submit", **PUBLIC)
-    skip.click(do_skip, [login, current], item_outputs, api_name="annotate_skip", **PUBLIC)
-    back.click(do_back, [login, current], item_outputs, api_name="annotate_back", **PUBLIC)
-    to_queue.click(do_next, login, item_outputs, api_name="annotate_next", **PUBLIC)
-    refresh.click(do_agreement, login, agreement, api_name="annotate_agreement", **PUBLIC)
+    submit.click(do_submit, [current, *score_inputs], item_outputs, api_name="annotate_submit", **PUBLIC)
+    skip.click(do_skip, current, item_outputs, api_name="annotate_skip", **PUBLIC)
+    back.click(do_back, current, item_outputs, api_name="annotate_back", **PUBLIC)
+    to_queue.click(do_next, None, item_outputs, api_name="annotate_next", **PUBLIC)
+    refresh.click(do_agreement, None, agreement, api_name="annotate_agreement", **PUBLIC)
 
 
 def _request_id(state: dict | None) -> int:
@@ -226,12 +241,15 @@ def _ratings(state: dict | None, values: tuple) -> ItemRatings:
     scores = {
         output_id: (_score(naturalness[i]), _score(reliability[i])) for i, output_id in enumerate(output_ids)
     }
-    best_id = output_ids[int(best)] if best is not None and 0 <= int(best) < len(output_ids) else None
+    best_id = None
+    if best not in (None, ""):
+        index = score_value("best candidate", best, low=0, high=len(output_ids) - 1)
+        best_id = output_ids[index]
     return ItemRatings(scores, diversity=_score(diversity), best_output_id=best_id)
 
 
 def _score(value: Any) -> int | None:
-    return None if value in (None, "") else int(value)
+    return score_value("a score", value, low=1, high=5)
 
 
 def _status(shown: Shown | None) -> str:

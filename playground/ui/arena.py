@@ -8,16 +8,15 @@ enabled once both answers have finished, and the server refuses an early or seco
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 
 import gradio as gr
 
-from playground.arena import SIDES, Reveal, start_battle, stream_battle, vote
+from playground.arena import SIDES, Reveal, start_battle, stream_battle, validate_battle, vote
 from playground.context import AppContext
 from playground.errors import StaleRequestError
-from playground.identity import Viewer
+from playground.identity import find_viewer, viewer_for_token
 from playground.ui.errors import shown_to_user
-from playground.ui.session import ensure_viewer
+from playground.ui.session import client_of
 
 VOTES = (("a", "← A is better"), ("b", "B is better →"), ("tie", "Tie"), ("both_bad", "Both bad"))
 OUTCOME_WORDS = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "both bad"}
@@ -28,7 +27,7 @@ INTRO = (
 )
 
 
-def build_arena_tab(context: AppContext, viewer: gr.State) -> None:
+def build_arena_tab(context: AppContext) -> None:
     battle = gr.State(None)  # {"battle_id": int}: never a version name
     # 1. Prompt and the battle button.
     gr.Markdown(INTRO, elem_id="arena-intro")
@@ -59,13 +58,20 @@ def build_arena_tab(context: AppContext, viewer: gr.State) -> None:
     def enable(on: bool) -> dict:
         return {button: gr.Button(interactive=on) for button in buttons.values()}
 
-    def fight(viewer_value: Viewer | None, modality_value: str, prompt_value: str) -> Iterator[dict]:
+    def fight(modality_value: str, prompt_value: str, request: gr.Request) -> Iterator[dict]:
         with shown_to_user("start a battle"):
-            viewer_value = ensure_viewer(context, viewer_value)
+            # 1. Who is asking: the caller's cookie, never Gradio's session_hash; a new browser's
+            #    identity row is written only once the request is known to be valid.
+            client = client_of(context, request)
+            viewer_value = find_viewer(context.database, client.key)
+            if viewer_value is None:
+                validate_battle(modality_value, prompt_value)
+                viewer_value = viewer_for_token(context.database, client.key)
+            context.generation_limits.take(client.key, client.ip)
             battle_id = start_battle(context, viewer_value, modality_value, prompt_value)
             is_image = modality_value == "image"
             yield {
-                viewer: viewer_value, battle: {"battle_id": battle_id}, revealed: "", reason: "",
+                battle: {"battle_id": battle_id}, revealed: "", reason: "",
                 status: "Generating **A**…", **enable(False),
                 **{texts[s]: gr.Textbox(value="", visible=not is_image) for s in SIDES},
                 **{images[s]: gr.Image(value=None, visible=is_image) for s in SIDES},
@@ -79,8 +85,16 @@ def build_arena_tab(context: AppContext, viewer: gr.State) -> None:
                     yield {texts[update.side]: update.text, status: f"Generating **{label}**…"}
             yield {status: "Both answers are in: which is better?", **enable(True)}
 
-    def cast(outcome: str, viewer_value: Viewer | None, battle_value: dict | None, reason_value: str) -> dict:
+    def caster(outcome: str):
+        # A closure, not functools.partial: Gradio finds the gr.Request parameter by signature.
+        def cast_vote(battle_value: dict | None, reason_value: str, request: gr.Request) -> dict:
+            return cast(outcome, battle_value, reason_value, request)
+
+        return cast_vote
+
+    def cast(outcome: str, battle_value: dict | None, reason_value: str, request: gr.Request) -> dict:
         with shown_to_user("vote"):
+            viewer_value = find_viewer(context.database, client_of(context, request).key)
             if viewer_value is None or not battle_value:
                 raise StaleRequestError("start a battle first, then vote")
             result = vote(context, viewer_value, int(battle_value["battle_id"]), outcome, reason_value)
@@ -89,12 +103,12 @@ def build_arena_tab(context: AppContext, viewer: gr.State) -> None:
 
     sides_out = [texts[s] for s in SIDES] + [images[s] for s in SIDES]
     start.click(
-        fight, [viewer, modality, prompt], [viewer, battle, revealed, reason, status, *buttons.values(), *sides_out],
+        fight, [modality, prompt], [battle, revealed, reason, status, *buttons.values(), *sides_out],
         api_name="arena_battle", concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
         show_progress_on=[status],
     )
     for outcome, button in buttons.items():
-        button.click(partial(cast, outcome), [viewer, battle, reason], [revealed, status, *buttons.values()],
+        button.click(caster(outcome), [battle, reason], [revealed, status, *buttons.values()],
                      api_name=f"arena_vote_{outcome}", concurrency_id="arena", concurrency_limit=8,
                      show_progress="hidden")
 

@@ -7,20 +7,56 @@ programmatic resets never write), and shows that it was saved next to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MethodType
 from typing import Any
 
 import gradio as gr
 
-from playground.database import Database
+from feedback_db.errors import InvalidInputError
+from playground.context import AppContext
 from playground.errors import StaleRequestError
 from playground.feedback import flag_output, rate_output, rate_set
 from playground.identity import Viewer
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
+from playground.ui.session import viewer_of
+from playground.ui.values import score_value
 
 MAX_CARDS = 4
 SCORES = [1, 2, 3, 4, 5]
 THUMBS = [("Up", 1), ("Down", -1)]
+
+
+def _typed_api_info(self: Any) -> dict[str, Any]:
+    values = [value for _, value in self.choices]
+    integer = bool(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    return {"type": "integer" if integer else "string", "enum": values, "title": type(self).__name__}
+
+
+def _typed_preprocess(self: Any, payload: Any) -> Any:
+    by_text = {str(value): value for _, value in self.choices}
+    if isinstance(payload, str) and payload.strip() in by_text:
+        payload = by_text[payload.strip()]
+    return type(self).preprocess(self, payload)
+
+
+def _typed(component: Any) -> Any:
+    """Gradio describes every Radio/Dropdown value as a string in the API schema, even integer
+    choices, and then refuses the strings. This instance says the real type and accepts a choice
+    sent as its text ("3" for 3). Bound per instance, not subclassed: the browser loads a
+    component's code by its class, and a subclass would be fetched as a custom component; bound
+    methods follow the copies Gradio makes when choices are updated."""
+    component.api_info = MethodType(_typed_api_info, component)
+    component.preprocess = MethodType(_typed_preprocess, component)
+    return component
+
+
+def TypedRadio(*args: Any, **kwargs: Any) -> gr.Radio:  # noqa: N802 - used like a component class
+    return _typed(gr.Radio(*args, **kwargs))
+
+
+def TypedDropdown(*args: Any, **kwargs: Any) -> gr.Dropdown:  # noqa: N802
+    return _typed(gr.Dropdown(*args, **kwargs))
 
 
 @dataclass
@@ -59,16 +95,16 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
                 elem_id=f"{prefix}-output", format="png",
             )
         meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
-        naturalness = gr.Radio(
+        naturalness = TypedRadio(
             SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
             elem_id=f"{prefix}-naturalness", elem_classes="score",
         )
-        reliability = gr.Radio(
+        reliability = TypedRadio(
             SCORES, label="Reliability", info=guidelines.one_line("reliability"),
             elem_id=f"{prefix}-reliability", elem_classes="score",
         )
         with gr.Row():
-            thumbs = gr.Radio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1)
+            thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1)
             flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1)
         comment = gr.Textbox(
             label="Comment", placeholder="Optional; press Enter to save", lines=1, max_length=5000,
@@ -81,20 +117,24 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
 def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
     with gr.Group(visible=False, elem_id=f"{kind}-set") as group:
         with gr.Row():
-            diversity = gr.Radio(
+            diversity = TypedRadio(
                 SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
                 elem_id=f"{kind}-diversity", scale=2,
             )
-            best = gr.Radio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
+            best = TypedRadio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
         saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
     return SetPanel(group, diversity, best, saved)
 
 
-def output_id_for(shown: dict[str, Any] | None, index: int) -> int:
+def output_id_for(shown: dict[str, Any] | None, index: Any) -> int:
     """The database id of the output shown in card `index`, from the request state."""
-    if not shown or index >= len(shown.get("output_ids", [])):
+    if not shown or not shown.get("output_ids"):
         raise StaleRequestError("there is no candidate here to rate yet: generate first")
-    return int(shown["output_ids"][index])
+    count = len(shown["output_ids"])
+    position = score_value("the candidate index", index, low=0, high=count - 1)
+    if position is None:
+        raise InvalidInputError(f"give a candidate index from 0 to {count - 1}")
+    return int(shown["output_ids"][position])
 
 
 def request_id_for(shown: dict[str, Any] | None) -> int:
@@ -103,16 +143,14 @@ def request_id_for(shown: dict[str, Any] | None) -> int:
     return int(shown["request_id"])
 
 
-def wire_card(
-    card: CandidateCard, index: int, database: Database, viewer: gr.State, shown: gr.State
-) -> None:
+def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.State) -> None:
     """Save each rating widget of card `index` the moment the user changes it."""
+    database = context.database
 
     def save(field: str):
-        def handler(viewer_value: Viewer | None, shown_value: dict | None, value: Any) -> str:
+        def handler(shown_value: dict | None, value: Any, request: gr.Request) -> str:
             with shown_to_user("save the rating"):
-                if viewer_value is None:
-                    raise StaleRequestError("generate first, then rate")
+                viewer_value = _require_viewer(viewer_of(context, request))
                 output_id = output_id_for(shown_value, index)
                 if field == "flag":
                     return "✓ " + flag_output(database, viewer_value, output_id, bool(value))
@@ -129,36 +167,41 @@ def wire_card(
         ("flag", card.flag),
     ):
         component.input(
-            save(field), [viewer, shown, component], card.saved,
+            save(field), [shown, component], card.saved,
             queue=False, api_visibility="private", show_progress="hidden",
         )
     for trigger in (card.comment.submit, card.comment.blur):
         trigger(
-            save("comment"), [viewer, shown, card.comment], card.saved,
+            save("comment"), [shown, card.comment], card.saved,
             queue=False, api_visibility="private", show_progress="hidden",
         )
 
 
-def wire_set_panel(panel: SetPanel, database: Database, viewer: gr.State, shown: gr.State) -> None:
-    def save_diversity(viewer_value: Viewer | None, shown_value: dict | None, value: int) -> str:
-        with shown_to_user("save the diversity score"):
-            _require_viewer(viewer_value)
-            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), diversity=value)
+def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> None:
+    database = context.database
 
-    def save_best(viewer_value: Viewer | None, shown_value: dict | None, index: int | None) -> str:
+    def save_diversity(shown_value: dict | None, value: Any, request: gr.Request) -> str:
+        with shown_to_user("save the diversity score"):
+            viewer_value = _require_viewer(viewer_of(context, request))
+            diversity = score_value("diversity", value, low=1, high=5)
+            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity)
+
+    def save_best(shown_value: dict | None, index: Any, request: gr.Request) -> str:
         with shown_to_user("save the best pick"):
-            _require_viewer(viewer_value)
-            best = output_id_for(shown_value, int(index)) if index is not None else None
+            viewer_value = _require_viewer(viewer_of(context, request))
+            best = output_id_for(shown_value, index) if index not in (None, "") else None
             return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best)
 
     common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
-    panel.diversity.input(save_diversity, [viewer, shown, panel.diversity], panel.saved, **common)
-    panel.best.input(save_best, [viewer, shown, panel.best], panel.saved, **common)
+    panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)
+    panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
 
 
-def _require_viewer(viewer: Viewer | None) -> None:
+def _require_viewer(viewer: Viewer | None) -> Viewer:
+    """Rating needs an identity, which only a finished generation creates (never a refusal)."""
     if viewer is None:
         raise StaleRequestError("generate first, then rate")
+    return viewer
 
 
 def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -> dict:
@@ -201,45 +244,51 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
 
 
 
-def wire_rating_api(kind: str, database: Database, viewer: gr.State, shown: gr.State) -> None:
+def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
     """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`) for scripts and gradio_client:
     the same handlers as the widgets, addressing candidates by their index on screen."""
     with gr.Group(visible=False):
-        index = gr.Number(precision=0, label="candidate index (0-based)")
-        naturalness = gr.Number(None, precision=0, label="naturalness 1-5 (blank: unchanged)")
-        reliability = gr.Number(None, precision=0, label="reliability 1-5 (blank: unchanged)")
-        thumbs = gr.Number(None, precision=0, label="thumbs 1 or -1 (blank: unchanged)")
+        # No `precision`: Gradio would round 3.5 to 4; score_value refuses it instead.
+        index = gr.Number(label="candidate index (0-based)")
+        naturalness = gr.Number(None, label="naturalness 1-5 (blank: unchanged)")
+        reliability = gr.Number(None, label="reliability 1-5 (blank: unchanged)")
+        thumbs = gr.Number(None, label="thumbs 1 or -1 (blank: unchanged)")
         comment = gr.Textbox(None, label="comment (blank: unchanged)")
-        diversity = gr.Number(None, precision=0, label="diversity 1-5 (blank: unchanged)")
-        best = gr.Number(None, precision=0, label="best candidate index (blank: unchanged)")
+        diversity = gr.Number(None, label="diversity 1-5 (blank: unchanged)")
+        best = gr.Number(None, label="best candidate index (blank: unchanged)")
+    database = context.database
 
-    def rate(viewer_value, shown_value, index_value, nat, rel, thumb, text) -> str:
+    def rate(shown_value, index_value, nat, rel, thumb, text, request: gr.Request) -> str:
         with shown_to_user("save the rating"):
-            _require_viewer(viewer_value)
-            fields = {
-                name: (int(value) if name != "comment" else value)
-                for name, value in (("naturalness", nat), ("reliability", rel), ("thumbs", thumb), ("comment", text))
-                if value not in (None, "")
+            fields: dict[str, Any] = {
+                "naturalness": score_value("naturalness", nat, low=1, high=5),
+                "reliability": score_value("reliability", rel, low=1, high=5),
+                "thumbs": score_value("thumbs", thumb, low=-1, high=1),
+                "comment": text if text not in (None, "") else None,
             }
+            if fields["thumbs"] == 0:
+                raise InvalidInputError("thumbs must be 1 or -1, got 0")
+            fields = {name: value for name, value in fields.items() if value is not None}
             if not fields:
-                raise gr.Error("Give at least one of naturalness, reliability, thumbs or comment")
-            output_id = output_id_for(shown_value, int(index_value))
+                raise InvalidInputError("give at least one of naturalness, reliability, thumbs or comment")
+            viewer_value = _require_viewer(viewer_of(context, request))
+            output_id = output_id_for(shown_value, index_value)
             return rate_output(database, viewer_value, output_id, **fields)
 
-    def rate_whole_set(viewer_value, shown_value, diversity_value, best_value) -> str:
+    def rate_whole_set(shown_value, diversity_value, best_value, request: gr.Request) -> str:
         with shown_to_user("save the set rating"):
-            _require_viewer(viewer_value)
-            fields = {}
-            if diversity_value is not None:
-                fields["diversity"] = int(diversity_value)
-            if best_value is not None:
-                fields["best_output_id"] = output_id_for(shown_value, int(best_value))
+            fields: dict[str, Any] = {}
+            if diversity_value not in (None, ""):
+                fields["diversity"] = score_value("diversity", diversity_value, low=1, high=5)
+            viewer_value = _require_viewer(viewer_of(context, request))
+            if best_value not in (None, ""):
+                fields["best_output_id"] = output_id_for(shown_value, best_value)
             if not fields:
-                raise gr.Error("Give diversity or best")
+                raise InvalidInputError("give diversity or best")
             return rate_set(database, viewer_value, request_id_for(shown_value), **fields)
 
     result = gr.Textbox(visible=False)
-    gr.on([], rate, [viewer, shown, index, naturalness, reliability, thumbs, comment], result,
+    gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
           api_name=f"rate_{kind}", queue=False)
-    gr.on([], rate_whole_set, [viewer, shown, diversity, best], result,
+    gr.on([], rate_whole_set, [shown, diversity, best], result,
           api_name=f"rate_{kind}_set", queue=False)

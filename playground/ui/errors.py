@@ -1,4 +1,10 @@
-"""The UI's edge: known errors become a clear message in the browser, the rest are logged."""
+"""The UI's edge: known errors become a clear message in the browser, the rest are logged.
+
+A refused request (bad input, not logged in, rate limited) is an everyday event: it is logged as
+one line and never prints a traceback (gr.Error(print_exception=False)). A real fault is logged
+with its traceback and shown with the title INTERNAL_ERROR_TITLE, which the guard
+(playground/web_guard.py) keeps as HTTP 500; every other error becomes HTTP 422 there.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import gradio as gr
 from feedback_db.errors import FeedbackDBError
 from models.base import ModelError
 from playground.errors import PlaygroundError
+from playground.storage import storage_problem
+from playground.web_guard import INTERNAL_ERROR_TITLE
 
 log = logging.getLogger("playground.ui")
 USER_ERRORS = (FeedbackDBError, ModelError, PlaygroundError)
@@ -25,13 +33,20 @@ def shown_to_user(action: str) -> Iterator[None]:
     """
     try:
         yield
-    except gr.Error:
+    except gr.Error as error:
+        log.info("refused to %s: %s", action, error.message)
+        error.print_exception = False
         raise
     except USER_ERRORS as error:
-        raise gr.Error(str(error), title=f"Could not {action}") from error
+        log.info("refused to %s: %s: %s", action, type(error).__name__, error)
+        raise gr.Error(str(error), title=f"Could not {action}", print_exception=False) from error
     except Exception as error:
+        problem = storage_problem(error)
+        if problem is not None:
+            log.error("could not %s: %s", action, problem)
+            raise gr.Error(problem, title=f"Could not {action}", print_exception=False) from error
         log.exception("unexpected error while trying to %s", action)
         raise gr.Error(
             f"Something went wrong while trying to {action}; it has been logged. Please try again.",
-            title="Error",
+            title=INTERNAL_ERROR_TITLE, print_exception=False,
         ) from error

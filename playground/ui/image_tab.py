@@ -7,12 +7,13 @@ from collections.abc import Iterator
 
 import gradio as gr
 
+from feedback_db.queries import clean_text
 from models.base import ImageOutput, ImageParams
 from playground.context import AppContext
 from playground.generation import stream_image
-from playground.identity import Viewer
 from playground.ui.candidates import (
     MAX_CARDS,
+    TypedDropdown,
     build_card,
     build_set_panel,
     rating_components,
@@ -24,7 +25,8 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
-from playground.ui.session import clear_stop, ensure_viewer, request_stop, unless_stopped
+from playground.ui.session import client_of, unless_stopped, wire_stop
+from playground.ui.values import number, whole
 
 DEFAULTS = ImageParams()
 
@@ -37,8 +39,9 @@ def image_meta(output: ImageOutput, version: str) -> str:
 
 
 def build_image_tab(
-    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State
+    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
 ) -> None:
+    """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)
     # 1. Prompt and buttons.
     with gr.Row(equal_height=False):
@@ -62,7 +65,7 @@ def build_image_tab(
                 # Read on every page load: the active version's learned default (docs/RETRAIN.md).
                 value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
             )
-            size = gr.Dropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
+            size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
             seed = gr.Number(None, label="Seed", info="blank = random; image i uses seed + i",
                              precision=0, minimum=0, elem_id="image-seed")
     status = gr.Markdown(elem_id="image-status")
@@ -72,32 +75,32 @@ def build_image_tab(
     panel = build_set_panel("image", guidelines)
 
     def run(
-        viewer_value: Viewer | None, prompt_value: str, negative_value: str, n_value: float,
+        prompt_value: str, negative_value: str, n_value: float,
         steps_value: float, guidance_value: float, size_value: float, seed_value: float | None,
-        progress: gr.Progress = gr.Progress(),
+        request: gr.Request, progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict]:
         with shown_to_user("generate images"):
-            viewer_value = ensure_viewer(context, viewer_value)
-            count = int(n_value)
-            if not 1 <= count <= MAX_CARDS:
-                raise gr.Error(f"Images must be between 1 and {MAX_CARDS}, got {count}")
+            client = client_of(context, request)
+            side = whole("Size", size_value, 1)
             params = ImageParams(
-                steps=int(steps_value), guidance_scale=float(guidance_value),
-                width=int(size_value), height=int(size_value), n=count,
-                seed=int(seed_value) if seed_value is not None else None,
-                negative_prompt=negative_value or "",
+                steps=whole("Steps", steps_value, 1), guidance_scale=number("Guidance", guidance_value),
+                width=side, height=side, n=whole("Images", n_value, 1, MAX_CARDS),
+                seed=whole("Seed", seed_value, 0) if seed_value is not None else None,
+                negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
             )
-            stopped = {viewer: viewer_value, status: "Stopped before it started."}
+            params.validate()
+            context.generation_limits.take(client.key, client.ip)
+            stopped = {status: "Stopped before it started."}
             yield from unless_stopped(
-                context, viewer_value, stopped,
-                lambda cancel: _stream(viewer_value, prompt_value, params, cancel, progress),
+                context, client, stopped,
+                lambda cancel: _stream(client.key, prompt_value, params, cancel, progress),
             )
 
-    def _stream(viewer_value, prompt_value, params, cancel, progress) -> Iterator[dict]:
+    def _stream(client_key, prompt_value, params, cancel, progress) -> Iterator[dict]:
         started = False
-        for update in stream_image(context, viewer_value, prompt_value, params, cancel):
+        for update in stream_image(context, None, prompt_value, params, cancel, client_key=client_key):
             head = {} if started else {
-                **reset_for_new_request(cards, panel, params.n), viewer: viewer_value, shown: None,
+                **reset_for_new_request(cards, panel, params.n), shown: None,
             }
             started = True
             if update.recorded is None:
@@ -115,15 +118,15 @@ def build_image_tab(
                 status: f"Done · version `{recorded.model_version}` · rate each image below.",
             }
 
-    inputs = [viewer, prompt, negative, n, steps, guidance, size, seed]
-    outputs = [viewer, shown, status, *rating_components(cards, panel)]
-    generate.click(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private").then(
+    inputs = [prompt, negative, n, steps, guidance, size, seed]
+    outputs = [shown, status, *rating_components(cards, panel)]
+    (on_click,) = wire_stop(context, [generate.click], stop, status, "stop_image")
+    on_click.then(
         run, inputs, outputs, api_name="generate_image",
         concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
         show_progress_on=[status],
     )
-    stop.click(lambda v: request_stop(context, v), viewer, status, queue=False, api_name="stop_image")
     for index, card in enumerate(cards):
-        wire_card(card, index, context.database, viewer, shown)
-    wire_set_panel(panel, context.database, viewer, shown)
-    wire_rating_api("image", context.database, viewer, shown)
+        wire_card(card, index, context, shown)
+    wire_set_panel(panel, context, shown)
+    wire_rating_api("image", context, shown)

@@ -1,8 +1,8 @@
 """The Insights tab (admins): per-version plots, training runs with their reports, flagged outputs.
 
-Its own admin log-in (the same accounts and check as the Annotate tab); every handler re-checks
-the role on the server through `insights_for_admin`, so anonymous and annotator calls to these
-endpoints are refused whatever the page shows.
+The same log-in as the Annotate tab (the caller's cookie names one session; logging in here or
+there opens both); every handler re-checks the role on the server through `insights_for_admin`,
+so anonymous and annotator calls to these endpoints are refused whatever the page shows.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import html
 import gradio as gr
 import pandas as pd
 
-from playground.annotation import log_in, log_out
 from playground.context import AppContext
+from playground.errors import NotAllowedError
 from playground.insights import Insights, insights_for_admin
 from playground.ui.errors import shown_to_user
+from playground.ui.login import claimed_login, log_in_client, log_out_client
 
 PUBLIC = {"concurrency_id": "insights", "concurrency_limit": 2}
 EMPTY = "No feedback for this modality yet: the plots appear once people generate and rate."
@@ -23,7 +24,6 @@ EMPTY = "No feedback for this modality yet: the plots appear once people generat
 
 def build_insights_tab(context: AppContext) -> None:
     database = context.database
-    login = gr.State(None)  # AnnotatorLogin, server-side only
     with gr.Column(elem_id="insights-login") as login_box:
         gr.Markdown("### Admin log-in\nInsights are for admins (`playground users add NAME --role admin`).")
         name = gr.Textbox(label="Name", max_lines=1, elem_id="insights-name")
@@ -54,27 +54,31 @@ def build_insights_tab(context: AppContext) -> None:
 
     plots = [message, scores, by_version, over_time, latency, metrics, runs, flagged]
 
-    def load(user: object, modality_value: str) -> list:
+    def load(modality_value: str, request: gr.Request) -> list:
         with shown_to_user("load the insights"):
-            figures = insights_for_admin(database, user, modality_value)
+            figures = insights_for_admin(database, claimed_login(context, request), modality_value)
             return _updates(figures)
 
-    def do_login(name_value: str, password_value: str) -> list:
+    def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
         with shown_to_user("log in"):
-            user = log_in(database, name_value, password_value)
-            figures = insights_for_admin(database, user, "text")
-            return [user, gr.Column(visible=False), gr.Column(visible=True), "", *_updates(figures)]
+            user = log_in_client(context, name_value, password_value, request)
+            try:
+                figures = insights_for_admin(database, user, "text")
+            except NotAllowedError:
+                log_out_client(context, request)  # an annotator's log-in here opens nothing
+                raise
+            return [gr.Column(visible=False), gr.Column(visible=True), "", *_updates(figures)]
 
-    def do_logout(user: object) -> list:
+    def do_logout(request: gr.Request) -> list:
         with shown_to_user("log out"):
-            log_out(database, user)
-            return [None, gr.Column(visible=True), gr.Column(visible=False)]
+            log_out_client(context, request)
+            return [gr.Column(visible=True), gr.Column(visible=False)]
 
-    login_button.click(do_login, [name, password], [login, login_box, work, password, *plots],
+    login_button.click(do_login, [name, password], [login_box, work, password, *plots],
                        api_name="insights_login", **PUBLIC)
-    refresh.click(load, [login, modality], plots, api_name="insights", **PUBLIC)
-    modality.change(load, [login, modality], plots, api_visibility="private", **PUBLIC)
-    logout.click(do_logout, login, [login, login_box, work], api_name="insights_logout", **PUBLIC)
+    refresh.click(load, [modality], plots, api_name="insights", **PUBLIC)
+    modality.change(load, [modality], plots, api_visibility="private", **PUBLIC)
+    logout.click(do_logout, None, [login_box, work], api_name="insights_logout", **PUBLIC)
 
 
 def _updates(figures: Insights) -> list:

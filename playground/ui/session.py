@@ -1,4 +1,8 @@
-"""Per-browser identity in the UI: a token in local storage, a Viewer in the session state."""
+"""Who is calling: the client behind an event (cookie hash and address), and Stop per client.
+
+Handlers take `request: gr.Request` and ask `client_of` for the caller; nothing here trusts
+Gradio's session_hash, which the browser makes and sends in query strings.
+"""
 
 from __future__ import annotations
 
@@ -8,50 +12,104 @@ from collections.abc import Callable, Iterator
 import gradio as gr
 
 from playground.context import AppContext
-from playground.identity import Viewer, viewer_for_token
+from playground.identity import Client, Viewer, find_viewer, viewer_for_token
+from playground.secret_key import new_token, token_hash
+from playground.web_guard import client_token_from_cookie_header
 
-STORAGE_KEY = "playground-viewer"
+
+def client_of(context: AppContext, request: gr.Request | None) -> Client:
+    """The caller's identity key and address. A caller without our cookie (it never passed the
+    guard, e.g. a raw HTTP client that drops cookies) gets a one-off key: it can generate, but
+    nothing ties its next call to this one."""
+    headers = dict(request.headers) if request is not None else {}
+    token = client_token_from_cookie_header(headers.get("cookie")) or new_token()
+    return Client(
+        key=token_hash(context.secret, "browser", token),
+        login_key=token_hash(context.secret, "login", token),
+        ip=_address(context, request, headers),
+    )
 
 
-def ensure_viewer(context: AppContext, viewer: Viewer | None) -> Viewer:
-    """API clients never load the page, so a handler creates the identity if it is missing."""
-    return viewer if viewer is not None else viewer_for_token(context.database, None)
+def viewer_of(context: AppContext, request: gr.Request | None) -> Viewer | None:
+    """The end user behind the caller's cookie, or None if they have not generated anything yet."""
+    return find_viewer(context.database, client_of(context, request).key)
+
+
+def _address(context: AppContext, request: gr.Request | None, headers: dict) -> str:
+    if context.settings.trust_forwarded_for and headers.get("x-forwarded-for"):
+        return headers["x-forwarded-for"].split(",")[0].strip()
+    client = getattr(request, "client", None) if request is not None else None
+    return str(getattr(client, "host", None) or "unknown")
 
 
 def wire_identity(app: gr.Blocks, context: AppContext) -> gr.State:
-    """On page load, restore (or create) the browser's identity; return the viewer state."""
-    token = gr.BrowserState("", storage_key=STORAGE_KEY)
+    """A per-page viewer state, filled on load from the cookie (never created by a page view).
+
+    The Text and Image tabs read the cookie on every event instead; this state is for
+    components that only display who is here.
+    """
     viewer = gr.State(None)
 
-    def restore(saved_token: str) -> tuple[str, Viewer]:
-        restored = viewer_for_token(context.database, saved_token)
-        return restored.browser_session, restored
+    def restore(request: gr.Request) -> Viewer | None:
+        return viewer_of(context, request)
 
-    app.load(restore, token, [token, viewer], api_visibility="private", queue=False)
+    app.load(restore, None, viewer, api_visibility="private", queue=False)
     return viewer
 
 
-def clear_stop(context: AppContext, viewer: Viewer | None) -> None:
+def ensure_viewer(context: AppContext, viewer: Viewer | None) -> Viewer:
+    """Scripts without a browser: a fresh identity when none is given."""
+    return viewer if viewer is not None else viewer_for_token(context.database, None)
+
+
+def _stop_key(who: Viewer | Client | str) -> str:
+    if isinstance(who, Viewer):
+        return who.browser_session
+    return who.key if isinstance(who, Client) else who
+
+
+def clear_stop(context: AppContext, who: Viewer | Client | str | None) -> None:
     """Runs un-queued right when Generate is clicked, so an old Stop does not stop the new run."""
-    if viewer is not None:
-        context.cancel_event(viewer.browser_session).clear()
+    if who is not None:
+        context.cancel_event(_stop_key(who)).clear()
 
 
-def request_stop(context: AppContext, viewer: Viewer | None) -> str:
-    """Ask this browser's running (or queued) generation to stop after the current step."""
-    if viewer is not None:
-        context.cancel_event(viewer.browser_session).set()
+def request_stop(context: AppContext, who: Viewer | Client | str | None) -> str:
+    """Ask this client's running (or queued) generation to stop after the current step."""
+    if who is not None:
+        context.cancel_event(_stop_key(who)).set()
     return "Stopping…"
 
 
+def clear_stop_handler(context: AppContext) -> Callable[[gr.Request], None]:
+    """For Generate's un-queued first step: clear an old Stop of this client."""
+
+    def clear(request: gr.Request) -> None:
+        clear_stop(context, client_of(context, request))
+
+    return clear
+
+
+def wire_stop(context: AppContext, triggers: list, stop_button: gr.Button, status, api_name: str):
+    """Clear an old Stop when a generation is triggered; the Stop button, per client.
+    Returns the clearing events, for `.then(generate)`."""
+
+    def stop(request: gr.Request) -> str:
+        return request_stop(context, client_of(context, request))
+
+    stop_button.click(stop, None, status, queue=False, api_name=api_name)
+    return [trigger(clear_stop_handler(context), None, None, queue=False, api_visibility="private")
+            for trigger in triggers]
+
+
 def unless_stopped(
-    context: AppContext, viewer: Viewer, stopped: dict, run: Callable[[threading.Event], Iterator[dict]]
+    context: AppContext, who: Viewer | Client | str, stopped: dict, run: Callable[[threading.Event], Iterator[dict]]
 ) -> Iterator[dict]:
-    """Run a generation with this browser's stop event, unless Stop came while it was queued.
+    """Run a generation with this client's stop event, unless Stop came while it was queued.
 
     The event is cleared when the run ends, so a Stop never leaks into the next request.
     """
-    cancel = context.cancel_event(viewer.browser_session)
+    cancel = context.cancel_event(_stop_key(who))
     if cancel.is_set():
         cancel.clear()
         yield stopped

@@ -9,7 +9,7 @@ import gradio as gr
 from models.base import TextOutput, TextParams
 from playground.context import AppContext
 from playground.generation import stream_text
-from playground.identity import Viewer
+from playground.identity import Client
 from playground.ui.candidates import (
     MAX_CARDS,
     build_card,
@@ -23,7 +23,8 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
-from playground.ui.session import clear_stop, ensure_viewer, request_stop, unless_stopped
+from playground.ui.session import client_of, unless_stopped, wire_stop
+from playground.ui.values import number, whole
 
 DEFAULTS = TextParams()
 
@@ -42,8 +43,9 @@ def parse_stop(text: str | None) -> tuple[str, ...]:
 
 
 def build_text_tab(
-    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State
+    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
 ) -> None:
+    """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
     # 1. Prompt, candidates and the buttons.
     with gr.Row(equal_height=False):
@@ -78,32 +80,31 @@ def build_text_tab(
     panel = build_set_panel("text", guidelines)
 
     def run(
-        viewer_value: Viewer | None, prompt_value: str, n_value: float, max_tokens: float,
+        prompt_value: str, n_value: float, max_tokens: float,
         temperature_value: float, top_p_value: float, penalty: float, seed_value: float | None,
-        stop_value: str,
+        stop_value: str, request: gr.Request,
     ) -> Iterator[dict]:
         with shown_to_user("generate"):
-            viewer_value = ensure_viewer(context, viewer_value)
-            count = int(n_value)
-            if not 1 <= count <= MAX_CARDS:
-                raise gr.Error(f"Candidates must be between 1 and {MAX_CARDS}, got {count}")
+            client = client_of(context, request)
             params = TextParams(
-                max_new_tokens=int(max_tokens), temperature=float(temperature_value),
-                top_p=float(top_p_value), repetition_penalty=float(penalty),
-                stop=parse_stop(stop_value), n=count,
-                seed=int(seed_value) if seed_value is not None else None,
+                max_new_tokens=whole("Max new tokens", max_tokens, 1), temperature=number("Temperature", temperature_value),
+                top_p=number("Top-p", top_p_value), repetition_penalty=number("Repetition penalty", penalty),
+                stop=parse_stop(stop_value), n=whole("Candidates", n_value, 1, MAX_CARDS),
+                seed=whole("Seed", seed_value, 0) if seed_value is not None else None,
             )
-            stopped = {viewer: viewer_value, status: "Stopped before it started."}
+            params.validate()
+            context.generation_limits.take(client.key, client.ip)
+            stopped = {status: "Stopped before it started."}
             yield from unless_stopped(
-                context, viewer_value, stopped, lambda cancel: _stream(viewer_value, prompt_value, params, cancel)
+                context, client, stopped, lambda cancel: _stream(client, prompt_value, params, cancel)
             )
 
-    def _stream(viewer_value: Viewer, prompt_value: str, params: TextParams, cancel) -> Iterator[dict]:
+    def _stream(client: Client, prompt_value: str, params: TextParams, cancel) -> Iterator[dict]:
         started = False
-        for update in stream_text(context, viewer_value, prompt_value, params, cancel):
+        for update in stream_text(context, None, prompt_value, params, cancel, client_key=client.key):
             # The screen is cleared only once generation has really started (input was valid).
             head = {} if started else {
-                **reset_for_new_request(cards, panel, params.n), viewer: viewer_value, shown: None,
+                **reset_for_new_request(cards, panel, params.n), shown: None,
                 status: "Generating…",
             }
             started = True
@@ -120,24 +121,20 @@ def build_text_tab(
                 status: _done_status(update.outputs, recorded.model_version),
             }
 
-    inputs = [viewer, prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
-    outputs = [viewer, shown, status, *rating_components(cards, panel)]
-    clear = generate.click(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private")
-    clear.then(
-        run, inputs, outputs, api_name="generate_text",
-        concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
-        show_progress_on=[status],
-    )
-    prompt.submit(lambda v: clear_stop(context, v), viewer, None, queue=False, api_visibility="private").then(
-        run, inputs, outputs, api_visibility="private",
-        concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
-        show_progress_on=[status],
-    )
-    stop.click(lambda v: request_stop(context, v), viewer, status, queue=False, api_name="stop_text")
+    inputs = [prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
+    outputs = [shown, status, *rating_components(cards, panel)]
+    on_click, on_submit = wire_stop(context, [generate.click, prompt.submit], stop, status, "stop_text")
+    for event, api in ((on_click, {"api_name": "generate_text"}), (on_submit, {"api_visibility": "private"})):
+        event.then(
+            run, inputs, outputs, **api,
+            concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+            show_progress_on=[status],
+        )
     for index, card in enumerate(cards):
-        wire_card(card, index, context.database, viewer, shown)
-    wire_set_panel(panel, context.database, viewer, shown)
-    wire_rating_api("text", context.database, viewer, shown)
+        wire_card(card, index, context, shown)
+    wire_set_panel(panel, context, shown)
+    wire_rating_api("text", context, shown)
+
 
 
 def _learned(context: AppContext, knob: str, fallback: float) -> float:

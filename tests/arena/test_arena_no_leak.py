@@ -28,16 +28,17 @@ def url(context, database):
         yield app_url
 
 
-def call(url: str, config: dict, api_name: str, data: list, session_hash: str) -> list[str]:
-    """Run one event through the queue as the browser does; return every raw SSE message."""
+def call(browser: httpx.Client, url: str, config: dict, api_name: str, data: list, session_hash: str) -> list[str]:
+    """Run one event through the queue as the browser does (keeping its identity cookie);
+    return every raw SSE message."""
     fn = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
-    joined = httpx.post(url + "gradio_api/queue/join", json={
+    joined = browser.post(url + "gradio_api/queue/join", json={
         "data": data, "fn_index": fn["id"], "session_hash": session_hash, "event_data": None,
         "trigger_id": fn["targets"][0][0],
     })
     joined.raise_for_status()
     messages = []
-    with httpx.stream("GET", url + f"gradio_api/queue/data?session_hash={session_hash}", timeout=60) as stream:
+    with browser.stream("GET", url + f"gradio_api/queue/data?session_hash={session_hash}", timeout=60) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:"):
                 messages.append(line)
@@ -52,12 +53,13 @@ def names_in(text: str) -> set[str]:
 
 
 def test_config_and_battle_events_carry_no_version_name_until_the_vote(url, database):
-    config_text = httpx.get(url + "config").text
+    browser = httpx.Client()
+    config_text = browser.get(url + "config").text
     assert not {ACTIVE, CANDIDATE} & names_in(config_text)
     config = json.loads(config_text)
     session_hash = uuid.uuid4().hex
     # Gradio fills gr.State inputs from the server-side session; the browser sends None.
-    battle = call(url, config, "arena_battle", [None, "text", "Name a fruit"], session_hash)
+    battle = call(browser, url, config, "arena_battle", ["text", "Name a fruit"], session_hash)
     payload = "\n".join(battle)
     assert '"success":true' in battle[-1].replace(" ", "")
     assert names_in(payload) == set(), "a version name reached the browser before the vote"
@@ -68,20 +70,22 @@ def test_config_and_battle_events_carry_no_version_name_until_the_vote(url, data
         (row,) = session.query(Battle).all()
     assert f'"battle_id": {row.id}' not in payload and '"battle_id"' not in payload  # state stays server-side
     # The vote's answer reveals both names.
-    voted = "\n".join(call(url, config, "arena_vote_tie", [None, None, ""], session_hash))
+    voted = "\n".join(call(browser, url, config, "arena_vote_tie", [None, ""], session_hash))
     assert {ACTIVE, CANDIDATE} & names_in(voted) and CANDIDATE in voted
 
 
 def test_double_vote_is_refused_with_a_clear_message(url):
-    config = httpx.get(url + "config").json()
+    browser = httpx.Client()
+    config = browser.get(url + "config").json()
     session_hash = uuid.uuid4().hex
-    call(url, config, "arena_battle", [None, "text", "Name a fruit"], session_hash)
-    call(url, config, "arena_vote_a", [None, None, ""], session_hash)
-    again = "\n".join(call(url, config, "arena_vote_b", [None, None, ""], session_hash))
+    call(browser, url, config, "arena_battle", ["text", "Name a fruit"], session_hash)
+    call(browser, url, config, "arena_vote_a", [None, ""], session_hash)
+    again = "\n".join(call(browser, url, config, "arena_vote_b", [None, ""], session_hash))
     assert "already voted on this battle" in again
 
 
 def test_vote_without_a_battle_is_refused(url):
-    config = httpx.get(url + "config").json()
-    answer = "\n".join(call(url, config, "arena_vote_a", [None, None, ""], uuid.uuid4().hex))
+    browser = httpx.Client()
+    config = browser.get(url + "config").json()
+    answer = "\n".join(call(browser, url, config, "arena_vote_a", [None, ""], uuid.uuid4().hex))
     assert "start a battle first" in answer

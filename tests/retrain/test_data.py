@@ -48,7 +48,8 @@ def test_pairs_labels_and_sft_follow_the_rules(database, training_prompt):
     assert ("great", "bad") in pairs
     assert {(r["completion"], r["label"]) for r in datasets.unpaired} == {("great", True), ("bad", False), ("meh", False)}
     assert [r["completion"] for r in datasets.sft] == ["great"]
-    assert datasets.counts["flagged_outputs"] == 1
+    # Flagged outputs never reach the frames (feedback_db.frames), so none is left to count here.
+    assert datasets.counts["flagged_outputs"] == 0
 
 
 def test_duplicate_prompts_are_pooled_and_heldout_prompts_never_train(database):
