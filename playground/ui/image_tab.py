@@ -15,6 +15,7 @@ from playground.ui.candidates import (
     MAX_CARDS,
     build_card,
     build_set_panel,
+    enable_ratings,
     rating_components,
     reset_for_new_request,
     show_set_panel,
@@ -24,7 +25,9 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
+from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.session import clear_stop, ensure_viewer, request_stop, unless_stopped
+from playground.ui.wording import finish_words
 
 DEFAULTS = ImageParams()
 
@@ -32,7 +35,7 @@ DEFAULTS = ImageParams()
 def image_meta(output: ImageOutput, version: str) -> str:
     return (
         f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · "
-        f"{output.finish_reason}"
+        f"{finish_words(output.finish_reason)}"
     )
 
 
@@ -44,7 +47,8 @@ def build_image_tab(
     with gr.Row(equal_height=False):
         with gr.Column(scale=4):
             prompt = gr.Textbox(label="Prompt", lines=2, elem_id="image-prompt",
-                                placeholder="Describe the picture…")
+                                placeholder="Describe the picture…",
+                                info="Enter generates · Shift+Enter adds a new line")
             negative = gr.Textbox(label="Negative prompt", lines=1, elem_id="image-negative",
                                   placeholder="What to avoid (optional)")
         with gr.Column(scale=1, min_width=180):
@@ -63,17 +67,16 @@ def build_image_tab(
                 value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
             )
             size = gr.Dropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
-            seed = gr.Number(None, label="Seed", info="blank = random; image i uses seed + i",
-                             precision=0, minimum=0, elem_id="image-seed")
+            seed = seed_box("image", "blank = random; image i uses seed + i")
     status = gr.Markdown(elem_id="image-status")
     # 3. One card per image, then the set panel.
-    with gr.Row(equal_height=False, elem_classes="cards"):
+    with gr.Row(equal_height=False, elem_classes="cards", elem_id="image-cards"):
         cards = [build_card("image", i, guidelines) for i in range(MAX_CARDS)]
     panel = build_set_panel("image", guidelines)
 
     def run(
         viewer_value: Viewer | None, prompt_value: str, negative_value: str, n_value: float,
-        steps_value: float, guidance_value: float, size_value: float, seed_value: float | None,
+        steps_value: float, guidance_value: float, size_value: float, seed_value: str | None,
         progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict]:
         with shown_to_user("generate images"):
@@ -84,7 +87,7 @@ def build_image_tab(
             params = ImageParams(
                 steps=int(steps_value), guidance_scale=float(guidance_value),
                 width=int(size_value), height=int(size_value), n=count,
-                seed=int(seed_value) if seed_value is not None else None,
+                seed=parse_seed(seed_value),
                 negative_prompt=negative_value or "",
             )
             stopped = {viewer: viewer_value, status: "Stopped before it started."}
@@ -111,6 +114,7 @@ def build_image_tab(
                 **{cards[o.index].content: str(o.path) for o in update.outputs},
                 **{cards[o.index].meta: image_meta(o, recorded.model_version) for o in update.outputs},
                 **show_set_panel(panel, params.n),
+                **enable_ratings(cards, params.n),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
                 status: f"Done · version `{recorded.model_version}` · rate each image below.",
             }

@@ -14,7 +14,9 @@ from playground.ui.candidates import (
     MAX_CARDS,
     build_card,
     build_set_panel,
+    enable_ratings,
     rating_components,
+    raw_text_toggle,
     reset_for_new_request,
     show_set_panel,
     wire_card,
@@ -23,7 +25,9 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
+from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.session import clear_stop, ensure_viewer, request_stop, unless_stopped
+from playground.ui.wording import finish_words
 
 DEFAULTS = TextParams()
 
@@ -32,7 +36,7 @@ def text_meta(output: TextOutput, version: str) -> str:
     return (
         f"{output.latency_ms / 1000:.1f} s · first token {output.time_to_first_token_ms:.0f} ms · "
         f"{output.tokens_per_s:.1f} tok/s · {output.tokens} tokens · seed `{output.seed}` · "
-        f"version `{version}` · {output.finish_reason}"
+        f"version `{version}` · {finish_words(output.finish_reason)}"
     )
 
 
@@ -49,6 +53,7 @@ def build_text_tab(
     with gr.Row(equal_height=False):
         prompt = gr.Textbox(
             label="Prompt", placeholder="Ask or instruct the model…", lines=3, max_lines=12,
+            info="Enter generates · Shift+Enter adds a new line",
             elem_id="text-prompt", scale=4, autofocus=True,
         )
         with gr.Column(scale=1, min_width=180):
@@ -69,17 +74,18 @@ def build_text_tab(
             top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
             repetition_penalty = gr.Slider(1, 2, value=DEFAULTS.repetition_penalty, step=0.05, label="Repetition penalty")
         with gr.Row():
-            seed = gr.Number(None, label="Seed", info="blank = random; shown under each output", precision=0, minimum=0, elem_id="text-seed")
+            seed = seed_box("text", "blank = random; shown under each output")
             stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
     status = gr.Markdown(elem_id="text-status")
+    raw_text_toggle("text")
     # 3. The candidate cards and the set panel.
-    with gr.Row(equal_height=False, elem_classes="cards"):
+    with gr.Row(equal_height=False, elem_classes="cards", elem_id="text-cards"):
         cards = [build_card("text", i, guidelines) for i in range(MAX_CARDS)]
     panel = build_set_panel("text", guidelines)
 
     def run(
         viewer_value: Viewer | None, prompt_value: str, n_value: float, max_tokens: float,
-        temperature_value: float, top_p_value: float, penalty: float, seed_value: float | None,
+        temperature_value: float, top_p_value: float, penalty: float, seed_value: str | None,
         stop_value: str,
     ) -> Iterator[dict]:
         with shown_to_user("generate"):
@@ -91,7 +97,7 @@ def build_text_tab(
                 max_new_tokens=int(max_tokens), temperature=float(temperature_value),
                 top_p=float(top_p_value), repetition_penalty=float(penalty),
                 stop=parse_stop(stop_value), n=count,
-                seed=int(seed_value) if seed_value is not None else None,
+                seed=parse_seed(seed_value),
             )
             stopped = {viewer: viewer_value, status: "Stopped before it started."}
             yield from unless_stopped(
@@ -116,6 +122,7 @@ def build_text_tab(
                 **_texts(cards, update.texts),
                 **{cards[o.index].meta: text_meta(o, recorded.model_version) for o in update.outputs},
                 **show_set_panel(panel, params.n),
+                **enable_ratings(cards, params.n),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
                 status: _done_status(update.outputs, recorded.model_version),
             }
@@ -146,10 +153,11 @@ def _learned(context: AppContext, knob: str, fallback: float) -> float:
 
 
 def _texts(cards, texts: list[str]) -> dict:
-    return {cards[i].content: text for i, text in enumerate(texts)}
+    raw = {cards[i].content: text for i, text in enumerate(texts)}
+    return {**raw, **{cards[i].rendered: text for i, text in enumerate(texts)}}
 
 
 def _done_status(outputs: list[TextOutput], version: str) -> str:
     stopped = any(o.finish_reason == "cancelled" for o in outputs)
-    head = "Stopped" if stopped else "Done"
+    head = "Stopped by you" if stopped else "Done"
     return f"{head} · version `{version}` · rate each candidate below; every click is saved."

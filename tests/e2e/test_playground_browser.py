@@ -19,7 +19,7 @@ def test_two_text_candidates_stream_and_every_rating_lands_in_the_database(page,
     page.fill("#text-prompt textarea", "Name three colours of the rainbow.")
     page.click("#text-parameters")
     set_number(page, "text-max-tokens", 40)
-    set_number(page, "text-seed", 1234)
+    page.fill("#text-seed input", "1234")
     page.click("#text-generate")
     seen = watch_text_stream(page, "text-0-output", "text-status")
     assert len(seen) >= 3, f"expected the text to stream in several steps, saw {seen}"
@@ -88,7 +88,7 @@ def test_an_image_is_generated_and_rated(page, live_app):
     page.fill("#image-prompt textarea", "a large red circle at the top left on a light blue background")
     set_number(page, "image-n", 1)
     page.click("#image-parameters")
-    set_number(page, "image-seed", 7)
+    page.fill("#image-seed input", "7")
     page.click("#image-generate")
     wait_done(page, "image-status")
     assert page.locator("#image-0-output img").count() == 1
