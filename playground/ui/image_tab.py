@@ -44,7 +44,7 @@ def build_image_tab(
 ) -> None:
     shown = gr.State(None)
     # 1. Prompt and buttons.
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_classes="prompt-row"):
         with gr.Column(scale=4):
             prompt = gr.Textbox(label="Prompt", lines=2, elem_id="image-prompt",
                                 placeholder="Describe the picture…",

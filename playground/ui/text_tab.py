@@ -50,7 +50,7 @@ def build_text_tab(
 ) -> None:
     shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
     # 1. Prompt, candidates and the buttons.
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_classes="prompt-row"):
         prompt = gr.Textbox(
             label="Prompt", placeholder="Ask or instruct the model…", lines=3, max_lines=12,
             info="Enter generates · Shift+Enter adds a new line",
