@@ -47,6 +47,8 @@
         if (input.name !== block.id) input.name = block.id;
       });
     });
+    // Gradio's empty image placeholder is a div with an aria-label but no role.
+    document.querySelectorAll("div.empty[aria-label]:not([role])").forEach((box) => box.setAttribute("role", "img"));
     document.querySelectorAll("[id^='image-'][id$='-output'] img").forEach((img) => {
       if (img.dataset.altFor === img.src && img.getAttribute("alt")) return;
       img.dataset.altFor = img.src;

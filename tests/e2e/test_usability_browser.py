@@ -219,15 +219,25 @@ def test_score_groups_and_images_have_accessible_names(browser, live_app):
     context.close()
 
 
-def test_axe_finds_no_serious_or_critical_violations_on_the_text_tab(browser, live_app, axe_script):
-    url, _ = live_app
-    context, page = new_page(browser, url)
-    page.add_script_tag(path=str(axe_script))
+TABS = ["Text", "Image", "Arena", "Leaderboard", "Your ratings", "Annotate", "Insights", "Guidelines"]
+
+
+def serious_violations(page) -> list[str]:
     results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    bad = [
+    return [
         f"{v['id']} ({v['impact']}): {v['help']} - "
         + "; ".join(f"{n['target']} {n['failureSummary'][-160:]!r}" for n in v["nodes"][:6])
         for v in results["violations"] if v["impact"] in ("serious", "critical")
     ]
-    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_axe_finds_no_serious_or_critical_violations(browser, live_app, axe_script, tab):
+    url, _ = live_app
+    context, page = new_page(browser, url)
+    page.get_by_role("tab", name=tab).click()
+    page.wait_for_timeout(500)
+    page.add_script_tag(path=str(axe_script))
+    bad = serious_violations(page)
+    assert not bad, f"{tab} tab:\n" + "\n".join(bad)
     context.close()
