@@ -42,8 +42,13 @@ CLAIM_ATTEMPTS = 3
 class QueuePolicy:
     overlap: int = 2  # k: annotators per request
     lease: timedelta = timedelta(minutes=15)
+    # A request with a stopped output, or a text output shorter than this, is not worth an
+    # annotator's time (a 2-token answer says nothing about fluency): it never enters the queue.
+    min_output_tokens: int = 0
 
     def __post_init__(self) -> None:
+        if self.min_output_tokens < 0:
+            raise InvalidInputError(f"the minimum output length must be 0 or more, got {self.min_output_tokens}")
         if self.overlap < 1:
             raise InvalidInputError(f"the overlap must be at least 1, got {self.overlap}")
         if self.lease <= timedelta(0):
@@ -111,7 +116,7 @@ def next_item(
         return Lease(held.request_id, held.slot, now + policy.lease, resumed=True)
     # 2. Otherwise the first candidate whose slots are still free after locking it.
     for _ in range(CLAIM_ATTEMPTS):
-        candidates = _candidates(session, annotator_id, policy.overlap, now)
+        candidates = _candidates(session, annotator_id, policy, now)
         for request_id in candidates:
             slot = _claim_slot(session, request_id, annotator_id, policy.overlap, now)
             if slot is not None:
@@ -197,7 +202,8 @@ def submitted_history(session: Session, *, annotator_id: int) -> list[int]:
 
 
 def progress(
-    session: Session, *, annotator_id: int, overlap: int, now: datetime | None = None
+    session: Session, *, annotator_id: int, overlap: int, now: datetime | None = None,
+    min_output_tokens: int = 0,
 ) -> Progress:
     """Done today (since midnight UTC), done in all, and requests still open to this annotator."""
     now = now or utcnow()
@@ -212,7 +218,7 @@ def progress(
         .scalar_subquery()
     )
     left = select(func.count(Request.id)).where(
-        ~_finished_by(annotator_id), submissions < overlap
+        ~_finished_by(annotator_id), submissions < overlap, worth_annotating(min_output_tokens)
     )
     return Progress(
         done_today=session.scalar(mine.where(Assignment.submitted_at >= midnight)) or 0,
@@ -272,7 +278,22 @@ def _finished_by(annotator_id: int) -> ColumnElement[bool]:
     return or_(assigned, rated)
 
 
-def _candidates(session: Session, annotator_id: int, overlap: int, now: datetime) -> list[int]:
+def worth_annotating(min_output_tokens: int) -> ColumnElement[bool]:
+    """Requests whose outputs all finished on their own and are at least this many tokens long
+    (image outputs have no token count and pass the length test)."""
+    unfit = (
+        select(Output.id)
+        .where(
+            Output.request_id == Request.id,
+            or_(Output.finish_reason.in_(("cancelled", "error")), Output.tokens < min_output_tokens),
+        )
+        .correlate(Request)
+    )
+    return ~unfit.exists()
+
+
+def _candidates(session: Session, annotator_id: int, policy: QueuePolicy, now: datetime) -> list[int]:
+    overlap = policy.overlap
     held = (
         select(func.count(Assignment.id))
         .where(Assignment.request_id == Request.id, _holds_slot(now))
@@ -282,7 +303,8 @@ def _candidates(session: Session, annotator_id: int, overlap: int, now: datetime
     # Requests closest to done first: overlap completes sooner, so agreement can be measured.
     return list(session.scalars(
         select(Request.id)
-        .where(~_finished_by(annotator_id), held < overlap, ~withheld_request(Request.id))
+        .where(~_finished_by(annotator_id), held < overlap, ~withheld_request(Request.id),
+               worth_annotating(policy.min_output_tokens))
         .order_by(held.desc(), Request.id)
         .limit(CANDIDATE_BATCH)
     ))

@@ -78,6 +78,7 @@ def policy_for(settings: Settings) -> QueuePolicy:
     return QueuePolicy(
         overlap=settings.annotation_overlap,
         lease=timedelta(minutes=settings.annotation_lease_minutes),
+        min_output_tokens=settings.annotation_min_tokens,
     )
 
 
@@ -199,7 +200,10 @@ def later_item(database: Database, login: object, current: int) -> Shown | None:
 def progress_of(database: Database, settings: Settings, login: object) -> Progress:
     user = require_annotator(database, login)
     with database.read_sessions() as session:
-        return progress(session, annotator_id=user.user_id, overlap=settings.annotation_overlap)
+        return progress(
+            session, annotator_id=user.user_id, overlap=settings.annotation_overlap,
+            min_output_tokens=settings.annotation_min_tokens,
+        )
 
 
 def agreement_for_admin(database: Database, login: object) -> dict[str, pd.DataFrame]:

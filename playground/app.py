@@ -33,6 +33,7 @@ from playground.web_guard import GuardMiddleware, GuardState
 
 log = logging.getLogger("playground.app")
 DRAIN_TIMEOUT_S = 30.0
+from playground.ui.wording import plural
 
 APP_NAME = "Playground"
 TAGLINE = (
@@ -42,14 +43,30 @@ TAGLINE = (
 )
 
 
-def status_markdown(settings: Settings, database: Database) -> str:
+STATUS_REFRESH_S = 10  # the footer's counts follow new requests and ratings without a reload
+
+
+def device_in_use(setting: str) -> str:
+    """The device "auto" (or any setting) resolves to, e.g. `cpu` or `cuda:0`."""
+    from models.base import ModelLoadError
+    from models.devices import resolve_device
+
+    try:
+        device = resolve_device(setting).device
+    except ModelLoadError:
+        return setting
+    return f"cuda:{device.index or 0}" if device.type == "cuda" else str(device)
+
+
+def status_markdown(settings: Settings, database: Database, device: str | None = None) -> str:
     """A short status of what this instance serves and how much feedback it holds."""
     with database.read_sessions() as session:
         requests = session.scalar(select(func.count(Request.id))) or 0
         ratings = session.scalar(select(func.count(Rating.id))) or 0
     return (
         f"Text model: `{settings.text_model}` · Image model: `{settings.image_model}` · "
-        f"Device: `{settings.device}` · Feedback so far: {requests} requests, {ratings} ratings"
+        f"Device: `{device or device_in_use(settings.device)}` · "
+        f"Feedback so far: {plural(requests, 'request')}, {plural(ratings, 'rating')}"
     )
 
 
@@ -77,10 +94,12 @@ def build_app(context: AppContext) -> gr.Blocks:
                 build_insights_tab(context)
             with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):
                 gr.Markdown(guidelines.markdown)
+        device = device_in_use(settings.device)
         status = gr.Markdown(elem_id="status", elem_classes="meta")
-        app.load(
-            lambda: status_markdown(settings, context.database), outputs=status,
-            api_visibility="private", queue=False,
+        refresh = gr.Timer(STATUS_REFRESH_S)
+        gr.on(
+            [app.load, refresh.tick], lambda: status_markdown(settings, context.database, device),
+            outputs=status, api_visibility="private", queue=False, show_progress="hidden",
         )
     return app
 
@@ -101,6 +120,7 @@ def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict:
         "server_port": settings.port,
         "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"),
         "css_paths": [settings.assets_dir / "style.css"],
+        "js": (settings.assets_dir / "playground.js").read_text(encoding="utf-8"),
         "allowed_paths": [str(settings.images_dir.resolve())],
         "footer_links": ["api"],
         "show_error": True,

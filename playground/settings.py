@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         15.0, gt=0, le=24 * 60,
         description="How long an annotator holds a queue item before it is handed out again.",
     )
+    annotation_min_tokens: int = Field(
+        5, ge=0, le=100_000,
+        description="Requests with a text output shorter than this many tokens, or with an output "
+        "stopped by the user, never enter the annotation queue.",
+    )
 
     # -- security and limits (docs/SECURITY.md) --------------------------------------------
     login_failures_per_name: int = Field(

@@ -33,7 +33,7 @@ from playground.annotation import (
 )
 from playground.context import AppContext
 from playground.errors import StaleRequestError
-from playground.ui.candidates import MAX_CARDS, SCORES, TypedRadio
+from playground.ui.candidates import MAX_CARDS, SCORES, TypedRadio, raw_text_toggle
 from playground.ui.values import score_value
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
@@ -53,11 +53,18 @@ class AnnotateView:
 
     def __init__(self, guidelines: Guidelines):
         self.cards: list[tuple[gr.Column, gr.Textbox, gr.Image, gr.Radio, gr.Radio]] = []
-        with gr.Row(equal_height=False, elem_classes="cards"):
+        self.rendered: list[gr.Markdown] = []  # each card's text as sanitized Markdown
+        raw_text_toggle("annotate")
+        with gr.Row(equal_height=False, elem_classes="cards", elem_id="annotate-cards"):
             for i in range(MAX_CARDS):
                 with gr.Column(visible=False, min_width=240, elem_id=f"annotate-{i}-card", elem_classes="card") as column:
-                    text = gr.Textbox(label=f"Candidate {i + 1}", lines=6, max_lines=20, interactive=False,
-                                      elem_id=f"annotate-{i}-text")
+                    self.rendered.append(gr.Markdown(
+                        label=f"Candidate {i + 1}", show_label=True, container=True, sanitize_html=True,
+                        min_height=100, max_height=480, elem_id=f"annotate-{i}-rendered",
+                        elem_classes="rendered-output",
+                    ))
+                    text = gr.Textbox(label=f"Candidate {i + 1} (raw text)", lines=6, max_lines=20, interactive=False,
+                                      elem_id=f"annotate-{i}-text", elem_classes="raw-output")
                     image = gr.Image(label=f"Image {i + 1}", interactive=False, height=256, visible=False,
                                      elem_id=f"annotate-{i}-image")
                     naturalness = TypedRadio(SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
@@ -75,7 +82,7 @@ class AnnotateView:
         parts: list = []
         for card in self.cards:
             parts += list(card)
-        return parts + [self.diversity, self.best]
+        return parts + [self.diversity, self.best, *self.rendered]
 
     def show(self, shown: Shown | None, data_dir: Path) -> list:
         """Updates for `components`: the item's candidates with any earlier scores, or nothing."""
@@ -98,6 +105,10 @@ class AnnotateView:
             gr.Radio(choices=[(f"Candidate {o.index + 1}", o.index) for o in outputs], value=best_index,
                      visible=several),
         ]
+        for index, _ in enumerate(self.rendered):
+            output = outputs[index] if index < len(outputs) else None
+            text = output.text if output is not None and output.image_path is None else None
+            updates.append(gr.Markdown(value=text or "", visible=text is not None))
         return updates
 
 

@@ -62,7 +62,8 @@ def TypedDropdown(*args: Any, **kwargs: Any) -> gr.Dropdown:  # noqa: N802
 @dataclass
 class CandidateCard:
     column: gr.Column
-    content: gr.Textbox | gr.Image
+    content: gr.Textbox | gr.Image  # text: the raw text (hidden unless "Show raw text")
+    rendered: gr.Markdown | None  # text: the same text as sanitized Markdown; None for images
     meta: gr.Markdown
     naturalness: gr.Radio
     reliability: gr.Radio
@@ -84,10 +85,18 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
     """One candidate: the output, its facts, and naturalness/reliability/thumbs/comment/flag."""
     prefix = f"{kind}-{index}"
     with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
+        rendered = None
         if kind == "text":
+            # Gradio sanitizes the Markdown's HTML (sanitize_html), so markup in a model's output
+            # is shown, never run; the raw text stays one toggle away, with its copy button.
+            rendered = gr.Markdown(
+                label=f"Candidate {index + 1}", show_label=True, container=True, buttons=["copy"],
+                sanitize_html=True, min_height=120, max_height=480, elem_id=f"{prefix}-rendered",
+                elem_classes="rendered-output",
+            )
             content = gr.Textbox(
-                label=f"Candidate {index + 1}", lines=8, max_lines=20, interactive=False,
-                elem_id=f"{prefix}-output", buttons=["copy"],
+                label=f"Candidate {index + 1} (raw text)", lines=8, max_lines=20, interactive=False,
+                elem_id=f"{prefix}-output", elem_classes="raw-output", buttons=["copy"],
             )
         else:
             content = gr.Image(
@@ -95,23 +104,24 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
                 elem_id=f"{prefix}-output", format="png",
             )
         meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+        # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
         naturalness = TypedRadio(
             SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
-            elem_id=f"{prefix}-naturalness", elem_classes="score",
+            elem_id=f"{prefix}-naturalness", elem_classes="score", interactive=False,
         )
         reliability = TypedRadio(
             SCORES, label="Reliability", info=guidelines.one_line("reliability"),
-            elem_id=f"{prefix}-reliability", elem_classes="score",
+            elem_id=f"{prefix}-reliability", elem_classes="score", interactive=False,
         )
         with gr.Row():
-            thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1)
-            flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1)
+            thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
+            flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
         comment = gr.Textbox(
             label="Comment", placeholder="Optional; press Enter to save", lines=1, max_length=5000,
-            elem_id=f"{prefix}-comment",
+            elem_id=f"{prefix}-comment", interactive=False,
         )
         saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
-    return CandidateCard(column, content, meta, naturalness, reliability, thumbs, comment, flag, saved)
+    return CandidateCard(column, content, rendered, meta, naturalness, reliability, thumbs, comment, flag, saved)
 
 
 def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
@@ -124,6 +134,16 @@ def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
             best = TypedRadio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
         saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
     return SetPanel(group, diversity, best, saved)
+
+
+def raw_text_toggle(kind: str) -> gr.Checkbox:
+    """Show the candidates' raw text instead of rendered Markdown; runs in the browser only."""
+    toggle = gr.Checkbox(False, label="Show raw text", elem_id=f"{kind}-raw", container=False)
+    toggle.change(
+        None, toggle, None,
+        js=f"(on) => document.getElementById('{kind}-cards')?.classList.toggle('show-raw', on)",
+    )
+    return toggle
 
 
 def output_id_for(shown: dict[str, Any] | None, index: Any) -> int:
@@ -210,16 +230,29 @@ def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -
     for index, card in enumerate(cards):
         updates[card.column] = gr.Column(visible=index < n)
         updates[card.content] = None
+        if card.rendered is not None:
+            updates[card.rendered] = ""
         updates[card.meta] = ""
         for radio in (card.naturalness, card.reliability, card.thumbs):
-            updates[radio] = None
-        updates[card.flag] = False
-        updates[card.comment] = ""
+            updates[radio] = gr.Radio(value=None, interactive=False)
+        updates[card.flag] = gr.Checkbox(value=False, interactive=False)
+        updates[card.comment] = gr.Textbox(value="", interactive=False)
         updates[card.saved] = ""
     updates[panel.group] = gr.Group(visible=False)
     updates[panel.diversity] = None
     updates[panel.best] = gr.Radio(choices=[], value=None)
     updates[panel.saved] = ""
+    return updates
+
+
+def enable_ratings(cards: list[CandidateCard], n: int) -> dict:
+    """Once the `n` candidates are recorded, their rating widgets become interactive."""
+    updates: dict = {}
+    for card in cards[:n]:
+        for radio in (card.naturalness, card.reliability, card.thumbs):
+            updates[radio] = gr.Radio(interactive=True)
+        updates[card.flag] = gr.Checkbox(interactive=True)
+        updates[card.comment] = gr.Textbox(interactive=True)
     return updates
 
 
@@ -237,7 +270,7 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
     components: list = []
     for card in cards:
         components += [
-            card.column, card.content, card.meta, card.naturalness, card.reliability,
+            card.column, card.content, *([card.rendered] if card.rendered is not None else []), card.meta, card.naturalness, card.reliability,
             card.thumbs, card.flag, card.comment, card.saved,
         ]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]

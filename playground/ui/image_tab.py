@@ -16,6 +16,7 @@ from playground.ui.candidates import (
     TypedDropdown,
     build_card,
     build_set_panel,
+    enable_ratings,
     rating_components,
     reset_for_new_request,
     show_set_panel,
@@ -25,8 +26,10 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
+from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
+from playground.ui.wording import finish_words
 
 DEFAULTS = ImageParams()
 
@@ -34,7 +37,7 @@ DEFAULTS = ImageParams()
 def image_meta(output: ImageOutput, version: str) -> str:
     return (
         f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · "
-        f"{output.finish_reason}"
+        f"{finish_words(output.finish_reason)}"
     )
 
 
@@ -44,10 +47,11 @@ def build_image_tab(
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)
     # 1. Prompt and buttons.
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_classes="prompt-row"):
         with gr.Column(scale=4):
             prompt = gr.Textbox(label="Prompt", lines=2, elem_id="image-prompt",
-                                placeholder="Describe the picture…")
+                                placeholder="Describe the picture…",
+                                info="Enter generates · Shift+Enter adds a new line")
             negative = gr.Textbox(label="Negative prompt", lines=1, elem_id="image-negative",
                                   placeholder="What to avoid (optional)")
         with gr.Column(scale=1, min_width=180):
@@ -66,17 +70,16 @@ def build_image_tab(
                 value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
             )
             size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
-            seed = gr.Number(None, label="Seed", info="blank = random; image i uses seed + i",
-                             precision=0, minimum=0, elem_id="image-seed")
+            seed = seed_box("image", "blank = random; image i uses seed + i")
     status = gr.Markdown(elem_id="image-status")
     # 3. One card per image, then the set panel.
-    with gr.Row(equal_height=False, elem_classes="cards"):
+    with gr.Row(equal_height=False, elem_classes="cards", elem_id="image-cards"):
         cards = [build_card("image", i, guidelines) for i in range(MAX_CARDS)]
     panel = build_set_panel("image", guidelines)
 
     def run(
         prompt_value: str, negative_value: str, n_value: float,
-        steps_value: float, guidance_value: float, size_value: float, seed_value: float | None,
+        steps_value: float, guidance_value: float, size_value: float, seed_value: str | None,
         request: gr.Request, progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict]:
         with shown_to_user("generate images"):
@@ -85,7 +88,7 @@ def build_image_tab(
             params = ImageParams(
                 steps=whole("Steps", steps_value, 1), guidance_scale=number("Guidance", guidance_value),
                 width=side, height=side, n=whole("Images", n_value, 1, MAX_CARDS),
-                seed=whole("Seed", seed_value, 0) if seed_value is not None else None,
+                seed=parse_seed(seed_value),
                 negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
             )
             params.validate()
@@ -114,6 +117,7 @@ def build_image_tab(
                 **{cards[o.index].content: str(o.path) for o in update.outputs},
                 **{cards[o.index].meta: image_meta(o, recorded.model_version) for o in update.outputs},
                 **show_set_panel(panel, params.n),
+                **enable_ratings(cards, params.n),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
                 status: f"Done · version `{recorded.model_version}` · rate each image below.",
             }

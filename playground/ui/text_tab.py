@@ -14,7 +14,9 @@ from playground.ui.candidates import (
     MAX_CARDS,
     build_card,
     build_set_panel,
+    enable_ratings,
     rating_components,
+    raw_text_toggle,
     reset_for_new_request,
     show_set_panel,
     wire_card,
@@ -23,8 +25,10 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
+from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
+from playground.ui.wording import finish_words
 
 DEFAULTS = TextParams()
 
@@ -33,7 +37,7 @@ def text_meta(output: TextOutput, version: str) -> str:
     return (
         f"{output.latency_ms / 1000:.1f} s · first token {output.time_to_first_token_ms:.0f} ms · "
         f"{output.tokens_per_s:.1f} tok/s · {output.tokens} tokens · seed `{output.seed}` · "
-        f"version `{version}` · {output.finish_reason}"
+        f"version `{version}` · {finish_words(output.finish_reason)}"
     )
 
 
@@ -48,9 +52,10 @@ def build_text_tab(
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
     # 1. Prompt, candidates and the buttons.
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_classes="prompt-row"):
         prompt = gr.Textbox(
             label="Prompt", placeholder="Ask or instruct the model…", lines=3, max_lines=12,
+            info="Enter generates · Shift+Enter adds a new line",
             elem_id="text-prompt", scale=4, autofocus=True,
         )
         with gr.Column(scale=1, min_width=180):
@@ -71,17 +76,18 @@ def build_text_tab(
             top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
             repetition_penalty = gr.Slider(1, 2, value=DEFAULTS.repetition_penalty, step=0.05, label="Repetition penalty")
         with gr.Row():
-            seed = gr.Number(None, label="Seed", info="blank = random; shown under each output", precision=0, minimum=0, elem_id="text-seed")
+            seed = seed_box("text", "blank = random; shown under each output")
             stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
     status = gr.Markdown(elem_id="text-status")
+    raw_text_toggle("text")
     # 3. The candidate cards and the set panel.
-    with gr.Row(equal_height=False, elem_classes="cards"):
+    with gr.Row(equal_height=False, elem_classes="cards", elem_id="text-cards"):
         cards = [build_card("text", i, guidelines) for i in range(MAX_CARDS)]
     panel = build_set_panel("text", guidelines)
 
     def run(
         prompt_value: str, n_value: float, max_tokens: float,
-        temperature_value: float, top_p_value: float, penalty: float, seed_value: float | None,
+        temperature_value: float, top_p_value: float, penalty: float, seed_value: str | None,
         stop_value: str, request: gr.Request,
     ) -> Iterator[dict]:
         with shown_to_user("generate"):
@@ -90,7 +96,7 @@ def build_text_tab(
                 max_new_tokens=whole("Max new tokens", max_tokens, 1), temperature=number("Temperature", temperature_value),
                 top_p=number("Top-p", top_p_value), repetition_penalty=number("Repetition penalty", penalty),
                 stop=parse_stop(stop_value), n=whole("Candidates", n_value, 1, MAX_CARDS),
-                seed=whole("Seed", seed_value, 0) if seed_value is not None else None,
+                seed=parse_seed(seed_value),
             )
             params.validate()
             context.generation_limits.take(client.key, client.ip)
@@ -117,6 +123,7 @@ def build_text_tab(
                 **_texts(cards, update.texts),
                 **{cards[o.index].meta: text_meta(o, recorded.model_version) for o in update.outputs},
                 **show_set_panel(panel, params.n),
+                **enable_ratings(cards, params.n),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
                 status: _done_status(update.outputs, recorded.model_version),
             }
@@ -143,10 +150,11 @@ def _learned(context: AppContext, knob: str, fallback: float) -> float:
 
 
 def _texts(cards, texts: list[str]) -> dict:
-    return {cards[i].content: text for i, text in enumerate(texts)}
+    raw = {cards[i].content: text for i, text in enumerate(texts)}
+    return {**raw, **{cards[i].rendered: text for i, text in enumerate(texts)}}
 
 
 def _done_status(outputs: list[TextOutput], version: str) -> str:
     stopped = any(o.finish_reason == "cancelled" for o in outputs)
-    head = "Stopped" if stopped else "Done"
+    head = "Stopped by you" if stopped else "Done"
     return f"{head} · version `{version}` · rate each candidate below; every click is saved."

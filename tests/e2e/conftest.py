@@ -3,6 +3,7 @@ Chromium (never a downloaded browser)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,14 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots are tracked files: a normal run leaves them alone; PLAYGROUND_SCREENSHOTS=1 refreshes them.
+TAKE_SCREENSHOTS = os.environ.get("PLAYGROUND_SCREENSHOTS") == "1"
+
+
+def screenshot(page, name: str, **options) -> None:
+    """Write docs/screenshots/<name> only when PLAYGROUND_SCREENSHOTS=1 asks for it."""
+    if TAKE_SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / name), **options)
 
 
 @pytest.fixture(scope="session")

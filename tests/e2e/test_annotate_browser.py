@@ -14,7 +14,7 @@ from playground.context import AppContext
 from playground.database import open_database
 from playground.settings import Settings
 from tests.db.helpers import add_text_request
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import screenshot
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import running_app
 
@@ -62,7 +62,7 @@ def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate
         for key in KEYS:
             page.keyboard.press(key)
         if done == 3:
-            page.screenshot(path=str(SCREENSHOTS / "annotate-tab.png"), full_page=True)
+            screenshot(page, "annotate-tab.png", full_page=True)
         page.keyboard.press("Enter")
         expect(page.locator("#annotate-progress")).to_contain_text(f"Done today: {done}")
     # 4. Log out: back to the form.

@@ -4,7 +4,6 @@ a registered LoRA adapter; the names appear only after each vote, and the leader
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -13,12 +12,11 @@ from feedback_db.versions import create_version
 from playground.context import AppContext
 from playground.database import open_database
 from playground.settings import Settings
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import screenshot
 from tests.launch import running_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 CANDIDATE = "text-arena-e2e-41c7"
-TAKE_SCREENSHOTS = os.environ.get("PLAYGROUND_SCREENSHOTS") == "1"
 
 
 def write_random_lora(model_config, folder, rank: int = 4) -> None:
@@ -103,8 +101,8 @@ def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
         assert {sides["A"], sides["B"]} == {CANDIDATE, "base"}, reveal
         wins[sides[outcome.upper()]] += 1
         assert page.locator("#arena-vote-a").is_disabled()  # one vote per battle
-        if TAKE_SCREENSHOTS and round_number == 3:
-            page.screenshot(path=str(SCREENSHOTS / "arena-tab.png"), full_page=True)
+        if round_number == 3:
+            screenshot(page, "arena-tab.png", full_page=True)
         # 4. The leaderboard follows the votes.
         page.locator("button[role=tab]:has-text('Leaderboard')").first.click()
         page.click("#leaderboard-refresh")
@@ -118,8 +116,8 @@ def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
         leader = page.inner_text("#leaderboard-summary")
         if wins[CANDIDATE] != wins["base"]:
             assert max(wins, key=wins.get) in leader
-        if TAKE_SCREENSHOTS and round_number == 3:
-            page.screenshot(path=str(SCREENSHOTS / "leaderboard-tab.png"), full_page=True)
+        if round_number == 3:
+            screenshot(page, "leaderboard-tab.png", full_page=True)
         page.locator("button[role=tab]:has-text('Arena')").first.click()
     with database.read_sessions() as session:
         from feedback_db.arena import battles_frame

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from feedback_db.frames import ratings_frame, set_ratings_frame
 from feedback_db.schema import Request
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import screenshot
 from tests.e2e.helpers import pick, set_number, wait_done, wait_saved, watch_text_stream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
@@ -19,7 +19,7 @@ def test_two_text_candidates_stream_and_every_rating_lands_in_the_database(page,
     page.fill("#text-prompt textarea", "Name three colours of the rainbow.")
     page.click("#text-parameters")
     set_number(page, "text-max-tokens", 40)
-    set_number(page, "text-seed", 1234)
+    page.fill("#text-seed input", "1234")
     page.click("#text-generate")
     seen = watch_text_stream(page, "text-0-output", "text-status")
     assert len(seen) >= 3, f"expected the text to stream in several steps, saw {seen}"
@@ -36,7 +36,7 @@ def test_two_text_candidates_stream_and_every_rating_lands_in_the_database(page,
     wait_saved(page, "text-set-saved", "diversity 3")
     pick(page, "text-best", "Candidate 1")
     wait_saved(page, "text-set-saved", "best pick")
-    page.screenshot(path=str(SCREENSHOTS / "text-tab.png"), full_page=True)
+    screenshot(page, "text-tab.png", full_page=True)
     # 3. The rows are in the database.
     with database.read_sessions() as session:
         ratings = ratings_frame(session).sort_values("output_index")
@@ -88,7 +88,7 @@ def test_an_image_is_generated_and_rated(page, live_app):
     page.fill("#image-prompt textarea", "a large red circle at the top left on a light blue background")
     set_number(page, "image-n", 1)
     page.click("#image-parameters")
-    set_number(page, "image-seed", 7)
+    page.fill("#image-seed input", "7")
     page.click("#image-generate")
     wait_done(page, "image-status")
     assert page.locator("#image-0-output img").count() == 1
@@ -96,7 +96,7 @@ def test_an_image_is_generated_and_rated(page, live_app):
     wait_saved(page, "image-0-saved", "naturalness 4")
     pick(page, "image-0-thumbs", "Up")
     wait_saved(page, "image-0-saved", "thumbs up")
-    page.screenshot(path=str(SCREENSHOTS / "image-tab.png"), full_page=True)
+    screenshot(page, "image-tab.png", full_page=True)
     with database.read_sessions() as session:
         ratings = ratings_frame(session).query("modality == 'image'")
     assert ratings[["naturalness", "thumbs"]].values.tolist() == [[4, 1]]
@@ -110,5 +110,5 @@ def test_phone_width_layout(browser, live_app):
     page.wait_for_selector("#text-prompt textarea")
     card = page.locator("#text-0-card").bounding_box()
     assert card is not None and card["width"] <= 390
-    page.screenshot(path=str(SCREENSHOTS / "phone.png"))
+    screenshot(page, "phone.png")
     context.close()
