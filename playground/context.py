@@ -67,6 +67,7 @@ class AppContext:
         with self._sync_lock:
             if generator.model_version != wanted:
                 generator.use_version(wanted, adapter)
+            _unload_all_but(generator, wanted)
         return generator, ServedVersion(name=wanted, sampling_defaults=defaults)
 
     def sampling_defaults(self, modality: str) -> dict[str, Any]:
@@ -80,3 +81,11 @@ class AppContext:
 
     def model_spec(self, modality: str) -> str:
         return self.settings.text_model if modality == "text" else self.settings.image_model
+
+
+def _unload_all_but(generator: TextGenerator | ImageGenerator, served: str) -> None:
+    """Free the adapters of versions no longer served (retired, or candidates someone loaded), so
+    memory stays flat across promotions. Generators without adapters have nothing to unload."""
+    for version in list(getattr(generator, "loaded_versions", ())):
+        if version not in (BASE_VERSION, served):
+            generator.unload_version(version)

@@ -50,6 +50,9 @@ class ImageTrainConfig:
     # latents). Measured on the pixel-space embedded model (docs/RETRAIN.md): see `dpo_beta` notes.
     dpo_beta: float = 2500.0
     dpo_batch_pairs: int = 8  # pairs per step: 16 images through the model and 16 through the reference
+    # Passes over the pairs. A DPO step costs ~1.5x an SFT step (the reference's forward pass), and
+    # pairs are plentiful (a request of 4 gives up to 6), so fewer passes than SFT's.
+    dpo_epochs: float = 6.0
     lora_r: int = 8
     lora_alpha: int = 8
     # Attention only (diffusers' example) by default; "wide" adds the feed-forward, projection and
@@ -79,8 +82,9 @@ class ImageTrainConfig:
             return cls(**{**defaults, **overrides})
         return cls(**overrides)
 
-    def steps_for(self, examples: int, per_step: int | None = None) -> int:
-        wanted = math.ceil(self.epochs * examples / (per_step or self.batch_size))
+    def steps_for(self, examples: int, method: str = "sft") -> int:
+        epochs, per_step = (self.dpo_epochs, self.dpo_batch_pairs) if method == "dpo" else (self.epochs, self.batch_size)
+        wanted = math.ceil(epochs * examples / per_step)
         return min(max(wanted, self.min_steps), self.max_steps)
 
 
@@ -122,7 +126,7 @@ def train_image_adapter(
     #    the method's per-step loss.
     if method == "dpo":
         examples, step_loss, cleanup = _dpo_steps(parts, datasets, image_root, config, active_adapter)
-        steps = config.steps_for(examples, config.dpo_batch_pairs)
+        steps = config.steps_for(examples, "dpo")
     else:
         examples, step_loss, cleanup = _sft_steps(parts, datasets, image_root, config)
         steps = config.steps_for(examples)
