@@ -28,6 +28,7 @@ from models.finetune.image import ImageTrainConfig, choose_image_method
 from models.finetune.image_dpo import dpo_loss
 from models.finetune.text import NotEnoughDataError
 from models.metrics import brightness
+from models.finetune.diffusion import fresh_denoiser
 from models.finetune.image import train_image_adapter
 from models.finetune.image_score import denoising_scorer
 from playground.database import open_database
@@ -136,16 +137,6 @@ def test_dpo_learns_the_pairwise_preference_that_sft_misses(tmp_path, real_image
         real_image_generator.use_version("base", None)
     print(f"held-out brightness: SFT {drawn['sft'].mean():.1f}, DPO {drawn['dpo'].mean():.1f}")
     assert drawn["dpo"].mean() > drawn["sft"].mean() + 10, drawn
-
-
-def fresh_denoiser(pipe):
-    """A trainable copy of the served denoiser's base weights (as retrain trains on)."""
-    from models.embedded_image.lora import denoiser_of
-
-    served = denoiser_of(pipe)
-    copy = type(served).from_config(served.config)
-    copy.load_state_dict({k.replace(".base_layer", ""): v for k, v in served.state_dict().items() if "lora_" not in k})
-    return copy
 
 
 def pair_margins(generator, version: str, adapter, pairs: list[dict], root: Path) -> np.ndarray:

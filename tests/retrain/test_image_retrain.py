@@ -75,9 +75,10 @@ def test_the_gate_promotes_the_feedback_and_rejects_its_inverse(image_settings, 
     with database.read_sessions() as session:
         frames = ratings_frame(session), set_ratings_frame(session), outputs_frame(session)
     datasets = build_datasets("image", *frames)
-    inverted = replace(datasets, sft=[{"prompt": p["prompt"], "completion": p["rejected"]} for p in datasets.pairs])
+    inverted = replace(datasets, sft=[{"prompt": p["prompt"], "completion": p["rejected"]} for p in datasets.pairs],
+                       pairs=[{**p, "chosen": p["rejected"], "rejected": p["chosen"]} for p in datasets.pairs])
     assert len(datasets.heldout_pairs) >= 4 and len(inverted.sft) == len(datasets.sft)
-    # 2. Two adapters from the base, the same steps each.
+    # 2. Two adapters from the base, the same steps each (Diffusion-DPO: 32 training pairs).
     trainer = ImageTrainer(image_settings, RetrainOptions(modality="image", max_steps=40))
     trainer.train(datasets, tmp_path / "right", None)
     trainer.train(inverted, tmp_path / "inverted", None)
