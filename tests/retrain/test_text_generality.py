@@ -6,9 +6,9 @@ length loop test) and must promote; on 10 prompts never rated (4 seeds each) the
 answers with a list must rise by at least 15 points.
 
 Chosen where the base model's candidates vary: for "Give me a few facts about X." the embedded
-SmolLM2 wrote a list in 6 of 20 answers (5 prompts x 4, 48 tokens, temperature 1.0), and 4 of the 5
-requests got both
-kinds among their 4 candidates (measured, docs/RETRAIN.md), so within-request pairs exist.
+SmolLM2 wrote a list in 6 of 20 answers (5 prompts x 4, 48 tokens, temperature 1.0) and 4 of the 5
+requests got both kinds among their 4 candidates (measured, docs/RETRAIN.md), so within-request
+pairs exist. (Answers without "I" were 55 of 60 and answers with a question 2 of 60: no variety.)
 """
 
 from __future__ import annotations
