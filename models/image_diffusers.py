@@ -218,6 +218,28 @@ class DiffusersImageGenerator:
             self.model_version = version_id
 
 
+    @property
+    def loaded_versions(self) -> list[str]:
+        return [BASE_VERSION, *self._adapters]
+
+    def unload_version(self, version_id: str) -> bool:
+        """Free a loaded version's adapter (e.g. a retired version), so memory stays flat however
+        many versions come and go; serving it again loads it again. Unloading the served version
+        switches to the base first. Returns whether anything was unloaded."""
+        from models.embedded_image.lora import denoiser_of
+
+        with self._lock:
+            if version_id not in self._adapters:
+                return False
+            denoiser = denoiser_of(self._ensure_loaded())
+            if self.model_version == version_id:
+                denoiser.disable_adapters()
+                self.model_version = BASE_VERSION
+            denoiser.delete_adapters(_adapter_name(version_id))
+            del self._adapters[version_id]
+            return True
+
+
 MAX_SEED_SPAN = 8  # drawn seeds leave room for seed + i to stay below 2**32
 
 

@@ -311,6 +311,20 @@ class HFTextGenerator:
     def loaded_versions(self) -> list[str]:
         return [BASE_VERSION, *self._adapters]
 
+    def unload_version(self, version_id: str) -> bool:
+        """Free a loaded version's adapter (e.g. a retired version), so memory stays flat however
+        many versions come and go; serving it again loads it again. Unloading the served version
+        switches to the base first. Returns whether anything was unloaded."""
+        with self._lock:
+            if version_id not in self._adapters:
+                return False
+            if self.model_version == version_id:
+                self._model.disable_adapters()
+                self.model_version = BASE_VERSION
+            self._model.delete_adapter(version_id)
+            del self._adapters[version_id]
+            return True
+
     # -- scoring -------------------------------------------------------------------------------
 
     def completion_logprobs(self, prompts: Sequence[str], completions: Sequence[str]) -> list[tuple[float, int]]:

@@ -105,9 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore = _command(db, "restore", "replace the SQLite database with a checked backup (app stopped)", cmd_db_restore)
     restore.add_argument("path", type=Path, help="a file written by `playground db backup`")
 
-    export = _command(commands, "export", "export feedback as CSV, Parquet or JSONL", cmd_export)
+    export = _command(commands, "export", "export feedback as CSV, Parquet or JSONL, or as TRL datasets", cmd_export)
     export.add_argument("--out", type=Path, required=True, help="folder to write the files into")
-    export.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv")
+    export.add_argument(
+        "--format", choices=("csv", "parquet", "jsonl", "trl"), default="csv",
+        help="csv/parquet/jsonl: the feedback tables; trl: the DPO/KTO/SFT datasets retrain trains on",
+    )
+    export.add_argument("--trl-files", choices=("parquet", "jsonl"), default="parquet", help="file type for --format trl")
     export.add_argument("--modality", choices=("text", "image"), help="only this modality")
 
     generate = _command(
@@ -226,6 +230,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f"{out_dir} exists and is not a folder")
     database = open_database(settings)
+    if args.format == "trl":
+        return _export_trl(database, out_dir, args)
     with database.read_sessions() as session:
         frames = read_frames(session, modality=args.modality, include_withheld=True)  # the full record
         frames.update(agreement_frames(session, modality=args.modality))  # alpha and annotator pairs
@@ -235,6 +241,21 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         raise CLIError(f"cannot write to {out_dir}: {error.strerror or error}") from error
     for name, path in zip(frames, paths, strict=True):
         print(f"{len(frames[name]):>7} rows  {path}")
+    return EXIT_OK
+
+
+def _export_trl(database, out_dir: Path, args: argparse.Namespace) -> int:
+    from playground.export_trl import MODALITIES, export_trl
+
+    modalities = (args.modality,) if args.modality else MODALITIES
+    try:
+        written = export_trl(database, out_dir, args.trl_files, modalities)
+    except OSError as error:
+        raise CLIError(f"cannot write to {out_dir}: {error.strerror or error}") from error
+    for item in written:
+        print(f"{item.rows:>7} rows  {item.path}")
+    if not written:
+        print(f"no training rows yet (see the manifest.json files under {out_dir})")
     return EXIT_OK
 
 

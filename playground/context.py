@@ -90,19 +90,6 @@ class AppContext:
         factories = {"text": self.text_factory, "image": self.image_factory}
         return factories[check_modality(modality)]()
 
-    def serve_active_version(self, modality: str) -> tuple[TextGenerator | ImageGenerator, ServedVersion]:
-        """Return the generator for `modality`, switched to the version the database marks active."""
-        generator = self.generator(modality)
-        with self.database.read_sessions() as session:
-            active = active_version(session, modality=modality)
-            wanted = active.name if active is not None else BASE_VERSION
-            adapter = Path(active.adapter_path) if active is not None and active.adapter_path else None
-            defaults = dict(active.sampling_defaults) if active is not None else {}
-        with self._sync_lock:
-            if generator.model_version != wanted:
-                generator.use_version(wanted, adapter)
-        return generator, ServedVersion(name=wanted, sampling_defaults=defaults)
-
     @contextmanager
     def serving(
         self, modality: str, version: str | None = None
@@ -115,12 +102,17 @@ class AppContext:
         """
         generator = self.generator(modality)
         wanted, adapter, defaults = self._resolve(modality, version)
+        active, _, _ = self._resolve(modality, None)
         with self._serving:
             while generator.model_version != wanted and self._in_flight.get(modality, 0) > 0:
                 self._serving.wait()
-            if generator.model_version != wanted:
+            if self._in_flight.get(modality, 0) == 0:
                 with self._sync_lock:
-                    generator.use_version(wanted, adapter)
+                    if generator.model_version != wanted:
+                        generator.use_version(wanted, adapter)
+                    # Nothing runs on the other versions now: free all but this one and the active
+                    # one, so memory stays flat across promotions and arena battles.
+                    _unload_all_but(generator, {wanted, active})
             self._in_flight[modality] = self._in_flight.get(modality, 0) + 1
         try:
             yield generator, ServedVersion(name=wanted, sampling_defaults=defaults)
@@ -162,3 +154,12 @@ class AppContext:
 
 class UnknownServedVersionError(PlaygroundError):
     """A version name was asked for that the database does not hold."""
+
+
+def _unload_all_but(generator: TextGenerator | ImageGenerator, keep: set[str]) -> None:
+    """Free the adapters of versions not in `keep` (retired ones, or arena contestants between
+    battles; loading one again takes a fraction of a second). Generators without adapters have
+    nothing to unload."""
+    for version in list(getattr(generator, "loaded_versions", ())):
+        if version != BASE_VERSION and version not in keep:
+            generator.unload_version(version)

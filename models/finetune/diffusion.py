@@ -146,3 +146,15 @@ def denoising_loss(parts: DiffusionParts, clean: Any, noise: Any, timesteps: Any
     dtype = parts.denoiser.dtype
     prediction = parts.denoiser(noisy.to(dtype), timesteps, **{k: v.to(dtype) for k, v in conditioning.items()}).sample
     return (prediction.float() - target.float()).pow(2).flatten(1).mean(1)
+
+
+def fresh_denoiser(pipe: Any) -> Any:
+    """A trainable copy of the pipeline's denoiser: its base weights, no adapters, in fp32."""
+    from models.embedded_image.lora import denoiser_of
+
+    served = denoiser_of(pipe)
+    copy = type(served).from_config(served.config)  # fp32 parameters; loading casts into them
+    # The served model may carry LoRA layers (peft renames wrapped weights to "base_layer").
+    state = {key.replace(".base_layer", ""): value for key, value in served.state_dict().items() if "lora_" not in key}
+    copy.load_state_dict(state)
+    return copy if served.device.type == "cpu" else copy.to(served.device)

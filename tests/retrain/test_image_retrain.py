@@ -2,8 +2,9 @@
 
 - a quick run trains, gates, reports and registers a version the serving generator can load;
 - the gate's direction: an adapter trained on the feedback wins, one trained on its inverse loses;
-- the loop closes: a scripted rater who likes bright images rates 200 generated images, and
-  the promoted version draws held-out prompts clearly brighter, still in the prompt's colour.
+- the loop closes: a scripted rater who likes bright images rates 200 generated images, retrain
+  trains on the pairs (Diffusion-DPO), and the promoted version draws held-out prompts clearly
+  brighter, still in the prompt's colour.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def test_a_quick_image_run_trains_reports_registers_then_skips(image_settings, r
 
     assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     report = outcome.report_path.read_text()
-    assert "held-out" in report and "mean_brightness" in report and "method: sft" in report
+    assert "held-out" in report and "mean_brightness" in report and "method: dpo" in report  # 19 pairs >= 16
     with database.read_sessions() as session:
         version = session.scalar(select(ModelVersion).where(ModelVersion.name == outcome.version))
         assert version.modality == "image" and Path(version.adapter_path, WEIGHT_NAME).is_file()
@@ -76,9 +77,10 @@ def test_the_gate_promotes_the_feedback_and_rejects_its_inverse(image_settings, 
     with database.read_sessions() as session:
         frames = ratings_frame(session), set_ratings_frame(session), outputs_frame(session)
     datasets = build_datasets("image", *frames)
-    inverted = replace(datasets, sft=[{"prompt": p["prompt"], "completion": p["rejected"]} for p in datasets.pairs])
+    inverted = replace(datasets, sft=[{"prompt": p["prompt"], "completion": p["rejected"]} for p in datasets.pairs],
+                       pairs=[{**p, "chosen": p["rejected"], "rejected": p["chosen"]} for p in datasets.pairs])
     assert len(datasets.heldout_pairs) >= 4 and len(inverted.sft) == len(datasets.sft)
-    # 2. Two adapters from the base, the same steps each.
+    # 2. Two adapters from the base, the same steps each (Diffusion-DPO: 32 training pairs).
     trainer = ImageTrainer(image_settings, RetrainOptions(modality="image", max_steps=40))
     trainer.train(datasets, tmp_path / "right", BASE)
     trainer.train(inverted, tmp_path / "inverted", BASE)
@@ -120,6 +122,7 @@ def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, re
     # 2. Retrain with the default (CPU) settings: the new version must pass the gate.
     outcome, = retrain(image_settings, RetrainOptions(modality="image", eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
+    assert "method: dpo" in outcome.report_path.read_text()  # trained on the pairs (Diffusion-DPO)
     # 3. On prompts never rated: clearly brighter, and the object keeps the prompt's colour.
     try:
         before, colour_before = measure(real_image_generator, "base", None, heldout_prompts, tmp_path / "m")
