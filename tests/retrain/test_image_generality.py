@@ -33,7 +33,7 @@ from playground.settings import Settings
 from tests.db.helpers import add_rater
 from tests.retrain.image_feedback import COLLECT, COLOURS, MEASURE
 
-pytestmark = [pytest.mark.real_model, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.real_model, pytest.mark.generality, pytest.mark.timeout(1800)]
 
 
 def saturation(image) -> float:

@@ -27,7 +27,7 @@ from playground.settings import Settings
 from tests.db.helpers import add_rater
 from tests.retrain.test_loop_closure import HELDOUT_TOPICS, TOPICS
 
-pytestmark = [pytest.mark.real_model, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.real_model, pytest.mark.generality, pytest.mark.timeout(3600)]
 
 TEMPLATE = "Give me a few facts about {}."
 MORE_TOPICS = ["tigers", "the Sahara", "violins", "tomatoes", "satellites", "the Nile", "robots", "maple trees",
