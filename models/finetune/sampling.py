@@ -10,6 +10,11 @@ plus `diversity_weight` x its diversity (1-5 each). A new default is learned onl
 2. the best bucket beats the runner-up by more than noise: a one-sided Welch t-test on the
    per-request objectives (unequal variances and sizes) gives p <= `alpha`.
 
+If the ratings show nothing, the arena's sampling-preset battles (the same version drawing with
+two values of the knob, voted on blind) may: a preset with `min_preset_battles` decisive votes
+(wins + losses; ties and both-bad say nothing about which is better) whose wins pass a
+one-sided sign test against one half at `alpha` becomes the default.
+
 Otherwise the parent version's defaults are kept, with the evidence saying why.
 """
 
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from scipy.stats import ttest_ind
+from scipy.stats import binomtest, ttest_ind
 
 from models.base import Modality, check_modality
 
@@ -33,6 +38,7 @@ class SamplingConfig:
     min_requests_per_bucket: int = 5
     diversity_weight: float = 0.5  # naturalness matters more; diversity breaks near-ties
     alpha: float = 0.05  # how often noise alone may move the defaults
+    min_preset_battles: int = 20  # decisive arena votes on a preset before they count
 
 
 def learn_sampling_defaults(
@@ -42,9 +48,57 @@ def learn_sampling_defaults(
     outputs: pd.DataFrame,
     parent_defaults: dict[str, Any] | None = None,
     config: SamplingConfig = SamplingConfig(),
+    preset_votes: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Return e.g. {"temperature": 0.6, "evidence": {...}} when a comparison shows a better
-    bucket, else the parent's knob values (if any) with the evidence of why nothing was learned."""
+    bucket (ratings first, then the arena's preset votes), else the parent's knob values (if
+    any) with the evidence of why nothing was learned.
+
+    `preset_votes`: one row per preset of the parent version with columns knob, value, wins,
+    losses (`feedback_db.standings.preset_votes`).
+    """
+    knob = KNOBS[check_modality(modality)][0]
+    from_ratings = _from_ratings(modality, ratings, set_ratings, outputs, parent_defaults, config)
+    if from_ratings["evidence"].get("learned"):
+        return from_ratings
+    arena = _from_arena(knob, preset_votes, config)
+    if arena is None:
+        return from_ratings
+    if not arena["learned"]:
+        return {**from_ratings, "evidence": {**from_ratings["evidence"], "arena": arena}}
+    why = (f"arena: {knob} {arena['value']:g} won {arena['wins']} of {arena['wins'] + arena['losses']} decisive "
+           f"preset battles (p = {arena['p_value']:.3g}); ratings: {from_ratings['evidence']['why']}")
+    return {knob: arena["value"], "evidence": {"learned": True, "source": "arena", "why": why, "arena": arena}}
+
+
+def _from_arena(knob: str, presets: pd.DataFrame | None, config: SamplingConfig) -> dict[str, Any] | None:
+    """The preset whose decisive arena votes show it better than a coin (sign test), if any."""
+    if presets is None or presets.empty:
+        return None
+    rows = presets[(presets["knob"] == knob) & presets["value"].notna()]
+    tested = []
+    for row in rows.itertuples():
+        decisive = int(row.wins) + int(row.losses)
+        if decisive >= config.min_preset_battles:
+            p_value = float(binomtest(int(row.wins), decisive, 0.5, alternative="greater").pvalue)
+            tested.append({"value": round(float(row.value), 3), "wins": int(row.wins), "losses": int(row.losses),
+                           "p_value": round(p_value, 4)})
+    if not tested:
+        return {"learned": False, "why": f"no {knob} preset has {config.min_preset_battles}+ decisive arena votes"}
+    best = min(tested, key=lambda t: t["p_value"])
+    return {**best, "learned": best["p_value"] <= config.alpha, "test": "one-sided sign test against 1/2",
+            "presets": tested}
+
+
+def _from_ratings(
+    modality: Modality,
+    ratings: pd.DataFrame,
+    set_ratings: pd.DataFrame,
+    outputs: pd.DataFrame,
+    parent_defaults: dict[str, Any] | None,
+    config: SamplingConfig,
+) -> dict[str, Any]:
+    """The rating-based comparison of knob buckets (steps 1-3 of the module docstring)."""
     knob, width = KNOBS[check_modality(modality)]
     kept = {k: v for k, v in (parent_defaults or {}).items() if k != "evidence"}
     # 1. One row per rated request: its knob value and objective.

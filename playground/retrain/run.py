@@ -36,8 +36,9 @@ from feedback_db.runs import (
     registered_adapter_folders,
     start_run,
 )
+from feedback_db.standings import preset_votes
 from feedback_db.versions import active_version, create_version, promote_version
-from models.base import MODALITIES, Modality, check_modality
+from models.base import BASE_VERSION, MODALITIES, Modality, check_modality
 from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets, sample_rows
 from models.finetune.evaluate import Evaluation
 from models.finetune.sampling import learn_sampling_defaults
@@ -88,6 +89,7 @@ class Feedback:
     frames: dict[str, pd.DataFrame]
     parent: VersionRef
     parent_defaults: dict[str, Any]
+    preset_votes: pd.DataFrame  # the parent's arena sampling-preset battles
     watermark: str
     last_run_id: int | None
     last_watermark: str | None
@@ -161,8 +163,10 @@ def read_feedback(database: Database, modality: Modality) -> Feedback:
         active = active_version(session, modality=modality)
         parent = VersionRef(active.name, Path(active.adapter_path)) if active and active.adapter_path else BASE
         defaults = dict(active.sampling_defaults) if active else {}
+        presets = preset_votes(session, modality=modality)
+        presets = presets[presets["version"] == (active.name if active else BASE_VERSION)]
         last = last_finished_run(session, modality=modality)
-        return Feedback(frames, parent, defaults, feedback_watermark(frames), last.id if last else None,
+        return Feedback(frames, parent, defaults, presets, feedback_watermark(frames), last.id if last else None,
                         last.data_counts.get("watermark") if last else None)
 
 
@@ -175,7 +179,8 @@ def retrain_modality(settings: Settings, database: Database, modality: Modality,
                               counts={"ratings": len(frames["ratings"])})
     # 4. Datasets and sampling defaults.
     datasets = build_datasets(modality, frames["ratings"], frames["set_ratings"], frames["outputs"], DataConfig())
-    sampling = learn_sampling_defaults(modality, frames["ratings"], frames["set_ratings"], frames["outputs"], feedback.parent_defaults)
+    sampling = learn_sampling_defaults(modality, frames["ratings"], frames["set_ratings"], frames["outputs"],
+                                       feedback.parent_defaults, preset_votes=feedback.preset_votes)
     counts = datasets.summary()
     usable = len(datasets.pairs) + len(datasets.unpaired) + len(datasets.sft)
     if options.dry_run:

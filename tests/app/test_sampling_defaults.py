@@ -66,3 +66,49 @@ def test_the_ui_shows_the_active_versions_learned_default(context, database):
                                  adapter_path="x", sampling_defaults={"temperature": 0.4})
         promote_version(session, version_id=version.id)
     assert _learned(context, "temperature", 0.7) == 0.4
+
+
+def preset_battles(database, outcomes: dict[str, int]) -> None:
+    """Voted arena battles of the base version, temperature 0.7 (side A) vs 1.0 (side B)."""
+    from feedback_db.arena import Contestant, create_battle, finish_battle, record_vote
+
+    with database.sessions.begin() as session:
+        voter = add_rater(session, f"arena-{sum(outcomes.values())}")
+        request = record_request(session, modality="text", prompt="p", parameters={}, model_version="base",
+                                 outputs=[NewOutput(index=0, seed=0, latency_ms=1, text="t")])
+        for outcome, count in outcomes.items():
+            for _ in range(count):
+                battle = create_battle(session, modality="text", prompt="p", user_id=voter.id,
+                                       side_a=Contestant("base", "temperature=0.7"),
+                                       side_b=Contestant("base", "temperature=1.0"))
+                finish_battle(session, battle_id=battle.id, request_a_id=request.id, request_b_id=request.id)
+                record_vote(session, battle_id=battle.id, voter_id=voter.id, outcome=outcome)
+
+
+def presets_of_base(database):
+    from feedback_db.standings import preset_votes
+
+    with database.read_sessions() as session:
+        votes = preset_votes(session, modality="text")
+    return votes[votes["version"] == "base"]
+
+
+def test_arena_preset_votes_set_the_default_when_the_ratings_show_nothing(database):
+    # The ratings compare nothing (one bucket); 24 of 30 decisive votes prefer 0.7 (p < 0.001).
+    seed(database, 1.0, naturalness=[5, 4, 5, 5, 4, 5], diversity=4)
+    preset_battles(database, {"a": 24, "b": 6, "tie": 5, "both_bad": 3})
+    learned = learn_sampling_defaults("text", *frames(database), {"temperature": 0.9}, preset_votes=presets_of_base(database))
+    assert learned["temperature"] == 0.7 and learned["evidence"]["source"] == "arena"
+    assert learned["evidence"]["arena"]["wins"] == 24 and learned["evidence"]["arena"]["losses"] == 6
+    assert "won 24 of 30 decisive preset battles" in learned["evidence"]["why"]
+
+
+def test_arena_votes_within_noise_or_too_few_keep_the_parents_default(database):
+    seed(database, 1.0, naturalness=[5, 4, 5, 5, 4, 5], diversity=4)
+    preset_battles(database, {"a": 13, "b": 11, "tie": 10})  # 13 of 24: a coin does this often
+    learned = learn_sampling_defaults("text", *frames(database), {"temperature": 0.9}, preset_votes=presets_of_base(database))
+    assert learned["temperature"] == 0.9 and not learned["evidence"]["learned"]
+    assert learned["evidence"]["arena"]["p_value"] > 0.05
+    few = learn_sampling_defaults("text", *frames(database), {}, SamplingConfig(min_preset_battles=40),
+                                  preset_votes=presets_of_base(database))
+    assert "temperature" not in few and "40+ decisive arena votes" in few["evidence"]["arena"]["why"]
