@@ -133,7 +133,7 @@ def require_annotator(database: Database, login: object, *, admin: bool = False)
         if user.role not in ANNOTATOR_ROLES:
             raise NotAllowedError("Only annotators and admins can use the annotation queue.")
         if admin and user.role != "admin":
-            raise NotAllowedError("Only admins can see agreement figures.")
+            raise NotAllowedError("Only admins can see agreement figures and insights.")
         return AnnotatorLogin(login.token, user.id, user.name, user.role)
 
 

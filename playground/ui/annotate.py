@@ -38,14 +38,11 @@ from playground.ui.values import score_value
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.annotate_keys import KEYS_JS, SHORTCUTS_HELP
-from playground.ui.login import claimed_login, log_in_client
+from playground.ui.login import LOGIN_POOL, claimed_login, log_in_client
 
 # Queued (un-queued events show no error toast), but in their own pool: database work only,
 # so annotators never wait behind the model queue or behind each other.
 PUBLIC = {"concurrency_id": "annotate", "concurrency_limit": 8, "show_progress": "hidden"}
-# Log-in hashes passwords (argon2, ~50 ms of CPU each): a small pool of its own, so a flood of
-# log-in attempts cannot slow down annotators who are already working.
-LOGIN_POOL = {"concurrency_id": "login", "concurrency_limit": 2, "show_progress": "hidden"}
 
 
 class AnnotateView:

@@ -16,7 +16,7 @@ from playground.context import AppContext
 from playground.errors import NotAllowedError
 from playground.insights import Insights, insights_for_admin
 from playground.ui.errors import shown_to_user
-from playground.ui.login import claimed_login, log_in_client, log_out_client
+from playground.ui.login import LOGIN_POOL, claimed_login, log_in_client, log_out_client
 
 PUBLIC = {"concurrency_id": "insights", "concurrency_limit": 2}
 EMPTY = "No feedback for this modality yet: the plots appear once people generate and rate."
@@ -75,7 +75,9 @@ def build_insights_tab(context: AppContext) -> None:
             return [gr.Column(visible=True), gr.Column(visible=False)]
 
     login_button.click(do_login, [name, password], [login_box, work, password, *plots],
-                       api_name="insights_login", **PUBLIC)
+                       api_name="insights_login", **LOGIN_POOL)
+    password.submit(do_login, [name, password], [login_box, work, password, *plots],
+                    api_visibility="private", **LOGIN_POOL)
     refresh.click(load, [modality], plots, api_name="insights", **PUBLIC)
     modality.change(load, [modality], plots, api_visibility="private", **PUBLIC)
     logout.click(do_logout, None, [login_box, work], api_name="insights_logout", **PUBLIC)

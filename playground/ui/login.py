@@ -13,6 +13,11 @@ from playground.context import AppContext
 from playground.errors import NotAllowedError
 from playground.ui.session import client_of
 
+# Log-in hashes passwords (argon2, ~50 ms of CPU each): a small pool of its own, so a flood of
+# log-in attempts cannot slow down annotators who are already working. No progress overlay: a
+# refused log-in must leave the form usable for the next try.
+LOGIN_POOL = {"concurrency_id": "login", "concurrency_limit": 2, "show_progress": "hidden"}
+
 
 def log_in_client(context: AppContext, name: object, password: object, request: gr.Request | None) -> AnnotatorLogin:
     """Check the throttle, then the password; open a session under the caller's cookie."""

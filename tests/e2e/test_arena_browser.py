@@ -125,3 +125,52 @@ def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
         frame = battles_frame(session, modality="text")
     assert len(frame) == 3 and set(frame["kind"]) == {"versions"}
     page.close()
+
+
+def test_your_ratings_counts_the_vote_and_insights_open_for_admins_only(browser, arena_app):
+    from sqlalchemy import select
+
+    from feedback_db.queries import upsert_rating
+    from feedback_db.schema import Output
+    from feedback_db.users import create_user
+    from tests.db.helpers import add_rater
+
+    url, database = arena_app
+    with database.sessions.begin() as session:
+        create_user(session, name="ada", role="admin", password="admin-pass-1")
+        create_user(session, name="ann", role="annotator", password="annot-pass-1")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(240_000)
+    page.goto(url)
+    # 1. One battle and its vote from this browser...
+    page.locator("button[role=tab]:has-text('Arena')").first.click()
+    page.fill("#arena-prompt textarea", "Name a fruit.")
+    page.click("#arena-start")
+    page.wait_for_function("() => document.querySelector('#arena-status')?.innerText.includes('Both answers are in')")
+    page.click("#arena-vote-tie")
+    page.wait_for_function("() => document.querySelector('#arena-reveal')?.innerText.includes('was')")
+    # Ratings on the arena's outputs (another rater's), so that the Insights plots have data.
+    with database.sessions.begin() as session:
+        rater = add_rater(session, "insights-rater")
+        for k, output_id in enumerate(session.scalars(select(Output.id)).all()):
+            upsert_rating(session, output_id=output_id, rater_id=rater.id, source="end_user",
+                          naturalness=1 + k % 5, reliability=1 + (k + 2) % 5)
+    # 2. ...shows in "Your ratings" (another browser's battles do not).
+    page.locator("button[role=tab]:has-text('Your ratings')").first.click()
+    page.wait_for_function("() => (document.querySelector('#mine-summary')?.innerText || '').includes('1 arena vote')")
+    # 3. Insights: an annotator's log-in is refused; an admin sees the figures.
+    page.locator("button[role=tab]:has-text('Insights')").first.click()
+    page.fill("#insights-name input, #insights-name textarea", "ann")
+    page.fill("#insights-password input", "annot-pass-1")
+    page.click("#insights-login-button")
+    page.wait_for_selector("text=Only admins")
+    assert not page.locator("#insights-work").is_visible()
+    page.fill("#insights-name input, #insights-name textarea", "ada")
+    page.fill("#insights-password input", "admin-pass-1")
+    page.click("#insights-login-button")
+    page.wait_for_function("() => /\\d+ scores/.test(document.querySelector('#insights-message')?.innerText || '')")
+    assert page.locator("#insights-scores").is_visible() and page.locator("#insights-flagged").is_visible()
+    assert "admin-pass-1" not in page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    page.evaluate("() => document.querySelectorAll('.toast-wrap').forEach(t => t.remove())")  # the refusal's toast
+    screenshot(page, "insights-tab.png", full_page=True)
+    page.close()

@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from playground.limits import SlidingWindow
-from playground.ui.annotate import LOGIN_POOL, PUBLIC
+from playground.ui.annotate import PUBLIC
+from playground.ui.login import LOGIN_POOL
 from tests.launch import running_app
 from tests.security.conftest import PASSWORD, client
 
@@ -49,7 +50,7 @@ def test_2_log_in_runs_in_its_own_small_pool_apart_from_annotation(context):
     from playground.app import build_app
 
     pools = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in build_app(context).fns.values()}
-    assert pools["annotate_login"] == ("login", 2)
+    assert pools["annotate_login"] == pools["insights_login"] == ("login", 2)
     assert pools["annotate_next"][0] == PUBLIC["concurrency_id"] != LOGIN_POOL["concurrency_id"]
 
 
