@@ -13,13 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from playground.cli_errors import CLIError
 from playground.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-class CLIError(Exception):
-    """A problem the user can fix; printed as `error: <message>`."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

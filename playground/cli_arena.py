@@ -97,7 +97,7 @@ def cmd_versions_retire(settings: Settings, args: argparse.Namespace) -> int:
 def run_arena_gate(settings: Settings, modality: str, min_battles: int) -> None:
     """The arena gate for `modality` ("all" for both), printed one line per candidate."""
     from playground.arena_gate import apply_arena_gate
-    from playground.cli import CLIError
+    from playground.cli_errors import CLIError
     from playground.database import open_database
 
     if min_battles < 1:
@@ -117,7 +117,7 @@ def cmd_versions_gate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
-    from playground.cli import CLIError
+    from playground.cli_errors import CLIError
     from playground.database import open_database
     from playground.report import build_report, write_report
 

@@ -60,10 +60,10 @@ def test_the_export_holds_retrains_rows_without_flagged_outputs(tmp_path, settin
     loaded = {name: load_dataset(files if files == "parquet" else "json", data_files={
         split: str(folder / name / f"{split}.{files}") for split in ("train", "test") if (folder / name / f"{split}.{files}").exists()})
         for name in ("dpo", "kto", "sft")}
-    # 1. Retrain's own datasets from the same frames (the flagged outputs rated: dropped there too).
+    # 1. Retrain's own datasets from the same frames (which leave flagged outputs out): the same rows.
     with database.read_sessions() as session:
         expected = build_datasets("text", ratings_frame(session), set_ratings_frame(session), outputs_frame(session))
-    assert len(loaded["dpo"]["train"]) + len(loaded["dpo"]["test"]) == len(expected.pairs) + len(expected.heldout_pairs) - 1
+    assert len(loaded["dpo"]["train"]) + len(loaded["dpo"]["test"]) == len(expected.pairs) + len(expected.heldout_pairs)
     assert len(loaded["dpo"]["test"]) == len(expected.heldout_pairs) >= 4
     assert len(loaded["kto"]["train"]) == len(expected.unpaired) and len(loaded["kto"]["test"]) == len(expected.heldout_unpaired)
     assert len(loaded["sft"]["train"]) == len(expected.sft)
