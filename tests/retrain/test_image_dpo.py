@@ -160,7 +160,7 @@ def test_dpo_continues_from_the_active_version(tmp_path, real_image_generator):
 
     settings = Settings(data_dir=tmp_path / "data", device="cpu")
     database = open_database(settings)
-    seed_brightness_preference(database, settings.images_dir, prompts=24)
+    seed_brightness_preference(database, settings.images_dir, prompts=40)
     with database.read_sessions() as session:
         datasets = build_datasets("image", ratings_frame(session), set_ratings_frame(session), outputs_frame(session))
     pipe = real_image_generator.pipeline

@@ -112,6 +112,7 @@ def sign_test_p(differences: np.ndarray) -> float:
     return sum(math.comb(changed, k) for k in range(brighter, changed + 1)) / 2**changed
 
 
+@pytest.mark.timeout(2400)  # a loop-closure test: ~100 Diffusion-DPO steps on 2 CPU cores
 def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, real_image_generator, tmp_path):
     database = open_database(image_settings)
     context = AppContext(settings=image_settings, database=database,
