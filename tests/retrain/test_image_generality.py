@@ -105,7 +105,7 @@ def test_the_image_loop_learns_a_preference_it_was_not_tuned_for(name, tmp_path,
     # 2. Retrain with the defaults: Diffusion-DPO on the pairs, promoted by the gate.
     outcome, = retrain(settings, RetrainOptions(modality="image", eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
-    assert "method: dpo" in outcome.report_path.read_text()
+    assert "method: dpo" in outcome.report_path.read_text().lower()
     # 3. Never-rated prompts, same seeds: the share above the base median rises by 15+ points.
     try:
         before, colour_before = draw(real_image_generator, "base", None, heldout, tmp_path / "m", preference)

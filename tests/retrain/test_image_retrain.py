@@ -56,7 +56,7 @@ def test_a_quick_image_run_trains_reports_registers_then_skips(image_settings, r
 
     assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     report = outcome.report_path.read_text()
-    assert "held-out" in report and "mean_brightness" in report and "method: dpo" in report
+    assert "held-out" in report and "mean_brightness" in report and "method: dpo" in report.lower()
     with database.read_sessions() as session:
         version = session.scalar(select(ModelVersion).where(ModelVersion.name == outcome.version))
         assert version.modality == "image" and Path(version.adapter_path, WEIGHT_NAME).is_file()
@@ -125,7 +125,7 @@ def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, re
     # 2. Retrain with the default (CPU) settings: the new version must pass the gate.
     outcome, = retrain(image_settings, RetrainOptions(modality="image", eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
-    assert "method: dpo" in outcome.report_path.read_text()  # trained on the pairs (Diffusion-DPO)
+    assert "method: dpo" in outcome.report_path.read_text().lower()  # trained on the pairs (Diffusion-DPO)
     # 3. On prompts never rated: clearly brighter, and the object keeps the prompt's colour.
     try:
         before, colour_before = measure(real_image_generator, "base", None, heldout_prompts, tmp_path / "m")
