@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from models.base import ImageParams, Modality
 from models.finetune.data import FeedbackDatasets
+from models.finetune.diffusion import fresh_denoiser
 from models.finetune.evaluate import Scorer
 from models.finetune.image import ImageTrainConfig, train_image_adapter
 from models.finetune.image_score import denoising_scorer
@@ -43,7 +44,7 @@ class ImageTrainer(ModalityTrainer):
 
     def train(self, datasets: FeedbackDatasets, out_dir: Path, parent: VersionRef) -> TrainResult:
         pipe = self.generator.pipeline
-        denoiser = _fresh_denoiser(pipe)
+        denoiser = fresh_denoiser(pipe)
         overrides = self.config_overrides()
         if "max_steps" in overrides:  # a cap below the usual minimum must still hold
             overrides.setdefault("min_steps", min(overrides["max_steps"], ImageTrainConfig.min_steps))
@@ -74,15 +75,3 @@ class ImageTrainer(ModalityTrainer):
         path = Path(completion) if Path(completion).is_absolute() else self.settings.data_dir / completion
         with Image.open(path) as image:
             return image.convert("RGB")
-
-
-def _fresh_denoiser(pipe: Any) -> Any:
-    """A copy of the pipeline's denoiser with its base weights and no adapters, in fp32."""
-    from models.embedded_image.lora import denoiser_of
-
-    served = denoiser_of(pipe)
-    copy = type(served).from_config(served.config)  # fp32 parameters; loading casts into them
-    # The served model may carry LoRA layers (peft renames wrapped weights to "base_layer").
-    state = {key.replace(".base_layer", ""): value for key, value in served.state_dict().items() if "lora_" not in key}
-    copy.load_state_dict(state)
-    return copy if served.device.type == "cpu" else copy.to(served.device)
