@@ -47,13 +47,15 @@ class ImageTrainConfig:
     method: str = "auto"
     min_pairs: int = 16
     # Diffusion-DPO's KL weight on the per-pixel MSE difference (diffusers' example: 2500 for SD
-    # latents). On the embedded pixel model it moved held-out brightness 151 -> 169 in 103 steps
+    # latents). On the embedded pixel model it moved held-out brightness 151 -> 175 in 44 steps
     # (docs/RETRAIN.md).
     dpo_beta: float = 2500.0
     dpo_batch_pairs: int = 8  # pairs per step: 16 images through the model and 16 through the reference
     # Passes over the pairs. A DPO step costs ~1.5x an SFT step (the reference's forward pass), and
-    # pairs are plentiful (a request of 4 gives up to 6), so fewer passes than SFT's.
-    dpo_epochs: float = 6.0
+    # pairs are plentiful (a request of 4 gives up to 6), so fewer passes than SFT's. Measured on the
+    # brightness loop (117 pairs): 3 passes (44 steps) +23.6 luma with object colour 0.98 -> 0.90;
+    # 6 passes (88 steps) +21.5 luma but colour 0.98 -> 0.83 (over-trained).
+    dpo_epochs: float = 3.0
     lora_r: int = 8
     lora_alpha: int = 8
     # Attention only (diffusers' example) by default; "wide" adds the feed-forward, projection and

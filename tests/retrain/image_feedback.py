@@ -64,7 +64,10 @@ def collect_feedback(context, rater_id: int, prompts: list[tuple[str, str]], par
             for naturalness, output_id in zip(scores, final.recorded.output_ids, strict=True):
                 upsert_rating(session, output_id=output_id, rater_id=rater_id, source="annotator", naturalness=naturalness)
                 rated += 1
-            best = max(zip(scores, final.recorded.output_ids))[1]
+            # The best pick is the brightest of the top-scored: with ties broken by anything
+            # else (e.g. the output id) a third of the best-pick pairs had the darker image chosen.
+            values = [brightness(o.image) for o in final.outputs]
+            best = max(zip(scores, values, final.recorded.output_ids))[2]
             upsert_set_rating(session, request_id=final.recorded.request_id, rater_id=rater_id,
                               source="annotator", diversity=3, best_output_id=best)
     return rated

@@ -74,11 +74,13 @@ def collect(context, rater_id: int, feedback, preference: Preference) -> None:
     for k, (prompt, colour) in enumerate(feedback):
         final = list(stream_image(context, None, prompt, ImageParams(**{**COLLECT.__dict__, "seed": 1000 * k})))[-1]
         scores = rate([o.image for o in final.outputs], colour, preference)
+        # The best pick is the top-scored image with the most of the feature (not the last id).
+        values = [preference.feature(o.image) for o in final.outputs]
         with context.database.sessions.begin() as session:
             for score, output_id in zip(scores, final.recorded.output_ids, strict=True):
                 upsert_rating(session, output_id=output_id, rater_id=rater_id, source="annotator", naturalness=score)
             upsert_set_rating(session, request_id=final.recorded.request_id, rater_id=rater_id, source="annotator",
-                              diversity=3, best_output_id=max(zip(scores, final.recorded.output_ids))[1])
+                              diversity=3, best_output_id=max(zip(scores, values, final.recorded.output_ids))[2])
 
 
 def draw(generator, version: str, adapter, heldout, out_dir, preference: Preference) -> tuple[np.ndarray, float]:

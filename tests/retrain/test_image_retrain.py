@@ -112,7 +112,7 @@ def sign_test_p(differences: np.ndarray) -> float:
     return sum(math.comb(changed, k) for k in range(brighter, changed + 1)) / 2**changed
 
 
-@pytest.mark.timeout(2400)  # a loop-closure test: ~100 Diffusion-DPO steps on 2 CPU cores
+@pytest.mark.timeout(2400)  # a loop-closure test: 200 images and ~45 Diffusion-DPO steps on 2 CPU cores
 def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, real_image_generator, tmp_path):
     database = open_database(image_settings)
     context = AppContext(settings=image_settings, database=database,
@@ -122,7 +122,8 @@ def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, re
         rater_id = add_rater(session, "scripted-image-rater", role="annotator").id
     # 1. 50 prompts x 4 candidates = 200 images, generated through the app's path and rated.
     assert collect_feedback(context, rater_id, feedback_prompts) == 200
-    # 2. Retrain with the default (CPU) settings: the new version must pass the gate.
+    # 2. Retrain with the default (CPU) settings: the new version must pass the gate. 50 prompts hold
+    # out 15, enough for the sign test when the rater is consistent (15 of 15 wins measured).
     outcome, = retrain(image_settings, RetrainOptions(modality="image", eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
     assert "method: dpo" in outcome.report_path.read_text().lower()  # trained on the pairs (Diffusion-DPO)
@@ -140,7 +141,7 @@ def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, re
           f"{len(differences)} images brighter, sign test p={p_value:.2g}); "
           f"object colour {colour_before:.2f} -> {colour_after:.2f}")
     # Brighter on average and image by image (not through a few outliers). Measured on the shipped
-    # model: 151.1 -> 159.0 luma, 45 of 48 images brighter.
+    # model: 151.1 -> 174.7 luma, 48 of 48 images brighter, object colour 0.98 -> 0.90.
     assert after.mean() >= before.mean() + 5.0, (before.mean(), after.mean())
     assert p_value < 0.01, (differences.round(1), p_value)
     assert colour_after >= colour_before - 0.1, (colour_before, colour_after)
