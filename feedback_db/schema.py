@@ -207,6 +207,8 @@ class Rating(Base):
     reliability: Mapped[int | None]
     thumbs: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
+    # Why a thumbs-down: chips and details (feedback_db/reasons.py); flags keep theirs in Flag.reason.
+    reason: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,32 @@
+"""rating reasons: why a rater gave a thumbs-down
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-27 09:00:00
+
+Ratings get a nullable `reason` (chips and details, see feedback_db/reasons.py), the
+counterpart of `flags.reason` for a thumbs-down.
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision: str = '0005'
+down_revision: Union[str, Sequence[str], None] = '0004'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reason', sa.String(length=500), nullable=True))
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.drop_column('reason')
