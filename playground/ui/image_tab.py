@@ -27,6 +27,7 @@ from playground.ui.candidates import (
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
+from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
 from playground.ui.wording import finish_words
@@ -43,7 +44,7 @@ def image_meta(output: ImageOutput, version: str) -> str:
 
 def build_image_tab(
     context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
-) -> None:
+) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)
     # 1. Prompt and buttons.
@@ -134,3 +135,4 @@ def build_image_tab(
         wire_card(card, index, context, shown)
     wire_set_panel(panel, context, shown)
     wire_rating_api("image", context, shown)
+    return TabParts(prompt, shown, status, cards, panel)  # for playground.ui.restore (after a reload)

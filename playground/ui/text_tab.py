@@ -26,6 +26,7 @@ from playground.ui.candidates import (
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
+from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
 from playground.ui.wording import finish_words
@@ -48,7 +49,7 @@ def parse_stop(text: str | None) -> tuple[str, ...]:
 
 def build_text_tab(
     context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
-) -> None:
+) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
     # 1. Prompt, candidates and the buttons.
@@ -141,6 +142,7 @@ def build_text_tab(
         wire_card(card, index, context, shown)
     wire_set_panel(panel, context, shown)
     wire_rating_api("text", context, shown)
+    return TabParts(prompt, shown, status, cards, panel)  # for playground.ui.restore (after a reload)
 
 
 
