@@ -1,0 +1,116 @@
+"""History in Chromium, on the real embedded text model: reason chips are stored, a reload
+restores the last request with its ratings, and the history panel edits a stored rating.
+
+One app serves the module; the tests run in order and share one browser context (one cookie
+identity), as one person would.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from feedback_db.schema import Flag, Output, Rating, Request
+from tests.e2e.helpers import pick, set_number, wait_done, wait_saved
+
+pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
+PROMPT = "Name one planet of the solar system."
+DETAIL = "<b>not a planet</b>"
+
+
+@pytest.fixture(scope="module")
+def person(browser, live_app):
+    """One browser context: its cookie names one person across reloads."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(live_app[0])
+    page.wait_for_selector("#text-prompt textarea")
+    yield page
+    context.close()
+
+
+def my_rating(database, column):
+    with database.read_sessions() as session:
+        request = session.scalars(select(Request).where(Request.prompt == PROMPT)).one()
+        output_id = request.outputs[0].id
+        rating = session.scalar(select(Rating).where(Rating.output_id == output_id))
+        flag = session.scalar(select(Flag).where(Flag.output_id == output_id))
+        return getattr(rating, column), flag.reason if flag else None
+
+
+def test_reason_chips_on_thumbs_down_and_flag_are_stored(person, live_app):
+    page, database = person, live_app[1]
+    # 1. One short candidate.
+    page.click("#text-parameters")
+    set_number(page, "text-max-tokens", 8)
+    set_number(page, "text-n", 1)
+    page.fill("#text-prompt textarea", PROMPT)
+    page.click("#text-generate")
+    wait_done(page, "text-status")
+    # 2. The reason box appears only with a thumbs-down.
+    assert not page.locator("#text-0-reasons").is_visible()
+    pick(page, "text-0-naturalness", "4")
+    wait_saved(page, "text-0-saved", "naturalness 4")
+    pick(page, "text-0-thumbs", "Down")
+    wait_saved(page, "text-0-saved", "thumbs down")
+    page.wait_for_selector("#text-0-reasons", state="visible")
+    # 3. A chip and details (markup) are stored as text; a flag then takes the same reason.
+    page.locator("#text-0-reasons label").filter(has_text="wrong").click()
+    wait_saved(page, "text-0-saved", "Saved reason: wrong")
+    box = page.locator("#text-0-reason-detail textarea, #text-0-reason-detail input").first
+    box.fill(DETAIL)
+    box.press("Enter")
+    wait_saved(page, "text-0-saved", "not a planet")
+    page.locator("#text-0-flag input").check()
+    wait_saved(page, "text-0-saved", "Flagged")
+    assert my_rating(database, "reason") == (f"wrong: {DETAIL}", f"wrong: {DETAIL}")
+
+
+def test_a_reload_restores_the_last_request_and_its_ratings_from_the_server(person, live_app):
+    page, database = person, live_app[1]
+    with database.read_sessions() as session:
+        text = session.scalars(select(Output.text).join(Request).where(Request.prompt == PROMPT)).one()
+    page.reload()
+    page.wait_for_function(
+        "p => document.querySelector('#text-prompt textarea')?.value === p", arg=PROMPT, timeout=60_000
+    )
+    assert "restored" in page.inner_text("#text-status")
+    assert page.input_value("#text-0-output textarea") == text
+    assert page.locator("#text-0-naturalness input[value='4']").is_checked()
+    assert page.locator("#text-0-flag input").is_checked()
+    assert page.locator("#text-0-reasons label").filter(has_text="wrong").locator("input").is_checked()
+    assert page.input_value("#text-0-reason-detail textarea, #text-0-reason-detail input") == DETAIL
+    # Restored ratings can be changed at once; nothing of the request is kept in browser storage.
+    assert not page.locator("#text-0-reliability input").first.is_disabled()
+    storage = page.evaluate("() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+    assert PROMPT not in storage and "not a planet" not in storage, json.loads(storage)
+
+
+def test_the_history_panel_lists_my_requests_and_an_edit_changes_the_stored_rating(person, browser, live_app):
+    page, (url, database) = person, live_app
+    page.click("#tab-history-button, button[role=tab]:has-text('My history')")
+    entry = page.locator("#history-list label").filter(has_text=PROMPT)
+    entry.wait_for()
+    assert "1 rated by you" in entry.inner_text()
+    entry.click()
+    page.wait_for_function(
+        "p => document.querySelector('#history-prompt textarea')?.value === p", arg=PROMPT,
+    )
+    assert page.locator("#history-0-naturalness input[value='4']").is_checked()
+    pick(page, "history-0-naturalness", "2")
+    wait_saved(page, "history-0-saved", "naturalness 2")
+    assert my_rating(database, "naturalness")[0] == 2
+    pick(page, "history-0-thumbs", "Up")
+    wait_saved(page, "history-0-saved", "thumbs up")
+    assert my_rating(database, "reason")[0] is None  # a reason goes with the thumbs-down
+    # Another browser has its own, empty history.
+    stranger = browser.new_context()
+    other = stranger.new_page()
+    other.goto(url)
+    other.click("button[role=tab]:has-text('My history')")
+    other.wait_for_selector("#history-summary >> text=Nothing here yet")
+    assert other.locator("#history-list label").count() == 0
+    stranger.close()
