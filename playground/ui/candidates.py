@@ -76,6 +76,7 @@ class CandidateCard:
     reasons: gr.CheckboxGroup
     reason_detail: gr.Textbox
     image: gr.Image | None = None  # history cards show either text or an image
+    regenerate: gr.Button | None = None  # same prompt and parameters, new seeds (playground/ui/regenerate.py)
 
 
 @dataclass
@@ -110,6 +111,10 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
             )
             content = content if kind == "history" else image
         meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+        regenerate = None if kind == "history" else gr.Button(
+            "↻ Regenerate", size="sm", variant="secondary", interactive=False, elem_id=f"{prefix}-regenerate",
+            elem_classes="regenerate",
+        )
         # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
         naturalness = TypedRadio(
             SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
@@ -137,7 +142,7 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
         saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
     return CandidateCard(
         column, content, rendered, meta, naturalness, reliability, thumbs, comment, flag, saved,
-        why, reasons, reason_detail, image,
+        why, reasons, reason_detail, image, regenerate,
     )
 
 
@@ -281,6 +286,8 @@ def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -
         updates[card.why] = gr.Group(visible=False)
         updates[card.reasons] = []
         updates[card.reason_detail] = ""
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=False)
     updates[panel.group] = gr.Group(visible=False)
     updates[panel.diversity] = None
     updates[panel.best] = gr.Radio(choices=[], value=None)
@@ -296,6 +303,8 @@ def enable_ratings(cards: list[CandidateCard], n: int) -> dict:
             updates[radio] = gr.Radio(interactive=True)
         updates[card.flag] = gr.Checkbox(interactive=True)
         updates[card.comment] = gr.Textbox(interactive=True)
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=True)
     return updates
 
 
@@ -315,6 +324,7 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
         components += [
             card.column, card.content, *([card.rendered] if card.rendered is not None else []), card.meta, card.naturalness, card.reliability,
             card.thumbs, card.flag, card.comment, card.saved, card.why, card.reasons, card.reason_detail,
+            *([card.regenerate] if card.regenerate is not None else []),
         ]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]
 

@@ -68,6 +68,8 @@ def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPane
         updates[card.column] = gr.Column(visible=index < count)
         if index < count:
             updates |= _card(context, card, view.candidates[index], view)
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=index < count)
     choices = [(f"Candidate {i + 1}", i) for i in range(count)]
     updates[panel.group] = gr.Group(visible=count > 1)
     updates[panel.diversity] = gr.Radio(value=view.diversity)

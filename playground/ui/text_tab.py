@@ -26,6 +26,7 @@ from playground.ui.candidates import (
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
+from playground.ui.regenerate import text_inputs, wire_regenerate
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
@@ -131,8 +132,9 @@ def build_text_tab(
 
     inputs = [prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
     outputs = [shown, status, *rating_components(cards, panel)]
-    on_click, on_submit = wire_stop(context, [generate.click, prompt.submit], stop, status, "stop_text")
-    for event, api in ((on_click, {"api_name": "generate_text"}), (on_submit, {"api_visibility": "private"})):
+    regenerate = wire_regenerate(context, cards, shown, inputs, text_inputs)
+    on_click, *others = wire_stop(context, [generate.click, prompt.submit, *regenerate], stop, status, "stop_text")
+    for event, api in ((on_click, {"api_name": "generate_text"}), *((e, {"api_visibility": "private"}) for e in others)):
         event.then(
             run, inputs, outputs, **api,
             concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
