@@ -114,3 +114,49 @@ def test_the_history_panel_lists_my_requests_and_an_edit_changes_the_stored_rati
     other.wait_for_selector("#history-summary >> text=Nothing here yet")
     assert other.locator("#history-list label").count() == 0
     stranger.close()
+
+
+def test_regenerate_asks_again_with_the_same_prompt_and_parameters_and_a_new_seed(person, live_app):
+    page, database = person, live_app[1]
+    page.click("button[role=tab]:has-text('Text')")
+    with database.read_sessions() as session:
+        before = session.scalars(select(Request).where(Request.prompt == PROMPT)).all()
+        old_seed, old_parameters = before[-1].outputs[0].seed, before[-1].parameters
+    page.fill("#text-prompt textarea", "something else")  # Regenerate uses the shown request's prompt
+    page.click("#text-0-regenerate")
+    page.wait_for_function(
+        "p => document.querySelector('#text-prompt textarea')?.value === p", arg=PROMPT,
+    )
+    wait_done(page, "text-status")
+    with database.read_sessions() as session:
+        after = session.scalars(select(Request).where(Request.prompt == PROMPT)).all()
+        assert len(after) == len(before) + 1
+        newest = after[-1]
+        assert newest.outputs[0].seed != old_seed
+        same = ("max_new_tokens", "temperature", "top_p", "repetition_penalty", "n", "stop")
+        assert {k: newest.parameters[k] for k in same} == {k: old_parameters[k] for k in same}
+    page.click("#text-parameters")  # closed since the reload
+    assert page.input_value("#text-seed input") == ""
+    assert page.input_value("#text-max-tokens input[type=number]") == "8"  # the stored parameters
+
+
+def test_a_reload_restores_the_last_image_request(person, live_app):
+    page = person
+    page.click("button[role=tab]:has-text('Image')")
+    page.click("#image-parameters")
+    set_number(page, "image-steps", 3)
+    set_number(page, "image-n", 1)
+    page.fill("#image-prompt textarea", "a red circle on the left")
+    page.click("#image-generate")
+    wait_done(page, "image-status")
+    pick(page, "image-0-reliability", "5")
+    wait_saved(page, "image-0-saved", "reliability 5")
+    page.reload()
+    page.click("button[role=tab]:has-text('Image')")
+    page.wait_for_function(
+        "p => document.querySelector('#image-prompt textarea')?.value === p", arg="a red circle on the left",
+        timeout=60_000,
+    )
+    page.wait_for_selector("#image-0-output img")
+    assert page.locator("#image-0-reliability input[value='5']").is_checked()
+    assert "restored" in page.inner_text("#image-status")
