@@ -106,7 +106,9 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
             )
         if kind != "text":
             image = gr.Image(
+                # No "share": it needs Hugging Face Spaces and only says so; download is the copy.
                 label=f"Image {index + 1}", interactive=False, height=256, visible=kind == "image",
+                buttons=["download", "fullscreen"],
                 elem_id=f"{prefix}-{'image' if kind == 'history' else 'output'}", format="png",
             )
             content = content if kind == "history" else image

@@ -87,6 +87,8 @@ def test_a_reload_restores_the_last_request_and_its_ratings_from_the_server(pers
     assert not page.locator("#text-0-reliability input").first.is_disabled()
     storage = page.evaluate("() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
     assert PROMPT not in storage and "not a planet" not in storage, json.loads(storage)
+    config = page.request.get(live_app[0] + "config").text()  # the page's config, with this cookie
+    assert PROMPT not in config and "not a planet" not in config
 
 
 def test_the_history_panel_lists_my_requests_and_an_edit_changes_the_stored_rating(person, browser, live_app):
