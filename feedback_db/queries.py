@@ -159,10 +159,10 @@ def upsert_rating(
     _check_score("reliability", reliability)
     if thumbs not in (UNSET, None, -1, 1):
         raise InvalidInputError(f"thumbs must be -1 or 1, got {thumbs!r}")
-    _check_comment(comment)
+    _check_text("comment", comment, MAX_COMMENT_CHARS)
     if isinstance(comment, str):
         comment = clean_text(comment)
-    _check_reason(reason)
+    _check_text("reason", reason, MAX_REASON_CHARS)
     if isinstance(reason, str):
         reason = clean_text(reason)
     # 2. The referenced rows must exist (a clear error instead of a foreign-key failure).
@@ -223,7 +223,7 @@ def set_flag(
     """Flag (or unflag) an output for this rater; flagged outputs never become training data.
 
     `reason` replaces the flag's reason; None keeps it (a new flag's reason is "harmful")."""
-    _check_reason(reason)
+    _check_text("reason", reason, MAX_REASON_CHARS)
     _require(session, Output, output_id, "output")
     _require(session, User, rater_id, "user")
     existing = session.scalar(
@@ -255,22 +255,14 @@ def _check_score(name: str, value: object) -> None:
         raise InvalidInputError(f"{name} must be a whole number from {SCORE_MIN} to {SCORE_MAX}, got {value!r}")
 
 
-def _check_comment(comment: object) -> None:
-    if comment is UNSET or comment is None:
+def _check_text(what: str, value: object, limit: int) -> None:
+    """A comment or a reason: text of at most `limit` characters (UNSET and None pass)."""
+    if value is UNSET or value is None:
         return
-    if not isinstance(comment, str):
-        raise InvalidInputError("a comment must be text")
-    if len(comment) > MAX_COMMENT_CHARS:
-        raise InvalidInputError(f"a comment is limited to {MAX_COMMENT_CHARS} characters")
-
-
-def _check_reason(reason: object) -> None:
-    if reason is UNSET or reason is None:
-        return
-    if not isinstance(reason, str):
-        raise InvalidInputError("a reason must be text")
-    if len(reason) > MAX_REASON_CHARS:
-        raise InvalidInputError(f"a reason is limited to {MAX_REASON_CHARS} characters")
+    if not isinstance(value, str):
+        raise InvalidInputError(f"a {what} must be text")
+    if len(value) > limit:
+        raise InvalidInputError(f"a {what} is limited to {limit} characters")
 
 
 def _require(session: Session, model: type, row_id: int, what: str) -> None:

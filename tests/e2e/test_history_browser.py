@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from feedback_db.schema import Flag, Output, Rating, Request
-from tests.e2e.helpers import pick, set_number, wait_done, wait_saved
+from tests.e2e.helpers import open_page, pick, set_number, wait_done, wait_saved
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 PROMPT = "Name one planet of the solar system."
@@ -23,11 +23,7 @@ DETAIL = "<b>not a planet</b>"
 @pytest.fixture(scope="module")
 def person(browser, live_app):
     """One browser context: its cookie names one person across reloads."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(live_app[0])
-    page.wait_for_selector("#text-prompt textarea")
+    context, page = open_page(browser, live_app[0])
     yield page
     context.close()
 
