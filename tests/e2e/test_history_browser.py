@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from feedback_db.schema import Flag, Output, Rating, Request
 from tests.e2e.helpers import open_page, pick, set_number, wait_done, wait_saved
+from tests.e2e.test_usability_browser import axe_script, serious_violations  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 PROMPT = "Name one planet of the solar system."
@@ -158,3 +159,16 @@ def test_a_reload_restores_the_last_image_request(person, live_app):
     page.wait_for_selector("#image-0-output img")
     assert page.locator("#image-0-reliability input[value='5']").is_checked()
     assert "restored" in page.inner_text("#image-status")
+
+
+def test_an_opened_history_request_with_its_reason_box_passes_the_accessibility_audit(person, axe_script):
+    page = person
+    page.click("button[role=tab]:has-text('My history')")
+    page.click("#history-refresh")
+    entry = page.locator("#history-list label").filter(has_text=PROMPT).last
+    entry.wait_for()
+    entry.click()
+    page.wait_for_selector("#history-0-reasons", state="visible")  # the flag is still set
+    page.add_script_tag(path=str(axe_script))
+    bad = serious_violations(page)
+    assert not bad, "My history tab:\n" + "\n".join(bad)

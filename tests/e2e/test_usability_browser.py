@@ -211,7 +211,7 @@ def test_score_groups_and_images_have_accessible_names(browser, live_app):
     context.close()
 
 
-TABS = ["Text", "Image", "Arena", "Leaderboard", "Your ratings", "Annotate", "Insights", "Guidelines"]
+TABS = ["Text", "Image", "My history", "Arena", "Leaderboard", "Your ratings", "Annotate", "Insights", "Guidelines"]
 
 
 def serious_violations(page) -> list[str]:
