@@ -151,8 +151,9 @@ class Request(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model_version: Mapped[str] = mapped_column(String(120), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Indexed: a browser's history and the restore on every page load look requests up by it.
     session_id: Mapped[str | None] = mapped_column(
-        ForeignKey("sessions.id", ondelete="SET NULL")
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
     )
     source: Mapped[str] = mapped_column(String(16), default="playground")  # playground | bulk
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
