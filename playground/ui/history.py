@@ -82,7 +82,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
             checked = score_value("the request id", request_id, low=1, high=2**63 - 1)
             viewer = viewer_of(context, request)
             if checked is None or viewer is None:
-                return {}
+                return {detail: gr.skip()}  # an empty dict would read as one missing value
             view = load_view(context, viewer, checked)
             return {
                 **show_request(context, cards, panel, view),

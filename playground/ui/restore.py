@@ -118,15 +118,18 @@ def _image_file(context: AppContext, stored: str) -> Path:
 def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabParts) -> None:
     """On page load, show this browser's last `modality` request with its ratings."""
 
+    # Gradio reads an empty dict as one missing value, so "nothing to restore" names one output.
+    nothing = {parts.status: gr.skip()}
+
     def restore(request: gr.Request) -> dict:
         with shown_to_user("restore your last request"):
             viewer = viewer_of(context, request)
             if viewer is None:
-                return {}
+                return nothing
             with context.database.read_sessions() as session:
                 request_id = last_request_id(session, session_id=viewer.browser_session, modality=modality)
             if request_id is None:
-                return {}
+                return nothing
             view = load_view(context, viewer, request_id)
             return {
                 **show_request(context, parts.cards, parts.panel, view),

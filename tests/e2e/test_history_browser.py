@@ -13,18 +13,28 @@ import pytest
 from sqlalchemy import select
 
 from feedback_db.schema import Flag, Output, Rating, Request
-from tests.e2e.helpers import open_page, pick, set_number, wait_done, wait_saved
+from tests.e2e.helpers import pick, set_number, wait_done, wait_saved
 from tests.e2e.test_usability_browser import axe_script, serious_violations  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 PROMPT = "Name one planet of the solar system."
 DETAIL = "<b>not a planet</b>"
+FAILED_CALLS: list[tuple[int, str]] = []  # every HTTP error the pages of this module got
+
+
+def watch_failures(page) -> None:
+    page.on("response", lambda r: r.status >= 400 and FAILED_CALLS.append((r.status, r.url)))
 
 
 @pytest.fixture(scope="module")
 def person(browser, live_app):
     """One browser context: its cookie names one person across reloads."""
-    context, page = open_page(browser, live_app[0])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    watch_failures(page)  # before the first load: restoring nothing must not fail either
+    page.goto(live_app[0])
+    page.wait_for_selector("#text-prompt textarea")
     yield page
     context.close()
 
@@ -108,11 +118,13 @@ def test_the_history_panel_lists_my_requests_and_an_edit_changes_the_stored_rati
     # Another browser has its own, empty history.
     stranger = browser.new_context()
     other = stranger.new_page()
+    watch_failures(other)
     other.goto(url)
     other.click("button[role=tab]:has-text('My history')")
     other.wait_for_selector("#history-summary >> text=Nothing here yet")
     assert other.locator("#history-list label").count() == 0
     stranger.close()
+    assert not FAILED_CALLS
 
 
 def test_regenerate_asks_again_with_the_same_prompt_and_parameters_and_a_new_seed(person, live_app):
@@ -161,7 +173,7 @@ def test_a_reload_restores_the_last_image_request(person, live_app):
     assert "restored" in page.inner_text("#image-status")
 
 
-def test_an_opened_history_request_with_its_reason_box_passes_the_accessibility_audit(person, axe_script):
+def test_an_opened_history_request_with_its_reason_box_passes_the_accessibility_audit(person, axe_script):  # noqa: F811
     page = person
     page.click("button[role=tab]:has-text('My history')")
     page.click("#history-refresh")
@@ -172,3 +184,4 @@ def test_an_opened_history_request_with_its_reason_box_passes_the_accessibility_
     page.add_script_tag(path=str(axe_script))
     bad = serious_violations(page)
     assert not bad, "My history tab:\n" + "\n".join(bad)
+    assert not FAILED_CALLS
