@@ -333,7 +333,7 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
 
 
 def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
-    """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`) for scripts and gradio_client:
+    """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`, `/reason_<kind>`) for scripts and gradio_client:
     the same handlers as the widgets, addressing candidates by their index on screen."""
     with gr.Group(visible=False):
         # No `precision`: Gradio would round 3.5 to 4; score_value refuses it instead.
@@ -344,6 +344,8 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
         comment = gr.Textbox(None, label="comment (blank: unchanged)")
         diversity = gr.Number(None, label="diversity 1-5 (blank: unchanged)")
         best = gr.Number(None, label="best candidate index (blank: unchanged)")
+        chips = gr.Textbox(None, label=f"reasons, comma-separated: {', '.join(REASON_CHIPS)}")
+        details = gr.Textbox(None, label=f"reason details (up to {MAX_REASON_DETAIL_CHARS} characters)")
     database = context.database
 
     def rate(shown_value, index_value, nat, rel, thumb, text, request: gr.Request) -> str:
@@ -375,7 +377,14 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
                 raise InvalidInputError("give diversity or best")
             return rate_set(database, viewer_value, request_id_for(shown_value), **fields)
 
+    def reason(shown_value, index_value, chips_value, details_value, request: gr.Request) -> str:
+        with shown_to_user("save the reason"):
+            given = [chip.strip() for chip in (chips_value or "").split(",") if chip.strip()]
+            viewer_value = _require_viewer(viewer_of(context, request))
+            return give_reason(database, viewer_value, output_id_for(shown_value, index_value), given, details_value)
+
     result = gr.Textbox(visible=False)
+    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", queue=False)
     gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
           api_name=f"rate_{kind}", queue=False)
     gr.on([], rate_whole_set, [shown, diversity, best], result,

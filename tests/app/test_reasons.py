@@ -73,3 +73,22 @@ def test_reasons_reach_every_export_format_and_csv_cells_stay_inert(database, vi
         assert read_frame(path, fmt)["reason"].tolist() == frame["reason"].tolist()
         if fmt == "csv":
             assert "'=1+1" in path.read_text() or "'-2+3" in path.read_text()
+
+
+def test_scripts_give_reasons_through_the_api_and_bad_ones_are_refused(context, database):
+    from gradio_client import Client
+
+    from tests.launch import running_app
+
+    with running_app(context) as url:
+        client = Client(url, verbose=False)
+        client.predict("hello world", 2, 16, 0.7, 0.9, 1.1, 3, "", api_name="/generate_text")
+        with pytest.raises(Exception, match="thumbs-down or a flag"):
+            client.predict(0, "wrong", "", api_name="/reason_text")
+        client.predict(0, None, None, -1, None, api_name="/rate_text")
+        with pytest.raises(Exception, match="unknown reason 'rude'"):
+            client.predict(0, "wrong, rude", "", api_name="/reason_text")
+        assert client.predict(0, "off-topic , wrong", "<i>x</i>", api_name="/reason_text") == \
+            "Saved reason: wrong, off-topic: <i>x</i>"
+    with database.read_sessions() as session:
+        assert ratings_frame(session)["reason"].tolist() == ["wrong, off-topic: <i>x</i>"]
