@@ -82,6 +82,7 @@ def ratings_frame(
             Rating.reliability,
             Rating.thumbs,
             Rating.comment,
+            Rating.reason,
             flagged.label("flagged"),
             Output.moderation,
             Rating.created_at,

@@ -34,6 +34,8 @@ from feedback_db.schema import (
 
 MAX_PROMPT_CHARS = 100_000
 MAX_COMMENT_CHARS = 5_000
+MAX_REASON_CHARS = 500  # the width of ratings.reason and flags.reason
+DEFAULT_FLAG_REASON = "harmful"
 # C0 controls except tab, newline and carriage return; DEL; C1 controls. NUL in particular
 # breaks PostgreSQL text columns and many downstream tools.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -148,6 +150,7 @@ def upsert_rating(
     reliability: int | None | _Unset = UNSET,
     thumbs: int | None | _Unset = UNSET,
     comment: str | None | _Unset = UNSET,
+    reason: str | None | _Unset = UNSET,
 ) -> Rating:
     """Create or update the one rating of `rater_id` for `output_id`; UNSET fields stay as they are."""
     # 1. Validate every given value before touching the database.
@@ -156,14 +159,19 @@ def upsert_rating(
     _check_score("reliability", reliability)
     if thumbs not in (UNSET, None, -1, 1):
         raise InvalidInputError(f"thumbs must be -1 or 1, got {thumbs!r}")
-    _check_comment(comment)
+    _check_text("comment", comment, MAX_COMMENT_CHARS)
     if isinstance(comment, str):
         comment = clean_text(comment)
+    _check_text("reason", reason, MAX_REASON_CHARS)
+    if isinstance(reason, str):
+        reason = clean_text(reason)
     # 2. The referenced rows must exist (a clear error instead of a foreign-key failure).
     _require(session, Output, output_id, "output")
     _require(session, User, rater_id, "user")
     # 3. One statement that inserts or updates, so concurrent raters never race.
-    changes = _given(naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment)
+    changes = _given(
+        naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment, reason=reason
+    )
     _upsert(
         session,
         Rating,
@@ -210,16 +218,21 @@ def upsert_set_rating(
 
 
 def set_flag(
-    session: Session, *, output_id: int, rater_id: int, flagged: bool, reason: str = "harmful"
+    session: Session, *, output_id: int, rater_id: int, flagged: bool, reason: str | None = None
 ) -> bool:
-    """Flag (or unflag) an output for this rater; flagged outputs never become training data."""
+    """Flag (or unflag) an output for this rater; flagged outputs never become training data.
+
+    `reason` replaces the flag's reason; None keeps it (a new flag's reason is "harmful")."""
+    _check_text("reason", reason, MAX_REASON_CHARS)
     _require(session, Output, output_id, "output")
     _require(session, User, rater_id, "user")
     existing = session.scalar(
         select(Flag).where(Flag.output_id == output_id, Flag.rater_id == rater_id)
     )
     if flagged and existing is None:
-        session.add(Flag(output_id=output_id, rater_id=rater_id, reason=reason[:500]))
+        session.add(Flag(output_id=output_id, rater_id=rater_id, reason=clean_text(reason or DEFAULT_FLAG_REASON)))
+    elif flagged and reason is not None:
+        existing.reason = clean_text(reason)
     elif not flagged and existing is not None:
         session.delete(existing)
     session.flush()
@@ -242,13 +255,14 @@ def _check_score(name: str, value: object) -> None:
         raise InvalidInputError(f"{name} must be a whole number from {SCORE_MIN} to {SCORE_MAX}, got {value!r}")
 
 
-def _check_comment(comment: object) -> None:
-    if comment is UNSET or comment is None:
+def _check_text(what: str, value: object, limit: int) -> None:
+    """A comment or a reason: text of at most `limit` characters (UNSET and None pass)."""
+    if value is UNSET or value is None:
         return
-    if not isinstance(comment, str):
-        raise InvalidInputError("a comment must be text")
-    if len(comment) > MAX_COMMENT_CHARS:
-        raise InvalidInputError(f"a comment is limited to {MAX_COMMENT_CHARS} characters")
+    if not isinstance(value, str):
+        raise InvalidInputError(f"a {what} must be text")
+    if len(value) > limit:
+        raise InvalidInputError(f"a {what} is limited to {limit} characters")
 
 
 def _require(session: Session, model: type, row_id: int, what: str) -> None:

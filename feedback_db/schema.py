@@ -143,7 +143,12 @@ class Request(Base):
     """One prompt sent to a generator, with the parameters and version that answered it."""
 
     __tablename__ = "requests"
-    __table_args__ = (CheckConstraint(_one_of("modality", MODALITIES), name="modality"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("modality", MODALITIES), name="modality"),
+        # A browser's history, newest first, and the restore on every page load
+        # (tests/benchmarks/bench_history.py): one index serves the filter and the order.
+        Index("ix_requests_session_created", "session_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     modality: Mapped[str] = mapped_column(String(8), index=True)
@@ -207,6 +212,8 @@ class Rating(Base):
     reliability: Mapped[int | None]
     thumbs: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
+    # Why a thumbs-down: chips and details (feedback_db/reasons.py); flags keep theirs in Flag.reason.
+    reason: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

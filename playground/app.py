@@ -23,10 +23,12 @@ from playground.settings import Settings
 from playground.ui.annotate import build_annotate_tab
 from playground.ui.arena import build_arena_tab
 from playground.ui.content import load_example_prompts, load_guidelines
+from playground.ui.history import build_history_tab
 from playground.ui.image_tab import build_image_tab
 from playground.ui.insights import build_insights_tab
 from playground.ui.leaderboard import build_leaderboard_tab
 from playground.ui.my_ratings import build_my_ratings_tab
+from playground.ui.restore import wire_restore
 from playground.ui.session import wire_identity
 from playground.ui.text_tab import build_text_tab
 from playground.web_guard import GuardMiddleware, GuardState
@@ -79,9 +81,11 @@ def build_app(context: AppContext) -> gr.Blocks:
         viewer = wire_identity(app, context)
         with gr.Tabs():
             with gr.Tab("Text", id="text", elem_id="tab-text"):
-                build_text_tab(context, guidelines, examples["text"], viewer)
+                text_parts = build_text_tab(context, guidelines, examples["text"], viewer)
             with gr.Tab("Image", id="image", elem_id="tab-image"):
-                build_image_tab(context, guidelines, examples["image"], viewer)
+                image_parts = build_image_tab(context, guidelines, examples["image"], viewer)
+            with gr.Tab("My history", id="history", elem_id="tab-history") as history_tab:
+                build_history_tab(context, guidelines, history_tab)
             with gr.Tab("Arena", id="arena", elem_id="tab-arena"):
                 build_arena_tab(context)
             with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard") as leaderboard_tab:
@@ -94,6 +98,9 @@ def build_app(context: AppContext) -> gr.Blocks:
                 build_insights_tab(context)
             with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):
                 gr.Markdown(guidelines.markdown)
+        # A reload shows this browser's last request in each tab again (from the database).
+        wire_restore(app, context, "text", text_parts)
+        wire_restore(app, context, "image", image_parts)
         device = device_in_use(settings.device)
         status = gr.Markdown(elem_id="status", elem_classes="meta")
         refresh = gr.Timer(STATUS_REFRESH_S)

@@ -6,18 +6,21 @@ could cycle through output ids over the API and stuff the ballot.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedback_db.errors import UnknownIdError
-from feedback_db.queries import UNSET, set_flag, upsert_rating, upsert_set_rating
-from feedback_db.schema import Output, Request
+from feedback_db.errors import InvalidInputError, UnknownIdError
+from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, set_flag, upsert_rating, upsert_set_rating
+from feedback_db.reasons import compose_reason
+from feedback_db.schema import Flag, Output, Rating, Request
 from playground.database import Database
 from playground.errors import NotAllowedError
 from playground.identity import Viewer
 
-RATING_FIELDS = ("naturalness", "reliability", "thumbs", "comment")
+RATING_FIELDS = ("naturalness", "reliability", "thumbs", "comment", "reason")
 
 
 def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: Any) -> str:
@@ -25,10 +28,36 @@ def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: An
     unknown = set(fields) - set(RATING_FIELDS)
     if unknown:
         raise ValueError(f"unknown rating fields: {sorted(unknown)}")
+    if fields.get("thumbs", -1) != -1:
+        fields.setdefault("reason", None)  # a reason explains a thumbs-down; it goes with it
     with database.sessions.begin() as session:
         _check_own_output(session, viewer, output_id)
         upsert_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
-    return "Saved " + ", ".join(_describe(name, value) for name, value in fields.items())
+    return "Saved " + ", ".join(_describe(name, value) for name, value in fields.items() if name != "reason")
+
+
+def give_reason(
+    database: Database, viewer: Viewer, output_id: int, chips: Iterable[str] | None, detail: str | None
+) -> str:
+    """Say why this viewer gave the output a thumbs-down and/or flagged it (feedback_db/reasons.py).
+
+    The reason lands in whichever of the two the viewer gave; with neither, it is refused."""
+    # 1. Validate the chips and details before touching the database.
+    reason = compose_reason(chips, detail)
+    with database.sessions.begin() as session:
+        _check_own_output(session, viewer, output_id)
+        # 2. What the reason explains: this viewer's thumbs-down, flag, or both.
+        rating = session.scalar(select(Rating).where(Rating.output_id == output_id, Rating.rater_id == viewer.user_id))
+        flag = session.scalar(select(Flag).where(Flag.output_id == output_id, Flag.rater_id == viewer.user_id))
+        thumbs_down = rating is not None and rating.thumbs == -1
+        if not thumbs_down and flag is None:
+            raise InvalidInputError("a reason goes with a thumbs-down or a flag: give one of them first")
+        # 3. Store it there.
+        if thumbs_down:
+            upsert_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", reason=reason)
+        if flag is not None:
+            set_flag(session, output_id=output_id, rater_id=viewer.user_id, flagged=True, reason=reason or DEFAULT_FLAG_REASON)
+    return f"Saved reason: {reason}" if reason else "Reason cleared"
 
 
 def rate_set(
@@ -50,10 +79,12 @@ def rate_set(
     return "Saved " + ", ".join(_describe(k, v) for k, v in fields.items() if v is not UNSET)
 
 
-def flag_output(database: Database, viewer: Viewer, output_id: int, flagged: bool) -> str:
+def flag_output(
+    database: Database, viewer: Viewer, output_id: int, flagged: bool, reason: str | None = None
+) -> str:
     with database.sessions.begin() as session:
         _check_own_output(session, viewer, output_id)
-        set_flag(session, output_id=output_id, rater_id=viewer.user_id, flagged=flagged)
+        set_flag(session, output_id=output_id, rater_id=viewer.user_id, flagged=flagged, reason=reason)
     return "Flagged as harmful: it will not be used for training" if flagged else "Flag removed"
 
 

@@ -15,7 +15,8 @@ import gradio as gr
 from feedback_db.errors import InvalidInputError
 from playground.context import AppContext
 from playground.errors import StaleRequestError
-from playground.feedback import flag_output, rate_output, rate_set
+from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS, compose_reason
+from playground.feedback import flag_output, give_reason, rate_output, rate_set
 from playground.identity import Viewer
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
@@ -71,6 +72,11 @@ class CandidateCard:
     comment: gr.Textbox
     flag: gr.Checkbox
     saved: gr.Markdown
+    why: gr.Group  # reason chips and details, shown on a thumbs-down or a flag
+    reasons: gr.CheckboxGroup
+    reason_detail: gr.Textbox
+    image: gr.Image | None = None  # history cards show either text or an image
+    regenerate: gr.Button | None = None  # same prompt and parameters, new seeds (playground/ui/regenerate.py)
 
 
 @dataclass
@@ -85,8 +91,8 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
     """One candidate: the output, its facts, and naturalness/reliability/thumbs/comment/flag."""
     prefix = f"{kind}-{index}"
     with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
-        rendered = None
-        if kind == "text":
+        rendered = image = None
+        if kind in ("text", "history"):
             # Gradio sanitizes the Markdown's HTML (sanitize_html), so markup in a model's output
             # is shown, never run; the raw text stays one toggle away, with its copy button.
             rendered = gr.Markdown(
@@ -98,12 +104,19 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
                 label=f"Candidate {index + 1} (raw text)", lines=8, max_lines=20, interactive=False,
                 elem_id=f"{prefix}-output", elem_classes="raw-output", buttons=["copy"],
             )
-        else:
-            content = gr.Image(
-                label=f"Image {index + 1}", interactive=False, height=256,
-                elem_id=f"{prefix}-output", format="png",
+        if kind != "text":
+            image = gr.Image(
+                # No "share": it needs Hugging Face Spaces and only says so; download is the copy.
+                label=f"Image {index + 1}", interactive=False, height=256, visible=kind == "image",
+                buttons=["download", "fullscreen"],
+                elem_id=f"{prefix}-{'image' if kind == 'history' else 'output'}", format="png",
             )
+            content = content if kind == "history" else image
         meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+        regenerate = None if kind == "history" else gr.Button(
+            "↻ Regenerate", size="sm", variant="secondary", interactive=False, elem_id=f"{prefix}-regenerate",
+            elem_classes="regenerate",
+        )
         # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
         naturalness = TypedRadio(
             SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
@@ -116,12 +129,23 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
         with gr.Row():
             thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
             flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
+        with gr.Group(visible=False, elem_id=f"{prefix}-why") as why:
+            reasons = gr.CheckboxGroup(
+                list(REASON_CHIPS), label="Why? (thumbs-down or flag)", elem_id=f"{prefix}-reasons",
+            )
+            reason_detail = gr.Textbox(
+                label="Details", placeholder="Optional; press Enter to save", lines=1,
+                max_length=MAX_REASON_DETAIL_CHARS, elem_id=f"{prefix}-reason-detail",
+            )
         comment = gr.Textbox(
             label="Comment", placeholder="Optional; press Enter to save", lines=1, max_length=5000,
             elem_id=f"{prefix}-comment", interactive=False,
         )
         saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
-    return CandidateCard(column, content, rendered, meta, naturalness, reliability, thumbs, comment, flag, saved)
+    return CandidateCard(
+        column, content, rendered, meta, naturalness, reliability, thumbs, comment, flag, saved,
+        why, reasons, reason_detail, image, regenerate,
+    )
 
 
 def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
@@ -180,16 +204,39 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
 
         return handler
 
-    for field, component in (
-        ("naturalness", card.naturalness),
-        ("reliability", card.reliability),
-        ("thumbs", card.thumbs),
-        ("flag", card.flag),
-    ):
-        component.input(
-            save(field), [shown, component], card.saved,
-            queue=False, api_visibility="private", show_progress="hidden",
-        )
+    common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    for field, component in (("naturalness", card.naturalness), ("reliability", card.reliability)):
+        component.input(save(field), [shown, component], card.saved, **common)
+
+    def save_negative(field: str):
+        """Thumbs and flag: saved with the reason already chosen; the reason box follows them."""
+
+        def handler(shown_value, thumbs, flagged, chips, detail, request: gr.Request) -> tuple:
+            with shown_to_user("save the rating"):
+                viewer_value = _require_viewer(viewer_of(context, request))
+                output_id = output_id_for(shown_value, index)
+                reason = compose_reason(chips, detail)
+                if field == "flag":
+                    message = flag_output(database, viewer_value, output_id, bool(flagged), reason)
+                else:
+                    extra = {"reason": reason} if thumbs == -1 else {}
+                    message = rate_output(database, viewer_value, output_id, thumbs=thumbs, **extra)
+                return "✓ " + message, gr.Group(visible=thumbs == -1 or bool(flagged))
+
+        return handler
+
+    negative_inputs = [shown, card.thumbs, card.flag, card.reasons, card.reason_detail]
+    card.thumbs.input(save_negative("thumbs"), negative_inputs, [card.saved, card.why], **common)
+    card.flag.input(save_negative("flag"), negative_inputs, [card.saved, card.why], **common)
+
+    def save_reason(shown_value, chips, detail, request: gr.Request) -> str:
+        with shown_to_user("save the reason"):
+            viewer_value = _require_viewer(viewer_of(context, request))
+            return "✓ " + give_reason(database, viewer_value, output_id_for(shown_value, index), chips, detail)
+
+    reason_inputs = [shown, card.reasons, card.reason_detail]
+    for trigger in (card.reasons.input, card.reason_detail.submit, card.reason_detail.blur):
+        trigger(save_reason, reason_inputs, card.saved, **common)
     for trigger in (card.comment.submit, card.comment.blur):
         trigger(
             save("comment"), [shown, card.comment], card.saved,
@@ -238,6 +285,11 @@ def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -
         updates[card.flag] = gr.Checkbox(value=False, interactive=False)
         updates[card.comment] = gr.Textbox(value="", interactive=False)
         updates[card.saved] = ""
+        updates[card.why] = gr.Group(visible=False)
+        updates[card.reasons] = []
+        updates[card.reason_detail] = ""
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=False)
     updates[panel.group] = gr.Group(visible=False)
     updates[panel.diversity] = None
     updates[panel.best] = gr.Radio(choices=[], value=None)
@@ -253,6 +305,8 @@ def enable_ratings(cards: list[CandidateCard], n: int) -> dict:
             updates[radio] = gr.Radio(interactive=True)
         updates[card.flag] = gr.Checkbox(interactive=True)
         updates[card.comment] = gr.Textbox(interactive=True)
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=True)
     return updates
 
 
@@ -271,14 +325,15 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
     for card in cards:
         components += [
             card.column, card.content, *([card.rendered] if card.rendered is not None else []), card.meta, card.naturalness, card.reliability,
-            card.thumbs, card.flag, card.comment, card.saved,
+            card.thumbs, card.flag, card.comment, card.saved, card.why, card.reasons, card.reason_detail,
+            *([card.regenerate] if card.regenerate is not None else []),
         ]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]
 
 
 
 def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
-    """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`) for scripts and gradio_client:
+    """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`, `/reason_<kind>`) for scripts and gradio_client:
     the same handlers as the widgets, addressing candidates by their index on screen."""
     with gr.Group(visible=False):
         # No `precision`: Gradio would round 3.5 to 4; score_value refuses it instead.
@@ -289,6 +344,8 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
         comment = gr.Textbox(None, label="comment (blank: unchanged)")
         diversity = gr.Number(None, label="diversity 1-5 (blank: unchanged)")
         best = gr.Number(None, label="best candidate index (blank: unchanged)")
+        chips = gr.Textbox(None, label=f"reasons, comma-separated: {', '.join(REASON_CHIPS)}")
+        details = gr.Textbox(None, label=f"reason details (up to {MAX_REASON_DETAIL_CHARS} characters)")
     database = context.database
 
     def rate(shown_value, index_value, nat, rel, thumb, text, request: gr.Request) -> str:
@@ -320,7 +377,14 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
                 raise InvalidInputError("give diversity or best")
             return rate_set(database, viewer_value, request_id_for(shown_value), **fields)
 
+    def reason(shown_value, index_value, chips_value, details_value, request: gr.Request) -> str:
+        with shown_to_user("save the reason"):
+            given = [chip.strip() for chip in (chips_value or "").split(",") if chip.strip()]
+            viewer_value = _require_viewer(viewer_of(context, request))
+            return give_reason(database, viewer_value, output_id_for(shown_value, index_value), given, details_value)
+
     result = gr.Textbox(visible=False)
+    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", queue=False)
     gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
           api_name=f"rate_{kind}", queue=False)
     gr.on([], rate_whole_set, [shown, diversity, best], result,

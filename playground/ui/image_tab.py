@@ -27,6 +27,8 @@ from playground.ui.candidates import (
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
+from playground.ui.regenerate import image_inputs, wire_regenerate
+from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
 from playground.ui.wording import finish_words
@@ -43,7 +45,7 @@ def image_meta(output: ImageOutput, version: str) -> str:
 
 def build_image_tab(
     context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
-) -> None:
+) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)
     # 1. Prompt and buttons.
@@ -124,13 +126,16 @@ def build_image_tab(
 
     inputs = [prompt, negative, n, steps, guidance, size, seed]
     outputs = [shown, status, *rating_components(cards, panel)]
-    (on_click,) = wire_stop(context, [generate.click], stop, status, "stop_image")
-    on_click.then(
-        run, inputs, outputs, api_name="generate_image",
-        concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
-        show_progress_on=[status],
-    )
+    regenerate = wire_regenerate(context, cards, shown, inputs, image_inputs)
+    on_click, *others = wire_stop(context, [generate.click, *regenerate], stop, status, "stop_image")
+    for event, api in ((on_click, {"api_name": "generate_image"}), *((e, {"api_visibility": "private"}) for e in others)):
+        event.then(
+            run, inputs, outputs, **api,
+            concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+            show_progress_on=[status],
+        )
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)
     wire_set_panel(panel, context, shown)
     wire_rating_api("image", context, shown)
+    return TabParts(prompt, shown, status, cards, panel)  # for playground.ui.restore (after a reload)

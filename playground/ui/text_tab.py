@@ -26,6 +26,8 @@ from playground.ui.candidates import (
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
+from playground.ui.regenerate import text_inputs, wire_regenerate
+from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
 from playground.ui.wording import finish_words
@@ -48,7 +50,7 @@ def parse_stop(text: str | None) -> tuple[str, ...]:
 
 def build_text_tab(
     context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
-) -> None:
+) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
     # 1. Prompt, candidates and the buttons.
@@ -130,8 +132,9 @@ def build_text_tab(
 
     inputs = [prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
     outputs = [shown, status, *rating_components(cards, panel)]
-    on_click, on_submit = wire_stop(context, [generate.click, prompt.submit], stop, status, "stop_text")
-    for event, api in ((on_click, {"api_name": "generate_text"}), (on_submit, {"api_visibility": "private"})):
+    regenerate = wire_regenerate(context, cards, shown, inputs, text_inputs)
+    on_click, *others = wire_stop(context, [generate.click, prompt.submit, *regenerate], stop, status, "stop_text")
+    for event, api in ((on_click, {"api_name": "generate_text"}), *((e, {"api_visibility": "private"}) for e in others)):
         event.then(
             run, inputs, outputs, **api,
             concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
@@ -141,6 +144,7 @@ def build_text_tab(
         wire_card(card, index, context, shown)
     wire_set_panel(panel, context, shown)
     wire_rating_api("text", context, shown)
+    return TabParts(prompt, shown, status, cards, panel)  # for playground.ui.restore (after a reload)
 
 
 

@@ -12,6 +12,7 @@ import pytest
 from playground.context import AppContext
 from playground.database import open_database
 from playground.settings import Settings
+from tests.e2e.helpers import open_page
 from tests.launch import running_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -65,10 +66,6 @@ def live_app(tmp_path_factory, model_cache_dir, real_text_generator):
 
 @pytest.fixture
 def page(browser, live_app):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(live_app[0])
-    page.wait_for_selector("#text-prompt textarea")
+    context, page = open_page(browser, live_app[0])
     yield page
     context.close()

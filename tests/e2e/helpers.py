@@ -5,6 +5,16 @@ from __future__ import annotations
 import time
 
 
+def open_page(browser, url: str, width: int = 1280, height: int = 900):
+    """A fresh browser context (its own identity cookie) with the app loaded; returns both."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(url)
+    page.wait_for_selector("#text-prompt textarea")
+    return context, page
+
+
 def set_number(page, elem_id: str, value: float) -> None:
     """Type into the number box of a Slider or Number component."""
     box = page.locator(f"#{elem_id} input[type=number]")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from feedback_db.queries import NewOutput, record_request
 from feedback_db.schema import Output, Request
 from feedback_db.users import create_user
+from tests.e2e.helpers import open_page as new_page
 from tests.e2e.helpers import set_number, wait_done
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
@@ -43,15 +44,6 @@ def axe_script() -> Path:
         if result.returncode != 0 or not script.exists():
             pytest.skip(f"npm could not install axe-core: {result.stderr.strip()[-300:]}")
     return script
-
-
-def new_page(browser, url: str, width: int = 1280, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(url)
-    page.wait_for_selector("#text-prompt textarea")
-    return context, page
 
 
 def request_count(database) -> int:
@@ -219,7 +211,7 @@ def test_score_groups_and_images_have_accessible_names(browser, live_app):
     context.close()
 
 
-TABS = ["Text", "Image", "Arena", "Leaderboard", "Your ratings", "Annotate", "Insights", "Guidelines"]
+TABS = ["Text", "Image", "My history", "Arena", "Leaderboard", "Your ratings", "Annotate", "Insights", "Guidelines"]
 
 
 def serious_violations(page) -> list[str]:

@@ -1,0 +1,155 @@
+"""A browser's own history: its past requests with their candidates and its own ratings.
+
+Requests belong to the browser session that made them (`requests.session_id`, a keyed hash of
+the browser's cookie token), so a history survives reloads and restarts and is never anyone
+else's. Only playground requests are listed: an arena request would name the version behind an
+anonymous side before the vote, and bulk requests belong to no browser. Withheld candidates stay
+in the view with their `moderation` and flag, so the caller can show them as elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from feedback_db.errors import InvalidInputError, UnknownIdError
+from feedback_db.schema import Flag, Output, Rating, Request, SetRating
+
+HISTORY_SOURCES = ("playground",)
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    request_id: int
+    modality: str
+    prompt: str
+    model_version: str
+    created_at: datetime
+    candidates: int
+    rated: int  # candidates this rater rated (any field)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[HistoryEntry]
+    page: int  # 1-based, clamped to the last page
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    output_id: int
+    index: int
+    text: str | None
+    image_path: str | None
+    seed: int
+    latency_ms: float
+    tokens: int | None
+    finish_reason: str
+    moderation: str | None  # why the content filter withheld it, if it did
+    naturalness: int | None = None
+    reliability: int | None = None
+    thumbs: int | None = None
+    comment: str | None = None
+    reason: str | None = None  # of the thumbs-down
+    flagged: bool = False
+    flag_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request_id: int
+    modality: str
+    prompt: str
+    parameters: dict[str, Any]
+    model_version: str
+    created_at: datetime
+    candidates: list[CandidateView]
+    diversity: int | None
+    best_index: int | None
+
+
+def _own(session_id: str, modality: str | None = None) -> list:
+    conditions = [Request.session_id == session_id, Request.source.in_(HISTORY_SOURCES)]
+    return conditions + ([Request.modality == modality] if modality is not None else [])
+
+
+def history_page(
+    session: Session, *, session_id: str, rater_id: int, page: int = 1, per_page: int = 10,
+    modality: str | None = None,
+) -> HistoryPage:
+    """One page of this browser's requests, newest first."""
+    # 1. Check the paging values; a page past the end shows the last one.
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidInputError(f"the page must be a whole number from 1, got {page!r}")
+    if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInputError(f"a page holds 1 to {MAX_PER_PAGE} requests, got {per_page!r}")
+    total = session.scalar(select(func.count(Request.id)).where(*_own(session_id, modality))) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(page, pages)
+    # 2. The requests with their candidate counts and how many this rater rated.
+    candidates = select(func.count(Output.id)).where(Output.request_id == Request.id).scalar_subquery()
+    rated = (
+        select(func.count(Rating.id)).join(Output, Rating.output_id == Output.id)
+        .where(Output.request_id == Request.id, Rating.rater_id == rater_id).scalar_subquery()
+    )
+    rows = session.execute(
+        select(Request.id, Request.modality, Request.prompt, Request.model_version, Request.created_at,
+               candidates, rated)
+        .where(*_own(session_id, modality))
+        .order_by(Request.created_at.desc(), Request.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return HistoryPage([HistoryEntry(*row) for row in rows], page, pages, total)
+
+
+def last_request_id(session: Session, *, session_id: str, modality: str) -> int | None:
+    """This browser's newest request of `modality`, or None."""
+    return session.scalar(
+        select(Request.id).where(*_own(session_id, modality))
+        .order_by(Request.created_at.desc(), Request.id.desc()).limit(1)
+    )
+
+
+def request_view(session: Session, *, request_id: int, session_id: str, rater_id: int) -> RequestView:
+    """One of this browser's requests with its candidates and this rater's ratings and flags.
+
+    Someone else's request is refused exactly like a missing one, so ids reveal nothing."""
+    # 1. The request, if it is this browser's.
+    request = session.get(Request, request_id)
+    if request is None or request.session_id != session_id or request.source not in HISTORY_SOURCES:
+        raise UnknownIdError(f"request {request_id} is not in this browser's history")
+    # 2. This rater's ratings and flags on its outputs.
+    output_ids = [o.id for o in request.outputs]
+    ratings = {r.output_id: r for r in session.scalars(
+        select(Rating).where(Rating.output_id.in_(output_ids), Rating.rater_id == rater_id))}
+    flags = {f.output_id: f for f in session.scalars(
+        select(Flag).where(Flag.output_id.in_(output_ids), Flag.rater_id == rater_id))}
+    set_rating = session.scalar(
+        select(SetRating).where(SetRating.request_id == request_id, SetRating.rater_id == rater_id))
+    # 3. One view per candidate.
+    candidates = [_candidate(o, ratings.get(o.id), flags.get(o.id)) for o in request.outputs]
+    best = next((c.index for c in candidates if set_rating and c.output_id == set_rating.best_output_id), None)
+    return RequestView(
+        request.id, request.modality, request.prompt, dict(request.parameters or {}), request.model_version,
+        request.created_at, candidates, set_rating.diversity if set_rating else None, best,
+    )
+
+
+def _candidate(output: Output, rating: Rating | None, flag: Flag | None) -> CandidateView:
+    mine = {} if rating is None else {
+        "naturalness": rating.naturalness, "reliability": rating.reliability, "thumbs": rating.thumbs,
+        "comment": rating.comment, "reason": rating.reason,
+    }
+    return CandidateView(
+        output.id, output.index, output.text, output.image_path, output.seed, output.latency_ms,
+        output.tokens, output.finish_reason, output.moderation, **mine,
+        flagged=flag is not None, flag_reason=flag.reason if flag else None,
+    )
