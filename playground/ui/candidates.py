@@ -102,6 +102,8 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
             content = gr.Image(
                 label=f"Image {index + 1}", interactive=False, height=256,
                 elem_id=f"{prefix}-output", format="png",
+                # No "share": it only works on Hugging Face Spaces ("Must be on Spaces to share").
+                buttons=["download", "fullscreen"],
             )
         meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
         # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
