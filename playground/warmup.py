@@ -84,10 +84,11 @@ class ModelWarmup:
                 self._set(modality, state="failed", error=str(error))
                 log.error("could not load the %s: %s", MODEL_WORDS[modality], error)
             # This thread's failures would otherwise vanish: anything unexpected is logged with
-            # its traceback and reported on the page by type, and the next model still loads.
+            # its traceback and reported on the page by type only (its message may name server
+            # paths), and the next model still loads.
             except Exception as error:  # noqa: BLE001
                 log.exception("loading the %s failed", MODEL_WORDS[modality])
-                self._set(modality, state="failed", error=f"{type(error).__name__}: {error}")
+                self._set(modality, state="failed", error=f"{type(error).__name__} (details in the server log)")
             else:
                 seconds = time.monotonic() - began
                 self._set(modality, state="ready", seconds=seconds)
