@@ -56,6 +56,14 @@ def open_page(browser, url):
     return browser_context, page
 
 
+def prepare(page, prompt: str, max_tokens: int, n: int) -> None:
+    """Type a prompt and set its length and number of candidates (Generate is not clicked)."""
+    page.fill("#text-prompt textarea", prompt)
+    page.click("#text-parameters")
+    set_number(page, "text-max-tokens", max_tokens)
+    set_number(page, "text-n", n)
+
+
 def text_of(page, selector: str) -> str:
     return page.inner_text(selector).strip()
 
@@ -67,10 +75,7 @@ def test_warming_up_is_shown_and_a_request_says_it_waits_for_the_model(browser, 
     page.wait_for_function("() => document.querySelector('#warmup')?.innerText.includes('Warming up')")
     assert "loading the text model" in text_of(page, "#warmup")
     # 2. A request made now says what it waits for, beside Generate.
-    page.fill("#text-prompt textarea", "Say hello.")
-    page.click("#text-parameters")
-    set_number(page, "text-max-tokens", 4)
-    set_number(page, "text-n", 1)
+    prepare(page, "Say hello.", max_tokens=4, n=1)
     page.click("#text-generate")
     page.wait_for_function("() => document.querySelector('#text-status')?.innerText.includes('Loading the text model')")
     assert page.locator("#text-status").is_visible()
@@ -92,14 +97,8 @@ def test_a_queued_request_shows_its_place_in_the_queue_beside_generate(browser, 
     first_context, first = open_page(browser, url)
     second_context, second = open_page(browser, url)
     # 1. A long request runs; a short one is clicked behind it (one model queue).
-    first.fill("#text-prompt textarea", "Write a long story about a lighthouse keeper.")
-    first.click("#text-parameters")
-    set_number(first, "text-max-tokens", 120)
-    set_number(first, "text-n", 2)
-    second.fill("#text-prompt textarea", "Say hello.")
-    second.click("#text-parameters")
-    set_number(second, "text-max-tokens", 4)
-    set_number(second, "text-n", 1)
+    prepare(first, "Write a long story about a lighthouse keeper.", max_tokens=120, n=2)
+    prepare(second, "Say hello.", max_tokens=4, n=1)
     first.click("#text-generate")
     first.wait_for_function("() => document.querySelector('#text-status')?.innerText.includes('Generating')")
     second.click("#text-generate")
