@@ -66,6 +66,7 @@ class AnnotateView:
                     text = gr.Textbox(label=f"Candidate {i + 1} (raw text)", lines=6, max_lines=20, interactive=False,
                                       elem_id=f"annotate-{i}-text", elem_classes="raw-output")
                     image = gr.Image(label=f"Image {i + 1}", interactive=False, height=256, visible=False,
+                                     buttons=["download", "fullscreen"],  # no Spaces-only "share"
                                      elem_id=f"annotate-{i}-image")
                     naturalness = TypedRadio(SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
                                            elem_id=f"annotate-{i}-naturalness", elem_classes="annotate-score")
