@@ -95,6 +95,7 @@ def build_text_tab(
         with shown_to_user("generate"):
             started_at = time.monotonic()
             client = client_of(context, request)
+            clicked = context.clicked_at(client.key, fallback=started_at)  # taken even if input is refused
             params = TextParams(
                 max_new_tokens=whole("Max new tokens", max_tokens, 1), temperature=number("Temperature", temperature_value),
                 top_p=number("Top-p", top_p_value), repetition_penalty=number("Repetition penalty", penalty),
@@ -104,7 +105,6 @@ def build_text_tab(
             params.validate()
             context.generation_limits.take(client.key, client.ip)
             stopped = {status: "Stopped before it started."}
-            clicked = context.clicked_at(client.key, fallback=started_at)
             if loading := loading_update(context, "text", status):
                 yield loading
             yield from unless_stopped(
