@@ -32,7 +32,7 @@ def build_word_chips(context: AppContext, prompt: gr.Textbox) -> None:
     note = gr.Markdown(elem_id="image-vocab-note", elem_classes="meta")
     with gr.Accordion("Words this image model knows", open=True, elem_id="image-vocab"):
         chips = [
-            gr.Radio(list(words), value=None, label=KIND_LABELS.get(kind, kind), container=False,
+            gr.Radio(list(words), value=None, label=KIND_LABELS.get(kind, kind),
                      elem_id=f"image-vocab-{kind}", elem_classes="word-chips")
             for kind, words in vocabulary.groups.items()
         ]
