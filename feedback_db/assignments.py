@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, LeaseLostError, NotAssignedError, UnknownIdError
 from feedback_db.frames import withheld_request
-from feedback_db.queries import upsert_rating, upsert_set_rating
-from feedback_db.schema import Assignment, Output, Rating, Request, SetRating, utcnow
+from feedback_db.queries import set_flag, upsert_rating, upsert_set_rating
+from feedback_db.schema import Assignment, Flag, Output, Rating, Request, SetRating, utcnow
 
 SOURCE = "annotator"
 CANDIDATE_BATCH = 20  # requests tried per attempt; only a race on PostgreSQL needs more than one
@@ -88,6 +88,7 @@ class ItemRatings:
     scores: Mapping[int, tuple[int | None, int | None]] = field(default_factory=dict)
     diversity: int | None = None
     best_output_id: int | None = None
+    flagged: frozenset[int] = frozenset()  # outputs flagged as harmful (never training data)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,10 @@ def submit(
     if ratings.diversity is not None or ratings.best_output_id is not None:
         upsert_set_rating(session, request_id=request_id, rater_id=annotator_id, source=SOURCE,
                           diversity=ratings.diversity, best_output_id=ratings.best_output_id)
-    # 5. The slot is now held for good.
+    # 5. Flags follow the item: flagged outputs get this annotator's flag, others lose it.
+    for output_id in output_ids:
+        set_flag(session, output_id=output_id, rater_id=annotator_id, flagged=output_id in ratings.flagged)
+    # 6. The slot is now held for good.
     row.status = "submitted"
     row.submitted_at = row.submitted_at or now
     session.flush()
@@ -245,10 +249,15 @@ def annotator_ratings(session: Session, *, annotator_id: int, request_id: int) -
     whole = session.scalar(select(SetRating).where(
         SetRating.request_id == request_id, SetRating.rater_id == annotator_id, SetRating.source == SOURCE
     ))
+    flagged = session.scalars(
+        select(Flag.output_id).join(Output, Flag.output_id == Output.id)
+        .where(Output.request_id == request_id, Flag.rater_id == annotator_id)
+    ).all()
     return ItemRatings(
         scores={output_id: (nat, rel) for output_id, nat, rel in rows},
         diversity=whole.diversity if whole else None,
         best_output_id=whole.best_output_id if whole else None,
+        flagged=frozenset(flagged),
     )
 
 

@@ -7,6 +7,7 @@ model is loaded.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -159,12 +160,57 @@ class ImageOutput:
     finish_reason: FinishReason = "stop"
 
 
+@dataclass(frozen=True)
+class ImageVocabulary:
+    """The closed set of words an image model was trained on (the embedded one), by kind, and
+    how to put chosen words into a prompt it understands.
+
+    `groups` maps a kind ("shape") to its words in display order; `compose_order` is the order
+    the kinds take in a prompt; `templates` wraps a kind's word ("on a {} background") and
+    `word_templates` a single word ("center": "in the center"). `synonyms` are other words the
+    model also knows (not offered as chips).
+    """
+
+    groups: dict[str, tuple[str, ...]]
+    compose_order: tuple[str, ...]
+    templates: dict[str, str] = field(default_factory=dict)
+    word_templates: dict[str, str] = field(default_factory=dict)
+    synonyms: tuple[str, ...] = ()
+
+    def compose(self, chosen: dict[str, str | None]) -> str:
+        """A prompt from one chosen word per kind (kinds left out or None are skipped)."""
+        parts = []
+        for kind in self.compose_order:
+            word = chosen.get(kind)
+            if word:
+                if word not in self.groups.get(kind, ()):
+                    raise InvalidParameterError(f"{word!r} is not a {kind} word of this model")
+                parts.append(self.word_templates.get(word, self.templates.get(kind, "{}")).format(word))
+        return ("a " + " ".join(parts)) if parts else ""
+
+    def known_in(self, prompt: str) -> list[str]:
+        """The vocabulary's words and phrases that `prompt` uses, longest first, each once."""
+        text = " " + " ".join(re.findall(r"[a-z]+", (prompt or "").lower())) + " "
+        words = {w for group in self.groups.values() for w in group} | set(self.synonyms)
+        found: list[str] = []
+        for phrase in sorted(words, key=len, reverse=True):
+            if f" {phrase} " in text:
+                found.append(phrase)
+                text = text.replace(f" {phrase} ", " ")
+        return found
+
+
 # Called after each denoising step with (step, total_steps, preview images or None).
 StepCallback = Callable[[int, int, "list[Image] | None"], None]
 
 
 class TextGenerator(Protocol):
     model_version: str  # the version currently served ("base" or an adapter version id)
+
+    @property
+    def is_loaded(self) -> bool: ...
+
+    def load(self) -> None: ...  # load the weights now (otherwise the first request does)
 
     def stream(
         self, prompt: str, params: TextParams, cancel: threading.Event | None = None
@@ -177,6 +223,13 @@ class TextGenerator(Protocol):
 
 class ImageGenerator(Protocol):
     model_version: str
+
+    @property
+    def is_loaded(self) -> bool: ...
+
+    def load(self) -> None: ...
+
+    def vocabulary(self) -> ImageVocabulary | None: ...  # None: any words (a general model)
 
     def generate(
         self,

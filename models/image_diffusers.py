@@ -31,6 +31,7 @@ from models.base import (
     BASE_VERSION,
     ImageOutput,
     ImageParams,
+    ImageVocabulary,
     InvalidParameterError,
     ModelLoadError,
     StepCallback,
@@ -59,6 +60,23 @@ class DiffusersImageGenerator:
     @property
     def is_embedded(self) -> bool:
         return self.model == EMBEDDED
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._pipe is not None
+
+    def load(self) -> None:
+        """Load the pipeline now (otherwise the first request does)."""
+        with self._lock:
+            self._ensure_loaded()
+
+    def vocabulary(self) -> ImageVocabulary | None:
+        """The embedded model's words (it knows nothing else); None for a general model."""
+        if not self.is_embedded:
+            return None
+        from models.embedded_image.scenes import vocabulary
+
+        return vocabulary()
 
     @property
     def pipeline(self) -> Any:

@@ -104,6 +104,10 @@ class HFTextGenerator:
         config = self.model.config
         return int(getattr(config, "max_position_embeddings", None) or self.tokenizer.model_max_length)
 
+    @property
+    def is_loaded(self) -> bool:
+        return self._model is not None
+
     def load(self) -> None:
         """Load tokenizer and model now (otherwise the first request does it)."""
         if self._model is not None:  # no lock once loaded: reading `.model` must not wait for a request

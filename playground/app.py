@@ -31,6 +31,7 @@ from playground.ui.my_ratings import build_my_ratings_tab
 from playground.ui.restore import wire_restore
 from playground.ui.session import wire_identity
 from playground.ui.text_tab import build_text_tab
+from playground.ui.waiting import build_warmup_banner
 from playground.web_guard import GuardMiddleware, GuardState
 
 log = logging.getLogger("playground.app")
@@ -78,6 +79,7 @@ def build_app(context: AppContext) -> gr.Blocks:
     examples = load_example_prompts(settings.assets_dir)
     with gr.Blocks(title=APP_NAME) as app:
         gr.Markdown(f"# {APP_NAME}\n{TAGLINE}", elem_id="header")
+        build_warmup_banner(app, context)
         viewer = wire_identity(app, context)
         with gr.Tabs():
             with gr.Tab("Text", id="text", elem_id="tab-text"):
@@ -143,6 +145,7 @@ def launch(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = open_database(settings)
     context = AppContext.from_settings(settings, database)
+    context.warmup.start()  # load the models while the page is being served (playground/warmup.py)
     app = build_app(context)
     app.queue(max_size=settings.max_queue_size)
     guard = GuardState()

@@ -9,6 +9,7 @@ retrain` reaches the running app between requests, with no restart.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from playground.limits import GenerationLimits, LoginThrottle, SlidingWindow
 from playground.moderation import Moderator, moderator_for
 from playground.secret_key import load_or_create_secret
 from playground.settings import Settings
+from playground.warmup import ModelWarmup
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class AppContext:
     login_throttle: LoginThrottle | None = None
     generation_limits: GenerationLimits | None = None
     moderator: Moderator | None = None
+    # Loads the models in the background at start (`playground serve` starts it; see warmup.py).
+    warmup: ModelWarmup | None = None
     # Stop buttons set these, keyed by browser session; generation checks them per step.
     _cancel_events: dict[str, threading.Event] = field(default_factory=dict)
     _sync_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +58,9 @@ class AppContext:
     # version (the arena serves several) waits until they are done.
     _serving: threading.Condition = field(default_factory=threading.Condition)
     _in_flight: dict[str, int] = field(default_factory=dict)
+    # When each client last clicked Generate (time.monotonic()), so the time to the first token
+    # shown on a card includes the wait in the queue and for the model, as the user saw it.
+    _clicked_at: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -72,6 +79,11 @@ class AppContext:
             )
         if self.moderator is None:
             self.moderator = moderator_for(settings)
+        if self.warmup is None:
+            self.warmup = ModelWarmup(
+                load=lambda modality: self.generator(modality).load(),
+                is_loaded=lambda modality: self.generator(modality).is_loaded,
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database) -> AppContext:
@@ -144,6 +156,16 @@ class AppContext:
         with self.database.read_sessions() as session:
             active = active_version(session, modality=modality)
             return dict(active.sampling_defaults) if active is not None else {}
+
+    def mark_clicked(self, client_key: str) -> None:
+        """Generate was clicked by this client now (its request has not been queued yet)."""
+        self._clicked_at[client_key] = time.monotonic()
+
+    def clicked_at(self, client_key: str, fallback: float) -> float:
+        """When this client's current request was clicked (once; `fallback` for API calls, which
+        have no click, or a click older than the fallback's run)."""
+        clicked = self._clicked_at.pop(client_key, None)
+        return clicked if clicked is not None and clicked <= fallback else fallback
 
     def cancel_event(self, browser_session: str) -> threading.Event:
         return self._cancel_events.setdefault(browser_session, threading.Event())

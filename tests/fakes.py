@@ -25,6 +25,10 @@ class FakeTextGenerator:
         self.model_version = "base"
         self.fail_after_words = fail_after_words
         self.versions: list[tuple[str, Path | None]] = []
+        self.is_loaded = False
+
+    def load(self) -> None:
+        self.is_loaded = True
 
     def use_version(self, version_id: str, adapter_path: Path | None) -> None:
         self.versions.append((version_id, adapter_path))
@@ -56,8 +60,16 @@ class FakeTextGenerator:
 class FakeImageGenerator:
     """Solid-colour PNGs, one per seed, reporting every step."""
 
-    def __init__(self):
+    def __init__(self, vocabulary=None):
         self.model_version = "base"
+        self.is_loaded = False
+        self._vocabulary = vocabulary
+
+    def load(self) -> None:
+        self.is_loaded = True
+
+    def vocabulary(self):
+        return self._vocabulary
 
     def use_version(self, version_id: str, adapter_path: Path | None) -> None:
         self.model_version = version_id

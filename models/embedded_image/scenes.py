@@ -17,6 +17,8 @@ from itertools import product
 import numpy as np
 from PIL import Image, ImageDraw
 
+from models.base import ImageVocabulary
+
 NATIVE_SIZE = 32  # the model's resolution in pixels
 _SUPERSAMPLE = 4  # render at 4x and downsample so edges are anti-aliased like real images
 
@@ -106,6 +108,24 @@ class PairScene:
         template = _PAIR_TEMPLATES[0] if rng is None else rng.choice(_PAIR_TEMPLATES)
         first, second = (f"{o.size} {o.colour} {o.shape} {o.where(rng)}" for o in (self.first, self.second))
         return template.format(first=first, second=second, bg=self.background)
+
+
+def vocabulary() -> ImageVocabulary:
+    """The words this model's captions use, for word chips and the "unknown words" note.
+    Prompts are composed in the word order of the first caption template."""
+    return ImageVocabulary(
+        groups={
+            "shape": SHAPES,
+            "colour": tuple(OBJECT_COLOURS),
+            "size": tuple(SIZES),
+            "position": tuple(POSITIONS),
+            "background": tuple(BACKGROUND_COLOURS),
+        },
+        compose_order=("size", "colour", "shape", "position", "background"),
+        templates={"position": "at the {}", "background": "on a {} background"},
+        word_templates={"center": "in the center"},
+        synonyms=("middle", "centered", "corner"),
+    )
 
 
 def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> float:

@@ -42,6 +42,8 @@ from playground.ui.login import LOGIN_POOL, claimed_login, log_in_client
 
 # Queued (un-queued events show no error toast), but in their own pool: database work only,
 # so annotators never wait behind the model queue or behind each other.
+# Messages (e.g. "Rate every candidate") leave after a few seconds: an annotator moves on fast.
+TOAST_S = 4
 PUBLIC = {"concurrency_id": "annotate", "concurrency_limit": 8, "show_progress": "hidden"}
 
 
@@ -50,6 +52,7 @@ class AnnotateView:
 
     def __init__(self, guidelines: Guidelines):
         self.cards: list[tuple[gr.Column, gr.Textbox, gr.Image, gr.Radio, gr.Radio]] = []
+        self.flags: list[gr.Checkbox] = []  # per card; saved with the item on Submit
         self.rendered: list[gr.Markdown] = []  # each card's text as sanitized Markdown
         raw_text_toggle("annotate")
         with gr.Row(equal_height=False, elem_classes="cards", elem_id="annotate-cards"):
@@ -63,23 +66,27 @@ class AnnotateView:
                     text = gr.Textbox(label=f"Candidate {i + 1} (raw text)", lines=6, max_lines=20, interactive=False,
                                       elem_id=f"annotate-{i}-text", elem_classes="raw-output")
                     image = gr.Image(label=f"Image {i + 1}", interactive=False, height=256, visible=False,
+                                     buttons=["download", "fullscreen"],  # no Spaces-only "share"
                                      elem_id=f"annotate-{i}-image")
                     naturalness = TypedRadio(SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
                                            elem_id=f"annotate-{i}-naturalness", elem_classes="annotate-score")
                     reliability = TypedRadio(SCORES, label="Reliability", info=guidelines.one_line("reliability"),
                                            elem_id=f"annotate-{i}-reliability", elem_classes="annotate-score")
+                    self.flags.append(gr.Checkbox(label="Flag as harmful (F)", elem_id=f"annotate-{i}-flag",
+                                                  elem_classes="annotate-flag"))
                 self.cards.append((column, text, image, naturalness, reliability))
         with gr.Row():
             self.diversity = TypedRadio(SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
                                       elem_id="annotate-diversity", elem_classes="annotate-score", scale=2)
-            self.best = TypedRadio([], label="Best candidate (optional)", elem_id="annotate-best", scale=1)
+            self.best = TypedRadio([], label="Best candidate (optional)", info="keys 1-4 when highlighted",
+                                   elem_id="annotate-best", elem_classes="annotate-score", scale=1)
 
     @property
     def components(self) -> list:
         parts: list = []
         for card in self.cards:
             parts += list(card)
-        return parts + [self.diversity, self.best, *self.rendered]
+        return parts + [self.diversity, self.best, *self.rendered, *self.flags]
 
     def show(self, shown: Shown | None, data_dir: Path) -> list:
         """Updates for `components`: the item's candidates with any earlier scores, or nothing."""
@@ -106,6 +113,9 @@ class AnnotateView:
             output = outputs[index] if index < len(outputs) else None
             text = output.text if output is not None and output.image_path is None else None
             updates.append(gr.Markdown(value=text or "", visible=text is not None))
+        flagged = shown.ratings.flagged if shown else frozenset()
+        updates += [gr.Checkbox(value=index < len(outputs) and outputs[index].output_id in flagged)
+                    for index, _ in enumerate(self.flags)]
         return updates
 
 
@@ -132,13 +142,14 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="annotate-status")
-                prompt = gr.Textbox(label="Prompt", interactive=False, lines=2, max_lines=8, elem_id="annotate-prompt")
+                prompt = gr.Textbox(label="Prompt", interactive=False, lines=1, max_lines=8, elem_id="annotate-prompt")
                 view = AnnotateView(guidelines)
                 with gr.Row():
-                    back = gr.Button("← Back (B)", elem_id="annotate-back")
-                    to_queue = gr.Button("Return to queue", elem_id="annotate-queue")
-                    skip = gr.Button("Skip (S)", elem_id="annotate-skip")
-                    submit = gr.Button("Submit & next (Enter)", variant="primary", elem_id="annotate-submit")
+                    # Medium buttons: with them the whole first item fits a 1280x900 window.
+                    back = gr.Button("← Back (B)", size="md", elem_id="annotate-back")
+                    to_queue = gr.Button("Return to queue", size="md", elem_id="annotate-queue")
+                    skip = gr.Button("Skip (S)", size="md", elem_id="annotate-skip")
+                    submit = gr.Button("Submit & next (Enter)", size="md", variant="primary", elem_id="annotate-submit")
             with gr.Column(scale=2, min_width=280):
                 gr.Markdown(SHORTCUTS_HELP, elem_id="annotate-shortcuts")
                 with gr.Accordion("Guidelines", open=True):
@@ -164,7 +175,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
 
     # 3. Handlers: each one checks the login on the server before anything else.
     def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
-        with shown_to_user("log in"):
+        with shown_to_user("log in", TOAST_S):
             user = log_in_client(context, name_value, password_value, request)
             return [gr.Column(visible=False), gr.Column(visible=True), "",
                     f"Logged in as **{user.name}** ({user.role})", gr.Column(visible=user.is_admin),
@@ -172,15 +183,15 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
                     *present(user, take_next(database, settings, user))]
 
     def do_logout(request: gr.Request) -> list:
-        with shown_to_user("log out"):
+        with shown_to_user("log out", TOAST_S):
             log_out(database, login_of(request))
             return [None, gr.Column(visible=True), gr.Column(visible=False), gr.Column(visible=False), ""]
 
     def do_submit(state: dict | None, n1: Any, n2: Any, n3: Any, n4: Any, r1: Any, r2: Any, r3: Any, r4: Any,
-                  diversity: Any, best: Any, request: gr.Request) -> list:
-        values = (n1, n2, n3, n4, r1, r2, r3, r4, diversity, best)  # the order of `score_inputs`
+                  diversity: Any, best: Any, f1: Any, f2: Any, f3: Any, f4: Any, request: gr.Request) -> list:
+        values = (n1, n2, n3, n4, r1, r2, r3, r4, diversity, best, f1, f2, f3, f4)  # the order of `score_inputs`
         user = login_of(request)
-        with shown_to_user("save the ratings"):
+        with shown_to_user("save the ratings", TOAST_S):
             require_annotator(database, user)
             request_id = _request_id(state)
             try:
@@ -195,7 +206,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
 
     def do_skip(state: dict | None, request: gr.Request) -> list:
         user = login_of(request)
-        with shown_to_user("skip"):
+        with shown_to_user("skip", TOAST_S):
             require_annotator(database, user)
             if not state or state.get("editing"):
                 return present(user, take_next(database, settings, user), "Back in the queue.")
@@ -204,7 +215,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
 
     def do_back(state: dict | None, request: gr.Request) -> list:
         user = login_of(request)
-        with shown_to_user("go back"):
+        with shown_to_user("go back", TOAST_S):
             require_annotator(database, user)
             current_id = state["request_id"] if state else None
             shown = earlier_item(database, user, current_id, bool(state and state.get("editing")))
@@ -214,7 +225,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
 
     def do_next(request: gr.Request) -> list:
         user = login_of(request)
-        with shown_to_user("load the next item"):
+        with shown_to_user("load the next item", TOAST_S):
             return present(user, take_next(database, settings, user))
 
     def do_agreement(request: gr.Request) -> str:
@@ -227,7 +238,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
     password.submit(do_login, [name, password], login_outputs, api_visibility="private", **LOGIN_POOL)
     logout.click(do_logout, None, [current, login_box, work, admin_box, who],
                  api_name="annotate_logout", **PUBLIC)
-    score_inputs = [c[3] for c in view.cards] + [c[4] for c in view.cards] + [view.diversity, view.best]
+    score_inputs = [c[3] for c in view.cards] + [c[4] for c in view.cards] + [view.diversity, view.best, *view.flags]
     submit.click(do_submit, [current, *score_inputs], item_outputs, api_name="annotate_submit", **PUBLIC)
     skip.click(do_skip, current, item_outputs, api_name="annotate_skip", **PUBLIC)
     back.click(do_back, current, item_outputs, api_name="annotate_back", **PUBLIC)
@@ -246,6 +257,8 @@ def _ratings(state: dict | None, values: tuple) -> ItemRatings:
     output_ids = list((state or {}).get("output_ids", []))
     naturalness, reliability = values[:MAX_CARDS], values[MAX_CARDS:2 * MAX_CARDS]
     diversity, best = values[2 * MAX_CARDS], values[2 * MAX_CARDS + 1]
+    flags = values[2 * MAX_CARDS + 2:]
+    flagged = frozenset(output_id for i, output_id in enumerate(output_ids) if i < len(flags) and flags[i] is True)
     scores = {
         output_id: (_score(naturalness[i]), _score(reliability[i])) for i, output_id in enumerate(output_ids)
     }
@@ -253,7 +266,7 @@ def _ratings(state: dict | None, values: tuple) -> ItemRatings:
     if best not in (None, ""):
         index = score_value("best candidate", best, low=0, high=len(output_ids) - 1)
         best_id = output_ids[index]
-    return ItemRatings(scores, diversity=_score(diversity), best_output_id=best_id)
+    return ItemRatings(scores, diversity=_score(diversity), best_output_id=best_id, flagged=flagged)
 
 
 def _score(value: Any) -> int | None:

@@ -47,6 +47,7 @@ def build_arena_tab(context: AppContext) -> None:
                 texts[side] = gr.Textbox(label=side.upper(), lines=10, max_lines=24, interactive=False,
                                          elem_id=f"arena-{side}-text")
                 images[side] = gr.Image(label=side.upper(), interactive=False, height=256, visible=False,
+                                        buttons=["fullscreen"],  # no Spaces-only "share"
                                         format="png", elem_id=f"arena-{side}-image")
     # 3. The vote, then the reveal.
     reason = gr.Textbox(label="Why? (optional)", max_lines=2, max_length=500, elem_id="arena-reason")

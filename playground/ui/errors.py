@@ -22,11 +22,16 @@ from playground.web_guard import INTERNAL_ERROR_TITLE
 
 log = logging.getLogger("playground.ui")
 USER_ERRORS = (FeedbackDBError, ModelError, PlaygroundError)
+DEFAULT_TOAST_S = 10  # Gradio's default
 
 
 @contextmanager
-def shown_to_user(action: str) -> Iterator[None]:
+def shown_to_user(action: str, duration: float | None = DEFAULT_TOAST_S) -> Iterator[None]:
     """Turn known errors into `gr.Error(message)`; log anything else and show a short notice.
+
+    `duration`: seconds the message stays on screen (None: until closed). Work that moves on
+    quickly (the Annotate tab, an item every few seconds) passes a shorter one, so an old
+    message does not sit over the next items.
 
     A failure of one request must leave the app and every other session working, so nothing
     escapes as a crash; unexpected errors keep their traceback in the log, not in the browser.
@@ -36,10 +41,11 @@ def shown_to_user(action: str) -> Iterator[None]:
     except gr.Error as error:
         log.info("refused to %s: %s", action, error.message)
         error.print_exception = False
+        error.duration = duration
         raise
     except USER_ERRORS as error:
         log.info("refused to %s: %s: %s", action, type(error).__name__, error)
-        raise gr.Error(str(error), title=f"Could not {action}", print_exception=False) from error
+        raise gr.Error(str(error), title=f"Could not {action}", print_exception=False, duration=duration) from error
     except Exception as error:
         problem = storage_problem(error)
         if problem is not None:

@@ -31,6 +31,8 @@ from playground.ui.regenerate import image_inputs, wire_regenerate
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
+from playground.ui.image_words import build_word_chips
+from playground.ui.waiting import loading_update
 from playground.ui.wording import finish_words
 
 DEFAULTS = ImageParams()
@@ -62,6 +64,7 @@ def build_image_tab(
                 generate = gr.Button("Generate", variant="primary", elem_id="image-generate")
                 stop = gr.Button("Stop", variant="stop", elem_id="image-stop")
     gr.Examples(examples, inputs=prompt, label="Examples")
+    build_word_chips(context, prompt)
     # 2. Parameters, collapsed.
     with gr.Accordion("Parameters", open=False, elem_id="image-parameters"):
         with gr.Row():
@@ -96,6 +99,8 @@ def build_image_tab(
             params.validate()
             context.generation_limits.take(client.key, client.ip)
             stopped = {status: "Stopped before it started."}
+            if loading := loading_update(context, "image", status):
+                yield loading
             yield from unless_stopped(
                 context, client, stopped,
                 lambda cancel: _stream(client.key, prompt_value, params, cancel, progress),

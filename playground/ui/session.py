@@ -82,10 +82,13 @@ def request_stop(context: AppContext, who: Viewer | Client | str | None) -> str:
 
 
 def clear_stop_handler(context: AppContext) -> Callable[[gr.Request], None]:
-    """For Generate's un-queued first step: clear an old Stop of this client."""
+    """For Generate's un-queued first step: clear an old Stop of this client, and note the click
+    time (the card's time to first token counts from it, queue and model loading included)."""
 
     def clear(request: gr.Request) -> None:
-        clear_stop(context, client_of(context, request))
+        client = client_of(context, request)
+        context.mark_clicked(client.key)
+        clear_stop(context, client)
 
     return clear
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import gradio as gr
@@ -30,14 +31,15 @@ from playground.ui.regenerate import text_inputs, wire_regenerate
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.values import number, whole
+from playground.ui.waiting import first_token_words, loading_update
 from playground.ui.wording import finish_words
 
 DEFAULTS = TextParams()
 
 
-def text_meta(output: TextOutput, version: str) -> str:
+def text_meta(output: TextOutput, version: str, from_click_ms: float | None = None) -> str:
     return (
-        f"{output.latency_ms / 1000:.1f} s · first token {output.time_to_first_token_ms:.0f} ms · "
+        f"{output.latency_ms / 1000:.1f} s · {first_token_words(output.time_to_first_token_ms, from_click_ms)} · "
         f"{output.tokens_per_s:.1f} tok/s · {output.tokens} tokens · seed `{output.seed}` · "
         f"version `{version}` · {finish_words(output.finish_reason)}"
     )
@@ -93,7 +95,9 @@ def build_text_tab(
         stop_value: str, request: gr.Request,
     ) -> Iterator[dict]:
         with shown_to_user("generate"):
+            started_at = time.monotonic()
             client = client_of(context, request)
+            clicked = context.clicked_at(client.key, fallback=started_at)  # taken even if input is refused
             params = TextParams(
                 max_new_tokens=whole("Max new tokens", max_tokens, 1), temperature=number("Temperature", temperature_value),
                 top_p=number("Top-p", top_p_value), repetition_penalty=number("Repetition penalty", penalty),
@@ -103,13 +107,18 @@ def build_text_tab(
             params.validate()
             context.generation_limits.take(client.key, client.ip)
             stopped = {status: "Stopped before it started."}
+            if loading := loading_update(context, "text", status):
+                yield loading
             yield from unless_stopped(
-                context, client, stopped, lambda cancel: _stream(client, prompt_value, params, cancel)
+                context, client, stopped, lambda cancel: _stream(client, prompt_value, params, cancel, clicked)
             )
 
-    def _stream(client: Client, prompt_value: str, params: TextParams, cancel) -> Iterator[dict]:
+    def _stream(client: Client, prompt_value: str, params: TextParams, cancel, clicked: float) -> Iterator[dict]:
         started = False
+        first_seen: dict[int, float] = {}  # candidate -> when its first text arrived
         for update in stream_text(context, None, prompt_value, params, cancel, client_key=client.key):
+            now = time.monotonic()
+            first_seen.update({i: now for i, text in enumerate(update.texts) if text and i not in first_seen})
             # The screen is cleared only once generation has really started (input was valid).
             head = {} if started else {
                 **reset_for_new_request(cards, panel, params.n), shown: None,
@@ -123,7 +132,8 @@ def build_text_tab(
             yield {
                 **head,
                 **_texts(cards, update.texts),
-                **{cards[o.index].meta: text_meta(o, recorded.model_version) for o in update.outputs},
+                **{cards[o.index].meta: text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index)))
+                   for o in update.outputs},
                 **show_set_panel(panel, params.n),
                 **enable_ratings(cards, params.n),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
@@ -151,6 +161,10 @@ def build_text_tab(
 def _learned(context: AppContext, knob: str, fallback: float) -> float:
     """The active version's learned default for `knob` (see docs/RETRAIN.md), else ours."""
     return float(context.sampling_defaults("text").get(knob, fallback))
+
+
+def _since(clicked: float, at: float | None) -> float | None:
+    return (at - clicked) * 1000 if at is not None else None
 
 
 def _texts(cards, texts: list[str]) -> dict:

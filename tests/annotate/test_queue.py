@@ -23,7 +23,7 @@ from feedback_db.assignments import (
     submitted_history,
 )
 from feedback_db.errors import InvalidInputError, LeaseLostError, NotAssignedError
-from feedback_db.schema import Assignment, Rating, utcnow
+from feedback_db.schema import Assignment, Flag, Rating, utcnow
 from tests.annotate.conftest import add_annotator
 
 
@@ -228,3 +228,26 @@ def test_incomplete_or_unassigned_submissions_are_refused(database, make_request
         with pytest.raises(InvalidInputError, match="whole number"):
             submit(session, annotator_id=ann, request_id=request_id,
                    ratings=ItemRatings({o.output_id: (9, 3) for o in item.outputs}, diversity=2))
+
+
+def test_flags_are_saved_with_the_item_read_back_for_editing_and_removed_by_an_edit(
+    database, make_requests, make_annotators
+):
+    [request_id] = make_requests(1)
+    [ann] = make_annotators("ann")
+    policy = QueuePolicy(overlap=1)
+    with database.sessions.begin() as session:
+        next_item(session, annotator_id=ann, policy=policy)
+        item = load_item(session, request_id)
+        flagged = frozenset({item.outputs[0].output_id})
+        ratings = full_ratings(session, request_id)
+        submit(session, annotator_id=ann, request_id=request_id, policy=policy,
+               ratings=ItemRatings(ratings.scores, diversity=3, flagged=flagged))
+    with database.sessions.begin() as session:
+        assert annotator_ratings(session, annotator_id=ann, request_id=request_id).flagged == flagged
+        assert session.scalars(select(Flag.output_id).where(Flag.rater_id == ann)).all() == list(flagged)
+        submit(session, annotator_id=ann, request_id=request_id, policy=policy,
+               ratings=full_ratings(session, request_id))  # the edit clears the flag
+    with database.sessions() as session:
+        assert annotator_ratings(session, annotator_id=ann, request_id=request_id).flagged == frozenset()
+        assert session.scalar(select(func.count(Flag.id))) == 0

@@ -1,14 +1,19 @@
-"""The Annotate tab in headless Chromium: log in, rate three items with the keyboard only, log out.
+"""The Annotate tab in headless Chromium: log in, rate three items with the keyboard only (scores,
+best pick, flag, back), log out.
 
 The app runs on the fake generators: the items are seeded in the database, so no model is needed.
 """
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
 from feedback_db.frames import ratings_frame, set_ratings_frame
+from feedback_db.schema import Flag
 from feedback_db.users import create_user
 from playground.context import AppContext
 from playground.database import open_database
@@ -17,6 +22,7 @@ from tests.db.helpers import add_text_request
 from tests.e2e.conftest import screenshot
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import running_app
+from sqlalchemy import select
 
 pytestmark = [pytest.mark.e2e]
 PASSWORD = "annotator-password"
@@ -39,6 +45,11 @@ def annotate_app(tmp_path_factory):
     database.engine.dispose()
 
 
+def in_viewport(page, selector: str, height: int = 900) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
 def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate_app):
     url, database = annotate_app
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -55,16 +66,39 @@ def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate
     page.fill("#annotate-password input", PASSWORD)
     page.press("#annotate-password input", "Enter")
     page.wait_for_selector("#annotate-work", state="visible")
-    # 3. Three items, keyboard only: five scores, then Enter.
+    # 3. Three items, keyboard only: five scores, a best pick on items 1 and 2, a flag on item 2.
+    best_keys = {1: "2", 2: "1", 3: None}
     for done in range(1, 4):
         expect(page.locator("#annotate-status")).to_contain_text(f"Request {done}")
         page.wait_for_selector("#annotate-1-card", state="visible")
+        if done == 1:  # the whole first item, Submit included, fits the window
+            assert in_viewport(page, "#annotate-0-naturalness") and in_viewport(page, "#annotate-submit")
+        if done == 2:  # Enter too early: a message that does not stay; then F flags candidate 1
+            page.keyboard.press("Enter")
+            expect(page.locator(".toast-body").first).to_contain_text("rate naturalness and reliability")
+            page.keyboard.press("f")
+            expect(page.locator("#annotate-0-flag input")).to_be_checked()
         for key in KEYS:
             page.keyboard.press(key)
+        # The highlighted axis is now Best candidate: a ring that shows, in view.
+        expect(page.locator("#annotate-best")).to_have_class(re.compile("kbd-focus"))
+        assert page.eval_on_selector("#annotate-best", "el => getComputedStyle(el).boxShadow") != "none"
+        assert in_viewport(page, "#annotate-best")
+        if best_keys[done]:
+            page.keyboard.press(best_keys[done])
         if done == 3:
             screenshot(page, "annotate-tab.png", full_page=True)
         page.keyboard.press("Enter")
         expect(page.locator("#annotate-progress")).to_contain_text(f"Done today: {done}")
+    expect(page.locator(".toast-body")).to_have_count(0)  # the early-Enter message has gone
+    # 4. Back twice: item 2 again, with its flag and best pick; Enter saves it unchanged.
+    page.keyboard.press("b")
+    expect(page.locator("#annotate-status")).to_contain_text("request 3")
+    page.keyboard.press("b")
+    expect(page.locator("#annotate-status")).to_contain_text("request 2")
+    expect(page.locator("#annotate-0-flag input")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.locator("#annotate-status")).to_contain_text("Saved your changes")
     # 4. Log out: back to the form.
     page.click("#annotate-logout")
     page.wait_for_selector("#annotate-login", state="visible")
@@ -72,10 +106,16 @@ def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate
     page.context.close()
 
     with database.read_sessions() as session:
-        ratings = ratings_frame(session).sort_values(["request_id", "output_index"])
-        sets = set_ratings_frame(session)
+        ratings = ratings_frame(session, include_withheld=True).sort_values(["request_id", "output_index"])
+        sets = set_ratings_frame(session, include_withheld=True).sort_values("request_id")
     assert set(ratings["source"]) == {"annotator"}
     assert ratings[["request_id", "naturalness", "reliability"]].values.tolist() == [
         [r, n, rel] for r in (1, 2, 3) for n, rel in ((4, 5), (3, 2))
     ]
     assert sets["diversity"].tolist() == [4, 4, 4]
+    outputs = {(r.request_id, r.output_index): r.output_id for r in ratings.itertuples()}
+    best = dict(zip(sets["request_id"], sets["best_output_id"]))
+    assert best[1] == outputs[(1, 1)] and best[2] == outputs[(2, 0)] and pd.isna(best[3])
+    with database.read_sessions() as session:
+        flags = session.execute(select(Flag.output_id, Flag.rater_id)).all()
+    assert [output_id for output_id, _ in flags] == [outputs[(2, 0)]]
