@@ -95,7 +95,7 @@ def build_app(context: AppContext) -> gr.Blocks:
             with gr.Tab("Your ratings", id="mine", elem_id="tab-mine") as mine_tab:
                 build_my_ratings_tab(context, mine_tab)
             with gr.Tab("Annotate", id="annotate", elem_id="tab-annotate"):
-                build_annotate_tab(context, guidelines)
+                build_annotate_tab(context, guidelines, app)
             with gr.Tab("Insights", id="insights", elem_id="tab-insights"):
                 build_insights_tab(context)
             with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):

@@ -32,7 +32,7 @@ from playground.annotation import (
     take_next,
 )
 from playground.context import AppContext
-from playground.errors import StaleRequestError
+from playground.errors import NotAllowedError, StaleRequestError
 from playground.ui.candidates import MAX_CARDS, SCORES, TypedRadio, raw_text_toggle
 from playground.ui.values import score_value
 from playground.ui.content import Guidelines
@@ -119,7 +119,7 @@ class AnnotateView:
         return updates
 
 
-def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
+def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Blocks) -> None:
     database, settings = context.database, context.settings
 
     def login_of(request: gr.Request | None) -> AnnotatorLogin:
@@ -176,11 +176,24 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
     # 3. Handlers: each one checks the login on the server before anything else.
     def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
         with shown_to_user("log in", TOAST_S):
-            user = log_in_client(context, name_value, password_value, request)
-            return [gr.Column(visible=False), gr.Column(visible=True), "",
-                    f"Logged in as **{user.name}** ({user.role})", gr.Column(visible=user.is_admin),
-                    _agreement_markdown(database, user) if user.is_admin else "",
-                    *present(user, take_next(database, settings, user))]
+            return logged_in(log_in_client(context, name_value, password_value, request))
+
+    def logged_in(user: AnnotatorLogin) -> list:
+        """The updates for `login_outputs` once `user` is checked."""
+        return [gr.Column(visible=False), gr.Column(visible=True), "",
+                f"Logged in as **{user.name}** ({user.role})", gr.Column(visible=user.is_admin),
+                _agreement_markdown(database, user) if user.is_admin else "",
+                *present(user, take_next(database, settings, user))]
+
+    def resume(request: gr.Request) -> list | dict:
+        """On page load: a browser whose cookie holds a live log-in stays logged in, on its
+        current item (the lease survives the reload); anyone else sees the form."""
+        try:
+            user = require_annotator(database, login_of(request))
+        except NotAllowedError:  # NotLoggedInError included
+            return {login_box: gr.skip()}  # Gradio reads an empty dict as one missing value
+        with shown_to_user("resume your log-in", TOAST_S):
+            return logged_in(user)
 
     def do_logout(request: gr.Request) -> list:
         with shown_to_user("log out", TOAST_S):
@@ -236,6 +249,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines) -> None:
     login_outputs = [login_box, work, password, who, admin_box, agreement, *item_outputs]
     login_button.click(do_login, [name, password], login_outputs, api_name="annotate_login", **LOGIN_POOL)
     password.submit(do_login, [name, password], login_outputs, api_visibility="private", **LOGIN_POOL)
+    app.load(resume, None, login_outputs, api_visibility="private", **PUBLIC)
     logout.click(do_logout, None, [current, login_box, work, admin_box, who],
                  api_name="annotate_logout", **PUBLIC)
     score_inputs = [c[3] for c in view.cards] + [c[4] for c in view.cards] + [view.diversity, view.best, *view.flags]

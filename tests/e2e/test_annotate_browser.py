@@ -1,5 +1,5 @@
 """The Annotate tab in headless Chromium: log in, rate three items with the keyboard only (scores,
-best pick, flag, back), log out.
+best pick, flag, back), stay logged in across a reload, log out.
 
 The app runs on the fake generators: the items are seeded in the database, so no model is needed.
 """
@@ -99,8 +99,18 @@ def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate
     expect(page.locator("#annotate-0-flag input")).to_be_checked()
     page.keyboard.press("Enter")
     expect(page.locator("#annotate-status")).to_contain_text("Saved your changes")
-    # 4. Log out: back to the form.
+    # 5. A reload keeps the log-in (the cookie's session) and the leased item.
+    page.reload()
+    page.get_by_role("tab", name="Annotate").click()
+    page.wait_for_selector("#annotate-work", state="visible")
+    expect(page.locator("#annotate-who")).to_contain_text("Logged in as ann")
+    expect(page.locator("#annotate-status")).to_contain_text("Request 4")
+    # 6. Log out: back to the form, and a reload does not log in again.
     page.click("#annotate-logout")
+    page.wait_for_selector("#annotate-login", state="visible")
+    assert not page.is_visible("#annotate-work")
+    page.reload()
+    page.get_by_role("tab", name="Annotate").click()
     page.wait_for_selector("#annotate-login", state="visible")
     assert not page.is_visible("#annotate-work")
     page.context.close()
