@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from feedback_db.schema import Flag, Output, Rating, Request
+from tests.e2e.conftest import screenshot
 from tests.e2e.helpers import pick, set_number, wait_done, wait_saved
 from tests.e2e.test_usability_browser import axe_script, serious_violations  # noqa: F401 - a fixture
 
@@ -115,6 +116,7 @@ def test_the_history_panel_lists_my_requests_and_an_edit_changes_the_stored_rati
     pick(page, "history-0-thumbs", "Up")
     wait_saved(page, "history-0-saved", "thumbs up")
     assert my_rating(database, "reason")[0] is None  # a reason goes with the thumbs-down
+    screenshot(page, "history-tab.png", full_page=True)
     # Another browser has its own, empty history.
     stranger = browser.new_context()
     other = stranger.new_page()
