@@ -23,6 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 # 30 s keeps a burst of concurrent writers from failing while still surfacing a real deadlock.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "playground_read_only"
+# Server databases (e.g. PostgreSQL): connections for every thread that may write at once. The
+# app runs handlers on up to 40 worker threads (Gradio's default); SQLAlchemy's default pool of
+# 5 + 10 overflow made the 16th concurrent writer wait, and under load time out after 30 s.
+# 10 kept open + 30 on demand stays well under PostgreSQL's default max_connections (100).
+SERVER_POOL = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 30}
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -30,7 +35,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() != "sqlite":
-            return create_engine(parsed, echo=echo, pool_pre_ping=True)
+            return create_engine(parsed, echo=echo, pool_pre_ping=True, **SERVER_POOL)
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
         raise DatabaseURLError(f"cannot use database URL {url!r}: {error}") from error
 

@@ -50,6 +50,16 @@ def in_viewport(page, selector: str, height: int = 900) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
 
 
+def wait_in_viewport(page, *selectors: str) -> None:
+    """Wait (the page scrolls smoothly after log-in) until every selector is fully in view."""
+    page.wait_for_function(
+        """selectors => selectors.every(s => {
+            const r = document.querySelector(s)?.getBoundingClientRect();
+            return r && r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+        })""", arg=list(selectors), timeout=10_000,
+    )
+
+
 def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate_app):
     url, database = annotate_app
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -72,7 +82,7 @@ def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate
         expect(page.locator("#annotate-status")).to_contain_text(f"Request {done}")
         page.wait_for_selector("#annotate-1-card", state="visible")
         if done == 1:  # the whole first item, Submit included, fits the window
-            assert in_viewport(page, "#annotate-0-naturalness") and in_viewport(page, "#annotate-submit")
+            wait_in_viewport(page, "#annotate-0-naturalness", "#annotate-submit")
         if done == 2:  # Enter too early: a message that does not stay; then F flags candidate 1
             page.keyboard.press("Enter")
             expect(page.locator(".toast-body").first).to_contain_text("rate naturalness and reliability")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from feedback_db.schema import Flag, Output, Rating, Request
@@ -149,8 +150,9 @@ def test_regenerate_asks_again_with_the_same_prompt_and_parameters_and_a_new_see
         same = ("max_new_tokens", "temperature", "top_p", "repetition_penalty", "n", "stop")
         assert {k: newest.parameters[k] for k in same} == {k: old_parameters[k] for k in same}
     page.click("#text-parameters")  # closed since the reload
-    assert page.input_value("#text-seed input") == ""
-    assert page.input_value("#text-max-tokens input[type=number]") == "8"  # the stored parameters
+    # The accordion mounts its sliders when it opens: wait for them to show the filled values.
+    expect(page.locator("#text-seed input")).to_have_value("")
+    expect(page.locator("#text-max-tokens input[type=number]")).to_have_value("8")  # the stored parameters
 
 
 def test_a_reload_restores_the_last_image_request(person, live_app):
