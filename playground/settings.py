@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'playground.db').resolve()}"
 
+    def stored_file(self, stored: str) -> Path:
+        """A file path as the database stores it (relative to the data dir, or absolute), absolute."""
+        path = Path(stored)
+        return path if path.is_absolute() else (self.data_dir / path).resolve()
+
     @property
     def images_dir(self) -> Path:
         return self.data_dir / "images"

@@ -72,6 +72,5 @@ class ImageTrainer(ModalityTrainer):
     def load_rated_output(self, completion: str) -> Any:
         from PIL import Image
 
-        path = Path(completion) if Path(completion).is_absolute() else self.settings.data_dir / completion
-        with Image.open(path) as image:
+        with Image.open(self.settings.stored_file(completion)) as image:
             return image.convert("RGB")

@@ -10,7 +10,6 @@ is either rated completely or not at all.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -32,6 +31,7 @@ from playground.annotation import (
     take_next,
 )
 from playground.context import AppContext
+from playground.settings import Settings
 from playground.errors import NotAllowedError, StaleRequestError
 from playground.ui.candidates import MAX_CARDS, SCORES, TypedRadio, raw_text_toggle
 from playground.ui.values import score_value
@@ -88,7 +88,7 @@ class AnnotateView:
             parts += list(card)
         return parts + [self.diversity, self.best, *self.rendered, *self.flags]
 
-    def show(self, shown: Shown | None, data_dir: Path) -> list:
+    def show(self, shown: Shown | None, settings: Settings) -> list:
         """Updates for `components`: the item's candidates with any earlier scores, or nothing."""
         outputs = shown.item.outputs if shown else []
         updates: list = []
@@ -99,7 +99,7 @@ class AnnotateView:
             updates += [
                 gr.Column(visible=output is not None),
                 gr.Textbox(value=output.text if output else "", visible=not is_image),
-                gr.Image(value=_image_file(output.image_path, data_dir) if is_image else None, visible=is_image),
+                gr.Image(value=str(settings.stored_file(output.image_path)) if is_image else None, visible=is_image),
                 gr.Radio(value=scores[0]), gr.Radio(value=scores[1]),
             ]
         several = len(outputs) > 1
@@ -171,7 +171,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
         counter = f"**Done today:** {done.done_today} · **left in the queue:** {done.left}"
         headline = f"{message} · {_status(shown)}" if message else _status(shown)
         return [state, headline, shown.item.prompt if shown else "", counter,
-                *view.show(shown, settings.data_dir)]
+                *view.show(shown, settings)]
 
     # 3. Handlers: each one checks the login on the server before anything else.
     def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
@@ -295,11 +295,6 @@ def _status(shown: Shown | None) -> str:
         return f"**Editing an earlier item** (request {shown.item.request_id}): change the scores, then Submit."
     until = f" · reserved for you until {shown.lease_expires_at:%H:%M} UTC" if shown.lease_expires_at else ""
     return f"Request {shown.item.request_id} · {count} candidate{'s' * (count > 1)}{until}"
-
-
-def _image_file(path: str, data_dir: Path) -> str:
-    file = Path(path)
-    return str(file if file.is_absolute() else (data_dir / file).resolve())
 
 
 def _agreement_markdown(database, user: object) -> str:

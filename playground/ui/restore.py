@@ -6,7 +6,6 @@ in the browser's storage, and the request's ids stay in server-side state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
@@ -81,7 +80,7 @@ def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPane
 def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, view: RequestView) -> dict:
     # 1. The content: text (rendered and raw) or the image file.
     is_image = view.modality == "image"
-    image = str(_image_file(context, candidate.image_path)) if is_image and candidate.image_path else None
+    image = str(context.settings.stored_file(candidate.image_path)) if is_image and candidate.image_path else None
     text = "" if is_image else shown_text(candidate)
     updates: dict = {}
     if card.image is not None and card.image is not card.content:  # a history card shows either
@@ -109,10 +108,6 @@ def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, vi
         card.reason_detail: detail,
     }
 
-
-def _image_file(context: AppContext, stored: str) -> Path:
-    path = Path(stored)
-    return path if path.is_absolute() else context.settings.data_dir.resolve() / path
 
 
 def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabParts) -> None:
