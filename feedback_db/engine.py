@@ -41,7 +41,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
     database = parsed.database
     in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
-    if not in_memory:
+    # A URI filename ("file:...?mode=ro") names an existing file; only a plain path gets a folder.
+    if not in_memory and not database.startswith("file:"):
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, echo=echo)
     _configure_sqlite(engine, use_wal=not in_memory)

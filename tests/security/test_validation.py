@@ -27,6 +27,7 @@ def _count(database, model) -> int:
 
 def test_4_a_database_error_in_the_cli_is_one_line_without_the_password_hash(tmp_path, capsys, monkeypatch):
     data = tmp_path / "data"
+    monkeypatch.chdir(tmp_path)  # a URI filename must not create a "file:" folder here
     assert main(["--data-dir", str(data), "db", "upgrade"]) == 0
     capsys.readouterr()
     read_only = f"sqlite:///file:{data / 'playground.db'}?mode=ro&uri=true"
@@ -36,6 +37,7 @@ def test_4_a_database_error_in_the_cli_is_one_line_without_the_password_hash(tmp
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("error: ") and "read-only" in err
     assert "argon2" not in err and "Traceback" not in err
+    assert not (tmp_path / "file:").exists()
 
 
 def test_5_csv_cells_that_could_be_formulas_are_escaped_and_round_trip(tmp_path):
