@@ -33,7 +33,7 @@ class Insights:
     scores: pd.DataFrame  # model_version, axis, score, count
     trend_time: pd.DataFrame  # day, model_version, axis, mean
     trend_version: pd.DataFrame  # model_version, axis, mean, count (versions in order of first use)
-    latency: pd.DataFrame  # model_version, quantile (p50/p95), latency_s
+    latency: pd.DataFrame  # model_version, quantile (p50/p95), latency_s, bar (its x label)
     metrics: pd.DataFrame  # model_version, metric, value
     runs: pd.DataFrame  # one row per training run, report Markdown included
     flagged: pd.DataFrame  # flagged outputs with their reasons and comments
@@ -109,10 +109,13 @@ def _trend_version(long: pd.DataFrame, outputs: pd.DataFrame) -> pd.DataFrame:
 
 def _latency(outputs: pd.DataFrame) -> pd.DataFrame:
     if outputs.empty:
-        return pd.DataFrame(columns=["model_version", "quantile", "latency_s"])
+        return pd.DataFrame(columns=["model_version", "quantile", "latency_s", "bar"])
     grouped = outputs.groupby("model_version")["latency_ms"]
     frame = pd.concat({"p50": grouped.quantile(0.5), "p95": grouped.quantile(0.95)}, names=["quantile"])
-    return (frame / 1000).rename("latency_s").reset_index()[["model_version", "quantile", "latency_s"]]
+    frame = (frame / 1000).rename("latency_s").reset_index()[["model_version", "quantile", "latency_s"]]
+    # One bar per version and quantile side by side: bars sharing an x would be stacked (p50 on p95).
+    frame["bar"] = frame["model_version"] + " " + frame["quantile"]
+    return frame.sort_values(["model_version", "quantile"]).reset_index(drop=True)
 
 
 def _text_metrics(outputs: pd.DataFrame) -> pd.DataFrame:

@@ -45,7 +45,7 @@ def build_report(
         lines += [_table(leaderboard_rows(board), "No version battles voted on yet.")]
         lines += ["", "### Arena: sampling presets", "", _table(leaderboard_rows(presets), "No preset battles yet.")]
         lines += ["", "### Mean ratings per version (95% CI)", "", _table(means.round(2), "No ratings yet.")]
-        lines += ["", "### Latency (s)", "", _table(insights.latency.round(2), "No outputs yet.")]
+        lines += ["", "### Latency (s)", "", _table(insights.latency.drop(columns="bar").round(2), "No outputs yet.")]
         lines += ["", "### Automatic metrics", "", _table(insights.metrics.round(3), "No outputs yet.")]
         for name, figure in _figures(insights).items():
             file_name = f"{modality}-{name}.png"

@@ -44,10 +44,10 @@ def build_insights_tab(context: AppContext) -> None:
         with gr.Row():
             over_time = gr.LinePlot(x="day", y="mean", color="model_version", title="Mean score per day (all axes)",
                                     y_aggregate="mean", y_lim=[1, 5], elem_id="insights-over-time")
-            latency = gr.BarPlot(x="model_version", y="latency_s", color="quantile", title="Latency p50 / p95 (s)",
+            latency = gr.BarPlot(x="bar", y="latency_s", color="quantile", title="Latency p50 / p95 (s)", x_title="version",
                                  elem_id="insights-latency")
-        metrics = gr.BarPlot(x="model_version", y="value", color="metric", title="Automatic metrics",
-                             elem_id="insights-metrics")
+        # A table, not bars: the metrics have different scales (words vs distinct-n in [0, 1]).
+        metrics = gr.Dataframe(label="Automatic metrics per version", interactive=False, elem_id="insights-metrics")
         with gr.Accordion("Training runs and their reports", open=False):
             runs = gr.Markdown(elem_id="insights-runs")
         flagged = gr.Dataframe(label="Flagged outputs", interactive=False, wrap=True, elem_id="insights-flagged")
@@ -90,9 +90,17 @@ def _updates(figures: Insights) -> list:
     return [
         EMPTY if figures.empty else f"{int(figures.scores['count'].sum()) if not figures.scores.empty else 0} scores, "
         f"{figures.latency['model_version'].nunique() if not figures.latency.empty else 0} versions with outputs.",
-        scores, figures.trend_version, trend, figures.latency, figures.metrics,
+        scores, figures.trend_version, trend, figures.latency, _metrics_table(figures.metrics),
         _runs_markdown(figures.runs), _flagged_rows(figures.flagged),
     ]
+
+
+def _metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per version, one column per metric."""
+    if metrics.empty:
+        return pd.DataFrame(columns=["model_version"])
+    table = metrics.pivot_table(index="model_version", columns="metric", values="value").round(3)
+    return table.reset_index().rename_axis(columns=None)
 
 
 def _runs_markdown(runs: pd.DataFrame) -> str:

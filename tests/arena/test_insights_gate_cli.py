@@ -69,6 +69,7 @@ def test_insight_frames_per_version(context, viewer, database, settings):
     figures = read_insights(database, "text", data_dir=settings.data_dir)
     assert set(figures.scores["axis"]) == {"naturalness", "reliability"}
     assert set(figures.latency["quantile"]) == {"p50", "p95"}
+    assert figures.latency["bar"].is_unique  # the plot's bars are side by side, never stacked
     assert set(figures.metrics["metric"]) == {"words", "distinct-1", "distinct-2"}
     assert list(figures.flagged["comments"]) == ["<b>odd</b>"]
     image = read_insights(database, "image")

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from feedback_db.versions import create_version
 from playground.context import AppContext
@@ -170,6 +171,7 @@ def test_your_ratings_counts_the_vote_and_insights_open_for_admins_only(browser,
     page.click("#insights-login-button")
     page.wait_for_function("() => /\\d+ scores/.test(document.querySelector('#insights-message')?.innerText || '')")
     assert page.locator("#insights-scores").is_visible() and page.locator("#insights-flagged").is_visible()
+    expect(page.locator("#insights-metrics")).to_contain_text("words")  # the metrics table, one row per version
     assert "admin-pass-1" not in page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
     page.evaluate("() => document.querySelectorAll('.toast-wrap').forEach(t => t.remove())")  # the refusal's toast
     screenshot(page, "insights-tab.png", full_page=True)
