@@ -79,7 +79,7 @@ class AnnotateView:
                 self.cards.append((column, text, image, naturalness, reliability))
         with gr.Row():
             self.diversity = TypedRadio(SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
-                                      elem_id="annotate-diversity", elem_classes="annotate-score", scale=2)
+                                      elem_id="annotate-diversity", elem_classes="annotate-score", scale=1)
             self.best = TypedRadio([], label="Best candidate (optional)", info="keys 1-4 when highlighted",
                                    elem_id="annotate-best", elem_classes="annotate-score", scale=1)
 
@@ -135,7 +135,8 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
         name = gr.Textbox(label="Name", elem_id="annotate-name", max_lines=1)
         password = gr.Textbox(label="Password", type="password", elem_id="annotate-password", max_lines=1)
         login_button = gr.Button("Log in", variant="primary", elem_id="annotate-login-button")
-    # 2. The work area: the item and its scores, the guidelines beside them.
+    # 2. The work area: the item and its scores across the full width (four candidates sit in
+    #    one row on a laptop, like the Text tab's cards), the guidelines below them.
     with gr.Column(visible=False, elem_id="annotate-work") as work:
         with gr.Row(equal_height=True):
             who = gr.Markdown(elem_id="annotate-who")
@@ -145,17 +146,17 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="annotate-status")
                 prompt = gr.Textbox(label="Prompt", interactive=False, lines=1, max_lines=8, elem_id="annotate-prompt")
-                view = AnnotateView(guidelines)
-                with gr.Row():
-                    # Medium buttons: with them the whole first item fits a 1280x900 window.
-                    back = gr.Button("← Back (B)", size="md", elem_id="annotate-back")
-                    to_queue = gr.Button("Return to queue", size="md", elem_id="annotate-queue")
-                    skip = gr.Button("Skip (S)", size="md", elem_id="annotate-skip")
-                    submit = gr.Button("Submit & next (Enter)", size="md", variant="primary", elem_id="annotate-submit")
             with gr.Column(scale=2, min_width=280):
                 gr.Markdown(SHORTCUTS_HELP, elem_id="annotate-shortcuts")
-                with gr.Accordion("Guidelines", open=True):
-                    gr.Markdown(guidelines.markdown, elem_id="annotate-guidelines")
+        view = AnnotateView(guidelines)
+        with gr.Row():
+            # Medium buttons: with them the whole first item fits a 1280x900 window.
+            back = gr.Button("← Back (B)", size="md", elem_id="annotate-back")
+            to_queue = gr.Button("Return to queue", size="md", elem_id="annotate-queue")
+            skip = gr.Button("Skip (S)", size="md", elem_id="annotate-skip")
+            submit = gr.Button("Submit & next (Enter)", size="md", variant="primary", elem_id="annotate-submit")
+        with gr.Accordion("Guidelines", open=True, elem_id="annotate-guidelines-box"):
+            gr.Markdown(guidelines.markdown, elem_id="annotate-guidelines")
         with gr.Column(visible=False, elem_id="annotate-admin") as admin_box:
             agreement = gr.Markdown(elem_id="annotate-agreement")
             refresh = gr.Button("Refresh agreement", size="sm", elem_id="annotate-refresh")

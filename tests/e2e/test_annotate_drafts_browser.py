@@ -20,6 +20,7 @@ from playground.context import AppContext
 from playground.database import open_database
 from playground.settings import Settings
 from tests.db.helpers import add_text_request
+from tests.e2e.conftest import screenshot
 from tests.e2e.helpers import pick
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import running_app
@@ -133,3 +134,46 @@ def test_unsubmitted_scores_survive_a_reload_and_never_reach_browser_storage(bro
     assert sets[["diversity", "best_output_id"]].values.tolist() == [[3, outputs[2]]]
     assert flags == [outputs[1]]
     assert stored_draft(database) is None
+
+
+LAYOUT_JS = """() => {
+  const box = (el) => el.getBoundingClientRect();
+  const cards = [...document.querySelectorAll('#annotate-cards > .card')].filter((c) => c.offsetParent !== null);
+  const groups = [...document.querySelectorAll('#annotate-work .annotate-score')].filter((g) => g.offsetParent !== null);
+  return {
+    cards: cards.map((c) => ({ id: c.id, top: Math.round(box(c).top), left: Math.round(box(c).left),
+                               right: Math.round(box(c).right), width: Math.round(box(c).width) })),
+    // A group wraps when its buttons do not share one top; it spills when one ends past its card.
+    groups: groups.map((g) => {
+      const labels = [...g.querySelectorAll('.wrap label')].map(box);
+      const card = g.closest('.card');
+      return { id: g.id, tops: [...new Set(labels.map((l) => Math.round(l.top)))].length,
+               spills: !!card && labels.some((l) => l.right > box(card).right + 0.5) };
+    }),
+    scroll_width: document.documentElement.scrollWidth, window_width: window.innerWidth,
+  };
+}"""
+
+
+def test_four_cards_sit_in_one_row_on_a_laptop_and_stack_on_a_phone(browser, four_card_app):
+    url, _ = four_card_app
+    # 1. Laptop: four cards side by side, every 1-5 row (and the best pick) on one line.
+    page = log_in(browser, url, "phone", 1280, 900)
+    layout = page.evaluate(LAYOUT_JS)
+    assert len(layout["cards"]) == CARDS
+    assert len({card["top"] for card in layout["cards"]}) == 1, layout["cards"]
+    assert [g["id"] for g in layout["groups"] if g["tops"] != 1 or g["spills"]] == [], layout["groups"]
+    assert layout["scroll_width"] <= layout["window_width"]
+    screenshot(page, "annotate-four-candidates.png", full_page=True)
+    # 2. Phone (the same page, narrowed): the cards stack at full width, nothing scrolls sideways.
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.wait_for_function("() => document.querySelector('#annotate-1-card').getBoundingClientRect().top > "
+                           "document.querySelector('#annotate-0-card').getBoundingClientRect().bottom")
+    layout = page.evaluate(LAYOUT_JS)
+    tops = [card["top"] for card in layout["cards"]]
+    assert tops == sorted(tops) and len(set(tops)) == CARDS, layout["cards"]
+    assert len({card["left"] for card in layout["cards"]}) == 1
+    scores = [g for g in layout["groups"] if g["id"] != "annotate-best"]  # four names may take two lines
+    assert [g["id"] for g in scores if g["tops"] != 1 or g["spills"]] == [], layout["groups"]
+    assert layout["scroll_width"] <= layout["window_width"], layout
+    page.context.close()
