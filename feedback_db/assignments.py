@@ -103,7 +103,15 @@ def next_item(
 ) -> Lease | None:
     """Lease the next request for `annotator_id` (or return their live lease); None when done."""
     now = now or utcnow()
-    # 1. A live lease comes back first, renewed: the annotator is still at work on it.
+    # 1. A live lease comes back first, renewed: the annotator is still at work on it. Drafts
+    #    of the annotator's lapsed leases go (feedback_db/drafts.py): expired work is not kept.
+    session.execute(
+        update(Assignment)
+        .where(Assignment.annotator_id == annotator_id, Assignment.draft.is_not(None),
+               Assignment.lease_expires_at <= now)
+        .values(draft=None)
+        .execution_options(synchronize_session="fetch")
+    )
     held = session.scalar(
         select(Assignment)
         .where(Assignment.annotator_id == annotator_id, Assignment.status == "leased",
@@ -140,7 +148,7 @@ def submit(
     """Save the annotator's ratings for a leased (or earlier submitted) item and mark it submitted."""
     now = now or utcnow()
     # 1. Only an item handed to this annotator can be submitted (locked: claims on it wait).
-    _lock_request(session, request_id)
+    lock_request(session, request_id)
     row = _assignment(session, request_id, annotator_id)
     if row is None or row.status == "skipped":
         raise NotAssignedError(f"request {request_id} is not assigned to you: take the next item first")
@@ -169,29 +177,31 @@ def submit(
     # 5. Flags follow the item: flagged outputs get this annotator's flag, others lose it.
     for output_id in output_ids:
         set_flag(session, output_id=output_id, rater_id=annotator_id, flagged=output_id in ratings.flagged)
-    # 6. The slot is now held for good.
-    row.status = "submitted"
+    # 6. The slot is now held for good; the draft has become these ratings.
+    row.status, row.draft = "submitted", None
     row.submitted_at = row.submitted_at or now
     session.flush()
 
 
 def skip(session: Session, *, annotator_id: int, request_id: int) -> None:
     """Give a leased item back at once; it will not be offered to this annotator again."""
+    lock_request(session, request_id)  # a draft save on this item waits, then sees the skip
     row = _assignment(session, request_id, annotator_id)
     if row is None or row.status != "leased":
         raise NotAssignedError(f"request {request_id} is not leased to you, so it cannot be skipped")
-    row.status, row.slot = "skipped", None
+    row.status, row.slot, row.draft = "skipped", None, None
     session.flush()
 
 
 def release(session: Session, *, annotator_id: int, now: datetime | None = None) -> int:
-    """Let the annotator's live leases lapse now (on log-out), so others can take them over."""
+    """Let the annotator's live leases lapse now (on log-out), so others can take them over;
+    their drafts go with them."""
     now = now or utcnow()
     result = session.execute(
         update(Assignment)
         .where(Assignment.annotator_id == annotator_id, Assignment.status == "leased",
                Assignment.lease_expires_at > now)
-        .values(lease_expires_at=now)
+        .values(lease_expires_at=now, draft=None)
     )
     return result.rowcount or 0
 
@@ -319,7 +329,7 @@ def _candidates(session: Session, annotator_id: int, policy: QueuePolicy, now: d
     ))
 
 
-def _lock_request(session: Session, request_id: int) -> None:
+def lock_request(session: Session, request_id: int) -> None:
     """Row lock on PostgreSQL (SQLite renders no FOR UPDATE: BEGIN IMMEDIATE already serialises)."""
     if session.scalar(select(Request.id).where(Request.id == request_id).with_for_update()) is None:
         raise UnknownIdError(f"request {request_id} does not exist")
@@ -328,7 +338,7 @@ def _lock_request(session: Session, request_id: int) -> None:
 def _claim_slot(session: Session, request_id: int, annotator_id: int, overlap: int, now: datetime) -> int | None:
     """The slot this annotator may take on `request_id` now, or None if all `overlap` are held."""
     # 1. Lock, then count again: the candidate list may be stale by now (PostgreSQL).
-    _lock_request(session, request_id)
+    lock_request(session, request_id)
     rows = session.execute(
         select(Assignment.slot, _holds_slot(now)).where(
             Assignment.request_id == request_id, Assignment.slot.is_not(None)
@@ -346,12 +356,13 @@ def _claim_slot(session: Session, request_id: int, annotator_id: int, overlap: i
 def _assign(
     session: Session, request_id: int, annotator_id: int, slot: int, now: datetime, expires_at: datetime
 ) -> None:
-    # 1. A lapsed lease of someone else that still carries this slot number gives it up.
+    # 1. A lapsed lease of someone else that still carries this slot number gives it up, and
+    #    its draft with it.
     session.execute(
         update(Assignment)
         .where(Assignment.request_id == request_id, Assignment.slot == slot,
                Assignment.annotator_id != annotator_id)
-        .values(slot=None)
+        .values(slot=None, draft=None)
         .execution_options(synchronize_session="fetch")
     )
     # 2. One row per (request, annotator): reuse a lapsed one of our own.
@@ -359,7 +370,7 @@ def _assign(
     if row is None:
         row = Assignment(request_id=request_id, annotator_id=annotator_id)
         session.add(row)
-    row.status, row.slot, row.submitted_at = "leased", slot, None
+    row.status, row.slot, row.submitted_at, row.draft = "leased", slot, None, None
     row.leased_at, row.lease_expires_at = now, expires_at
     session.flush()
 

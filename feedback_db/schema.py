@@ -258,7 +258,8 @@ class Assignment(Base):
     A request has `k` slots (the overlap). A live lease or a submission holds one slot number;
     the unique (request, slot) constraint makes the database itself refuse to hand one slot to
     two annotators, whatever the isolation level. Skipped and taken-over leases hold no slot
-    (NULL, which unique constraints ignore). See feedback_db/assignments.py.
+    (NULL, which unique constraints ignore). See feedback_db/assignments.py; a live lease may
+    carry a draft of unsubmitted scores, see feedback_db/drafts.py.
     """
 
     __tablename__ = "assignments"
@@ -279,6 +280,9 @@ class Assignment(Base):
     leased_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_expires_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
+    # Scores set on a live lease but not yet submitted, so a reload or a crash loses nothing
+    # (feedback_db/drafts.py); cleared on submit, skip, log-out, expiry and take-over.
+    draft: Mapped[dict[str, Any] | None]
 
 
 class Battle(Base):

@@ -33,6 +33,7 @@ from feedback_db.assignments import (
     submit,
     submitted_history,
 )
+from feedback_db.drafts import load_draft, save_draft
 from feedback_db.schema import User, UserSession, utcnow
 from feedback_db.users import authenticate
 from playground.database import Database
@@ -148,13 +149,24 @@ def _expired(expires_at: datetime | None) -> bool:
 
 
 def take_next(database: Database, settings: Settings, login: object) -> Shown | None:
-    """The annotator's current or next item from the queue; None when nothing is left."""
+    """The annotator's current or next item from the queue, with the scores of its draft (a
+    reload or a crash loses nothing); None when nothing is left."""
     user = require_annotator(database, login)
     with database.sessions.begin() as session:
         lease = next_item(session, annotator_id=user.user_id, policy=policy_for(settings))
         if lease is None:
             return None
-        return Shown(load_item(session, lease.request_id), ItemRatings(), False, lease.expires_at)
+        draft = ItemRatings()
+        if lease.resumed:
+            draft = load_draft(session, annotator_id=user.user_id, request_id=lease.request_id)
+        return Shown(load_item(session, lease.request_id), draft, False, lease.expires_at)
+
+
+def keep_draft(database: Database, login: object, request_id: int, ratings: ItemRatings) -> bool:
+    """Store the scores set so far on the annotator's current item (False: already submitted)."""
+    user = require_annotator(database, login)
+    with database.sessions.begin() as session:
+        return save_draft(session, annotator_id=user.user_id, request_id=request_id, ratings=ratings)
 
 
 def submit_item(

@@ -4,7 +4,8 @@ keyboard shortcuts, progress, and agreement figures for admins.
 Layout only wires the plain functions of `playground.annotation`; every handler passes the
 page's server-side login state to them, and they check the role in the database on each call.
 Scores are collected on the page and saved together on Submit (source "annotator"), so an item
-is either rated completely or not at all.
+is either rated completely or not at all. Until then every change is kept on the server as the
+item's draft (feedback_db/drafts.py), never in browser storage, so a reload brings it back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from playground.annotation import (
     Shown,
     agreement_for_admin,
     earlier_item,
+    keep_draft,
     later_item,
     log_out,
     progress_of,
@@ -77,7 +79,7 @@ class AnnotateView:
                 self.cards.append((column, text, image, naturalness, reliability))
         with gr.Row():
             self.diversity = TypedRadio(SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
-                                      elem_id="annotate-diversity", elem_classes="annotate-score", scale=2)
+                                      elem_id="annotate-diversity", elem_classes="annotate-score", scale=1)
             self.best = TypedRadio([], label="Best candidate (optional)", info="keys 1-4 when highlighted",
                                    elem_id="annotate-best", elem_classes="annotate-score", scale=1)
 
@@ -133,7 +135,8 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
         name = gr.Textbox(label="Name", elem_id="annotate-name", max_lines=1)
         password = gr.Textbox(label="Password", type="password", elem_id="annotate-password", max_lines=1)
         login_button = gr.Button("Log in", variant="primary", elem_id="annotate-login-button")
-    # 2. The work area: the item and its scores, the guidelines beside them.
+    # 2. The work area: the item and its scores across the full width (four candidates sit in
+    #    one row on a laptop, like the Text tab's cards), the guidelines below them.
     with gr.Column(visible=False, elem_id="annotate-work") as work:
         with gr.Row(equal_height=True):
             who = gr.Markdown(elem_id="annotate-who")
@@ -143,17 +146,17 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="annotate-status")
                 prompt = gr.Textbox(label="Prompt", interactive=False, lines=1, max_lines=8, elem_id="annotate-prompt")
-                view = AnnotateView(guidelines)
-                with gr.Row():
-                    # Medium buttons: with them the whole first item fits a 1280x900 window.
-                    back = gr.Button("← Back (B)", size="md", elem_id="annotate-back")
-                    to_queue = gr.Button("Return to queue", size="md", elem_id="annotate-queue")
-                    skip = gr.Button("Skip (S)", size="md", elem_id="annotate-skip")
-                    submit = gr.Button("Submit & next (Enter)", size="md", variant="primary", elem_id="annotate-submit")
             with gr.Column(scale=2, min_width=280):
                 gr.Markdown(SHORTCUTS_HELP, elem_id="annotate-shortcuts")
-                with gr.Accordion("Guidelines", open=True):
-                    gr.Markdown(guidelines.markdown, elem_id="annotate-guidelines")
+        view = AnnotateView(guidelines)
+        with gr.Row():
+            # Medium buttons: with them the whole first item fits a 1280x900 window.
+            back = gr.Button("← Back (B)", size="md", elem_id="annotate-back")
+            to_queue = gr.Button("Return to queue", size="md", elem_id="annotate-queue")
+            skip = gr.Button("Skip (S)", size="md", elem_id="annotate-skip")
+            submit = gr.Button("Submit & next (Enter)", size="md", variant="primary", elem_id="annotate-submit")
+        with gr.Accordion("Guidelines", open=True, elem_id="annotate-guidelines-box"):
+            gr.Markdown(guidelines.markdown, elem_id="annotate-guidelines")
         with gr.Column(visible=False, elem_id="annotate-admin") as admin_box:
             agreement = gr.Markdown(elem_id="annotate-agreement")
             refresh = gr.Button("Refresh agreement", size="sm", elem_id="annotate-refresh")
@@ -217,6 +220,16 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
                     return present(user, later, "✓ Saved your changes")
             return present(user, take_next(database, settings, user), "✓ Saved.")
 
+    def do_draft(state: dict | None, n1: Any, n2: Any, n3: Any, n4: Any, r1: Any, r2: Any, r3: Any, r4: Any,
+                 diversity: Any, best: Any, f1: Any, f2: Any, f3: Any, f4: Any, request: gr.Request) -> None:
+        """Keep the scores of the current item on the server as they are set."""
+        values = (n1, n2, n3, n4, r1, r2, r3, r4, diversity, best, f1, f2, f3, f4)  # the order of `score_inputs`
+        user = login_of(request)
+        with shown_to_user("keep your scores", TOAST_S):
+            require_annotator(database, user)
+            if state and not state.get("editing"):  # an earlier, submitted item is saved by Submit only
+                keep_draft(database, user, _request_id(state), _ratings(state, values))
+
     def do_skip(state: dict | None, request: gr.Request) -> list:
         user = login_of(request)
         with shown_to_user("skip", TOAST_S):
@@ -254,6 +267,11 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
                  api_name="annotate_logout", **PUBLIC)
     score_inputs = [c[3] for c in view.cards] + [c[4] for c in view.cards] + [view.diversity, view.best, *view.flags]
     submit.click(do_submit, [current, *score_inputs], item_outputs, api_name="annotate_submit", **PUBLIC)
+    # `.input` fires on the annotator's clicks and keys, not when an item is shown. One listener
+    # for all of them, "always_last": a page never has two saves in flight, so none lands out
+    # of order, and the last change is always sent.
+    gr.on([widget.input for widget in score_inputs], do_draft, [current, *score_inputs], None,
+          trigger_mode="always_last", api_name="annotate_draft", **PUBLIC)
     skip.click(do_skip, current, item_outputs, api_name="annotate_skip", **PUBLIC)
     back.click(do_back, current, item_outputs, api_name="annotate_back", **PUBLIC)
     to_queue.click(do_next, None, item_outputs, api_name="annotate_next", **PUBLIC)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from gradio_client import Client
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from feedback_db.frames import ratings_frame, set_ratings_frame
-from feedback_db.schema import User
+from feedback_db.schema import Assignment, User
 from feedback_db.users import create_user
-from playground.annotation import NotLoggedInError, log_in, require_annotator
+from feedback_db.assignments import ItemRatings
+from playground.annotation import NotLoggedInError, keep_draft, log_in, require_annotator, take_next
 from playground.errors import NotAllowedError
 from tests.launch import running_app
 
@@ -18,6 +19,7 @@ NO_SCORES = (None,) * 10  # 4 x naturalness, 4 x reliability, diversity, best
 ENDPOINTS = {
     "/annotate_next": (),
     "/annotate_submit": NO_SCORES,
+    "/annotate_draft": NO_SCORES,
     "/annotate_skip": (),
     "/annotate_back": (),
     "/annotate_agreement": (),
@@ -101,3 +103,37 @@ def test_the_role_is_checked_in_the_database_on_every_call(database, accounts):
         require_annotator(database, login)
     with pytest.raises(NotLoggedInError):
         require_annotator(database, {"user_id": 1, "role": "admin"})  # a forged state is not a login
+
+
+def test_scores_set_so_far_are_kept_on_the_server_until_submit(url, database):
+    annotator = client(url)
+    annotator.predict("ann", PASSWORD, api_name="/annotate_login")
+    # 1. Scores set on the current item (request 1, two candidates) become its draft.
+    annotator.predict(4, None, None, None, 5, 2, None, None, None, 1, api_name="/annotate_draft")
+    assert drafts(database) == [{"scores": {"1": [4, 5], "2": [None, 2]}, "diversity": None,
+                                 "best_output_id": 2, "flagged": []}]
+    # 2. A bad score is refused (by the Radio itself), and the stored draft stays as it was.
+    with pytest.raises(Exception, match="7.*is not in the list of choices"):
+        annotator.predict(7, None, None, None, 5, 2, None, None, None, None, api_name="/annotate_draft")
+    assert drafts(database)[0]["scores"] == {"1": [4, 5], "2": [None, 2]}
+    # 3. Submit stores the scores and drops the draft.
+    annotator.predict(4, 3, None, None, 5, 2, None, None, 3, 1, api_name="/annotate_submit")
+    assert drafts(database) == []
+    with database.read_sessions() as session:
+        assert ratings_frame(session)[["naturalness", "reliability"]].values.tolist() == [[4, 5], [3, 2]]
+
+
+def test_the_current_item_comes_back_with_its_draft(database, settings, make_requests, accounts):
+    make_requests(2, n=2)
+    login = log_in(database, "ann", PASSWORD)
+    shown = take_next(database, settings, login)
+    first = shown.item.outputs[0].output_id
+    keep_draft(database, login, shown.item.request_id, ItemRatings({first: (2, None)}, diversity=4))
+    again = take_next(database, settings, login)  # what a reload does
+    assert again.item.request_id == shown.item.request_id
+    assert again.ratings == ItemRatings({first: (2, None)}, diversity=4)
+
+
+def drafts(database) -> list:
+    with database.read_sessions() as session:
+        return [d for d in session.scalars(select(Assignment.draft)) if d is not None]

@@ -15,11 +15,26 @@ def open_page(browser, url: str, width: int = 1280, height: int = 900):
     return context, page
 
 
-def set_number(page, elem_id: str, value: float) -> None:
-    """Type into the number box of a Slider or Number component."""
+def set_number(page, elem_id: str, value: float, attempts: int = 3) -> None:
+    """Type into the number box of a Slider or Number component.
+
+    A Slider whose accordion has just opened mounts with its value and is given it once more a
+    few milliseconds later, which overwrites a number typed in between (a person is never that
+    fast; a test is), and the next request goes out with the old value. So check, after a short
+    settle, that the box and the Slider's track (moved only by the component's value) both show
+    the number, and type again if not.
+    """
     box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
+    track = page.locator(f"#{elem_id} input[type=range]")
+    for _ in range(attempts):
+        box.fill(str(value))
+        box.press("Enter")
+        if track.count() == 0:  # a Number: no track to check
+            return
+        page.wait_for_timeout(300)
+        if float(box.input_value()) == value and float(track.input_value()) == value:
+            return
+    raise AssertionError(f"#{elem_id} did not keep the value {value} in {attempts} attempts")
 
 
 def pick(page, elem_id: str, label: str) -> None:
