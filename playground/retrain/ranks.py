@@ -86,6 +86,11 @@ def current_ranks() -> Ranks:
     """The process group `accelerate launch`/torchrun started (WORLD_SIZE > 1), or a single process."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return Ranks()
+    import torch
     from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
 
-    return Ranks(PartialState())
+    # CPU processes (`--cpu`, or no GPU) talk over gloo; PartialState only groups them when told.
+    # The trainer's own Accelerator then finds the same, already initialised state.
+    cpu = parse_flag_from_env("ACCELERATE_USE_CPU") or not torch.cuda.is_available()
+    return Ranks(PartialState(cpu=cpu))
