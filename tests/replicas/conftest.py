@@ -24,9 +24,9 @@ REPLICAS = 2
 ANNOTATION_OVERLAP = 3  # k: annotators per request in the queue tests
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def postgres_url() -> Iterator[str]:
-    """A fresh, blank PostgreSQL database for the module; dropped afterwards."""
+    """A fresh, blank PostgreSQL database for these tests; dropped afterwards."""
     if not POSTGRES_URL:
         pytest.skip("needs PostgreSQL: set PLAYGROUND_TEST_POSTGRES_URL (see tests/db/conftest.py)")
     name = f"pgreplicas_{uuid.uuid4().hex[:12]}"
@@ -39,13 +39,13 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The data dir every replica mounts (on several hosts: NFS or similar)."""
     return tmp_path_factory.mktemp("shared") / "data"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def replicas(postgres_url: str, shared_dir: Path, model_cache_dir: Path, tmp_path_factory) -> Iterator[list[Replica]]:
     """REPLICAS `playground serve` processes, started at the same moment on a blank database."""
     from models.embedded_text import embedded_text_model_dir
@@ -57,7 +57,7 @@ def replicas(postgres_url: str, shared_dir: Path, model_cache_dir: Path, tmp_pat
         yield started
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def shared_database(replicas, postgres_url: str, shared_dir: Path) -> Iterator[Database]:
     """The test's own view of the one database the replicas share (opened after they migrated)."""
     database = open_database(Settings(data_dir=shared_dir, database_url=postgres_url))

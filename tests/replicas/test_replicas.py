@@ -66,9 +66,11 @@ def test_ratings_sent_to_either_replica_land_in_the_one_database(replicas, share
             assert answer.startswith("Saved naturalness"), answer
             sent[(number, index)] = scores
         rater.predict(1 + number % 5, 0, api_name="/rate_image_set")
-    # 2. All of them are in the one database, with the values each replica was sent.
+    # 2. All of them are in the one database, with the values each replica was sent (other tests
+    #    of this package may have rated through the same replicas: their comments differ).
     with shared_database.read_sessions() as session:
         ratings = ratings_frame(session)
+    ratings = ratings[ratings["comment"].fillna("").str.match(r"rater \d+ on ")]
     assert len(ratings) == len(sent) == 2 * RATERS_PER_REPLICA * len(replicas)
     received = {}
     for row in ratings.itertuples():
@@ -76,7 +78,7 @@ def test_ratings_sent_to_either_replica_land_in_the_one_database(replicas, share
         received[(number, int(row.output_index))] = (int(row.naturalness), int(row.reliability), int(row.thumbs))
         assert row.comment.endswith(replicas[number % len(replicas)].name)
     assert received == sent
-    assert set(ratings["model_version"]) == {"base"}
+    assert set(ratings["model_version"]) <= {"base", "image-v1"}  # (c) may have promoted already
 
 
 def _annotate_until_empty(url: str, name: str) -> list[int]:
