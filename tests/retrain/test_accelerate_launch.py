@@ -87,3 +87,10 @@ def test_two_processes_train_together_and_only_the_main_one_publishes(seeded):
     assert sorted(p.name for p in seeded.adapters_dir.iterdir()) == ["text-v1"]
     assert len(list(seeded.reports_dir.glob("*.md"))) == 1
     assert result.stderr.count("Tokenizing train dataset: 100%") == 2  # both processes trained
+
+
+def test_eval_prompts_must_not_be_negative(capsys):
+    from playground.cli import main
+
+    assert main(["retrain", "--eval-prompts", "-1"]) == 1
+    assert "error: --eval-prompts must be 0 or more" in capsys.readouterr().err
