@@ -6,18 +6,23 @@ configuration is built here and handed the caller's engine.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from feedback_db.errors import DatabaseUnavailableError, FeedbackDBError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Key of the PostgreSQL advisory lock that serialises schema upgrades (any fixed 64-bit number
+# works; this one spells "playmigr"). Every replica takes it before it migrates on start.
+MIGRATION_LOCK_KEY = 0x706C61796D696772
 
 
 class MigrationError(FeedbackDBError):
@@ -54,8 +59,31 @@ def upgrade_to_head(engine: Engine) -> str:
         raise DatabaseUnavailableError(f"cannot open the database {url}: {error.orig}") from error
     if current is not None and script.get_revision(current) is None:  # pragma: no cover
         raise MigrationError(f"the database is at unknown revision {current}; upgrade Playground")
-    command.upgrade(alembic_config(engine), "head")
+    with migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")
     return head_revision(engine)
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise upgrades across processes: several app replicas start at once and all migrate.
+
+    On PostgreSQL a session-level advisory lock, held on a connection of its own while Alembic
+    migrates on another: a second replica waits here, then finds the schema at head and does
+    nothing. Without it both would read "blank" and both try to CREATE TABLE; one would fail.
+    SQLite needs no lock: one host, and its write lock already serialises the migrations.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()  # hold the lock, not an open transaction, while Alembic works
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
 
 
 def check_no_drift(engine: Engine) -> None:

@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--dry-run", action="store_true", help="print the data counts and samples; train nothing")
     retrain.add_argument("--min-examples", type=int, help="usable training rows needed to train (default 16)")
     retrain.add_argument("--max-steps", type=int, help="cap the training steps (quick runs)")
+    retrain.add_argument("--eval-prompts", type=int, metavar="N",
+                         help="held-out prompts both versions answer for the report's behaviour comparison "
+                              "(default 8; 0 skips it: quick runs)")
     retrain.add_argument("--alpha", type=float,
                          help="the gate's one-sided error rate: how often a version that is no better may be promoted (default 0.05)")
     retrain.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
@@ -333,6 +336,10 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
         if args.max_steps < 1:
             raise CLIError("--max-steps must be at least 1")
         options.max_steps = args.max_steps
+    if args.eval_prompts is not None:
+        if args.eval_prompts < 0:
+            raise CLIError("--eval-prompts must be 0 or more")
+        options.eval_generation_prompts = args.eval_prompts
     if args.alpha is not None:
         if not 0 < args.alpha < 0.5:
             raise CLIError("--alpha must be between 0 and 0.5 (e.g. 0.05)")

@@ -140,10 +140,12 @@ def train_text_adapter(
     started = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - started
-    # 4. Save only the trained adapter (not TRL's "ref" copy).
-    trainer.model.save_pretrained(str(out_dir), selected_adapters=["default"])
-    tokenizer.save_pretrained(str(out_dir))
-    shutil.rmtree(out_dir / TRAINER_STATE, ignore_errors=True)
+    # 4. Save only the trained adapter (not TRL's "ref" copy); with several processes
+    #    (`accelerate launch`) every one holds the same weights and the main one alone writes.
+    if trainer.accelerator.is_main_process:
+        trainer.model.save_pretrained(str(out_dir), selected_adapters=["default"])
+        tokenizer.save_pretrained(str(out_dir))
+        shutil.rmtree(out_dir / TRAINER_STATE, ignore_errors=True)
     log.info("trained %s on %d rows in %.0f s", method, len(rows), seconds)
     return TrainResult(
         method=method,

@@ -5,7 +5,8 @@ Modules, imported one way (`run` -> `text`/`image` -> `trainers` -> `behaviour`;
 - `trainers`: options, version references, candidate naming, the shared gate and behaviour steps;
 - `text`, `image`: how each modality trains, scores, samples and measures;
 - `behaviour`: a rating scorer fitted on feedback, to compare both versions' answers;
-- `report`: the Markdown and JSON report.
+- `report`: the Markdown and JSON report;
+- `ranks`: under `accelerate launch` with several processes, what the main and the other processes do.
 """
 
 from playground.retrain.run import RetrainBusyError, RetrainOutcome, retrain

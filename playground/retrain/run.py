@@ -10,6 +10,9 @@ One run per modality, as numbered stages:
  7. in one transaction: register the version, promote it if `decide_promotion` says so, close the run.
 Nothing visible changes before stage 7, so a kill at any point leaves the active version and
 the database as they were; the app picks up a promoted version on its next request.
+
+Under `accelerate launch` with several processes, only the main process runs these stages; the
+others train the text job it sends them at stage 5 and exit (`playground.retrain.ranks`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from models.finetune.sampling import learn_sampling_defaults
 from playground.database import Database, open_database
 from playground.errors import PlaygroundError
 from playground.retrain.image import ImageTrainer
+from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob, current_ranks
 from playground.retrain.report import ReportInputs, write_report
 from playground.retrain.text import TextTrainer
 from playground.retrain.trainers import BASE, ModalityTrainer, RetrainOptions, VersionRef, candidate_version
@@ -95,14 +99,38 @@ class Feedback:
     last_watermark: str | None
 
 
-def retrain(settings: Settings, options: RetrainOptions) -> list[RetrainOutcome]:
-    """Run the feedback-retrain loop for the requested modalities."""
+def retrain(settings: Settings, options: RetrainOptions, ranks: Ranks | None = None) -> list[RetrainOutcome]:
+    """Run the feedback-retrain loop for the requested modalities (on the main process; the
+    other processes of a multi-process launch only train along, and return no outcome)."""
+    ranks = ranks or current_ranks()
+    settings = ranks.settings_for_rank(settings)
+    if not ranks.is_main:
+        train_along(settings, options, ranks)
+        return []
     modalities = list(MODALITIES) if options.modality == "all" else [check_modality(options.modality)]
-    database = open_database(settings)
-    with retrain_lock(settings.data_dir / "retrain.lock"), run_log(settings) as log_path:
-        log.info("retrain started: %s (log %s)", options, log_path)
-        recover_crashed_runs(database, settings)
-        return [retrain_modality(settings, database, modality, options) for modality in modalities]
+    try:
+        database = open_database(settings)
+        with retrain_lock(settings.data_dir / "retrain.lock"), run_log(settings) as log_path:
+            log.info("retrain started: %s (log %s)", options, log_path)
+            recover_crashed_runs(database, settings)
+            outcomes = []
+            for modality in modalities:
+                if modality not in SHARED_MODALITIES:
+                    ranks.send(None)  # the others have nothing (more) to train: let them exit now
+                outcomes.append(retrain_modality(settings, database, modality, options, ranks))
+            return outcomes
+    finally:
+        ranks.send(None)  # no text job was sent (skipped, dry run, image only, an error): the others exit
+
+
+def train_along(settings: Settings, options: RetrainOptions, ranks: Ranks) -> None:
+    """A non-main process: train the job the main process sends (if any) with it, then return.
+    The adapter is saved by the main process alone (models.finetune.text)."""
+    job = ranks.receive()
+    if job is None:
+        log.info("nothing to train on this process")
+        return
+    TRAINERS[job.modality](settings, options).train(job.datasets, job.out_dir, job.parent)
 
 
 @contextmanager
@@ -170,7 +198,9 @@ def read_feedback(database: Database, modality: Modality) -> Feedback:
                         last.data_counts.get("watermark") if last else None)
 
 
-def retrain_modality(settings: Settings, database: Database, modality: Modality, options: RetrainOptions) -> RetrainOutcome:
+def retrain_modality(
+    settings: Settings, database: Database, modality: Modality, options: RetrainOptions, ranks: Ranks | None = None,
+) -> RetrainOutcome:
     # 3. Read the feedback; skip if nothing is new since the last finished run.
     feedback = read_feedback(database, modality)
     frames = feedback.frames
@@ -190,12 +220,12 @@ def retrain_modality(settings: Settings, database: Database, modality: Modality,
         with database.sessions.begin() as session:
             record_skipped_run(session, modality=modality, data_counts={**counts, "watermark": feedback.watermark}, reason=message)
         return RetrainOutcome(modality, "skipped", message, counts=counts)
-    return train_and_gate(settings, database, options, datasets, sampling, feedback)
+    return train_and_gate(settings, database, options, datasets, sampling, feedback, ranks or Ranks())
 
 
 def train_and_gate(
     settings: Settings, database: Database, options: RetrainOptions, datasets: FeedbackDatasets,
-    sampling: dict[str, Any], feedback: Feedback,
+    sampling: dict[str, Any], feedback: Feedback, ranks: Ranks | None = None,
 ) -> RetrainOutcome:
     modality, counts, timings = datasets.modality, datasets.summary(), {}
     with database.sessions.begin() as session:
@@ -206,6 +236,8 @@ def train_and_gate(
     temp_dir = settings.adapters_dir / f"{TEMP_PREFIX}{name}"
     shutil.rmtree(temp_dir, ignore_errors=True)
     temp_dir.mkdir(parents=True)
+    if modality in SHARED_MODALITIES:  # the other processes of a multi-GPU launch train along
+        (ranks or Ranks()).send(TrainJob(modality, datasets, temp_dir, feedback.parent))
     started = time.perf_counter()
     result = trainer.train(datasets, temp_dir, feedback.parent)
     timings["train_s"] = round(time.perf_counter() - started, 1)

@@ -1,0 +1,65 @@
+"""Two real `playground serve` replicas on one fresh PostgreSQL database and one data dir.
+
+Needs PostgreSQL: PLAYGROUND_TEST_POSTGRES_URL names a server and a role that may create
+databases (see tests/db/conftest.py; `.ci/run` sets it). Skipped without it: SQLite is one host.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from playground.database import Database, open_database
+from playground.settings import Settings
+from tests.replicas.servers import Replica, replica_env, running_replicas
+
+POSTGRES_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES_URL")
+REPLICAS = 2
+ANNOTATION_OVERLAP = 3  # k: annotators per request in the queue tests
+
+
+@pytest.fixture(scope="package")
+def postgres_url() -> Iterator[str]:
+    """A fresh, blank PostgreSQL database for these tests; dropped afterwards."""
+    if not POSTGRES_URL:
+        pytest.skip("needs PostgreSQL: set PLAYGROUND_TEST_POSTGRES_URL (see tests/db/conftest.py)")
+    name = f"pgreplicas_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="package")
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data dir every replica mounts (on several hosts: NFS or similar)."""
+    return tmp_path_factory.mktemp("shared") / "data"
+
+
+@pytest.fixture(scope="package")
+def replicas(postgres_url: str, shared_dir: Path, model_cache_dir: Path, tmp_path_factory) -> Iterator[list[Replica]]:
+    """REPLICAS `playground serve` processes, started at the same moment on a blank database."""
+    from models.embedded_text import embedded_text_model_dir
+
+    embedded_text_model_dir(model_cache_dir)  # convert once here, not in every replica
+    env = replica_env(postgres_url, shared_dir, model_cache_dir,
+                      PLAYGROUND_ANNOTATION_OVERLAP=str(ANNOTATION_OVERLAP))
+    with running_replicas(REPLICAS, env, tmp_path_factory.mktemp("replica-logs")) as started:
+        yield started
+
+
+@pytest.fixture(scope="package")
+def shared_database(replicas, postgres_url: str, shared_dir: Path) -> Iterator[Database]:
+    """The test's own view of the one database the replicas share (opened after they migrated)."""
+    database = open_database(Settings(data_dir=shared_dir, database_url=postgres_url))
+    yield database
+    database.engine.dispose()
