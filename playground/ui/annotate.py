@@ -273,7 +273,10 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
     gr.on([widget.input for widget in score_inputs], do_draft, [current, *score_inputs], None,
           trigger_mode="always_last", api_name="annotate_draft", **PUBLIC)
     skip.click(do_skip, current, item_outputs, api_name="annotate_skip", **PUBLIC)
-    back.click(do_back, current, item_outputs, api_name="annotate_back", **PUBLIC)
+    # always_last: a second Back pressed while the first runs goes back one more item once the
+    # first lands (the default, "once", drops it, so a quick double B went back only once).
+    back.click(do_back, current, item_outputs, api_name="annotate_back", trigger_mode="always_last",
+               **PUBLIC)
     to_queue.click(do_next, None, item_outputs, api_name="annotate_next", **PUBLIC)
     refresh.click(do_agreement, None, agreement, api_name="annotate_agreement", **PUBLIC)
 
