@@ -55,10 +55,12 @@ def _configure_sqlite(engine: Engine, *, use_wal: bool) -> None:
         # Take transaction control from the sqlite3 module so BEGIN IMMEDIATE below applies.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The timeout first: switching a new file to WAL needs its lock, and replicas starting
+        # together on a blank database otherwise wait only sqlite3's default 5 s for it.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if use_wal:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

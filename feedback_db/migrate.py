@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from filelock import FileLock
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -71,8 +72,13 @@ def migration_lock(engine: Engine) -> Iterator[None]:
     On PostgreSQL a session-level advisory lock, held on a connection of its own while Alembic
     migrates on another: a second replica waits here, then finds the schema at head and does
     nothing. Without it both would read "blank" and both try to CREATE TABLE; one would fail.
-    SQLite needs no lock: one host, and its write lock already serialises the migrations.
+    SQLite (one host) gets a lock file beside the database: Alembic runs SQLite DDL outside one
+    transaction, so two starters could both see the old revision and both ALTER the same table.
     """
+    if engine.dialect.name == "sqlite":
+        with _sqlite_file_lock(engine):
+            yield
+        return
     if engine.dialect.name != "postgresql":
         yield
         return
@@ -84,6 +90,16 @@ def migration_lock(engine: Engine) -> Iterator[None]:
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
             connection.commit()
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield  # in memory: one process; a URI names an existing (e.g. read-only) file
+        return
+    with FileLock(f"{Path(database).expanduser().resolve()}.migrate.lock"):
+        yield
 
 
 def check_no_drift(engine: Engine) -> None:
