@@ -126,7 +126,7 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
             SCORES, label="Reliability", info=guidelines.one_line("reliability"),
             elem_id=f"{prefix}-reliability", elem_classes="score", interactive=False,
         )
-        with gr.Row():
+        with gr.Row(elem_classes="card-actions"):
             thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
             flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
         with gr.Group(visible=False, elem_id=f"{prefix}-why") as why:

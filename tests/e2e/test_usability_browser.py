@@ -233,3 +233,37 @@ def test_axe_finds_no_serious_or_critical_violations(browser, live_app, axe_scri
     bad = serious_violations(page)
     assert not bad, f"{tab} tab:\n" + "\n".join(bad)
     context.close()
+
+
+ONE_LINE_JS = """id => {
+    const labels = [...document.querySelectorAll('#' + id + ' label')].filter(l => l.offsetParent);
+    const tops = labels.map(l => Math.round(l.getBoundingClientRect().top));
+    const card = document.querySelector('#' + id).closest('.card').getBoundingClientRect();
+    const whole = l => {  // one line, not cut off by the label or the card
+        const box = l.getBoundingClientRect();
+        return l.getClientRects().length === 1 && box.height < 48 && l.scrollWidth <= l.clientWidth + 1
+            && box.right <= card.right + 1;
+    };
+    return {count: labels.length, rows: new Set(tops).size, single: labels.every(whole)};
+}"""
+
+
+def test_four_candidates_keep_their_score_buttons_and_flag_on_one_line(browser, live_app):
+    url, database = live_app
+    context, page = new_page(browser, url)
+    set_number(page, "text-n", 4)
+    page.click("#text-parameters")
+    set_number(page, "text-max-tokens", 4)
+    page.fill("#text-prompt textarea", "Say hi.")
+    generate_and_wait(page, database)
+    # 1. Four cards side by side at laptop width.
+    tops = {round(page.locator(f"#text-{i}-card").bounding_box()["y"]) for i in range(4)}
+    assert len(tops) == 1, f"the four cards sit in {len(tops)} rows"
+    # 2. In each card the five buttons of every score, and the flag, stay on one line each.
+    for i in range(4):
+        for axis in ("naturalness", "reliability"):
+            shape = page.evaluate(ONE_LINE_JS, f"text-{i}-{axis}")
+            assert shape == {"count": 5, "rows": 1, "single": True}, (i, axis, shape)
+        flag = page.evaluate(ONE_LINE_JS, f"text-{i}-flag")
+        assert flag["rows"] == 1 and flag["single"], (i, flag)
+    context.close()
