@@ -145,7 +145,10 @@ class BatchStreamer(BaseStreamer):
 
     def text_of(self, index: int) -> tuple[str, bool]:
         ids, _ = self.completion_ids(index)
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        # A byte-level token may hold only part of a character (an emoji is often 2-4 tokens):
+        # until the rest arrives, decode shows U+FFFD for it. Drop that tail, both while
+        # streaming (the next token completes it) and when the length limit cuts it off.
+        text = self.tokenizer.decode(ids, skip_special_tokens=True).rstrip("\ufffd")
         return cut_at_stop(text, self.stops) if self.stops else (text, False)
 
 
