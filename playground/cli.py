@@ -326,6 +326,10 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from playground.cli_arena import run_arena_gate
     from playground.retrain import RetrainOptions, retrain
 
+    from playground.retrain.text import local_text_model
+
+    if args.modality in ("text", "all"):
+        local_text_model(settings)  # with an engine: is a local copy named? (before reading any feedback)
     options = RetrainOptions(modality=args.modality, dry_run=args.dry_run)
     if args.arena_min_battles is not None:
         # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new
