@@ -30,7 +30,7 @@ def load_text_generator(spec: str, device: str, cache_dir: Path) -> HFTextGenera
     hub ids use the usual Hugging Face cache. The weights load on first use. An engine spec
     ignores device and cache dir: the engine owns its weights.
     """
-    from models.text_engine import is_engine_spec
+    from models.text_engine_spec import is_engine_spec
 
     if is_engine_spec(spec):
         return load_engine_generator(spec)
@@ -45,7 +45,7 @@ def load_text_generator(spec: str, device: str, cache_dir: Path) -> HFTextGenera
 
 def load_local_text_generator(spec: str, device: str, cache_dir: Path) -> HFTextGenerator:
     """The in-process transformers generator for `spec` (retraining needs the weights here)."""
-    from models.text_engine import InvalidEngineSpecError, is_engine_spec
+    from models.text_engine_spec import InvalidEngineSpecError, is_engine_spec
     from models.text_hf import HFTextGenerator
 
     if is_engine_spec(spec):

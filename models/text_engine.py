@@ -28,14 +28,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from models.base import (
     BASE_VERSION,
-    FinishReason,
-    ModelError,
     ModelLoadError,
     TextOutput,
     TextParams,
@@ -44,68 +41,18 @@ from models.base import (
     check_prompt,
     final_outputs,
 )
+from models.text_engine_spec import (  # noqa: F401 - is_engine_spec and the errors are used from here too
+    FINISH_REASONS,
+    EngineError,
+    EngineResponseError,
+    EngineSpec,
+    EngineUnreachableError,
+    InvalidEngineSpecError,
+    is_engine_spec,
+)
 
-ENGINE_PREFIX = "openai:"
 DEFAULT_MAX_PROMPT_CHARS = 8000
 log = logging.getLogger(__name__)
-
-# What servers call the end of a completion, in our three words. vLLM, SGLang, llama.cpp and
-# Ollama say stop/length; TGI says eos_token/stop_sequence; vLLM says abort for a dropped request.
-FINISH_REASONS: dict[str, FinishReason] = {
-    "stop": "stop", "eos_token": "stop", "stop_sequence": "stop", "eos": "stop",
-    "length": "length", "abort": "cancelled",
-}
-
-
-class EngineError(ModelError):
-    """The text engine failed a request; the message names the engine's URL."""
-
-
-class EngineUnreachableError(EngineError):
-    """No answer from the engine: connection refused, unknown host, or a timeout."""
-
-
-class EngineResponseError(EngineError):
-    """The engine answered with an HTTP error or something that is not an OpenAI-style reply."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class InvalidEngineSpecError(ModelLoadError, ValueError):
-    """A text model spec starts with `openai:` but is not `openai:<http(s) URL>[#model]`."""
-
-
-def is_engine_spec(spec: str) -> bool:
-    return spec.startswith(ENGINE_PREFIX)
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """Where the engine is (`base_url`, e.g. http://127.0.0.1:8000/v1) and which model to ask
-    for (None: the one model the server lists)."""
-
-    base_url: str
-    model: str | None = None
-
-    @classmethod
-    def parse(cls, spec: str) -> EngineSpec:
-        if not is_engine_spec(spec):
-            raise InvalidEngineSpecError(f"{spec!r} is not an engine spec (openai:<URL>[#model])")
-        url, _, model = spec[len(ENGINE_PREFIX):].partition("#")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidEngineSpecError(
-                f"{spec!r}: the engine URL must be http(s)://host[:port]/path, e.g. openai:http://127.0.0.1:8000/v1"
-            )
-        if parts.path.strip("/") == "":
-            raise InvalidEngineSpecError(
-                f"{spec!r}: give the API's base URL with its path, e.g. {url.rstrip('/')}/v1"
-            )
-        if parts.query or parts.fragment:
-            raise InvalidEngineSpecError(f"{spec!r}: the engine URL takes no query string")
-        return cls(base_url=url.rstrip("/"), model=model.strip() or None)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Scorer
 from models.finetune.text import TextTrainConfig, TrainResult, train_text_adapter
 from models.metrics import distinct_n, text_metrics, words
-from models.text_engine import is_engine_spec
+from models.text_engine_spec import is_engine_spec
 from models.text_hf import HFTextGenerator
 from playground.errors import PlaygroundError
 from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
