@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,24 @@ class EngineTextGenerator:
         return _Job(body, seeds, cancel or threading.Event(), threading.Event())
 
     def _run_streaming(self, job: _Job) -> Iterator[TextProgress]:
+        """Relay the candidates; if the engine has forgotten the served adapter (it restarted:
+        404 before any text), load it again from its folder and run the request once more."""
+        relayed = False
+        try:
+            for progress in self._relay(job):
+                relayed = True
+                yield progress
+        except EngineResponseError as error:
+            version = job.body["model"]
+            if relayed or error.status != 404 or version not in self._adapters:
+                raise
+            log.warning("the engine at %s no longer serves %s; loading it again", self.url, version)
+            with self._lock:
+                body = {"lora_name": version, "lora_path": str(self._adapters[version])}
+                self._post_or_get("POST", "/load_lora_adapter", body)
+            yield from self._relay(replace(job, abandoned=threading.Event(), started=time.perf_counter()))
+
+    def _relay(self, job: _Job) -> Iterator[TextProgress]:
         # 1. One streamed completion per candidate, each in its own thread, all at once.
         events: queue.Queue[tuple[str, int, Any]] = queue.Queue()
         for index, seed in enumerate(job.seeds):

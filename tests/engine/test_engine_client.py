@@ -218,6 +218,19 @@ def test_a_name_the_engine_kept_from_an_earlier_run_is_reloaded_from_our_path(ge
     assert engine.adapters == {"text-v1": str(tmp_path / "text-v1")}
 
 
+def test_an_adapter_the_engine_forgot_is_loaded_again_and_the_request_retried(generator, engine, tmp_path):
+    (tmp_path / "text-v1").mkdir()
+    (tmp_path / "text-v1" / "adapter_config.json").write_text("{}")
+    generator.use_version("text-v1", tmp_path / "text-v1")
+    engine.adapters.clear()  # the engine restarted
+
+    outputs = generator.generate("Hi", TextParams(n=2, seed=4, max_new_tokens=3))
+
+    assert [o.text for o in outputs] == [" ".join(reply_words(s)[:3]) for s in (4, 5)]
+    assert engine.adapters == {"text-v1": str(tmp_path / "text-v1")}
+    assert [r["model"] for r in engine.chats()] == ["text-v1"] * 4  # 2 refused, 2 answered
+
+
 def test_unknown_versions_and_folders_without_an_adapter_are_refused(generator, tmp_path):
     with pytest.raises(UnknownVersionError):
         generator.use_version("text-v9", None)
