@@ -149,6 +149,15 @@ class TextProgress:
     outputs: list[TextOutput] = field(default_factory=list)
 
 
+def final_outputs(stream: Iterator[TextProgress]) -> list[TextOutput]:
+    """Read a text stream to its end and return the finished candidates (`generate` for backends
+    that stream)."""
+    last = TextProgress(texts=[])
+    for last in stream:
+        pass
+    return last.outputs
+
+
 @dataclass
 class ImageOutput:
     index: int

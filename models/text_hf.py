@@ -28,6 +28,7 @@ from models.base import (
     TextProgress,
     UnknownVersionError,
     check_prompt,
+    final_outputs,
 )
 from models.devices import DevicePlacement, resolve_device
 from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
@@ -170,10 +171,7 @@ class HFTextGenerator:
         return self._run_streaming(job)
 
     def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
-        last = TextProgress(texts=[])
-        for last in self.stream(prompt, params):
-            pass
-        return last.outputs
+        return final_outputs(self.stream(prompt, params))
 
     def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> _Job:
         # 1. Cheap checks first, before any model is loaded.

@@ -72,7 +72,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     """Environment variables first, then any flag given on the command line."""
     overrides = {
         name: getattr(args, name)
-        for name in ("data_dir", "database_url", "text_model", "image_model", "device", "host", "port")
+        for name in (
+            "data_dir", "database_url", "text_model", "text_train_model", "image_model", "device", "host", "port",
+        )
         if getattr(args, name, None) is not None
     }
     return Settings(**overrides)
@@ -90,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = _command(commands, "serve", "run the web app", cmd_serve)
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
-    serve.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
+    serve.add_argument("--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)")
     serve.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     serve.add_argument("--device", help="auto, cpu, cuda or cuda:N")
 
@@ -122,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--n", type=int, default=4, help="candidates per prompt (default 4)")
     generate.add_argument("--modality", choices=("text", "image"), default="text")
-    generate.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
+    generate.add_argument("--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)")
     generate.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     generate.add_argument("--device", help="auto, cpu, cuda or cuda:N")
 
@@ -147,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "(default 8; 0 skips it: quick runs)")
     retrain.add_argument("--alpha", type=float,
                          help="the gate's one-sided error rate: how often a version that is no better may be promoted (default 0.05)")
-    retrain.add_argument("--text-model", help="'embedded' or a Hugging Face id / local path")
+    retrain.add_argument("--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)")
+    retrain.add_argument("--text-train-model",
+                         help="with an engine --text-model: its base model as a local copy ('embedded', an id or path) to train on")
     retrain.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     retrain.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     retrain.add_argument(
@@ -322,6 +326,10 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from playground.cli_arena import run_arena_gate
     from playground.retrain import RetrainOptions, retrain
 
+    from playground.retrain.text import local_text_model
+
+    if args.modality in ("text", "all"):
+        local_text_model(settings)  # with an engine: is a local copy named? (before reading any feedback)
     options = RetrainOptions(modality=args.modality, dry_run=args.dry_run)
     if args.arena_min_battles is not None:
         # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new

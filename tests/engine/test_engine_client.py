@@ -1,0 +1,239 @@
+"""The engine client against a tiny fake OpenAI-compatible server (fast, no vLLM): spec parsing,
+request bodies, seeds, finish reasons, cancel, versions and errors that name the URL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from models.base import InvalidParameterError, ModelLoadError, TextParams, UnknownVersionError
+from models.registry import load_text_generator
+from models.text_engine import (
+    EngineResponseError,
+    EngineSpec,
+    EngineTextGenerator,
+    EngineTimeouts,
+    EngineUnreachableError,
+    InvalidEngineSpecError,
+)
+from tests.engine.fake_engine import BASE_MODEL, FakeEngine, reply_words
+
+
+@pytest.fixture
+def engine():
+    fake = FakeEngine().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def generator(engine) -> EngineTextGenerator:
+    return EngineTextGenerator(f"openai:{engine.url}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("spec", "url", "model"),
+    [
+        ("openai:http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1", None),
+        ("openai:http://gpu-box:8000/v1/#Qwen/Qwen2.5-1.5B-Instruct", "http://gpu-box:8000/v1", "Qwen/Qwen2.5-1.5B-Instruct"),
+        ("openai:https://engine.example/api/v1#m", "https://engine.example/api/v1", "m"),
+    ],
+)
+def test_specs_parse_into_url_and_model(spec, url, model):
+    assert EngineSpec.parse(spec) == EngineSpec(url, model)
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("openai:127.0.0.1:8000/v1", "http(s)://host"),
+        ("openai:ftp://host/v1", "http(s)://host"),
+        ("openai:http://127.0.0.1:8000", "with its path, e.g. http://127.0.0.1:8000/v1"),
+        ("openai:http://host/v1?x=1", "no query string"),
+    ],
+)
+def test_malformed_specs_are_refused_with_what_to_write(spec, words):
+    with pytest.raises(InvalidEngineSpecError, match="openai:") as error:
+        EngineSpec.parse(spec)
+    assert words in str(error.value)
+
+
+def test_a_server_with_several_base_models_needs_one_named(engine, monkeypatch):
+    generator = EngineTextGenerator(f"openai:{engine.url}")
+    monkeypatch.setattr(generator, "served_models", lambda: {"m1": None, "m2": None})
+    with pytest.raises(ModelLoadError, match=r"serves 2 base models \(m1, m2\): name one as openai:http"):
+        generator.load()
+
+
+def test_the_registry_shares_one_client_per_engine_spec(engine):
+    spec = f"openai:{engine.url}"
+    first = load_text_generator(spec, "cpu", "unused")
+    assert isinstance(first, EngineTextGenerator) and load_text_generator(spec, "cuda", "other") is first
+
+
+def test_the_base_model_is_the_one_the_server_lists_or_the_one_named(engine):
+    assert EngineTextGenerator(f"openai:{engine.url}").base_model == BASE_MODEL
+    assert EngineTextGenerator(f"openai:{engine.url}#{BASE_MODEL}").base_model == BASE_MODEL
+    with pytest.raises(ModelLoadError, match=f"does not serve 'other'; it serves {BASE_MODEL}"):
+        EngineTextGenerator(f"openai:{engine.url}#other").load()
+    # Loaded adapters are listed with their base as parent: the base is still the one.
+    engine.adapters["a-lora"] = "/x"
+    assert EngineTextGenerator(f"openai:{engine.url}").base_model == BASE_MODEL
+
+
+def test_candidates_stream_with_seeds_s_plus_i_and_the_request_body(generator, engine):
+    params = TextParams(n=3, seed=10, max_new_tokens=5, temperature=0.8, top_p=0.95, repetition_penalty=1.2)
+    updates = list(generator.stream("Hello", params))
+
+    outputs = updates[-1].outputs
+    assert updates[-1].done and len(updates) > 2, "text arrives in several updates before the end"
+    assert [o.seed for o in outputs] == [10, 11, 12]
+    assert [o.text for o in outputs] == [" ".join(reply_words(s)[:5]) for s in (10, 11, 12)]
+    assert all(o.finish_reason == "length" and o.tokens == 5 for o in outputs)
+    assert all(0 < o.time_to_first_token_ms <= o.latency_ms for o in outputs)
+    body = engine.chats()[0]
+    assert body["messages"] == [{"role": "user", "content": "Hello"}] and body["model"] == BASE_MODEL
+    assert (body["n"], body["max_tokens"], body["temperature"], body["top_p"], body["repetition_penalty"]) == (1, 5, 0.8, 0.95, 1.2)
+    assert body["stream"] and body["stream_options"] == {"include_usage": True}
+    # Candidate 1 alone, with n=1 and seed 11, is the same text.
+    alone = generator.generate("Hello", TextParams(n=1, seed=11, max_new_tokens=5, temperature=0.8, top_p=0.95, repetition_penalty=1.2))
+    assert alone[0].text == outputs[1].text
+
+
+def test_a_request_without_a_seed_gets_one_and_reports_it(generator):
+    outputs = generator.generate("Hi", TextParams(n=2, max_new_tokens=3))
+    assert outputs[1].seed == (outputs[0].seed + 1) % 2**32
+    assert outputs[0].text == " ".join(reply_words(outputs[0].seed)[:3])
+
+
+def test_a_stop_string_ends_the_text_before_it_with_finish_reason_stop(generator):
+    third = reply_words(5)[2]
+    output, = generator.generate("Hi", TextParams(seed=5, stop=(third,), max_new_tokens=30))
+    assert output.finish_reason == "stop" and output.text == " ".join(reply_words(5)[:2])
+    full, = generator.generate("Hi", TextParams(seed=5, max_new_tokens=100))
+    assert full.finish_reason == "stop" and full.tokens == 40  # the reply ended by itself
+
+
+def test_cancel_closes_the_streams_and_reports_cancelled(generator, engine):
+    engine.delay_s = 0.05
+    cancel = threading.Event()
+    stream = generator.stream("Hi", TextParams(n=2, seed=3, max_new_tokens=40), cancel)
+    for progress in stream:
+        if sum(len(t.split()) for t in progress.texts) >= 4:
+            cancel.set()
+        if progress.done:
+            break
+    outputs = progress.outputs
+    assert [o.finish_reason for o in outputs] == ["cancelled", "cancelled"]
+    assert all(0 < o.tokens < 20 for o in outputs), [o.tokens for o in outputs]
+    engine.delay_s = 0  # let the fake notice the closed connections
+    deadline = threading.Event()
+    deadline.wait(0.5)
+    assert sorted(engine.closed_early) == [3, 4]
+
+
+def test_a_stream_abandoned_by_its_reader_is_closed(generator, engine):
+    engine.delay_s = 0.05
+    stream = generator.stream("Hi", TextParams(n=1, seed=8, max_new_tokens=40))
+    next(stream)
+    stream.close()
+    threading.Event().wait(0.5)
+    assert engine.closed_early == [8]
+
+
+def test_bad_parameters_and_prompts_fail_before_any_network_call():
+    dead = EngineTextGenerator(f"openai:http://127.0.0.1:{free_port()}/v1")
+    with pytest.raises(InvalidParameterError, match="temperature"):
+        dead.stream("Hi", TextParams(temperature=5))
+    with pytest.raises(InvalidParameterError, match="empty"):
+        dead.stream("   ", TextParams())
+
+
+def test_an_engine_that_is_down_is_a_clear_error_naming_its_url():
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    dead = EngineTextGenerator(f"openai:{url}", timeouts=EngineTimeouts(connect=1))
+    with pytest.raises(EngineUnreachableError, match=f"the text engine at {url} is not reachable"):
+        dead.load()
+
+
+def test_an_engine_that_goes_down_after_loading_fails_the_request_clearly(generator, engine):
+    generator.load()
+    engine.stop()
+    with pytest.raises(EngineUnreachableError, match=f"the text engine at {engine.url} is not reachable"):
+        generator.generate("Hi", TextParams(n=2))
+
+
+@pytest.mark.parametrize("status", [400, 500, 503])
+def test_http_errors_carry_the_status_and_the_engines_message(generator, engine, status):
+    generator.load()
+    engine.fail_with = status
+    with pytest.raises(EngineResponseError, match=f"answered {status} to /v1/chat/completions: the fake engine fails on purpose"):
+        generator.generate("Hi", TextParams(n=3))
+
+
+def test_a_stream_without_a_finish_reason_is_an_error(generator, engine):
+    engine.drop_finish_reason = True
+    with pytest.raises(EngineResponseError, match="without a finish reason"):
+        generator.generate("Hi", TextParams(max_new_tokens=3))
+
+
+def test_versions_load_into_the_engine_and_requests_name_them(generator, engine, tmp_path):
+    adapters = []
+    for name in ("text-v1", "text-v2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter_config.json").write_text("{}")
+        adapters.append(tmp_path / name)
+    # 1. A new version is loaded from its absolute path and answers as model=<version>.
+    generator.use_version("text-v1", adapters[0])
+    assert engine.adapters == {"text-v1": str(adapters[0].resolve())}
+    generator.generate("Hi", TextParams(max_new_tokens=2))
+    assert engine.chats()[-1]["model"] == "text-v1"
+    # 2. Switching back and forth loads nothing again; the base is the base model's name.
+    generator.use_version("text-v2", adapters[1])
+    generator.use_version("text-v1", None)
+    generator.use_version("base", None)
+    generator.generate("Hi", TextParams(max_new_tokens=2))
+    assert engine.chats()[-1]["model"] == BASE_MODEL
+    assert [r["lora_name"] for r in engine.requests if r["path"] == "/v1/load_lora_adapter"] == ["text-v1", "text-v2"]
+    # 3. Unloading frees it in the engine; the served version falls back to the base.
+    generator.use_version("text-v2", None)
+    assert generator.unload_version("text-v2") and not generator.unload_version("text-v2")
+    assert generator.model_version == "base" and list(engine.adapters) == ["text-v1"]
+    assert generator.loaded_versions == ["base", "text-v1"]
+
+
+def test_a_name_the_engine_kept_from_an_earlier_run_is_reloaded_from_our_path(generator, engine, tmp_path):
+    (tmp_path / "text-v1").mkdir()
+    (tmp_path / "text-v1" / "adapter_config.json").write_text("{}")
+    engine.adapters["text-v1"] = "/elsewhere/text-v1"
+    generator.use_version("text-v1", tmp_path / "text-v1")
+    assert engine.adapters == {"text-v1": str(tmp_path / "text-v1")}
+
+
+def test_an_adapter_the_engine_forgot_is_loaded_again_and_the_request_retried(generator, engine, tmp_path):
+    (tmp_path / "text-v1").mkdir()
+    (tmp_path / "text-v1" / "adapter_config.json").write_text("{}")
+    generator.use_version("text-v1", tmp_path / "text-v1")
+    engine.adapters.clear()  # the engine restarted
+
+    outputs = generator.generate("Hi", TextParams(n=2, seed=4, max_new_tokens=3))
+
+    assert [o.text for o in outputs] == [" ".join(reply_words(s)[:3]) for s in (4, 5)]
+    assert engine.adapters == {"text-v1": str(tmp_path / "text-v1")}
+    assert [r["model"] for r in engine.chats()] == ["text-v1"] * 4  # 2 refused, 2 answered
+
+
+def test_unknown_versions_and_folders_without_an_adapter_are_refused(generator, tmp_path):
+    with pytest.raises(UnknownVersionError):
+        generator.use_version("text-v9", None)
+    with pytest.raises(ModelLoadError, match="adapter_config.json missing"):
+        generator.use_version("text-v9", tmp_path)
+    assert generator.model_version == "base"
