@@ -24,6 +24,11 @@ from playground.ui.session import viewer_of
 from playground.ui.values import score_value
 
 MAX_CARDS = 4
+# Rating events never wait behind anything: un-queued for the browser (one POST each), and
+# without a concurrency limit for gradio_client, which joins the queue even for un-queued
+# events and there met Gradio's default limit of 1 per event: 50 raters took turns on one slot.
+# Writes take turns on the database's write lock instead (playground/database.py).
+RATING_EVENT: dict[str, Any] = {"queue": False, "concurrency_limit": None}
 SCORES = [1, 2, 3, 4, 5]
 THUMBS = [("Up", 1), ("Down", -1)]
 
@@ -204,7 +209,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
 
         return handler
 
-    common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
     for field, component in (("naturalness", card.naturalness), ("reliability", card.reliability)):
         component.input(save(field), [shown, component], card.saved, **common)
 
@@ -240,7 +245,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
     for trigger in (card.comment.submit, card.comment.blur):
         trigger(
             save("comment"), [shown, card.comment], card.saved,
-            queue=False, api_visibility="private", show_progress="hidden",
+            **RATING_EVENT, api_visibility="private", show_progress="hidden",
         )
 
 
@@ -259,7 +264,7 @@ def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> Non
             best = output_id_for(shown_value, index) if index not in (None, "") else None
             return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best)
 
-    common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
     panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)
     panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
 
@@ -384,8 +389,8 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
             return give_reason(database, viewer_value, output_id_for(shown_value, index_value), given, details_value)
 
     result = gr.Textbox(visible=False)
-    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", queue=False)
+    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **RATING_EVENT)
     gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
-          api_name=f"rate_{kind}", queue=False)
+          api_name=f"rate_{kind}", **RATING_EVENT)
     gr.on([], rate_whole_set, [shown, diversity, best], result,
-          api_name=f"rate_{kind}_set", queue=False)
+          api_name=f"rate_{kind}_set", **RATING_EVENT)
