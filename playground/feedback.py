@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from feedback_db.errors import InvalidInputError, UnknownIdError
-from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, set_flag, upsert_rating, upsert_set_rating
+from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, save_rating, set_flag, upsert_rating, upsert_set_rating
 from feedback_db.reasons import compose_reason
 from feedback_db.schema import Flag, Output, Rating, Request
 from playground.database import Database
@@ -29,9 +29,9 @@ def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: An
         raise ValueError(f"unknown rating fields: {sorted(unknown)}")
     if fields.get("thumbs", -1) != -1:
         fields.setdefault("reason", None)  # a reason explains a thumbs-down; it goes with it
-    _check_own_output(database, viewer, output_id)
+    _check_own_output(database, viewer, output_id)  # the output exists, and so does the viewer
     with database.sessions.begin() as session:
-        upsert_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
+        save_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
     return "Saved " + ", ".join(_describe(name, value) for name, value in fields.items() if name != "reason")
 
 

@@ -139,7 +139,7 @@ async def scenario(url: str, args: argparse.Namespace) -> tuple[list[PhaseResult
                   text_generators=args.text_generators, via_queue=True),
         ]
         results = []
-        for phase in phases:
+        for phase in [phases[int(k)] for k in args.phases.split(",")]:
             results.append(await run_phase(app, raters, phase, args.seconds, args.think))
             print(f"  done: {phase.name} (load average {results[-1].load})", flush=True)
         return results, raters
@@ -186,11 +186,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="rating time per phase")
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean pause between a rater's ratings (s; drawn from 0.5x-1.5x); 0: closed loop")
+    parser.add_argument("--phases", default="0,1,2,3",
+                        help="which phases to run, by number: 0 none, 1 text, 2 images, 3 text via the queue")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "playground-data" / "models")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the server, e.g. PLAYGROUND_TORCH_THREADS=1")
     args = parser.parse_args()
     print(f"Machine: {describe_machine()}")
+    print(f"Server environment: {' '.join(args.env) or 'as deployed (no overrides)'}")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         data_dir = Path(tmp) / "data"
         database = data_dir / "playground.db"
