@@ -269,6 +269,11 @@ def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> Non
     panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
 
 
+def _as_text(value: Any) -> str | None:
+    """A Textbox value as its preprocess would hand it over (the API endpoints skip preprocess)."""
+    return None if value is None else str(value)
+
+
 def _require_viewer(viewer: Viewer | None) -> Viewer:
     """Rating needs an identity, which only a finished generation creates (never a refusal)."""
     if viewer is None:
@@ -359,7 +364,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
                 "naturalness": score_value("naturalness", nat, low=1, high=5),
                 "reliability": score_value("reliability", rel, low=1, high=5),
                 "thumbs": score_value("thumbs", thumb, low=-1, high=1),
-                "comment": text if text not in (None, "") else None,
+                "comment": _as_text(text) or None,
             }
             if fields["thumbs"] == 0:
                 raise InvalidInputError("thumbs must be 1 or -1, got 0")
@@ -384,13 +389,17 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
 
     def reason(shown_value, index_value, chips_value, details_value, request: gr.Request) -> str:
         with shown_to_user("save the reason"):
-            given = [chip.strip() for chip in (chips_value or "").split(",") if chip.strip()]
+            given = [chip.strip() for chip in (_as_text(chips_value) or "").split(",") if chip.strip()]
             viewer_value = _require_viewer(viewer_of(context, request))
-            return give_reason(database, viewer_value, output_id_for(shown_value, index_value), given, details_value)
+            output_id = output_id_for(shown_value, index_value)
+            return give_reason(database, viewer_value, output_id, given, _as_text(details_value))
 
     result = gr.Textbox(visible=False)
-    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **RATING_EVENT)
+    # No preprocess: Gradio runs each input's preprocess as its own hop to a worker thread (five
+    # for /rate_*), and each hop waited for the GIL while a model ran; these handlers check
+    # the raw values themselves (score_value, _check_text).
+    api = {**RATING_EVENT, "preprocess": False}
+    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **api)
     gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
-          api_name=f"rate_{kind}", **RATING_EVENT)
-    gr.on([], rate_whole_set, [shown, diversity, best], result,
-          api_name=f"rate_{kind}_set", **RATING_EVENT)
+          api_name=f"rate_{kind}", **api)
+    gr.on([], rate_whole_set, [shown, diversity, best], result, api_name=f"rate_{kind}_set", **api)
