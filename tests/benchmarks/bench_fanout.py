@@ -107,7 +107,7 @@ def serve_raw(port: int, tokens: int, rate: float) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-async def clients_ours(url: str, clients: int, tokens: int) -> tuple[float, list[float], list[int]]:
+async def clients_ours(url: str, clients: int, tokens: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
     """All clients generate at once; returns (seconds until the last finished, first-token delays, updates)."""
     limits = httpx.Limits(max_connections=2 * clients + 10, max_keepalive_connections=2 * clients + 10)
     async with httpx.AsyncClient(timeout=600, limits=limits) as http:
@@ -126,11 +126,20 @@ async def clients_ours(url: str, clients: int, tokens: int) -> tuple[float, list
             await app.queued(Browser(), "generate_text", [PROMPT, 1, tokens, 0.7, 0.9, 1.0, 1, ""], on_update=seen)
             return (first or [float("nan")])[0], updates[0]
 
-        results = await asyncio.gather(*(one() for _ in range(clients)))
-        return now() - started, [r[0] for r in results], [r[1] for r in results]
+        return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
 
 
-async def clients_raw(url: str, clients: int) -> tuple[float, list[float], list[int]]:
+async def _all_or_timeout(runs: list, started: float, timeout_s: float) -> tuple[float, list[float], list[int]]:
+    """Run the clients; past `timeout_s`, cancel the rest (they count as unfinished: NaN, 0)."""
+    tasks = [asyncio.ensure_future(run) for run in runs]
+    done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in pending:
+        task.cancel()
+    results = [task.result() if task in done else (float("nan"), 0) for task in tasks]
+    return now() - started, [r[0] for r in results], [r[1] for r in results]
+
+
+async def clients_raw(url: str, clients: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
     limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
     async with httpx.AsyncClient(timeout=600, limits=limits) as http:
         started = now()
@@ -144,8 +153,7 @@ async def clients_raw(url: str, clients: int) -> tuple[float, list[float], list[
                         first = first if updates > 1 else now() - started
             return first, updates
 
-        results = await asyncio.gather(*(one() for _ in range(clients)))
-        return now() - started, [r[0] for r in results], [r[1] for r in results]
+        return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
 
 
 def start(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[subprocess.Popen, str]:
@@ -170,8 +178,8 @@ def measure(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple
     process, url = start(kind, args, max_threads)
     try:
         if kind == "raw":
-            return asyncio.run(clients_raw(url, args.clients))
-        return asyncio.run(clients_ours(url, args.clients, args.tokens))
+            return asyncio.run(clients_raw(url, args.clients, args.timeout))
+        return asyncio.run(clients_ours(url, args.clients, args.tokens, args.timeout))
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -182,6 +190,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--rate", type=float, default=100.0, help="tokens per second per client")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds per side; clients still streaming then count as unfinished")
     parser.add_argument("--serve", choices=["ours", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--max-threads", type=int, default=40, help=argparse.SUPPRESS)
@@ -202,11 +212,15 @@ def main() -> int:
              "ours, Gradio's default 40 worker threads": measure("ours", args),
              f"ours, {args.clients + 20} worker threads": measure("ours", args, args.clients + 20)}
     raw_s = next(iter(sides.values()))[0]
-    print("| server | all finished (s) | vs raw | first token p50 / p95 (s) | updates per client (min) |")
-    print("|---|---|---|---|---|")
+    print("| server | all finished (s) | vs raw | clients finished | first token p50 / p95 (s) | "
+          "updates received (of all) |")
+    print("|---|---|---|---|---|---|")
     for name, (seconds, first, updates) in sides.items():
-        print(f"| {name} | {seconds:.1f} | {seconds / raw_s:.2f}x | {percentile(first, 50):.2f} / "
-              f"{percentile(first, 95):.2f} | {min(updates)} |")
+        finished = sum(1 for u in updates if u >= args.tokens)
+        cut = "" if finished == args.clients else f" (stopped at {args.timeout:.0f} s)"
+        print(f"| {name} | {seconds:.1f}{cut} | {seconds / raw_s:.2f}x | {finished}/{args.clients} | "
+              f"{percentile([f for f in first if f == f], 50):.2f} / {percentile([f for f in first if f == f], 95):.2f} | "
+              f"{sum(updates) / (args.clients * args.tokens):.0%} |")
     print(f"Load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
