@@ -24,9 +24,9 @@ class CountingSessions(sessionmaker):
 
     On SQLite, this process's write transactions also take turns on a lock before BEGIN
     IMMEDIATE. SQLite allows one writer at a time anyway, but a writer that finds the file
-    locked sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms) and retries, so under 50
-    concurrent raters most of a rating's time went to sleeping while the lock was already free
-    (docs/PERFORMANCE.md, "Rating under load"). Waiting on a Python lock hands the write over the
+    locked sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms) and retries, so with 10
+    concurrent raters a third of the rating handler's time went to BEGIN IMMEDIATE, often
+    sleeping while the lock was already free (docs/PERFORMANCE.md, "Rating under load"). Waiting on a Python lock hands the write over the
     moment the previous one commits. Other processes on the same file (replicas, the CLI) still
     meet the busy timeout. Re-entrant, so a nested write in one thread behaves as before.
     """
