@@ -153,6 +153,39 @@ def upsert_rating(
     reason: str | None | _Unset = UNSET,
 ) -> Rating:
     """Create or update the one rating of `rater_id` for `output_id`; UNSET fields stay as they are."""
+    # 1. The referenced rows must exist (a clear error instead of a foreign-key failure).
+    _require(session, Output, output_id, "output")
+    _require(session, User, rater_id, "user")
+    # 2. One statement that inserts or updates, so concurrent raters never race.
+    save_rating(
+        session, output_id=output_id, rater_id=rater_id, source=source, naturalness=naturalness,
+        reliability=reliability, thumbs=thumbs, comment=comment, reason=reason,
+    )
+    return session.scalars(
+        select(Rating)
+        .where(Rating.output_id == output_id, Rating.rater_id == rater_id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def save_rating(
+    session: Session,
+    *,
+    output_id: int,
+    rater_id: int,
+    source: str,
+    naturalness: int | None | _Unset = UNSET,
+    reliability: int | None | _Unset = UNSET,
+    thumbs: int | None | _Unset = UNSET,
+    comment: str | None | _Unset = UNSET,
+    reason: str | None | _Unset = UNSET,
+) -> None:
+    """`upsert_rating` in one statement, for callers that know the output and rater exist.
+
+    The app checks them (and that the rater owns the output) in a read before its write
+    transaction: on SQLite the write holds the database's only write lock, so under load every
+    statement in it is one more wait for every other rater.
+    """
     # 1. Validate every given value before touching the database.
     _check_source(source)
     _check_score("naturalness", naturalness)
@@ -165,10 +198,7 @@ def upsert_rating(
     _check_text("reason", reason, MAX_REASON_CHARS)
     if isinstance(reason, str):
         reason = clean_text(reason)
-    # 2. The referenced rows must exist (a clear error instead of a foreign-key failure).
-    _require(session, Output, output_id, "output")
-    _require(session, User, rater_id, "user")
-    # 3. One statement that inserts or updates, so concurrent raters never race.
+    # 2. One statement that inserts or updates, so concurrent raters never race.
     changes = _given(
         naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment, reason=reason
     )
@@ -178,11 +208,6 @@ def upsert_rating(
         key={"output_id": output_id, "rater_id": rater_id},
         changes={**changes, "source": source},
     )
-    return session.scalars(
-        select(Rating)
-        .where(Rating.output_id == output_id, Rating.rater_id == rater_id)
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def upsert_set_rating(

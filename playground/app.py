@@ -144,6 +144,7 @@ def launch(settings: Settings) -> None:
     writes among them) finish for up to DRAIN_TIMEOUT_S, and close."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = open_database(settings)
+    limit_torch_threads(settings)
     context = AppContext.from_settings(settings, database)
     context.warmup.start()  # load the models while the page is being served (playground/warmup.py)
     app = build_app(context)
@@ -157,6 +158,21 @@ def launch(settings: Settings) -> None:
     drain(guard, database)
     app.close()
     database.engine.dispose()
+
+
+def limit_torch_threads(settings: Settings) -> int:
+    """Cap torch's intra-op threads before any model loads (`PLAYGROUND_TORCH_THREADS`).
+
+    With torch on every core, a generation left the web server's threads waiting for a core:
+    on 2 cores, rating p95 went from tens of ms to over a second while text generated
+    (docs/PERFORMANCE.md, "Rating under load"). Returns the thread count in use.
+    """
+    import torch
+
+    threads = settings.resolved_torch_threads
+    torch.set_num_threads(threads)
+    log.info("torch uses %d CPU thread(s) for generation", threads)
+    return threads
 
 
 def drain(guard: GuardState, database: Database, timeout_s: float = DRAIN_TIMEOUT_S) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +20,21 @@ from playground.settings import Settings
 
 class CountingSessions(sessionmaker):
     """A read-write sessionmaker that counts the write transactions in flight, so shutdown can
-    wait for them (`with database.sessions.begin() as session:` as before)."""
+    wait for them (`with database.sessions.begin() as session:` as before).
 
-    def __init__(self, *args, **kwargs):
+    On SQLite, this process's write transactions also take turns on a lock before BEGIN
+    IMMEDIATE. SQLite allows one writer at a time anyway, but a writer that finds the file
+    locked sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms) and retries, so with 10
+    concurrent raters a third of the rating handler's time went to BEGIN IMMEDIATE, often
+    sleeping while the lock was already free (docs/PERFORMANCE.md, "Rating under load"). Waiting on a Python lock hands the write over the
+    moment the previous one commits. Other processes on the same file (replicas, the CLI) still
+    meet the busy timeout. Re-entrant, so a nested write in one thread behaves as before.
+    """
+
+    def __init__(self, *args, serialize_writes: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
+        self._write_turn: threading.RLock | None = threading.RLock() if serialize_writes else None
         self.in_flight = 0
 
     @contextmanager
@@ -32,11 +42,14 @@ class CountingSessions(sessionmaker):
         with self._lock:
             self.in_flight += 1
         try:
-            with super().begin() as session:
+            with self._turn(), super().begin() as session:
                 yield session
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _turn(self) -> AbstractContextManager:
+        return self._write_turn if self._write_turn is not None else nullcontext()
 
 
 @dataclass
@@ -55,7 +68,9 @@ def open_database(settings: Settings) -> Database:
     revision = upgrade_to_head(engine)
     return Database(
         engine=engine,
-        sessions=CountingSessions(engine, expire_on_commit=False),
+        sessions=CountingSessions(
+            engine, expire_on_commit=False, serialize_writes=engine.dialect.name == "sqlite"
+        ),
         read_sessions=make_read_session_factory(engine),
         revision=revision,
     )

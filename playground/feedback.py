@@ -10,10 +10,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, UnknownIdError
-from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, set_flag, upsert_rating, upsert_set_rating
+from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, save_rating, set_flag, upsert_rating, upsert_set_rating
 from feedback_db.reasons import compose_reason
 from feedback_db.schema import Flag, Output, Rating, Request
 from playground.database import Database
@@ -30,9 +29,9 @@ def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: An
         raise ValueError(f"unknown rating fields: {sorted(unknown)}")
     if fields.get("thumbs", -1) != -1:
         fields.setdefault("reason", None)  # a reason explains a thumbs-down; it goes with it
+    _check_own_output(database, viewer, output_id)  # the output exists, and so does the viewer
     with database.sessions.begin() as session:
-        _check_own_output(session, viewer, output_id)
-        upsert_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
+        save_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
     return "Saved " + ", ".join(_describe(name, value) for name, value in fields.items() if name != "reason")
 
 
@@ -44,8 +43,8 @@ def give_reason(
     The reason lands in whichever of the two the viewer gave; with neither, it is refused."""
     # 1. Validate the chips and details before touching the database.
     reason = compose_reason(chips, detail)
+    _check_own_output(database, viewer, output_id)
     with database.sessions.begin() as session:
-        _check_own_output(session, viewer, output_id)
         # 2. What the reason explains: this viewer's thumbs-down, flag, or both.
         rating = session.scalar(select(Rating).where(Rating.output_id == output_id, Rating.rater_id == viewer.user_id))
         flag = session.scalar(select(Flag).where(Flag.output_id == output_id, Flag.rater_id == viewer.user_id))
@@ -69,8 +68,8 @@ def rate_set(
     best_output_id: int | None | Any = UNSET,
 ) -> str:
     """Save the diversity score and/or best pick for a request's candidates."""
+    _check_own_request(database, viewer, request_id)
     with database.sessions.begin() as session:
-        _check_own_request(session, viewer, request_id)
         upsert_set_rating(
             session, request_id=request_id, rater_id=viewer.user_id, source="end_user",
             diversity=diversity, best_output_id=best_output_id,
@@ -82,8 +81,8 @@ def rate_set(
 def flag_output(
     database: Database, viewer: Viewer, output_id: int, flagged: bool, reason: str | None = None
 ) -> str:
+    _check_own_output(database, viewer, output_id)
     with database.sessions.begin() as session:
-        _check_own_output(session, viewer, output_id)
         set_flag(session, output_id=output_id, rater_id=viewer.user_id, flagged=flagged, reason=reason)
     return "Flagged as harmful: it will not be used for training" if flagged else "Flag removed"
 
@@ -98,17 +97,29 @@ def _describe(name: str, value: Any) -> str:
     return f"{name} {value}"
 
 
-def _check_own_request(session: Session, viewer: Viewer, request_id: int) -> Request:
-    request = session.get(Request, request_id)
-    if request is None:
+# The ownership checks read outside the write transaction: who generated a request never changes,
+# and the write lock is then held only for the write itself (SQLite has one writer at a time).
+
+
+def _check_own_request(database: Database, viewer: Viewer, request_id: int) -> None:
+    with database.read_sessions() as session:
+        owner = session.execute(select(Request.session_id).where(Request.id == request_id)).first()
+    if owner is None:
         raise UnknownIdError(f"request {request_id} does not exist")
-    if request.session_id != viewer.browser_session:
-        raise NotAllowedError("you can rate only the candidates generated in your own session")
-    return request
+    _check_owner(owner.session_id, viewer)
 
 
-def _check_own_output(session: Session, viewer: Viewer, output_id: int) -> None:
-    output = session.get(Output, output_id)
-    if output is None:
+def _check_own_output(database: Database, viewer: Viewer, output_id: int) -> None:
+    """One query: the output's request's browser session."""
+    with database.read_sessions() as session:
+        owner = session.execute(
+            select(Request.session_id).join(Output, Output.request_id == Request.id).where(Output.id == output_id)
+        ).first()
+    if owner is None:
         raise UnknownIdError(f"output {output_id} does not exist")
-    _check_own_request(session, viewer, output.request_id)
+    _check_owner(owner.session_id, viewer)
+
+
+def _check_owner(session_id: str | None, viewer: Viewer) -> None:
+    if session_id != viewer.browser_session:
+        raise NotAllowedError("you can rate only the candidates generated in your own session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback_db.schema import User, UserSession
@@ -38,11 +39,12 @@ class Client:
 
 def find_viewer(database: Database, key: str) -> Viewer | None:
     """The viewer behind a client key, or None if this client has never written anything."""
+    # One statement (every rating asks): the session row and its user must both exist.
     with database.read_sessions() as session:
-        row = session.get(UserSession, key)
-        if row is None or session.get(User, row.user_id) is None:
-            return None
-        return Viewer(user_id=row.user_id, browser_session=row.id)
+        row = session.execute(
+            select(UserSession.user_id).join(User, User.id == UserSession.user_id).where(UserSession.id == key)
+        ).first()
+    return Viewer(user_id=row.user_id, browser_session=key) if row is not None else None
 
 
 def viewer_in_transaction(session: Session, key: str) -> Viewer:

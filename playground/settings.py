@@ -5,6 +5,7 @@ The object is built at start-up (never at import) and passed down to whatever ne
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -47,9 +48,14 @@ class Settings(BaseSettings):
         description="Guidelines, example prompts and the embedded image model.",
     )
     gpu_concurrency: int = Field(
-        1, ge=1, le=64, description="Generation requests run at once (one shared model queue)."
+        1, ge=1, le=1024, description="Generation requests run at once (one shared model queue)."
     )
     max_queue_size: int = Field(64, ge=1, description="Requests waiting before new ones are refused.")
+    torch_threads: int | None = Field(
+        None, ge=1, le=1024,
+        description="CPU threads torch may use for a generation; default: all cores but one (at "
+        "least 1), so the web server keeps a core for ratings and pages while a model runs.",
+    )
     annotation_overlap: int = Field(
         2, ge=1, le=20, description="Annotators who rate each request in the annotation queue (k)."
     )
@@ -101,6 +107,10 @@ class Settings(BaseSettings):
     moderation_threshold: float = Field(
         0.8, gt=0, le=1, description="Classifier score at or above which content is moderated."
     )
+
+    @property
+    def resolved_torch_threads(self) -> int:
+        return self.torch_threads or max(1, (os.cpu_count() or 1) - 1)
 
     @property
     def resolved_database_url(self) -> str:

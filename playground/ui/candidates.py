@@ -24,6 +24,11 @@ from playground.ui.session import viewer_of
 from playground.ui.values import score_value
 
 MAX_CARDS = 4
+# Rating events never wait behind anything: un-queued for the browser (one POST each), and
+# without a concurrency limit for gradio_client, which joins the queue even for un-queued
+# events and there met Gradio's default limit of 1 per event: 50 raters took turns on one slot.
+# Writes take turns on the database's write lock instead (playground/database.py).
+RATING_EVENT: dict[str, Any] = {"queue": False, "concurrency_limit": None}
 SCORES = [1, 2, 3, 4, 5]
 THUMBS = [("Up", 1), ("Down", -1)]
 
@@ -204,7 +209,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
 
         return handler
 
-    common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
     for field, component in (("naturalness", card.naturalness), ("reliability", card.reliability)):
         component.input(save(field), [shown, component], card.saved, **common)
 
@@ -240,7 +245,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
     for trigger in (card.comment.submit, card.comment.blur):
         trigger(
             save("comment"), [shown, card.comment], card.saved,
-            queue=False, api_visibility="private", show_progress="hidden",
+            **RATING_EVENT, api_visibility="private", show_progress="hidden",
         )
 
 
@@ -259,9 +264,14 @@ def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> Non
             best = output_id_for(shown_value, index) if index not in (None, "") else None
             return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best)
 
-    common = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
     panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)
     panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
+
+
+def _as_text(value: Any) -> str | None:
+    """A Textbox value as its preprocess would hand it over (the API endpoints skip preprocess)."""
+    return None if value is None else str(value)
 
 
 def _require_viewer(viewer: Viewer | None) -> Viewer:
@@ -354,7 +364,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
                 "naturalness": score_value("naturalness", nat, low=1, high=5),
                 "reliability": score_value("reliability", rel, low=1, high=5),
                 "thumbs": score_value("thumbs", thumb, low=-1, high=1),
-                "comment": text if text not in (None, "") else None,
+                "comment": _as_text(text) or None,
             }
             if fields["thumbs"] == 0:
                 raise InvalidInputError("thumbs must be 1 or -1, got 0")
@@ -379,13 +389,17 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
 
     def reason(shown_value, index_value, chips_value, details_value, request: gr.Request) -> str:
         with shown_to_user("save the reason"):
-            given = [chip.strip() for chip in (chips_value or "").split(",") if chip.strip()]
+            given = [chip.strip() for chip in (_as_text(chips_value) or "").split(",") if chip.strip()]
             viewer_value = _require_viewer(viewer_of(context, request))
-            return give_reason(database, viewer_value, output_id_for(shown_value, index_value), given, details_value)
+            output_id = output_id_for(shown_value, index_value)
+            return give_reason(database, viewer_value, output_id, given, _as_text(details_value))
 
     result = gr.Textbox(visible=False)
-    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", queue=False)
+    # No preprocess: Gradio runs each input's preprocess as its own hop to a worker thread (five
+    # for /rate_*), and each hop waited for the GIL while a model ran; these handlers check
+    # the raw values themselves (score_value, _check_text).
+    api = {**RATING_EVENT, "preprocess": False}
+    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **api)
     gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
-          api_name=f"rate_{kind}", queue=False)
-    gr.on([], rate_whole_set, [shown, diversity, best], result,
-          api_name=f"rate_{kind}_set", queue=False)
+          api_name=f"rate_{kind}", **api)
+    gr.on([], rate_whole_set, [shown, diversity, best], result, api_name=f"rate_{kind}_set", **api)

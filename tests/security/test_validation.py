@@ -132,7 +132,7 @@ def test_9_a_read_only_database_is_reported_as_such(url, database, monkeypatch):
 
         raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("attempt to write a readonly database"))
 
-    monkeypatch.setattr("playground.feedback.upsert_rating", refuse_writes)
+    monkeypatch.setattr("playground.feedback.save_rating", refuse_writes)  # the write of /rate_text
     with pytest.raises(Exception, match="read-only"):
         caller.predict(0, 3, None, None, None, api_name="/rate_text")
 

@@ -1,0 +1,229 @@
+"""Streaming fan-out: 100 browsers each streaming 200 tokens at 100 tokens/s, through our app
+against a raw SSE server, as in Gradio's own load test (gradio-app/gradio PR #7670).
+
+Run: .venv/bin/python tests/benchmarks/bench_fanout.py [--clients 100] [--tokens 200] [--rate 100]
+
+Our side is the real app (`build_app`, the Text tab's `/generate_text`, the queue, the guard
+middleware, the database recording each request) with a fake generator injected through
+AppContext that produces a token every 1/rate s: no model, so what is measured is the web
+path. The raw side is a Starlette `StreamingResponse` under uvicorn sending the same tokens at
+the same pace as server-sent events. Each server runs in its own process, one after the other;
+the clients run in this process. Prints the time for all clients to finish, per side, and the
+ratio. Figures go to docs/PERFORMANCE.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import httpx  # noqa: E402
+
+from tests.benchmarks.gradio_http import Browser, GradioHTTP, now, percentile  # noqa: E402
+from tests.launch import free_port  # noqa: E402
+
+PROMPT = "Tell me a long story."
+
+
+class PacedTextGenerator:
+    """A TextGenerator that streams `tokens` words at `rate` per second (one candidate each)."""
+
+    def __init__(self, tokens: int, rate: float):
+        self.tokens, self.interval = tokens, 1.0 / rate
+        self.model_version = "base"
+        self.is_loaded = True
+
+    def load(self) -> None:
+        pass
+
+    def use_version(self, version_id: str, adapter_path) -> None:
+        self.model_version = version_id
+
+    def stream(self, prompt: str, params, cancel=None):
+        from models.base import TextOutput, TextProgress
+
+        def run():
+            started = time.perf_counter()
+            words: list[str] = []
+            for i in range(min(self.tokens, params.max_new_tokens)):
+                time.sleep(self.interval)  # the model's pace; a real engine's stream also waits here
+                words.append(f"w{i}")
+                yield TextProgress(texts=[" ".join(words)])
+            latency = (time.perf_counter() - started) * 1000
+            output = TextOutput(0, " ".join(words), 1, len(words), "length", self.interval * 1000, latency)
+            yield TextProgress(texts=[output.text], done=True, outputs=[output])
+
+        return run()
+
+
+def serve_ours(port: int, tokens: int, rate: float, max_threads: int) -> None:
+    """The real app on fake tokens; blocks until killed."""
+    from playground.app import build_app, launch_kwargs
+    from playground.context import AppContext
+    from playground.database import open_database
+    from playground.settings import Settings
+    from tests.fakes import FakeImageGenerator
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-fanout-")) / "data"
+    settings = Settings(data_dir=data_dir, port=port, gpu_concurrency=1024, max_queue_size=10_000,
+                        generations_per_client=10_000, generations_per_ip=10_000)
+    text, image = PacedTextGenerator(tokens, rate), FakeImageGenerator()
+    context = AppContext(settings=settings, database=open_database(settings),
+                         text_factory=lambda: text, image_factory=lambda: image)
+    app = build_app(context)
+    app.queue(max_size=settings.max_queue_size)
+    app.launch(**launch_kwargs(settings), max_threads=max_threads, quiet=True)
+
+
+def serve_raw(port: int, tokens: int, rate: float) -> None:
+    """The same tokens at the same pace from a bare Starlette route; blocks until killed."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    async def events():
+        for i in range(tokens):
+            await asyncio.sleep(1.0 / rate)
+            yield f"data: {json.dumps({'token': f'w{i}'})}\n\n"
+        yield 'data: {"done": true}\n\n'
+
+    async def stream(request):
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/stream", stream), Route("/", lambda r: StreamingResponse(iter(["ok"])))])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+async def clients_ours(url: str, clients: int, tokens: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
+    """All clients generate at once; returns (seconds until the last finished, first-token delays, updates)."""
+    limits = httpx.Limits(max_connections=2 * clients + 10, max_keepalive_connections=2 * clients + 10)
+    async with httpx.AsyncClient(timeout=600, limits=limits) as http:
+        app = GradioHTTP(url, http)
+        await app.load_config()
+        started = now()
+
+        async def one() -> tuple[float, int]:
+            first, updates = [], [0]
+
+            def seen(_output) -> None:
+                updates[0] += 1
+                if not first:
+                    first.append(now() - started)
+
+            await app.queued(Browser(), "generate_text", [PROMPT, 1, tokens, 0.7, 0.9, 1.0, 1, ""], on_update=seen)
+            return (first or [float("nan")])[0], updates[0]
+
+        return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
+
+
+async def _all_or_timeout(runs: list, started: float, timeout_s: float) -> tuple[float, list[float], list[int]]:
+    """Run the clients; past `timeout_s`, cancel the rest (they count as unfinished: NaN, 0)."""
+    tasks = [asyncio.ensure_future(run) for run in runs]
+    done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in pending:
+        task.cancel()
+    results = [task.result() if task in done else (float("nan"), 0) for task in tasks]
+    return now() - started, [r[0] for r in results], [r[1] for r in results]
+
+
+async def clients_raw(url: str, clients: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
+    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
+    async with httpx.AsyncClient(timeout=600, limits=limits) as http:
+        started = now()
+
+        async def one() -> tuple[float, int]:
+            first, updates = float("nan"), 0
+            async with http.stream("GET", f"{url}stream") as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data:") and "token" in line:
+                        updates += 1
+                        first = first if updates > 1 else now() - started
+            return first, updates
+
+        return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
+
+
+def start(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [sys.executable, __file__, "--serve", kind, "--port", str(port), "--tokens", str(args.tokens),
+               "--rate", str(args.rate), "--max-threads", str(max_threads)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"the {kind} server did not start")
+
+
+def measure(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[float, list[float], list[int]]:
+    process, url = start(kind, args, max_threads)
+    try:
+        if kind == "raw":
+            return asyncio.run(clients_raw(url, args.clients, args.timeout))
+        return asyncio.run(clients_ours(url, args.clients, args.tokens, args.timeout))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--tokens", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=100.0, help="tokens per second per client")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds per side; clients still streaming then count as unfinished")
+    parser.add_argument("--serve", choices=["ours", "raw"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--max-threads", type=int, default=40, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve == "ours":
+        serve_ours(args.port, args.tokens, args.rate, args.max_threads)
+        return 0
+    if args.serve == "raw":
+        serve_raw(args.port, args.tokens, args.rate)
+        return 0
+
+    from tests.benchmarks.machine import describe_machine
+
+    print(f"Machine: {describe_machine()}")
+    ideal = args.tokens / args.rate
+    print(f"{args.clients} clients x {args.tokens} tokens at {args.rate:.0f} tok/s (one client alone: {ideal:.1f} s)")
+    sides = {"raw SSE (Starlette + uvicorn)": measure("raw", args),
+             "ours, Gradio's default 40 worker threads": measure("ours", args),
+             f"ours, {args.clients + 20} worker threads": measure("ours", args, args.clients + 20)}
+    raw_s = next(iter(sides.values()))[0]
+    print("| server | all finished (s) | vs raw | clients finished | first token p50 / p95 (s) | "
+          "updates received (of all) |")
+    print("|---|---|---|---|---|---|")
+    for name, (seconds, first, updates) in sides.items():
+        finished = sum(1 for u in updates if u >= args.tokens)
+        cut = "" if finished == args.clients else f" (stopped at {args.timeout:.0f} s)"
+        print(f"| {name} | {seconds:.1f}{cut} | {seconds / raw_s:.2f}x | {finished}/{args.clients} | "
+              f"{percentile([f for f in first if f == f], 50):.2f} / {percentile([f for f in first if f == f], 95):.2f} | "
+              f"{sum(updates) / (args.clients * args.tokens):.0%} |")
+    print(f"Load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
