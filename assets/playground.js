@@ -50,13 +50,15 @@
     // Gradio's empty image placeholder is a div with an aria-label but no role.
     document.querySelectorAll("div.empty[aria-label]:not([role])").forEach((box) => box.setAttribute("role", "img"));
     document.querySelectorAll("[id^='image-'][id$='-output'] img").forEach((img) => {
-      if (img.dataset.altFor === img.src && img.getAttribute("alt")) return;
-      img.dataset.altFor = img.src;
       const card = img.closest("[id$='-output']");
-      const index = Number((card.id.match(/-(\d+)-output$/) || [0, 0])[1]) + 1;
-      const prompt = document.querySelector("#image-prompt textarea")?.value || "";
       const meta = document.getElementById(card.id.replace("-output", "-meta"))?.innerText || "";
       const seed = (meta.match(/seed\s+(\d+)/) || [])[1];
+      // The card's facts (its seed) arrive just after its image: name it again when they do.
+      const key = `${img.src}|${seed || ""}`;
+      if (img.dataset.altFor === key && img.getAttribute("alt")) return;
+      img.dataset.altFor = key;
+      const index = Number((card.id.match(/-(\d+)-output$/) || [0, 0])[1]) + 1;
+      const prompt = document.querySelector("#image-prompt textarea")?.value || "";
       img.setAttribute("alt", `Image ${index}` + (prompt ? ` for "${prompt}"` : "") + (seed ? `, seed ${seed}` : ""));
     });
   };

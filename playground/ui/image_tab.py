@@ -3,12 +3,13 @@ and previews, and ratings under each image."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import gradio as gr
 
 from feedback_db.queries import clean_text
-from models.base import ImageOutput, ImageParams
+from models.base import ImageOutput, ImageParams, check_prompt
 from playground.context import AppContext
 from playground.generation import stream_image
 from playground.ui.candidates import (
@@ -16,20 +17,18 @@ from playground.ui.candidates import (
     TypedDropdown,
     build_card,
     build_set_panel,
-    enable_ratings,
-    rating_components,
     reset_for_new_request,
-    show_set_panel,
     wire_card,
     wire_rating_api,
     wire_set_panel,
 )
 from playground.ui.content import Guidelines
-from playground.ui.errors import shown_to_user
+from playground.ui.errors import USER_ERRORS, shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.regenerate import image_inputs, wire_regenerate
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
+from playground.ui.streaming import chain_generation, finished_cards
 from playground.ui.values import number, whole
 from playground.ui.image_words import build_word_chips
 from playground.ui.waiting import loading_update
@@ -82,6 +81,30 @@ def build_image_tab(
         cards = [build_card("image", i, guidelines) for i in range(MAX_CARDS)]
     panel = build_set_panel("image", guidelines)
 
+    pending = gr.State(None)  # what `finish` puts on the cards once the images are done
+
+    def params_of(
+        negative_value: str, n_value: float, steps_value: float, guidance_value: float, size_value: float,
+        seed_value: str | None,
+    ) -> ImageParams:
+        side = whole("Size", size_value, 1)
+        return ImageParams(
+            steps=whole("Steps", steps_value, 1), guidance_scale=number("Guidance", guidance_value),
+            width=side, height=side, n=whole("Images", n_value, 1, MAX_CARDS),
+            seed=parse_seed(seed_value),
+            negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
+        ).validate()
+
+    def begin(prompt_value: str, *knobs) -> dict:
+        """Clear the cards for the new request at the click, if its input is valid; otherwise
+        leave them as they are: `run` refuses the input and says why."""
+        try:
+            params = params_of(*knobs)
+            check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
+        except USER_ERRORS:
+            return gr.skip()  # (an empty dict would read as one missing value)
+        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
+
     def run(
         prompt_value: str, negative_value: str, n_value: float,
         steps_value: float, guidance_value: float, size_value: float, seed_value: str | None,
@@ -89,14 +112,7 @@ def build_image_tab(
     ) -> Iterator[dict]:
         with shown_to_user("generate images"):
             client = client_of(context, request)
-            side = whole("Size", size_value, 1)
-            params = ImageParams(
-                steps=whole("Steps", steps_value, 1), guidance_scale=number("Guidance", guidance_value),
-                width=side, height=side, n=whole("Images", n_value, 1, MAX_CARDS),
-                seed=parse_seed(seed_value),
-                negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
-            )
-            params.validate()
+            params = params_of(negative_value, n_value, steps_value, guidance_value, size_value, seed_value)
             context.generation_limits.take(client.key, client.ip)
             stopped = {status: "Stopped before it started."}
             if loading := loading_update(context, "image", status):
@@ -107,38 +123,31 @@ def build_image_tab(
             )
 
     def _stream(client_key, prompt_value, params, cancel, progress) -> Iterator[dict]:
-        started = False
+        # Each update names only the images, the status and States (playground/ui/streaming.py).
+        yield {shown: None, pending: None}
         for update in stream_image(context, None, prompt_value, params, cancel, client_key=client_key):
-            head = {} if started else {
-                **reset_for_new_request(cards, panel, params.n), shown: None,
-            }
-            started = True
             if update.recorded is None:
                 progress((update.step, update.total_steps), desc="Denoising", unit="steps")
                 previews = {cards[i].content: image for i, image in enumerate(update.previews or [])}
-                yield {**head, **previews, status: f"Step {update.step} of {update.total_steps}…"}
+                yield {**previews, status: f"Step {update.step} of {update.total_steps}…"}
                 continue
             recorded = update.recorded
+            done = f"Done · version `{recorded.model_version}` · rate each image below."
             yield {
-                **head,
                 **{cards[o.index].content: str(o.path) for o in update.outputs},
-                **{cards[o.index].meta: image_meta(o, recorded.model_version) for o in update.outputs},
-                **show_set_panel(panel, params.n),
-                **enable_ratings(cards, params.n),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
-                status: f"Done · version `{recorded.model_version}` · rate each image below.",
+                pending: finished_cards(params.n, [image_meta(o, recorded.model_version) for o in update.outputs], done),
+                # The status says "Done" only once `finish` has made the cards ratable.
+                status: "Saved · making the images ratable…",
             }
 
     inputs = [prompt, negative, n, steps, guidance, size, seed]
-    outputs = [shown, status, *rating_components(cards, panel)]
     regenerate = wire_regenerate(context, cards, shown, inputs, image_inputs)
-    on_click, *others = wire_stop(context, [generate.click, *regenerate], stop, status, "stop_image")
-    for event, api in ((on_click, {"api_name": "generate_image"}), *((e, {"api_visibility": "private"}) for e in others)):
-        event.then(
-            run, inputs, outputs, **api,
-            concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
-            show_progress_on=[status],
-        )
+    events = wire_stop(context, [generate.click, *regenerate], stop, status, "stop_image")
+    chain_generation(
+        events, "generate_image", begin=begin, run=run, inputs=inputs, cards=cards, panel=panel,
+        status=status, shown=shown, pending=pending, concurrency_limit=context.settings.gpu_concurrency,
+    )
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)
     wire_set_panel(panel, context, shown)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 
 import gradio as gr
 
-from models.base import TextOutput, TextParams
+from models.base import TextOutput, TextParams, check_prompt
 from playground.context import AppContext
 from playground.generation import stream_text
 from playground.identity import Client
@@ -15,21 +16,19 @@ from playground.ui.candidates import (
     MAX_CARDS,
     build_card,
     build_set_panel,
-    enable_ratings,
-    rating_components,
     raw_text_toggle,
     reset_for_new_request,
-    show_set_panel,
     wire_card,
     wire_rating_api,
     wire_set_panel,
 )
 from playground.ui.content import Guidelines
-from playground.ui.errors import shown_to_user
+from playground.ui.errors import USER_ERRORS, shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.regenerate import text_inputs, wire_regenerate
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
+from playground.ui.streaming import chain_generation, finished_cards
 from playground.ui.values import number, whole
 from playground.ui.waiting import first_token_words, loading_update
 from playground.ui.wording import finish_words
@@ -89,6 +88,30 @@ def build_text_tab(
         cards = [build_card("text", i, guidelines) for i in range(MAX_CARDS)]
     panel = build_set_panel("text", guidelines)
 
+    pending = gr.State(None)  # what `finish` puts on the cards once the stream has ended
+
+    def params_of(
+        n_value: float, max_tokens: float, temperature_value: float, top_p_value: float, penalty: float,
+        seed_value: str | None, stop_value: str,
+    ) -> TextParams:
+        return TextParams(
+            max_new_tokens=whole("Max new tokens", max_tokens, 1), temperature=number("Temperature", temperature_value),
+            top_p=number("Top-p", top_p_value), repetition_penalty=number("Repetition penalty", penalty),
+            stop=parse_stop(stop_value), n=whole("Candidates", n_value, 1, MAX_CARDS),
+            seed=parse_seed(seed_value),
+        ).validate()
+
+    def begin(prompt_value: str, n_value: float, *knobs) -> dict:
+        """Clear the cards for the new request at the click, if its input is valid; otherwise
+        leave them as they are: `run` refuses the input and says why (a queued event's error
+        reaches the page as a message, an un-queued one's does not)."""
+        try:
+            params = params_of(n_value, *knobs)
+            check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
+        except USER_ERRORS:
+            return gr.skip()  # (an empty dict would read as one missing value)
+        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
+
     def run(
         prompt_value: str, n_value: float, max_tokens: float,
         temperature_value: float, top_p_value: float, penalty: float, seed_value: str | None,
@@ -98,13 +121,7 @@ def build_text_tab(
             started_at = time.monotonic()
             client = client_of(context, request)
             clicked = context.clicked_at(client.key, fallback=started_at)  # taken even if input is refused
-            params = TextParams(
-                max_new_tokens=whole("Max new tokens", max_tokens, 1), temperature=number("Temperature", temperature_value),
-                top_p=number("Top-p", top_p_value), repetition_penalty=number("Repetition penalty", penalty),
-                stop=parse_stop(stop_value), n=whole("Candidates", n_value, 1, MAX_CARDS),
-                seed=parse_seed(seed_value),
-            )
-            params.validate()
+            params = params_of(n_value, max_tokens, temperature_value, top_p_value, penalty, seed_value, stop_value)
             context.generation_limits.take(client.key, client.ip)
             stopped = {status: "Stopped before it started."}
             if loading := loading_update(context, "text", status):
@@ -114,42 +131,33 @@ def build_text_tab(
             )
 
     def _stream(client: Client, prompt_value: str, params: TextParams, cancel, clicked: float) -> Iterator[dict]:
-        started = False
+        # Each update names only the texts, the status and States (playground/ui/streaming.py).
         first_seen: dict[int, float] = {}  # candidate -> when its first text arrived
+        yield {shown: None, pending: None}  # the status may still say the model is loading
         for update in stream_text(context, None, prompt_value, params, cancel, client_key=client.key):
             now = time.monotonic()
             first_seen.update({i: now for i, text in enumerate(update.texts) if text and i not in first_seen})
-            # The screen is cleared only once generation has really started (input was valid).
-            head = {} if started else {
-                **reset_for_new_request(cards, panel, params.n), shown: None,
-                status: "Generating…",
-            }
-            started = True
             if update.recorded is None:
-                yield {**head, **_texts(cards, update.texts)}
+                yield {**_texts(cards, update.texts), status: "Generating…"}
                 continue
             recorded = update.recorded
+            metas = [text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index)))
+                     for o in update.outputs]
             yield {
-                **head,
                 **_texts(cards, update.texts),
-                **{cards[o.index].meta: text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index)))
-                   for o in update.outputs},
-                **show_set_panel(panel, params.n),
-                **enable_ratings(cards, params.n),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
-                status: _done_status(update.outputs, recorded.model_version),
+                pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.model_version)),
+                # The status says "Done" only once `finish` has made the cards ratable.
+                status: "Saved · making the candidates ratable…",
             }
 
     inputs = [prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
-    outputs = [shown, status, *rating_components(cards, panel)]
     regenerate = wire_regenerate(context, cards, shown, inputs, text_inputs)
-    on_click, *others = wire_stop(context, [generate.click, prompt.submit, *regenerate], stop, status, "stop_text")
-    for event, api in ((on_click, {"api_name": "generate_text"}), *((e, {"api_visibility": "private"}) for e in others)):
-        event.then(
-            run, inputs, outputs, **api,
-            concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
-            show_progress_on=[status],
-        )
+    events = wire_stop(context, [generate.click, prompt.submit, *regenerate], stop, status, "stop_text")
+    chain_generation(
+        events, "generate_text", begin=begin, run=run, inputs=inputs, cards=cards, panel=panel,
+        status=status, shown=shown, pending=pending, concurrency_limit=context.settings.gpu_concurrency,
+    )
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)
     wire_set_panel(panel, context, shown)
