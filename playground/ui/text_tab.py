@@ -176,8 +176,11 @@ def _since(clicked: float, at: float | None) -> float | None:
 
 
 def _texts(cards, texts: list[str]) -> dict:
-    raw = {cards[i].content: text for i, text in enumerate(texts)}
-    return {**raw, **{cards[i].rendered: text for i, text in enumerate(texts)}}
+    """A value for every card's text, "" for the unused ones: a card left out of an update
+    would be rebuilt by Gradio as a prop update (playground/ui/streaming.py)."""
+    padded = [*texts, *[""] * (len(cards) - len(texts))]
+    raw = {card.content: text for card, text in zip(cards, padded, strict=True)}
+    return {**raw, **{card.rendered: text for card, text in zip(cards, padded, strict=True)}}
 
 
 def _done_status(outputs: list[TextOutput], version: str) -> str:
