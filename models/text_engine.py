@@ -326,11 +326,19 @@ class EngineTextGenerator:
         except EngineResponseError as error:
             if "already" not in str(error):
                 raise
-            # The engine kept this name from an earlier run of the app; it may point elsewhere.
-            self._post_or_get("POST", "/unload_lora_adapter", {"lora_name": version_id})
-            self._post_or_get("POST", "/load_lora_adapter", body)
+            # Another replica loaded it (it is serving it: keep it), or an earlier run of the app
+            # left this name pointing elsewhere (load ours in its place).
+            if self._engine_paths().get(version_id) != str(adapter_path):
+                self._post_or_get("POST", "/unload_lora_adapter", {"lora_name": version_id})
+                self._post_or_get("POST", "/load_lora_adapter", body)
         log.info("the engine at %s loaded adapter %s as %s", self.url, adapter_path, version_id)
         self._adapters[version_id] = adapter_path
+
+    def _engine_paths(self) -> dict[str, str]:
+        """The folder each adapter the engine holds was loaded from (vLLM lists it as `root`)."""
+        reply = self._post_or_get("GET", "/models")
+        entries = reply.get("data", []) if isinstance(reply, dict) else []
+        return {str(e.get("id")): str(e.get("root")) for e in entries if isinstance(e, dict) and e.get("parent")}
 
     @property
     def loaded_versions(self) -> list[str]:

@@ -50,8 +50,8 @@ class FakeEngine:
 
             def do_GET(self) -> None:
                 if self.path == "/v1/models":
-                    models = [{"id": BASE_MODEL, "parent": None}]
-                    models += [{"id": name, "parent": BASE_MODEL} for name in engine.adapters]
+                    models = [{"id": BASE_MODEL, "parent": None, "root": BASE_MODEL}]
+                    models += [{"id": name, "parent": BASE_MODEL, "root": path} for name, path in engine.adapters.items()]
                     self._json(200, {"object": "list", "data": models})
                 else:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})

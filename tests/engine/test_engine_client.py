@@ -218,6 +218,16 @@ def test_a_name_the_engine_kept_from_an_earlier_run_is_reloaded_from_our_path(ge
     assert engine.adapters == {"text-v1": str(tmp_path / "text-v1")}
 
 
+def test_a_version_another_replica_loaded_from_the_same_path_is_kept_as_it_is(generator, engine, tmp_path):
+    (tmp_path / "text-v1").mkdir()
+    (tmp_path / "text-v1" / "adapter_config.json").write_text("{}")
+    engine.adapters["text-v1"] = str((tmp_path / "text-v1").resolve())  # loaded by the other replica
+    generator.use_version("text-v1", tmp_path / "text-v1")
+    generator.generate("Hi", TextParams(max_new_tokens=2))
+    assert not [r for r in engine.requests if r["path"] == "/v1/unload_lora_adapter"]  # it was in use there
+    assert engine.chats()[-1]["model"] == "text-v1"
+
+
 def test_an_adapter_the_engine_forgot_is_loaded_again_and_the_request_retried(generator, engine, tmp_path):
     (tmp_path / "text-v1").mkdir()
     (tmp_path / "text-v1" / "adapter_config.json").write_text("{}")
