@@ -1,4 +1,5 @@
-"""A real vLLM on loopback for the `engine` tests: one server per test session, serving the
+"""A real vLLM on loopback for the `engine` tests: one server for this folder's tests (stopped
+after them, not at the end of the session: it holds ~5 GB and keeps CPU threads busy), serving the
 embedded SmolLM2 (the safetensors copy the app converts) with runtime LoRA loading.
 
 The engine venv comes from `tests/engine/vllm_venv.sh` (`make engine-venv`). Outside `make test`
@@ -17,7 +18,7 @@ import pytest
 from tests.engine.vllm_server import VLLMServer, missing_venv_reason, running_vllm, vllm_venv
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def vllm_server(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
     from models.embedded_text import embedded_text_model_dir
 
