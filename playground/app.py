@@ -32,6 +32,7 @@ from playground.ui.restore import wire_restore
 from playground.ui.session import wire_identity
 from playground.ui.text_tab import build_text_tab
 from playground.ui.waiting import build_warmup_banner
+from playground.warmup import freeze_the_loaded_heap
 from playground.web_guard import GuardMiddleware, GuardState
 
 log = logging.getLogger("playground.app")
@@ -146,7 +147,8 @@ def launch(settings: Settings) -> None:
     database = open_database(settings)
     limit_torch_threads(settings)
     context = AppContext.from_settings(settings, database)
-    context.warmup.start()  # load the models while the page is being served (playground/warmup.py)
+    # Load the models while the page is being served, then keep the garbage collector off them.
+    context.warmup.start(then=freeze_the_loaded_heap)
     app = build_app(context)
     app.queue(max_size=settings.max_queue_size)
     guard = GuardState()

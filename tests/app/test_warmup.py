@@ -3,12 +3,13 @@ and load failures reported rather than lost; the time to first token counted fro
 
 from __future__ import annotations
 
+import gc
 import threading
 
 from models.base import ModelLoadError
 from playground.context import AppContext
 from playground.ui.waiting import first_token_words
-from playground.warmup import ModelWarmup
+from playground.warmup import ModelWarmup, freeze_the_loaded_heap
 
 
 def wait_ready(warmup: ModelWarmup) -> None:
@@ -88,3 +89,26 @@ def test_first_token_words_count_from_the_click_when_the_wait_matters():
     assert first_token_words(506, None) == "first token 506 ms"
     assert first_token_words(506, 900) == "first token 506 ms"
     assert first_token_words(506, 40_200) == "first token 40.2 s after your click (model 506 ms)"
+
+
+
+def test_then_runs_once_after_every_model_loaded_or_failed():
+    seen = []
+
+    def load(modality):
+        if modality == "text":
+            raise ModelLoadError("could not load text model 'nope/nope': not found")
+
+    warmup = ModelWarmup(load=load, is_loaded=lambda modality: False)
+    warmup.start(then=lambda: seen.append((warmup.state("text").state, warmup.state("image").state)))
+    warmup.start(then=lambda: seen.append("a second start"))  # the one thread runs the first `then`
+    warmup.start().join(timeout=10)
+    assert seen == [("failed", "ready")]
+
+
+def test_the_loaded_heap_is_frozen_out_of_garbage_collection():
+    try:
+        freeze_the_loaded_heap()
+        assert gc.get_freeze_count() > 1000  # this test process: pytest, torch, gradio...
+    finally:
+        gc.unfreeze()  # the rest of the suite collects as usual

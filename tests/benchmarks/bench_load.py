@@ -78,6 +78,11 @@ async def rate_until(app: GradioHTTP, rater: Rater, until: float, think_s: float
                      result: PhaseResult) -> None:
     """Rate this rater's candidates in turn (closed loop, `think_s` between ratings)."""
     rng = random.Random(rater.index)
+    # People do not all click in the same millisecond: each rater's first rating comes at a random
+    # moment of the first think time (else the phase opens with 50 requests at once, a burst no
+    # real panel makes, and those 50 alone would set the p95 of a short phase).
+    if think_s:
+        await asyncio.sleep(rng.uniform(0, think_s))
     while now() < until:
         candidate = rater.seq % CANDIDATES
         comment = f"r{rater.index}-c{candidate}-{rater.seq}"

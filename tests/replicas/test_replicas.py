@@ -6,7 +6,8 @@ migrate), answer clients on their own ports, as they would behind nginx with sti
  (b) twenty annotators pulling the annotation queue at once, half on each replica, never get one
      slot twice, and every request ends with exactly k annotators;
  (c) a version promoted the way `playground retrain` promotes it is served by both replicas on
-     their next request.
+     their next request;
+ (d) once its models are warm, each replica takes them out of the garbage collector's walks.
 Generation runs on the real embedded image model with 2 denoising steps (cheap on a CPU); the
 annotation queue is filled through feedback_db, as `playground generate` fills it.
 """
@@ -14,6 +15,7 @@ annotation queue is filled through feedback_db, as `playground generate` fills i
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import cycle
 
@@ -162,3 +164,13 @@ def test_a_promoted_version_is_served_by_every_replica_on_its_next_request(repli
         client(replica.url).predict(*IMAGE_ARGS, api_name="/generate_image")
         (request_id,) = latest_request_ids(shared_database, 1)
         assert request_of(shared_database, request_id).model_version == "image-v1", replica.name
+
+
+def test_each_replica_freezes_its_loaded_heap_once_warm(replicas):
+    # A full collection walking the loaded models held every request for ~0.5 s (warmup.py).
+    deadline = time.monotonic() + 180
+    pending = list(replicas)
+    while pending and time.monotonic() < deadline:
+        pending = [r for r in pending if not re.search(r"\d{5,} objects frozen out of garbage collection", r.log_text())]
+        time.sleep(0.5)
+    assert not pending, f"no heap freeze logged by {[r.name for r in pending]}:\n{pending[0].log_text()[-3000:]}"
