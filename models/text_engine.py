@@ -9,27 +9,20 @@ Seeds keep the contract of `HFTextGenerator`: candidate i of a request with seed
 chat completion with n=1 and seed S+i, so it can be regenerated alone. The N requests run at
 once; the engine batches them like one request with n=N. Same seed, parameters and version give
 the same texts, as far as the engine's sampling is deterministic for a seed (vLLM's is).
-
-httpx, not the openai SDK: it is already installed (Gradio uses it), the SSE stream is a few
-lines to read, closing the response is the whole of "cancel", and the fields we need beyond the
-OpenAI schema (`repetition_penalty`, the LoRA endpoints) would be `extra_body` and raw POSTs in
-the SDK anyway. The SDK would add jiter, a compiled dependency, for none of that.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import secrets
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from models.base import (
     BASE_VERSION,
@@ -41,6 +34,7 @@ from models.base import (
     check_prompt,
     final_outputs,
 )
+from models.text_engine_http import EngineHTTP, EngineTimeouts
 from models.text_engine_spec import (  # noqa: F401 - is_engine_spec and the errors are used from here too
     FINISH_REASONS,
     EngineError,
@@ -53,17 +47,6 @@ from models.text_engine_spec import (  # noqa: F401 - is_engine_spec and the err
 
 DEFAULT_MAX_PROMPT_CHARS = 8000
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EngineTimeouts:
-    """Seconds to wait for the engine. `read` is between two streamed chunks, so it covers the
-    prefill of a long prompt on a busy server, not the whole completion."""
-
-    connect: float = 5.0
-    read: float = 120.0
-    write: float = 10.0
-    pool: float = 60.0
 
 
 @dataclass
@@ -100,10 +83,7 @@ class EngineTextGenerator:
         self._lock = threading.RLock()
         self._base_model: str | None = None
         self._adapters: dict[str, Path] = {}  # version id -> adapter folder, as loaded in the engine
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect, write=timeouts.write, pool=timeouts.pool),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        )
+        self._http = EngineHTTP(self.spec.base_url, timeouts)
 
     @property
     def url(self) -> str:
@@ -149,7 +129,7 @@ class EngineTextGenerator:
     def served_models(self) -> dict[str, str | None]:
         """The models the engine lists at /models, each with its parent (the base model of a
         loaded LoRA adapter; None for a base model or a server that does not say)."""
-        reply = self._post_or_get("GET", "/models")
+        reply = self._http.call("GET", "/models")
         try:
             return {str(entry["id"]): entry.get("parent") for entry in reply["data"]}
         except (KeyError, TypeError, AttributeError) as exc:
@@ -211,7 +191,7 @@ class EngineTextGenerator:
             log.warning("the engine at %s no longer serves %s; loading it again", self.url, version)
             with self._lock:
                 body = {"lora_name": version, "lora_path": str(self._adapters[version])}
-                self._post_or_get("POST", "/load_lora_adapter", body)
+                self._http.call("POST", "/load_lora_adapter", body)
             yield from self._relay(replace(job, abandoned=threading.Event(), started=time.perf_counter()))
 
     def _relay(self, job: _Job) -> Iterator[TextProgress]:
@@ -247,10 +227,6 @@ class EngineTextGenerator:
         """Stream one candidate into `events`: ("delta", i, text)..., then ("done", i, output)."""
         try:
             events.put(("done", index, self._stream_one(job, index, seed, events)))
-        except EngineError as error:
-            events.put(("error", index, error))
-        except httpx.HTTPError as error:
-            events.put(("error", index, self._unreachable(error)))
         except BaseException as error:  # handed to the consumer thread, which re-raises it
             events.put(("error", index, error))
 
@@ -258,26 +234,19 @@ class EngineTextGenerator:
         parts: list[str] = []
         first: float | None = None
         reason: str | None = None
-        chunks, usage_tokens = 0, None
-        with self._client.stream("POST", self.url + "/chat/completions", json={**job.body, "seed": seed}) as response:
-            self._raise_for_status(response)
-            for line in response.iter_lines():
+        chunks_seen, usage_tokens = 0, None
+        with closing(self._http.stream("/chat/completions", {**job.body, "seed": seed})) as chunks:
+            for chunk in chunks:
                 if job.stopping():
                     reason = "abort"  # leaving the `with` closes the stream: the engine drops it
                     break
-                data = _sse_data(line)
-                if data is None:
-                    continue
-                if data == "[DONE]":
-                    break
-                chunk = self._parse_chunk(data)
                 usage_tokens = (chunk.get("usage") or {}).get("completion_tokens", usage_tokens)
                 for choice in chunk.get("choices") or ():
                     text = (choice.get("delta") or {}).get("content") or ""
                     if text:
                         first = first if first is not None else time.perf_counter()
                         parts.append(text)
-                        chunks += 1
+                        chunks_seen += 1
                         events.put(("delta", index, text))
                     reason = choice.get("finish_reason") or reason
         if reason is None:
@@ -288,22 +257,11 @@ class EngineTextGenerator:
             index=index,
             text="".join(parts),
             seed=seed,
-            tokens=int(usage_tokens) if usage_tokens is not None and finish != "cancelled" else chunks,
+            tokens=int(usage_tokens) if usage_tokens is not None and finish != "cancelled" else chunks_seen,
             finish_reason=finish,
             time_to_first_token_ms=((first or ended) - job.started) * 1000,
             latency_ms=(ended - job.started) * 1000,
         )
-
-    def _parse_chunk(self, data: str) -> dict[str, Any]:
-        try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise EngineResponseError(f"the text engine at {self.url} streamed something that is not JSON: {data[:120]!r}") from exc
-        if not isinstance(chunk, dict):
-            raise EngineResponseError(f"the text engine at {self.url} streamed {data[:120]!r}")
-        if "error" in chunk:  # vLLM reports errors after the stream started as a data line
-            raise EngineResponseError(f"the text engine at {self.url} failed the request: {_error_text(chunk)}")
-        return chunk
 
     # -- versions (LoRA adapters loaded into the engine) ---------------------------------------
 
@@ -322,21 +280,21 @@ class EngineTextGenerator:
             raise ModelLoadError(f"{adapter_path} holds no PEFT adapter (adapter_config.json missing)")
         body = {"lora_name": version_id, "lora_path": str(adapter_path)}
         try:
-            self._post_or_get("POST", "/load_lora_adapter", body)
+            self._http.call("POST", "/load_lora_adapter", body)
         except EngineResponseError as error:
             if "already" not in str(error):
                 raise
             # Another replica loaded it (it is serving it: keep it), or an earlier run of the app
             # left this name pointing elsewhere (load ours in its place).
             if self._engine_paths().get(version_id) != str(adapter_path):
-                self._post_or_get("POST", "/unload_lora_adapter", {"lora_name": version_id})
-                self._post_or_get("POST", "/load_lora_adapter", body)
+                self._http.call("POST", "/unload_lora_adapter", {"lora_name": version_id})
+                self._http.call("POST", "/load_lora_adapter", body)
         log.info("the engine at %s loaded adapter %s as %s", self.url, adapter_path, version_id)
         self._adapters[version_id] = adapter_path
 
     def _engine_paths(self) -> dict[str, str]:
         """The folder each adapter the engine holds was loaded from (vLLM lists it as `root`)."""
-        reply = self._post_or_get("GET", "/models")
+        reply = self._http.call("GET", "/models")
         entries = reply.get("data", []) if isinstance(reply, dict) else []
         return {str(e.get("id")): str(e.get("root")) for e in entries if isinstance(e, dict) and e.get("parent")}
 
@@ -351,7 +309,7 @@ class EngineTextGenerator:
             if version_id not in self._adapters:
                 return False
             try:
-                self._post_or_get("POST", "/unload_lora_adapter", {"lora_name": version_id})
+                self._http.call("POST", "/unload_lora_adapter", {"lora_name": version_id})
             except EngineResponseError as error:
                 if error.status != 404:  # 404: the engine no longer has it (restarted): fine
                     raise
@@ -360,57 +318,8 @@ class EngineTextGenerator:
                 self.model_version = BASE_VERSION
             return True
 
-    # -- HTTP ----------------------------------------------------------------------------------
-
-    def _post_or_get(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One plain request; the reply's JSON (or text) or an EngineError naming the URL."""
-        try:
-            response = self._client.request(method, self.url + path, json=body)
-        except httpx.HTTPError as error:
-            raise self._unreachable(error) from error
-        self._raise_for_status(response)
-        try:
-            return response.json()
-        except ValueError:
-            return response.text  # vLLM answers the LoRA endpoints with a plain sentence
-
-    def _raise_for_status(self, response: httpx.Response) -> None:
-        if response.status_code < 400:
-            return
-        response.read()
-        try:
-            detail = _error_text(response.json())
-        except ValueError:
-            detail = response.text[:300]
-        raise EngineResponseError(
-            f"the text engine at {self.url} answered {response.status_code} to {response.request.url.path}: {detail}",
-            status=response.status_code,
-        )
-
-    def _unreachable(self, error: httpx.HTTPError) -> EngineUnreachableError:
-        what = "timed out" if isinstance(error, httpx.TimeoutException) else "is not reachable"
-        return EngineUnreachableError(f"the text engine at {self.url} {what}: {error or type(error).__name__}")
-
     def close(self) -> None:
-        self._client.close()
-
-
-def _sse_data(line: str) -> str | None:
-    """The payload of an SSE `data:` line; None for comments, event names and blank lines."""
-    if not line.startswith("data:"):
-        return None
-    return line[5:].strip()
-
-
-def _error_text(reply: Any) -> str:
-    """The message of an OpenAI-style error ({"error": {"message"}}, or vLLM's {"message"})."""
-    if isinstance(reply, dict):
-        error = reply.get("error", reply)
-        if isinstance(error, dict) and "message" in error:
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-    return json.dumps(reply)[:300]
+        self._http.close()
 
 
 def _drain(events: queue.Queue) -> list[tuple[str, int, Any]]:

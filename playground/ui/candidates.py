@@ -199,7 +199,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
     def save(field: str):
         def handler(shown_value: dict | None, value: Any, request: gr.Request) -> str:
             with shown_to_user("save the rating"):
-                viewer_value = _require_viewer(viewer_of(context, request))
+                viewer_value = require_viewer(viewer_of(context, request))
                 output_id = output_id_for(shown_value, index)
                 if field == "flag":
                     return "✓ " + flag_output(database, viewer_value, output_id, bool(value))
@@ -218,7 +218,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
 
         def handler(shown_value, thumbs, flagged, chips, detail, request: gr.Request) -> tuple:
             with shown_to_user("save the rating"):
-                viewer_value = _require_viewer(viewer_of(context, request))
+                viewer_value = require_viewer(viewer_of(context, request))
                 output_id = output_id_for(shown_value, index)
                 reason = compose_reason(chips, detail)
                 if field == "flag":
@@ -236,7 +236,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
 
     def save_reason(shown_value, chips, detail, request: gr.Request) -> str:
         with shown_to_user("save the reason"):
-            viewer_value = _require_viewer(viewer_of(context, request))
+            viewer_value = require_viewer(viewer_of(context, request))
             return "✓ " + give_reason(database, viewer_value, output_id_for(shown_value, index), chips, detail)
 
     reason_inputs = [shown, card.reasons, card.reason_detail]
@@ -254,13 +254,13 @@ def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> Non
 
     def save_diversity(shown_value: dict | None, value: Any, request: gr.Request) -> str:
         with shown_to_user("save the diversity score"):
-            viewer_value = _require_viewer(viewer_of(context, request))
+            viewer_value = require_viewer(viewer_of(context, request))
             diversity = score_value("diversity", value, low=1, high=5)
             return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity)
 
     def save_best(shown_value: dict | None, index: Any, request: gr.Request) -> str:
         with shown_to_user("save the best pick"):
-            viewer_value = _require_viewer(viewer_of(context, request))
+            viewer_value = require_viewer(viewer_of(context, request))
             best = output_id_for(shown_value, index) if index not in (None, "") else None
             return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best)
 
@@ -269,12 +269,7 @@ def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> Non
     panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
 
 
-def _as_text(value: Any) -> str | None:
-    """A Textbox value as its preprocess would hand it over (the API endpoints skip preprocess)."""
-    return None if value is None else str(value)
-
-
-def _require_viewer(viewer: Viewer | None) -> Viewer:
+def require_viewer(viewer: Viewer | None) -> Viewer:
     """Rating needs an identity, which only a finished generation creates (never a refusal)."""
     if viewer is None:
         raise StaleRequestError("generate first, then rate")
@@ -339,67 +334,3 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
             *([card.regenerate] if card.regenerate is not None else []),
         ]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]
-
-
-
-def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
-    """API-only endpoints (no triggers: `gr.on([])`) (`/rate_<kind>`, `/rate_<kind>_set`, `/reason_<kind>`) for scripts and gradio_client:
-    the same handlers as the widgets, addressing candidates by their index on screen."""
-    with gr.Group(visible=False):
-        # No `precision`: Gradio would round 3.5 to 4; score_value refuses it instead.
-        index = gr.Number(label="candidate index (0-based)")
-        naturalness = gr.Number(None, label="naturalness 1-5 (blank: unchanged)")
-        reliability = gr.Number(None, label="reliability 1-5 (blank: unchanged)")
-        thumbs = gr.Number(None, label="thumbs 1 or -1 (blank: unchanged)")
-        comment = gr.Textbox(None, label="comment (blank: unchanged)")
-        diversity = gr.Number(None, label="diversity 1-5 (blank: unchanged)")
-        best = gr.Number(None, label="best candidate index (blank: unchanged)")
-        chips = gr.Textbox(None, label=f"reasons, comma-separated: {', '.join(REASON_CHIPS)}")
-        details = gr.Textbox(None, label=f"reason details (up to {MAX_REASON_DETAIL_CHARS} characters)")
-    database = context.database
-
-    def rate(shown_value, index_value, nat, rel, thumb, text, request: gr.Request) -> str:
-        with shown_to_user("save the rating"):
-            fields: dict[str, Any] = {
-                "naturalness": score_value("naturalness", nat, low=1, high=5),
-                "reliability": score_value("reliability", rel, low=1, high=5),
-                "thumbs": score_value("thumbs", thumb, low=-1, high=1),
-                "comment": _as_text(text) or None,
-            }
-            if fields["thumbs"] == 0:
-                raise InvalidInputError("thumbs must be 1 or -1, got 0")
-            fields = {name: value for name, value in fields.items() if value is not None}
-            if not fields:
-                raise InvalidInputError("give at least one of naturalness, reliability, thumbs or comment")
-            viewer_value = _require_viewer(viewer_of(context, request))
-            output_id = output_id_for(shown_value, index_value)
-            return rate_output(database, viewer_value, output_id, **fields)
-
-    def rate_whole_set(shown_value, diversity_value, best_value, request: gr.Request) -> str:
-        with shown_to_user("save the set rating"):
-            fields: dict[str, Any] = {}
-            if diversity_value not in (None, ""):
-                fields["diversity"] = score_value("diversity", diversity_value, low=1, high=5)
-            viewer_value = _require_viewer(viewer_of(context, request))
-            if best_value not in (None, ""):
-                fields["best_output_id"] = output_id_for(shown_value, best_value)
-            if not fields:
-                raise InvalidInputError("give diversity or best")
-            return rate_set(database, viewer_value, request_id_for(shown_value), **fields)
-
-    def reason(shown_value, index_value, chips_value, details_value, request: gr.Request) -> str:
-        with shown_to_user("save the reason"):
-            given = [chip.strip() for chip in (_as_text(chips_value) or "").split(",") if chip.strip()]
-            viewer_value = _require_viewer(viewer_of(context, request))
-            output_id = output_id_for(shown_value, index_value)
-            return give_reason(database, viewer_value, output_id, given, _as_text(details_value))
-
-    result = gr.Textbox(visible=False)
-    # No preprocess: Gradio runs each input's preprocess as its own hop to a worker thread (five
-    # for /rate_*), and each hop waited for the GIL while a model ran; these handlers check
-    # the raw values themselves (score_value, _check_text).
-    api = {**RATING_EVENT, "preprocess": False}
-    gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **api)
-    gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
-          api_name=f"rate_{kind}", **api)
-    gr.on([], rate_whole_set, [shown, diversity, best], result, api_name=f"rate_{kind}_set", **api)

@@ -3,13 +3,12 @@ and previews, and ratings under each image."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 import gradio as gr
 
 from feedback_db.queries import clean_text
-from models.base import ImageOutput, ImageParams, check_prompt
+from models.base import ImageOutput, ImageParams
 from playground.context import AppContext
 from playground.generation import stream_image
 from playground.ui.candidates import (
@@ -17,15 +16,14 @@ from playground.ui.candidates import (
     TypedDropdown,
     build_card,
     build_set_panel,
-    reset_for_new_request,
     wire_card,
-    wire_rating_api,
     wire_set_panel,
 )
 from playground.ui.content import Guidelines
-from playground.ui.errors import USER_ERRORS, shown_to_user
+from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.regenerate import image_inputs, wire_regenerate
+from playground.ui.rating_api import wire_rating_api
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.streaming import chain_generation, finished_cards
@@ -95,16 +93,6 @@ def build_image_tab(
             negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
         ).validate()
 
-    def begin(prompt_value: str, *knobs) -> dict:
-        """Clear the cards for the new request at the click, if its input is valid; otherwise
-        leave them as they are: `run` refuses the input and says why."""
-        try:
-            params = params_of(*knobs)
-            check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
-        except USER_ERRORS:
-            return gr.skip()  # (an empty dict would read as one missing value)
-        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
-
     def run(
         prompt_value: str, negative_value: str, n_value: float,
         steps_value: float, guidance_value: float, size_value: float, seed_value: str | None,
@@ -145,7 +133,7 @@ def build_image_tab(
     regenerate = wire_regenerate(context, cards, shown, inputs, image_inputs)
     events = wire_stop(context, [generate.click, *regenerate], stop, status, "stop_image")
     chain_generation(
-        events, "generate_image", begin=begin, run=run, inputs=inputs, cards=cards, panel=panel,
+        events, "generate_image", params_of=params_of, run=run, inputs=inputs, cards=cards, panel=panel,
         status=status, shown=shown, pending=pending, concurrency_limit=context.settings.gpu_concurrency,
     )
     for index, card in enumerate(cards):

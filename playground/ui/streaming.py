@@ -14,13 +14,43 @@ load"). So a generation is three steps:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
-from playground.ui.candidates import CandidateCard, SetPanel, enable_ratings, rating_components, show_set_panel
+from models.base import check_prompt
+from playground.ui.candidates import (
+    CandidateCard,
+    SetPanel,
+    enable_ratings,
+    rating_components,
+    reset_for_new_request,
+    show_set_panel,
+)
+from playground.ui.errors import USER_ERRORS
 
 PRIVATE_STEP = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+
+
+def begin_handler(
+    params_of: Callable[..., Any], cards: list[CandidateCard], panel: SetPanel, shown: gr.State, pending: gr.State,
+) -> Callable[..., dict]:
+    """`begin(prompt, *knobs)`: clear the cards for the new request at the click if its input is
+    valid (`params_of(*knobs)` builds and checks the parameters); otherwise leave them as they
+    are: `run` refuses the input and says why (a queued event's error reaches the page as a
+    message, an un-queued one's does not)."""
+
+    def begin(prompt_value: str, *knobs) -> dict:
+        try:
+            params = params_of(*knobs)
+            check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
+        except USER_ERRORS:
+            return gr.skip()  # (an empty dict would read as one missing value)
+        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
+
+    return begin
 
 
 def finished_cards(n: int, metas: list[str], status: str) -> dict:
@@ -43,10 +73,12 @@ def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markd
 
 
 def chain_generation(
-    events: list, api_name: str, *, begin: Callable, run: Callable, inputs: list, cards: list[CandidateCard],
+    events: list, api_name: str, *, params_of: Callable, run: Callable, inputs: list, cards: list[CandidateCard],
     panel: SetPanel, status: gr.Markdown, shown: gr.State, pending: gr.State, concurrency_limit: int,
 ) -> None:
-    """Chain begin -> run -> finish after each trigger; the first event's run is `/<api_name>`."""
+    """Chain begin -> run -> finish after each trigger; the first event's run is `/<api_name>`.
+    `inputs` are the prompt, then `params_of`'s arguments."""
+    begin = begin_handler(params_of, cards, panel, shown, pending)
     contents = [c.content for c in cards] + [c.rendered for c in cards if c.rendered is not None]
     finish = finish_handler(cards, panel, status)
     first, *others = events

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 
 import gradio as gr
 
-from models.base import TextOutput, TextParams, check_prompt
+from models.base import TextOutput, TextParams
 from playground.context import AppContext
 from playground.generation import stream_text
 from playground.identity import Client
@@ -17,15 +16,14 @@ from playground.ui.candidates import (
     build_card,
     build_set_panel,
     raw_text_toggle,
-    reset_for_new_request,
     wire_card,
-    wire_rating_api,
     wire_set_panel,
 )
 from playground.ui.content import Guidelines
-from playground.ui.errors import USER_ERRORS, shown_to_user
+from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
 from playground.ui.regenerate import text_inputs, wire_regenerate
+from playground.ui.rating_api import wire_rating_api
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.streaming import chain_generation, finished_cards
@@ -101,17 +99,6 @@ def build_text_tab(
             seed=parse_seed(seed_value),
         ).validate()
 
-    def begin(prompt_value: str, n_value: float, *knobs) -> dict:
-        """Clear the cards for the new request at the click, if its input is valid; otherwise
-        leave them as they are: `run` refuses the input and says why (a queued event's error
-        reaches the page as a message, an un-queued one's does not)."""
-        try:
-            params = params_of(n_value, *knobs)
-            check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
-        except USER_ERRORS:
-            return gr.skip()  # (an empty dict would read as one missing value)
-        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
-
     def run(
         prompt_value: str, n_value: float, max_tokens: float,
         temperature_value: float, top_p_value: float, penalty: float, seed_value: str | None,
@@ -155,7 +142,7 @@ def build_text_tab(
     regenerate = wire_regenerate(context, cards, shown, inputs, text_inputs)
     events = wire_stop(context, [generate.click, prompt.submit, *regenerate], stop, status, "stop_text")
     chain_generation(
-        events, "generate_text", begin=begin, run=run, inputs=inputs, cards=cards, panel=panel,
+        events, "generate_text", params_of=params_of, run=run, inputs=inputs, cards=cards, panel=panel,
         status=status, shown=shown, pending=pending, concurrency_limit=context.settings.gpu_concurrency,
     )
     for index, card in enumerate(cards):

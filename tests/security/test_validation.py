@@ -149,7 +149,7 @@ def test_12_a_refusal_is_one_log_line_and_http_422_a_fault_keeps_its_traceback(u
     def crash(*args, **kwargs):
         raise RuntimeError("a real bug")
 
-    monkeypatch.setattr("playground.ui.candidates.viewer_of", crash)
+    monkeypatch.setattr("playground.ui.rating_api.viewer_of", crash)
     response = httpx.post(api, json={"data": [None, 0, 3, None, None, None]})
     assert response.status_code == 500
     faults = [r for r in caplog.records if r.name == "playground.ui" and r.exc_info]
