@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         1, ge=1, le=1024, description="Generation requests run at once (one shared model queue)."
     )
     max_queue_size: int = Field(64, ge=1, description="Requests waiting before new ones are refused.")
+    stream_interval_ms: int = Field(
+        50, ge=0, le=2000,
+        description="Least time between two streamed text updates of one request (0: one per token); "
+        "the tokens in between go with the next update.",
+    )
     torch_threads: int | None = Field(
         None, ge=1, le=1024,
         description="CPU threads torch may use for a generation; default: all cores but one (at "

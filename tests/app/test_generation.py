@@ -1,12 +1,14 @@
 """Generation handlers on fake models: what gets recorded, and that failures record nothing."""
 
+from unittest.mock import patch
+
 import pytest
 
 from feedback_db.frames import outputs_frame
 from feedback_db.schema import Output, Request
 from feedback_db.versions import create_version, promote_version
-from models.base import ImageParams, InvalidParameterError, TextParams
-from playground.generation import stream_image, stream_text
+from models.base import ImageParams, InvalidParameterError, TextParams, TextProgress
+from playground.generation import paced, stream_image, stream_text
 
 
 def count_rows(database):
@@ -15,9 +17,12 @@ def count_rows(database):
 
 
 def test_text_stream_grows_then_records_request_and_outputs(context, viewer, database):
+    context.settings.stream_interval_ms = 0  # one update per word of the fake
     updates = list(stream_text(context, viewer, "  capital of France  ", TextParams(n=2, seed=5)))
 
-    assert len(updates) > 2 and all(u.recorded is None for u in updates[:-1])
+    assert [u.texts[0] for u in updates[:-1]] == [
+        "answer0", "answer0 to", "answer0 to capital", "answer0 to capital of", "answer0 to capital of France"]
+    assert all(u.recorded is None for u in updates[:-1])
     final = updates[-1]
     assert final.texts == ["answer0 to capital of France", "answer1 to capital of France"]
     with database.read_sessions() as session:
@@ -78,3 +83,14 @@ def test_bad_image_size_is_refused_before_anything_runs(context, viewer, databas
     with pytest.raises(InvalidParameterError, match="divisible by 8"):
         list(stream_image(context, viewer, "a red circle", ImageParams(width=100)))
     assert count_rows(database) == (0, 0)
+
+
+def test_partial_updates_are_paced_and_lose_no_text():
+    ticks = iter([0.0, 0.01, 0.02, 0.06, 0.07, 0.2, 0.21])
+    stream = [TextProgress(texts=["a" * k]) for k in range(1, 7)] + [TextProgress(texts=["aaaaaaa"], done=True)]
+    with patch("playground.generation.time.monotonic", lambda: next(ticks)):
+        sent = list(paced(stream, 0.05))
+
+    # The first at once, then one per 50 ms, and the final whatever the time: its text is whole.
+    assert [p.texts[0] for p in sent] == ["a", "aaaa", "aaaaaa", "aaaaaaa"] and sent[-1].done
+    assert list(paced(stream, 0)) == stream  # 0: every update
