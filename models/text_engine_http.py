@@ -45,7 +45,7 @@ class EngineHTTP:
         try:
             response = self._client.request(method, self.url + path, json=body)
         except httpx.HTTPError as error:
-            raise self.unreachable(error) from error
+            raise self._unreachable(error) from error
         self._raise_for_status(response)
         try:
             return response.json()
@@ -66,14 +66,14 @@ class EngineHTTP:
                     if data is not None:
                         yield self._parse_chunk(data)
         except httpx.HTTPError as error:
-            raise self.unreachable(error) from error
-
-    def unreachable(self, error: httpx.HTTPError) -> EngineUnreachableError:
-        what = "timed out" if isinstance(error, httpx.TimeoutException) else "is not reachable"
-        return EngineUnreachableError(f"the text engine at {self.url} {what}: {error or type(error).__name__}")
+            raise self._unreachable(error) from error
 
     def close(self) -> None:
         self._client.close()
+
+    def _unreachable(self, error: httpx.HTTPError) -> EngineUnreachableError:
+        what = "timed out" if isinstance(error, httpx.TimeoutException) else "is not reachable"
+        return EngineUnreachableError(f"the text engine at {self.url} {what}: {error or type(error).__name__}")
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         if response.status_code < 400:

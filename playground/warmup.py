@@ -52,15 +52,13 @@ class ModelWarmup:
         self._lock = threading.Lock()
         self._loads: dict[Modality, ModelLoad] = {modality: ModelLoad() for modality in MODALITIES}
         self._thread: threading.Thread | None = None
-        self._then: Callable[[], None] | None = None
 
     def start(self, then: Callable[[], None] | None = None) -> threading.Thread:
         """Begin loading in a daemon thread (once; later calls return the same thread). `then`
         runs in that thread once every model is loaded or has failed."""
         with self._lock:
             if self._thread is None:
-                self._then = then
-                self._thread = threading.Thread(target=self._run, name="model-warmup", daemon=True)
+                self._thread = threading.Thread(target=self._run, args=(then,), name="model-warmup", daemon=True)
                 self._thread.start()
             return self._thread
 
@@ -77,7 +75,7 @@ class ModelWarmup:
         """True once warm-up has finished (every model loaded, or failed and reported)."""
         return self.started and all(self.state(m).state in ("ready", "failed") for m in MODALITIES)
 
-    def _run(self) -> None:
+    def _run(self, then: Callable[[], None] | None) -> None:
         # Text first: it is the slow one (conversion) and the tab that opens first.
         for modality in MODALITIES:
             self._set(modality, state="loading", started=time.monotonic())
@@ -97,8 +95,8 @@ class ModelWarmup:
                 seconds = time.monotonic() - began
                 self._set(modality, state="ready", seconds=seconds)
                 log.info("%s ready in %.1f s", MODEL_WORDS[modality], seconds)
-        if self._then is not None:
-            self._then()
+        if then is not None:
+            then()
 
     def _set(self, modality: Modality, **changes) -> None:
         with self._lock:
@@ -148,8 +146,8 @@ def freeze_the_loaded_heap() -> None:
     """Take the objects alive once the models are loaded (torch, transformers, diffusers, the
     models, the Blocks) out of the cyclic garbage collector's reach (`playground serve` runs this
     after warm-up). They live as long as the process, yet every full collection walked all of
-    them: ~0.9 M objects, 0.3-0.5 s holding the GIL, every ~15 s under rating load, and every
-    request in flight waited (rating p95 ~0.9 s with nothing generating; docs/PERFORMANCE.md).
+    them: ~0.9 M objects, 0.3-0.55 s holding the GIL, every 15-30 s under rating load, and every
+    request in flight waited (docs/PERFORMANCE.md, "Rating under load").
     Objects made later are collected as before."""
     gc.collect()
     gc.freeze()
