@@ -10,6 +10,8 @@ uses `make_read_session_factory`, whose deferred transactions never wait for the
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -59,11 +61,10 @@ def _configure_sqlite(engine: Engine, *, use_wal: bool) -> None:
         # Take transaction control from the sqlite3 module so BEGIN IMMEDIATE below applies.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # The timeout first: switching a new file to WAL needs its lock, and replicas starting
-        # together on a blank database otherwise wait only sqlite3's default 5 s for it.
+        # The timeout first, so that every statement after it waits for other writers.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if use_wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -72,6 +73,25 @@ def _configure_sqlite(engine: Engine, *, use_wal: bool) -> None:
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """Turn the journal to WAL (a no-op once the file is in WAL, which persists).
+
+    On a blank file several processes connecting at the same moment (replicas starting together)
+    all need the file to themselves for this, and SQLite answers "database is locked" at once,
+    without calling the busy handler: 28 of 800 such connections failed so. Retry until the
+    busy timeout instead.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

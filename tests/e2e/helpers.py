@@ -72,3 +72,34 @@ def wait_done(page, status_id: str, timeout_ms: int = 240_000) -> None:
         "id => (document.querySelector('#' + id)?.innerText || '').includes('Done')",
         arg=status_id, timeout=timeout_ms,
     )
+
+
+def wait_visible_or_explain(page, selector: str, status_id: str, timeout_ms: int = 120_000) -> None:
+    """Wait for `selector`; if it never shows, fail with what the page's status said and where
+    the app's threads were (the test app runs in this process), so a slow or stuck generation
+    on a CI machine can be told apart from a lost click."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector(selector, state="visible", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        status = page.evaluate("id => document.querySelector('#' + id)?.innerText ?? '(not on the page)'", status_id)
+        raise AssertionError(
+            f"{selector} did not show in {timeout_ms / 1000:.0f} s; #{status_id} said {status!r}\n{_thread_stacks()}"
+        ) from None
+
+
+def _thread_stacks() -> str:
+    """The stacks of the threads running Playground's code (idle server threads left out)."""
+    import sys
+    import threading
+    import traceback
+
+    ours = ("/playground/", "/models/", "/feedback_db/")
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    stacks = []
+    for ident, frame in sys._current_frames().items():
+        stack = traceback.format_stack(frame)
+        if any(part in line for line in stack for part in ours):
+            stacks.append(f"--- thread {names.get(ident, ident)}\n{''.join(stack[-12:])}")
+    return "\n".join(stacks) or "(no thread was running Playground's code)"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from feedback_db.schema import Output, Request
 from models.embedded_image.scenes import analyse_image
-from tests.e2e.helpers import set_number, wait_done
+from tests.e2e.helpers import set_number, wait_done, wait_visible_or_explain
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 
@@ -38,7 +38,7 @@ def test_word_chips_build_a_prompt_the_embedded_model_draws(page, live_app):
     set_number(page, "image-steps", 20)  # what the model was tuned for (100 steps drift)
     set_number(page, "image-n", 4)
     page.click("#image-generate")
-    page.wait_for_selector("#image-status .progress-bar", state="visible")
+    wait_visible_or_explain(page, "#image-status .progress-bar", "image-status")
     wait_done(page, "image-status")
     # 4. The picture has the chosen colours (pixel analysis of the stored PNG).
     with database.read_sessions() as session:
