@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
 
 from feedback_db.errors import DatabaseURLError
-from sqlalchemy.orm import Session, sessionmaker
 
 # SQLite's busy handler polls, so under heavy contention one writer can wait a few seconds;
 # 30 s keeps a burst of concurrent writers from failing while still surfacing a real deadlock.

@@ -29,13 +29,13 @@ def _connect(url: str, start, results) -> None:
 def test_processes_opening_a_blank_file_together_all_connect_in_wal(tmp_path):
     # A fork server that has imported the engine: cheap starts for 160 processes, without
     # forking this threaded test process.
-    fork = multiprocessing.get_context("forkserver")
-    fork.set_forkserver_preload(["feedback_db.engine"])
+    processes_of = multiprocessing.get_context("forkserver")
+    processes_of.set_forkserver_preload(["feedback_db.engine"])
     outcomes = []
     for round_ in range(ROUNDS):
         url = f"sqlite:///{tmp_path / f'round-{round_}.db'}"
-        start, results = fork.Barrier(PROCESSES), fork.Queue()
-        processes = [fork.Process(target=_connect, args=(url, start, results)) for _ in range(PROCESSES)]
+        start, results = processes_of.Barrier(PROCESSES), processes_of.Queue()
+        processes = [processes_of.Process(target=_connect, args=(url, start, results)) for _ in range(PROCESSES)]
         for process in processes:
             process.start()
         outcomes += [results.get(timeout=60) for _ in processes]

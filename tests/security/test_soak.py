@@ -24,9 +24,10 @@ from playground.web_guard import COOKIE_NAME
 from tests.launch import free_port
 
 CLIENTS = 50
-# Each restart is ~25 s without a server on 2 CPU cores (imports, then the model load), and 50
-# clients' first images take turns on the models; with kills at 35 and 70 s of 110, some runs got
-# no rating acknowledged at all. 50 s between kills leaves every window time to rate.
+# Each restart leaves 12-15 s without a server on 2 CPU cores (imports, then the model load; with
+# the clients backing off, see client_loop), and 50 clients' first images take turns on the
+# models; with kills at 35 and 70 s of 110, some runs got no rating acknowledged at all. 50 s
+# between kills leaves every window time to rate.
 CLIENT_PHASE_S = 150
 KILL_AT_S = (50, 100)
 START_TIMEOUT_S = 180
