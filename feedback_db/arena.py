@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import ArenaError, InvalidInputError, UnknownIdError
@@ -146,6 +146,20 @@ def finish_battle(session: Session, *, battle_id: int, request_a_id: int, reques
     battle.finished_at = utcnow()
     session.flush()
     return battle
+
+
+def forget_unfinished_battle(session: Session, *, battle_id: int) -> bool:
+    """Remove a battle whose answers never both finished (the stream was cut off, or a direct
+    API call returned after its first update); a finished battle is kept. Returns whether one
+    was removed. Such a battle could never take a vote, so nothing that counts is lost."""
+    removed = session.execute(delete(Battle).where(Battle.id == battle_id, Battle.finished_at.is_(None)))
+    return bool(removed.rowcount)
+
+
+def forget_stale_battles(session: Session, *, started_before: datetime) -> int:
+    """Remove battles left unfinished by a process that died while they streamed."""
+    removed = session.execute(delete(Battle).where(Battle.finished_at.is_(None), Battle.created_at < started_before))
+    return int(removed.rowcount or 0)
 
 
 def record_vote(

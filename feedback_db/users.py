@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, UnknownIdError, UserExistsError
@@ -19,9 +20,21 @@ _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 
 
+def user_name_key(name: object) -> str:
+    """The one key of a user name, for the log-in throttle, the lookup and creation alike.
+
+    NFKC folds look-alike spellings (fullwidth letters, no-break and em spaces) into their plain
+    form, strip() drops padding, casefold() ignores case: " bob", "\u00a0bob", "bob\u2003" and
+    "BOB" are all "bob", so no spelling of a locked name escapes its lockout.
+    """
+    return unicodedata.normalize("NFKC", name).strip().casefold() if isinstance(name, str) else ""
+
+
 def create_user(session: Session, *, name: str, role: str, password: str | None = None) -> User:
-    """Add a user; annotators and admins must have a password."""
-    if not _NAME_PATTERN.match(name or ""):
+    """Add a user; annotators and admins must have a password. The name is kept as typed (NFKC,
+    stripped); no other spelling of it (`user_name_key`) may exist already."""
+    name = unicodedata.normalize("NFKC", name).strip() if isinstance(name, str) else ""
+    if not _NAME_PATTERN.match(name):
         raise InvalidInputError(
             "user names are 2-64 characters: letters, digits and _ . @ - only"
         )
@@ -31,7 +44,7 @@ def create_user(session: Session, *, name: str, role: str, password: str | None 
         raise InvalidInputError(
             f"{role}s need a password of at least {MIN_PASSWORD_LENGTH} characters"
         )
-    if session.scalar(select(User.id).where(User.name == name)) is not None:
+    if _user_named(session, name) is not None:
         raise UserExistsError(f"a user named {name!r} already exists")
     user = User(name=name, role=role, password_hash=_hasher.hash(password) if password else None)
     session.add(user)
@@ -41,7 +54,7 @@ def create_user(session: Session, *, name: str, role: str, password: str | None 
 
 def authenticate(session: Session, *, name: str, password: str) -> User | None:
     """Return the user if the password matches, else None (never says which part was wrong)."""
-    user = session.scalar(select(User).where(User.name == name))
+    user = _user_named(session, name)
     if user is None or user.password_hash is None:
         _hasher.hash(password or "x")  # same cost either way, so timing does not leak names
         return None
@@ -50,6 +63,11 @@ def authenticate(session: Session, *, name: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     return user
+
+
+def _user_named(session: Session, name: str) -> User | None:
+    """The user whose name has the same key as `name` (names are ASCII, so lower() is casefold)."""
+    return session.scalar(select(User).where(func.lower(User.name) == user_name_key(name)))
 
 
 def list_users(session: Session) -> list[User]:

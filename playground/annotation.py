@@ -92,7 +92,7 @@ def log_in(database: Database, name: str, password: str, *, session_key: str | N
     if not isinstance(name, str) or not isinstance(password, str):
         raise NotAllowedError("Wrong name or password.")
     with database.sessions.begin() as session:
-        user = authenticate(session, name=(name or "").strip(), password=password or "")
+        user = authenticate(session, name=name, password=password or "")
         if user is None:
             raise NotAllowedError("Wrong name or password.")
         if user.role not in ANNOTATOR_ROLES:

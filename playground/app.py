@@ -22,6 +22,7 @@ from playground.database import Database, open_database
 from playground.settings import Settings
 from playground.ui.annotate import build_annotate_tab
 from playground.ui.arena import build_arena_tab
+from playground.ui.checked_blocks import CheckedBlocks
 from playground.ui.content import load_example_prompts, load_guidelines
 from playground.ui.history import build_history_tab
 from playground.ui.image_tab import build_image_tab
@@ -78,7 +79,7 @@ def build_app(context: AppContext) -> gr.Blocks:
     settings = context.settings
     guidelines = load_guidelines(settings.assets_dir)
     examples = load_example_prompts(settings.assets_dir)
-    with gr.Blocks(title=APP_NAME) as app:
+    with CheckedBlocks(title=APP_NAME) as app:
         gr.Markdown(f"# {APP_NAME}\n{TAGLINE}", elem_id="header")
         build_warmup_banner(app, context)
         viewer = wire_identity(app, context)

@@ -15,6 +15,7 @@ import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from feedback_db.arena import (
@@ -24,17 +25,19 @@ from feedback_db.arena import (
     choose_pair,
     create_battle,
     finish_battle,
+    forget_stale_battles,
+    forget_unfinished_battle,
     get_battle,
     pair_votes,
     published_versions,
     record_vote,
 )
-from feedback_db.schema import Battle, Output, Request
+from feedback_db.schema import Battle, Output, Request, utcnow
 from feedback_db.versions import list_versions
 from models.base import ImageParams, TextParams, check_prompt
 from playground.context import AppContext
 from playground.errors import NotAllowedError, PlaygroundError
-from playground.generation import stream_image, stream_text
+from playground.generation import screened_prompt, stream_image, stream_text
 from playground.identity import Viewer
 
 MODALITIES = ("text", "image")
@@ -48,6 +51,9 @@ PRESETS: dict[str, dict[str, dict[str, float]]] = {
 }
 TEXT_MAX_NEW_TOKENS = 160
 IMAGE_STEPS = 20
+# A battle streams for a minute or two at most; one still unfinished after this was cut off by a
+# process that died, and is removed when the next battle starts.
+STALE_BATTLE = timedelta(hours=1)
 
 
 class UnknownModalityError(PlaygroundError):
@@ -80,11 +86,12 @@ class Reveal:
     sides: dict[str, RevealedSide]
 
 
-def validate_battle(modality: str, prompt: str) -> str:
-    """The checked prompt of a battle request; raises before anything is written."""
+def validate_battle(context: AppContext, modality: str, prompt: str) -> str:
+    """The checked, cleaned prompt of a battle request, passed by the content filter; raises
+    before anything (a battle, or a new browser's identity) is written."""
     if modality not in MODALITIES:
         raise UnknownModalityError(f"the arena runs text or image battles, not {modality!r}")
-    return check_prompt(prompt, MAX_PROMPT_CHARS[modality])
+    return screened_prompt(context, check_prompt(prompt, MAX_PROMPT_CHARS[modality]))
 
 
 def start_battle(
@@ -92,9 +99,10 @@ def start_battle(
 ) -> int:
     """Pick two contestants for `prompt` and open a battle; return its id (all the page keeps)."""
     # 1. Validate before anything is written.
-    prompt = validate_battle(modality, prompt)
+    prompt = validate_battle(context, modality, prompt)
     rng = rng or random.Random()
     with context.database.sessions.begin() as session:
+        forget_stale_battles(session, started_before=utcnow() - STALE_BATTLE)
         # 2. Versions of this modality; with only one, its sampling presets compete instead.
         versions = published_versions(session, modality=modality)
         candidates = [v for v in versions if v.status == "candidate"]
@@ -144,6 +152,13 @@ def stream_battle(
                     request_ids[side] = update.recorded.request_id
     with context.database.sessions.begin() as session:
         finish_battle(session, battle_id=battle_id, request_a_id=request_ids["a"], request_b_id=request_ids["b"])
+
+
+def abandon_battle(context: AppContext, battle_id: int) -> None:
+    """A battle whose stream ended before both answers finished is removed (a finished one is
+    kept): unfinished battles never take a vote, so they would only be clutter."""
+    with context.database.sessions.begin() as session:
+        forget_unfinished_battle(session, battle_id=battle_id)
 
 
 def vote(context: AppContext, viewer: Viewer, battle_id: int, outcome: str, reason: str | None = None) -> Reveal:

@@ -14,6 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from feedback_db.users import user_name_key
 from playground.errors import RateLimitedError
 
 
@@ -66,22 +67,24 @@ def refuse(what: str, wait_s: float) -> RateLimitedError:
 @dataclass
 class LoginThrottle:
     """Failed log-ins per name and per address; past the limit, that name or address is locked
-    out until its oldest failure leaves the window (checked before the password is hashed)."""
+    out until its oldest failure leaves the window (checked before the password is hashed).
+    Names are counted by `user_name_key`, the key the log-in looks accounts up by, so padding or
+    re-spelling a name neither escapes its lockout nor starts a fresh count."""
 
     per_name: SlidingWindow
     per_ip: SlidingWindow
 
     def check(self, name: str, ip: str) -> None:
-        wait = max(self.per_name.retry_after(name.lower()), self.per_ip.retry_after(ip))
+        wait = max(self.per_name.retry_after(user_name_key(name)), self.per_ip.retry_after(ip))
         if wait > 0:
             raise refuse("Too many failed log-ins", wait)
 
     def failed(self, name: str, ip: str) -> None:
-        self.per_name.add(name.lower())
+        self.per_name.add(user_name_key(name))
         self.per_ip.add(ip)
 
     def succeeded(self, name: str) -> None:
-        self.per_name.clear(name.lower())
+        self.per_name.clear(user_name_key(name))
 
 
 @dataclass

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from playground.arena import SIDES, Reveal, start_battle, stream_battle, validate_battle, vote
+from playground.arena import SIDES, Reveal, abandon_battle, start_battle, stream_battle, validate_battle, vote
 from playground.context import AppContext
 from playground.errors import StaleRequestError
 from playground.identity import find_viewer, viewer_for_token
@@ -66,25 +66,31 @@ def build_arena_tab(context: AppContext) -> None:
             client = client_of(context, request)
             viewer_value = find_viewer(context.database, client.key)
             if viewer_value is None:
-                validate_battle(modality_value, prompt_value)
+                validate_battle(context, modality_value, prompt_value)
                 viewer_value = viewer_for_token(context.database, client.key)
             context.generation_limits.take(client.key, client.ip)
             battle_id = start_battle(context, viewer_value, modality_value, prompt_value)
-            is_image = modality_value == "image"
-            yield {
-                battle: {"battle_id": battle_id}, revealed: "", reason: "",
-                status: "Generating **A**…", **enable(False),
-                **{texts[s]: gr.Textbox(value="", visible=not is_image) for s in SIDES},
-                **{images[s]: gr.Image(value=None, visible=is_image) for s in SIDES},
-            }
-            for update in stream_battle(context, viewer_value, battle_id):
-                label = update.side.upper()
-                if is_image:
-                    progress = f"Drawing **{label}**: step {update.step}/{update.total_steps}"
-                    yield {images[update.side]: update.image, status: progress} if update.done else {status: progress}
-                else:
-                    yield {texts[update.side]: update.text, status: f"Generating **{label}**…"}
-            yield {status: "Both answers are in: which is better?", **enable(True)}
+            try:
+                yield from play(battle_id, viewer_value, modality_value == "image")
+            finally:
+                # Stopped, disconnected, or a direct API call that returns after the first update.
+                abandon_battle(context, battle_id)
+
+    def play(battle_id: int, viewer_value, is_image: bool) -> Iterator[dict]:
+        yield {
+            battle: {"battle_id": battle_id}, revealed: "", reason: "",
+            status: "Generating **A**…", **enable(False),
+            **{texts[s]: gr.Textbox(value="", visible=not is_image) for s in SIDES},
+            **{images[s]: gr.Image(value=None, visible=is_image) for s in SIDES},
+        }
+        for update in stream_battle(context, viewer_value, battle_id):
+            label = update.side.upper()
+            if is_image:
+                progress = f"Drawing **{label}**: step {update.step}/{update.total_steps}"
+                yield {images[update.side]: update.image, status: progress} if update.done else {status: progress}
+            else:
+                yield {texts[update.side]: update.text, status: f"Generating **{label}**…"}
+        yield {status: "Both answers are in: which is better?", **enable(True)}
 
     def caster(outcome: str):
         # A closure, not functools.partial: Gradio finds the gr.Request parameter by signature.

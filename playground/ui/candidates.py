@@ -22,6 +22,7 @@ from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.session import viewer_of
 from playground.ui.values import score_value
+from playground.ui.wording import saved_line
 
 MAX_CARDS = 4
 # Rating events never wait behind anything: un-queued for the browser (one POST each), and
@@ -202,10 +203,10 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
                 viewer_value = require_viewer(viewer_of(context, request))
                 output_id = output_id_for(shown_value, index)
                 if field == "flag":
-                    return "✓ " + flag_output(database, viewer_value, output_id, bool(value))
+                    return saved_line(flag_output(database, viewer_value, output_id, bool(value)))
                 if field == "comment":
                     value = value.strip() or None
-                return "✓ " + rate_output(database, viewer_value, output_id, **{field: value})
+                return saved_line(rate_output(database, viewer_value, output_id, **{field: value}))
 
         return handler
 
@@ -226,7 +227,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
                 else:
                     extra = {"reason": reason} if thumbs == -1 else {}
                     message = rate_output(database, viewer_value, output_id, thumbs=thumbs, **extra)
-                return "✓ " + message, gr.Group(visible=thumbs == -1 or bool(flagged))
+                return saved_line(message), gr.Group(visible=thumbs == -1 or bool(flagged))
 
         return handler
 
@@ -237,7 +238,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
     def save_reason(shown_value, chips, detail, request: gr.Request) -> str:
         with shown_to_user("save the reason"):
             viewer_value = require_viewer(viewer_of(context, request))
-            return "✓ " + give_reason(database, viewer_value, output_id_for(shown_value, index), chips, detail)
+            return saved_line(give_reason(database, viewer_value, output_id_for(shown_value, index), chips, detail))
 
     reason_inputs = [shown, card.reasons, card.reason_detail]
     for trigger in (card.reasons.input, card.reason_detail.submit, card.reason_detail.blur):
@@ -256,13 +257,13 @@ def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> Non
         with shown_to_user("save the diversity score"):
             viewer_value = require_viewer(viewer_of(context, request))
             diversity = score_value("diversity", value, low=1, high=5)
-            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity)
+            return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity))
 
     def save_best(shown_value: dict | None, index: Any, request: gr.Request) -> str:
         with shown_to_user("save the best pick"):
             viewer_value = require_viewer(viewer_of(context, request))
             best = output_id_for(shown_value, index) if index not in (None, "") else None
-            return "✓ " + rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best)
+            return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best))
 
     common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
     panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)

@@ -112,8 +112,8 @@ def test_scores_set_so_far_are_kept_on_the_server_until_submit(url, database):
     annotator.predict(4, None, None, None, 5, 2, None, None, None, 1, api_name="/annotate_draft")
     assert drafts(database) == [{"scores": {"1": [4, 5], "2": [None, 2]}, "diversity": None,
                                  "best_output_id": 2, "flagged": []}]
-    # 2. A bad score is refused (by the Radio itself), and the stored draft stays as it was.
-    with pytest.raises(Exception, match="7.*is not in the list of choices"):
+    # 2. A bad score is refused (before the handler, naming the field), and the draft stays as it was.
+    with pytest.raises(Exception, match="Naturalness must be one of 1, 2, 3, 4, 5; got 7"):
         annotator.predict(7, None, None, None, 5, 2, None, None, None, None, api_name="/annotate_draft")
     assert drafts(database)[0]["scores"] == {"1": [4, 5], "2": [None, 2]}
     # 3. Submit stores the scores and drops the draft.

@@ -31,10 +31,10 @@ def test_generate_then_rate_through_the_api(client, database):
     ("args", "message"),
     [
         (("   ", 2, 16, 0.7, 0.9, 1.1, None, ""), "prompt is empty"),
-        # Gradio's sliders check their own bounds before our handler runs.
-        (("hi", 2, 16, 9.0, 0.9, 1.1, None, ""), "Value 9.0 is greater than maximum value 2"),
-        (("hi", 7, 16, 0.7, 0.9, 1.1, None, ""), "Value 7 is greater than maximum value 4"),
-        (("hi", 2, 99999, 0.7, 0.9, 1.1, None, ""), "greater than maximum"),
+        # The sliders' bounds are checked before our handler runs, naming the field and its range.
+        (("hi", 2, 16, 9.0, 0.9, 1.1, None, ""), "Temperature must be a number from 0 to 2, got 9.0"),
+        (("hi", 7, 16, 0.7, 0.9, 1.1, None, ""), "Candidates must be a number from 1 to 4, got 7"),
+        (("hi", 2, 99999, 0.7, 0.9, 1.1, None, ""), r"Max new tokens must be a number from \d+ to \d+, got 99999"),
         (("hi", 2, 16, 0.7, 0.9, 1.1, -5, ""), "less than minimum|seed"),
         (("hi", 2, 16, 0.7, 0.9, 1.1, None, "x" * 40), "stop"),
     ],

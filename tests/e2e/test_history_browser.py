@@ -20,7 +20,7 @@ from tests.e2e.test_usability_browser import axe_script, serious_violations  # n
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 PROMPT = "Name one planet of the solar system."
-DETAIL = "<b>not a planet</b>"
+DETAIL = "<img src=x onerror=alert(2)><b>not a planet</b>"
 FAILED_CALLS: list[tuple[int, str]] = []  # every HTTP error the pages of this module got
 
 
@@ -76,6 +76,9 @@ def test_reason_chips_on_thumbs_down_and_flag_are_stored(person, live_app):
     box.fill(DETAIL)
     box.press("Enter")
     wait_saved(page, "text-0-saved", "not a planet")
+    # The status line echoes the details as typed: text, never an element (sanitised or not).
+    assert DETAIL in page.inner_text("#text-0-saved")
+    assert page.locator("#text-0-saved img, #text-0-saved b").count() == 0
     page.locator("#text-0-flag input").check()
     wait_saved(page, "text-0-saved", "Flagged")
     assert my_rating(database, "reason") == (f"wrong: {DETAIL}", f"wrong: {DETAIL}")
