@@ -13,12 +13,16 @@ a stable identity too.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
+from gradio.route_utils import FnIndexInferError
+
 from playground.secret_key import new_token
 
+log = logging.getLogger("playground.web")
 COOKIE_NAME = "playground_client"
 COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime browsers accept
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -89,6 +93,13 @@ class GuardMiddleware:
             if responder.started:
                 raise
             await _answer(send, 413, str(error))
+        except (FnIndexInferError, KeyError):
+            # Gradio looks the endpoint up (by api name, or fn_index in the body) outside its own
+            # error handling: an unknown one escaped as a 500 with a traceback in the log.
+            if responder.started or not _names_an_endpoint(scope.get("path", "")):
+                raise
+            log.info("refused: no such endpoint (%s)", scope.get("path", ""))
+            await _answer(send, 404, "No such endpoint: /gradio_api/info lists them.")
         finally:
             self.state.in_flight.pop(key, None)
 
@@ -146,6 +157,10 @@ class _Responder:
             await self._send(start)
             return await self._send({"type": "http.response.body", "body": self._body})
         return await self._send(message)
+
+
+def _names_an_endpoint(path: str) -> bool:
+    return path.endswith(("/queue/join", "/queue/join/")) or any(path.startswith(p) for p in _DIRECT_ROUTES)
 
 
 def _status_for_error_body(body: bytes) -> int:
