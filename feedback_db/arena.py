@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from feedback_db.clean_text import clean_text
 from feedback_db.errors import ArenaError, InvalidInputError, UnknownIdError
 from feedback_db.schema import BATTLE_OUTCOMES, MODALITIES, Battle, BattleVote, ModelVersion, utcnow
 
@@ -169,7 +170,7 @@ def record_vote(
     # 1. Validate the input, then the battle's state.
     if outcome not in BATTLE_OUTCOMES:
         raise InvalidInputError(f"a vote is one of {', '.join(BATTLE_OUTCOMES)}, got {outcome!r}")
-    reason = (reason or "").strip() or None
+    reason = clean_text(reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON_CHARS:
         raise InvalidInputError(f"the reason is {len(reason)} characters long; the limit is {MAX_REASON_CHARS}")
     battle = _battle(session, battle_id, for_update=True)

@@ -3,11 +3,12 @@
 Every function takes the caller's Session and never commits: the caller owns the transaction
 (`with factory.begin() as session:`), so a request and its outputs land together or not at all.
 Values are validated here with clear errors before the database's own CHECK constraints.
+Text is cleaned of control characters before it is checked (so "\x00" counts as empty); the
+column types clean every stored value again whoever writes it (feedback_db/clean_text.py).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+# clean_text stays importable from here: playground/ takes it from feedback_db.queries.
+from feedback_db.clean_text import clean_json, clean_text
 from feedback_db.errors import InvalidInputError, UnknownIdError
 from feedback_db.schema import (
     FINISH_REASONS,
@@ -36,25 +39,7 @@ MAX_PROMPT_CHARS = 100_000
 MAX_COMMENT_CHARS = 5_000
 MAX_REASON_CHARS = 500  # the width of ratings.reason and flags.reason
 DEFAULT_FLAG_REASON = "harmful"
-# C0 controls except tab, newline and carriage return; DEL; C1 controls. NUL in particular
-# breaks PostgreSQL text columns and many downstream tools.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MAX_MODERATION_CHARS = 200
-
-
-def clean_text(text: str) -> str:
-    """`text` without control characters (tab and line breaks are kept)."""
-    return _CONTROL.sub("", text)
-
-
-def _clean_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean_json(v) for v in value]
-    return value
 
 
 class _Unset(Enum):
@@ -102,7 +87,7 @@ def record_request(
     request = Request(
         modality=modality,
         prompt=prompt,
-        parameters=_clean_json(parameters),
+        parameters=clean_json(parameters),
         model_version=model_version,
         user_id=user_id,
         session_id=session_id,

@@ -3,6 +3,9 @@
 Scores are CHECK-constrained in the database itself, so a bug in any client (UI, API, script)
 cannot store an out-of-range rating. One rating per (output, rater) and one set rating per
 (request, rater) are unique constraints: changing one's mind updates the row.
+
+Every string and JSON column uses the cleaning types of feedback_db/clean_text.py, so no writer -
+query function, arena, script or raw ORM - can store a control character other than tab, LF, CR.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -19,12 +21,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    String,
-    Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from feedback_db.clean_text import CleanJSON, CleanString, CleanText
 
 ROLES = ("end_user", "annotator", "admin")
 RATING_SOURCES = ("end_user", "annotator")
@@ -64,7 +66,7 @@ def _score(column: str) -> CheckConstraint:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: CleanJSON, datetime: DateTime(timezone=True)}
 
 
 class User(Base):
@@ -72,10 +74,10 @@ class User(Base):
     __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(CleanString(120), unique=True)
+    role: Mapped[str] = mapped_column(CleanString(16))
     # Only annotators and admins log in; anonymous end users have no password.
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(CleanString(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -84,7 +86,7 @@ class UserSession(Base):
 
     __tablename__ = "sessions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
@@ -106,12 +108,12 @@ class ModelVersion(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    modality: Mapped[str] = mapped_column(String(8), index=True)
-    base_model: Mapped[str] = mapped_column(String(255))
-    adapter_path: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(CleanString(120), unique=True)
+    modality: Mapped[str] = mapped_column(CleanString(8), index=True)
+    base_model: Mapped[str] = mapped_column(CleanString(255))
+    adapter_path: Mapped[str | None] = mapped_column(CleanText)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
-    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    status: Mapped[str] = mapped_column(CleanString(16), default="candidate")
     training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
     # Sampling defaults learned from diversity/naturalness ratings (temperature, guidance, ...).
     sampling_defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -127,14 +129,14 @@ class TrainingRun(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    modality: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default="running")
-    method: Mapped[str | None] = mapped_column(String(16))  # dpo | kto | sft | lora
+    modality: Mapped[str] = mapped_column(CleanString(8))
+    status: Mapped[str] = mapped_column(CleanString(16), default="running")
+    method: Mapped[str | None] = mapped_column(CleanString(16))  # dpo | kto | sft | lora
     data_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    report_path: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)
+    report_path: Mapped[str | None] = mapped_column(CleanText)
+    error: Mapped[str | None] = mapped_column(CleanText)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
@@ -151,15 +153,15 @@ class Request(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    modality: Mapped[str] = mapped_column(String(8), index=True)
-    prompt: Mapped[str] = mapped_column(Text)
+    modality: Mapped[str] = mapped_column(CleanString(8), index=True)
+    prompt: Mapped[str] = mapped_column(CleanText)
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    model_version: Mapped[str] = mapped_column(String(120), index=True)
+    model_version: Mapped[str] = mapped_column(CleanString(120), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     session_id: Mapped[str | None] = mapped_column(
         ForeignKey("sessions.id", ondelete="SET NULL")
     )
-    source: Mapped[str] = mapped_column(String(16), default="playground")  # playground | bulk
+    source: Mapped[str] = mapped_column(CleanString(16), default="playground")  # playground | bulk
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     outputs: Mapped[list[Output]] = relationship(
@@ -180,17 +182,17 @@ class Output(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     index: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str | None] = mapped_column(Text)
-    image_path: Mapped[str | None] = mapped_column(Text)
-    image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    text: Mapped[str | None] = mapped_column(CleanText)
+    image_path: Mapped[str | None] = mapped_column(CleanText)
+    image_sha256: Mapped[str | None] = mapped_column(CleanString(64), index=True)
     seed: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[float]
     time_to_first_token_ms: Mapped[float | None]
     tokens: Mapped[int | None]
-    finish_reason: Mapped[str] = mapped_column(String(16), default="stop")
+    finish_reason: Mapped[str] = mapped_column(CleanString(16), default="stop")
     # Set when the content filter withheld this output (its reason); such outputs never reach
     # training data or the annotation queue (feedback_db.frames, feedback_db.assignments).
-    moderation: Mapped[str | None] = mapped_column(String(200))
+    moderation: Mapped[str | None] = mapped_column(CleanString(200))
 
     request: Mapped[Request] = relationship(back_populates="outputs")
 
@@ -211,10 +213,10 @@ class Rating(Base):
     naturalness: Mapped[int | None]
     reliability: Mapped[int | None]
     thumbs: Mapped[int | None]
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(CleanText)
     # Why a thumbs-down: chips and details (feedback_db/reasons.py); flags keep theirs in Flag.reason.
-    reason: Mapped[str | None] = mapped_column(String(500))
-    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(CleanString(500))
+    source: Mapped[str] = mapped_column(CleanString(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -236,7 +238,7 @@ class SetRating(Base):
     best_output_id: Mapped[int | None] = mapped_column(
         ForeignKey("outputs.id", ondelete="SET NULL")
     )
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(CleanString(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -248,7 +250,7 @@ class Flag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     output_id: Mapped[int] = mapped_column(ForeignKey("outputs.id", ondelete="CASCADE"))
     rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(500), default="harmful")
+    reason: Mapped[str] = mapped_column(CleanString(500), default="harmful")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -276,7 +278,7 @@ class Assignment(Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     slot: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="leased")
+    status: Mapped[str] = mapped_column(CleanString(16), default="leased")
     leased_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_expires_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
@@ -302,12 +304,12 @@ class Battle(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    modality: Mapped[str] = mapped_column(String(8), index=True)
-    prompt: Mapped[str] = mapped_column(Text)
-    version_a: Mapped[str] = mapped_column(String(120))
-    version_b: Mapped[str] = mapped_column(String(120))
-    preset_a: Mapped[str] = mapped_column(String(64), default="")
-    preset_b: Mapped[str] = mapped_column(String(64), default="")
+    modality: Mapped[str] = mapped_column(CleanString(8), index=True)
+    prompt: Mapped[str] = mapped_column(CleanText)
+    version_a: Mapped[str] = mapped_column(CleanString(120))
+    version_b: Mapped[str] = mapped_column(CleanString(120))
+    preset_a: Mapped[str] = mapped_column(CleanString(64), default="")
+    preset_b: Mapped[str] = mapped_column(CleanString(64), default="")
     request_a_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
     request_b_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -341,10 +343,10 @@ class BattleVote(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     battle_id: Mapped[int] = mapped_column(unique=True)
-    version_a: Mapped[str] = mapped_column(String(120))
-    version_b: Mapped[str] = mapped_column(String(120))
-    outcome: Mapped[str] = mapped_column(String(8))
-    winner: Mapped[str | None] = mapped_column(String(120))
+    version_a: Mapped[str] = mapped_column(CleanString(120))
+    version_b: Mapped[str] = mapped_column(CleanString(120))
+    outcome: Mapped[str] = mapped_column(CleanString(8))
+    winner: Mapped[str | None] = mapped_column(CleanString(120))
     voter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str | None] = mapped_column(CleanString(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

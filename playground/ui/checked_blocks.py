@@ -84,6 +84,8 @@ def checked_value(block: Any, label: str, value: Any) -> Any:
 
 def _checked_number(block: Any, label: str, value: Any) -> Any:
     low, high = block.minimum, block.maximum
+    if isinstance(block, gr.Number) and low is None and high is None:
+        return value  # an open Number: its handler checks it in its own words (ui/values.py)
     allowed = f"a number from {_plain(low)} to {_plain(high)}" if low is not None and high is not None else "a number"
     if value is None or (isinstance(value, str) and not value.strip()):
         if isinstance(block, gr.Number):
