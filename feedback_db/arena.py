@@ -149,12 +149,11 @@ def finish_battle(session: Session, *, battle_id: int, request_a_id: int, reques
     return battle
 
 
-def forget_unfinished_battle(session: Session, *, battle_id: int) -> bool:
+def forget_unfinished_battle(session: Session, *, battle_id: int) -> None:
     """Remove a battle whose answers never both finished (the stream was cut off, or a direct
-    API call returned after its first update); a finished battle is kept. Returns whether one
-    was removed. Such a battle could never take a vote, so nothing that counts is lost."""
-    removed = session.execute(delete(Battle).where(Battle.id == battle_id, Battle.finished_at.is_(None)))
-    return bool(removed.rowcount)
+    API call returned after its first update); a finished battle is kept. Such a battle could
+    never take a vote, so nothing that counts is lost."""
+    session.execute(delete(Battle).where(Battle.id == battle_id, Battle.finished_at.is_(None)))
 
 
 def forget_stale_battles(session: Session, *, started_before: datetime) -> int:

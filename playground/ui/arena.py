@@ -70,11 +70,15 @@ def build_arena_tab(context: AppContext) -> None:
                 viewer_value = viewer_for_token(context.database, client.key)
             context.generation_limits.take(client.key, client.ip)
             battle_id = start_battle(context, viewer_value, modality_value, prompt_value)
+            finished = False
             try:
                 yield from play(battle_id, viewer_value, modality_value == "image")
+                finished = True
             finally:
-                # Stopped, disconnected, or a direct API call that returns after the first update.
-                abandon_battle(context, battle_id)
+                # Stopped, disconnected, failed, or a direct API call that returns after the first
+                # update; a finished battle costs no extra write transaction here.
+                if not finished:
+                    abandon_battle(context, battle_id)
 
     def play(battle_id: int, viewer_value, is_image: bool) -> Iterator[dict]:
         yield {

@@ -17,11 +17,13 @@ name, and a subclassed component would be fetched as a custom component.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import gradio as gr
 from gradio.exceptions import ComponentProcessingError
+
+from feedback_db.errors import InvalidInputError
+from playground.ui.values import number as finite_number
 
 log = logging.getLogger("playground.ui")
 REFUSED_TITLE = "Invalid input"
@@ -31,18 +33,9 @@ SHOWN_CHARS = 40  # of a refused value, in the message
 class CheckedBlocks(gr.Blocks):
     """`gr.Blocks` whose input checks speak the user's language (see the module docstring)."""
 
-    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
-        """Too few values: say how many this endpoint takes and which, without object reprs."""
-        if len(inputs) < len(block_fn.inputs):
-            wanted = [_label(block, i) for i, block in enumerate(block_fn.inputs) if not block.skip_api]
-            raise refused(
-                f"{_endpoint(block_fn)} takes {len(wanted)} value(s) ({', '.join(wanted)}); got {len(inputs)}."
-            )
-        super().validate_inputs(block_fn, inputs)
-
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False):
         # 1. The count, then each value against its component, before Gradio's own preprocessing.
-        self.validate_inputs(block_fn, inputs)
+        _check_count(block_fn, inputs)
         checked = list(inputs)
         for index, block in enumerate(block_fn.inputs):
             if block.stateful or index in block_fn.component_prop_inputs:
@@ -57,6 +50,14 @@ class CheckedBlocks(gr.Blocks):
             raise refused(str(error.message)) from error
         except ComponentProcessingError as error:
             raise refused(f"{_endpoint(block_fn)}: a value was not accepted; see /gradio_api/info for the types.") from error
+
+
+def _check_count(block_fn: Any, inputs: list[Any]) -> None:
+    """Too few values: say how many this endpoint takes and which, without object reprs (Gradio's
+    own count check, run next, then always passes)."""
+    if len(inputs) < len(block_fn.inputs):
+        wanted = [_label(block, i) for i, block in enumerate(block_fn.inputs) if not block.skip_api]
+        raise refused(f"{_endpoint(block_fn)} takes {len(wanted)} value(s) ({', '.join(wanted)}); got {len(inputs)}.")
 
 
 def refused(message: str) -> gr.Error:
@@ -91,17 +92,13 @@ def _checked_number(block: Any, label: str, value: Any) -> Any:
         if isinstance(block, gr.Number):
             return None  # a blank Number means "unchanged" or "missing": the handler decides
         raise refused(f"{label} must be {allowed}, got nothing")
-    number = value
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
-        raise refused(f"{label} must be {allowed}, got {_shown(value)}")
+    try:
+        number = finite_number(label, value)  # refuses bools, non-numbers, NaN and infinities
+    except InvalidInputError:
+        raise refused(f"{label} must be {allowed}, got {_shown(value)}") from None
     if (low is not None and number < low) or (high is not None and number > high):
         raise refused(f"{label} must be {allowed}, got {_shown(value)}")
-    return number
+    return number if isinstance(value, str) else value
 
 
 def _checked_choice(block: Any, label: str, value: Any) -> Any:
