@@ -13,7 +13,6 @@ import threading
 import time
 
 import gradio as gr
-from starlette.middleware import Middleware
 from sqlalchemy import func, select
 
 from feedback_db.schema import Rating, Request
@@ -34,7 +33,8 @@ from playground.ui.session import wire_identity
 from playground.ui.text_tab import build_text_tab
 from playground.ui.waiting import build_warmup_banner
 from playground.warmup import freeze_the_loaded_heap
-from playground.web_guard import GuardMiddleware, GuardState
+from playground.web_guard import GuardState
+from playground.web_server import check_proxy_trust, server_app, uvicorn_proxy_trust
 
 log = logging.getLogger("playground.app")
 DRAIN_TIMEOUT_S = 30.0
@@ -119,13 +119,10 @@ def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict:
     """Arguments for `Blocks.launch` shared by `serve` and the tests.
 
     Run history is off: it would keep every event's inputs - the annotator's password among
-    them - in the browser's localStorage. The guard middleware gives each client its identity
-    cookie and limits body sizes (docs/SECURITY.md).
+    them - in the browser's localStorage. `_app` carries our ASGI layers (playground/web_server.py):
+    allowed origins, the identity cookie, body limits and session_hash ownership
+    (docs/SECURITY.md). Launch with `start`, which also pins uvicorn's proxy-header trust.
     """
-    guard_middleware = Middleware(
-        GuardMiddleware, max_body_bytes=settings.max_request_bytes, state=guard or GuardState(),
-        secure_cookie=settings.secure_cookie,
-    )
     return {
         "server_name": settings.host,
         "server_port": settings.port,
@@ -137,8 +134,16 @@ def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict:
         "show_error": True,
         "run_history": False,
         "max_file_size": settings.max_upload_bytes,
-        "app_kwargs": {"middleware": [guard_middleware]},
+        "_app": server_app(settings, guard),
     }
+
+
+def start(app: gr.Blocks, settings: Settings, guard: GuardState | None = None, **launch_options) -> None:
+    """`app.launch` with `launch_kwargs` (and `launch_options` over them), X-Forwarded-For
+    believed exactly as PLAYGROUND_TRUST_FORWARDED_FOR and PLAYGROUND_FORWARDED_ALLOW_IPS say."""
+    with uvicorn_proxy_trust(settings):
+        app.launch(**{**launch_kwargs(settings, guard), **launch_options})
+    check_proxy_trust(app, settings)
 
 
 def launch(settings: Settings) -> None:
@@ -156,7 +161,7 @@ def launch(settings: Settings) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    app.launch(**launch_kwargs(settings, guard), prevent_thread_lock=True)
+    start(app, settings, guard, prevent_thread_lock=True)
     stop.wait()
     drain(guard, database)
     app.close()

@@ -5,10 +5,11 @@ The object is built at start-up (never at import) and passed down to whatever ne
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -101,7 +102,20 @@ class Settings(BaseSettings):
         False, description="Mark the identity cookie Secure (set when served over HTTPS by a proxy)."
     )
     trust_forwarded_for: bool = Field(
-        False, description="Take the client address from X-Forwarded-For (only behind your own proxy)."
+        False,
+        description="Take the client address from X-Forwarded-For, the scheme from X-Forwarded-Proto "
+        "and the app's origin from X-Forwarded-Host (only behind your own proxy). Off: only the TCP "
+        "peer and the Host header count.",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        description="With trust_forwarded_for: the proxies (comma-separated addresses or networks, or "
+        "'*') whose X-Forwarded-For is believed; the client is the right-most hop that is not one of them.",
+    )
+    allowed_origins: str = Field(
+        "",
+        description="Other origins (comma-separated, e.g. https://admin.example.com) whose pages may call "
+        "the app with a visitor's cookie; the app's own origin always may.",
     )
     moderation_blocklist: Path | None = Field(
         None, description="A file of blocked words or phrases, one per line; default: assets/blocklist.txt."
@@ -112,6 +126,35 @@ class Settings(BaseSettings):
     moderation_threshold: float = Field(
         0.8, gt=0, le=1, description="Classifier score at or above which content is moderated."
     )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for entry in _entries(value):
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8), nor '*'") from None
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        from playground.web_origins import parse_origin  # the one parser the middleware also uses
+
+        for entry in _entries(value):
+            if parse_origin(entry) is None:
+                raise ValueError(f"{entry!r} is not an origin: scheme://host[:port], http or https, no path")
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return _entries(self.forwarded_allow_ips)
+
+    @property
+    def extra_origins(self) -> list[str]:
+        return _entries(self.allowed_origins)
 
     @property
     def resolved_torch_threads(self) -> int:
@@ -161,3 +204,8 @@ class Settings(BaseSettings):
             self.model_cache_dir,
         ):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _entries(value: str) -> list[str]:
+    """The items of a comma-separated setting, blanks dropped."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]

@@ -21,6 +21,8 @@ from http.cookies import SimpleCookie
 from gradio.route_utils import FnIndexInferError
 
 from playground.secret_key import new_token
+from playground.web_reply import answer as _answer
+from playground.web_sessions import SENT_TOKEN_SCOPE_KEY
 
 log = logging.getLogger("playground.web")
 COOKIE_NAME = "playground_client"
@@ -76,13 +78,16 @@ class GuardMiddleware:
         receive = self._limited(receive)
         # 2. Every client gets an identity cookie; a new one is visible to this very request.
         cookie_header = headers.get(b"cookie", b"").decode("latin-1")
+        sent_token = client_token_from_cookie_header(cookie_header)
         set_cookie = None
-        if client_token_from_cookie_header(cookie_header) is None:
+        if sent_token is None:
             token = new_token()
             joined = f"{cookie_header}; {COOKIE_NAME}={token}" if cookie_header else f"{COOKIE_NAME}={token}"
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"cookie"]
                      + [(b"cookie", joined.encode("latin-1"))]}
             set_cookie = self._cookie(token, scope)
+        # Only a cookie the client itself sent can own a session_hash (playground/web_sessions.py).
+        scope = {**scope, SENT_TOKEN_SCOPE_KEY: sent_token}
         direct = any(scope.get("path", "").startswith(prefix) for prefix in _DIRECT_ROUTES)
         key = id(scope)
         self.state.in_flight[key] = scope.get("path", "")
@@ -172,9 +177,3 @@ def _status_for_error_body(body: bytes) -> int:
     title = payload.get("title") if isinstance(payload, dict) else None
     return 422 if title and title != INTERNAL_ERROR_TITLE else 500
 
-
-async def _answer(send, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

@@ -6,7 +6,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playground.app import build_app, launch_kwargs
+from playground.app import build_app, start
 from playground.context import AppContext
 
 
@@ -34,7 +34,7 @@ def _launch(app, context: AppContext, attempts: int = 3) -> int:
     for attempt in range(1, attempts + 1):
         port = free_port()
         try:
-            app.launch(**{**launch_kwargs(context.settings), "server_port": port}, prevent_thread_lock=True, quiet=True)
+            start(app, context.settings, server_port=port, prevent_thread_lock=True, quiet=True)
             return port
         except ValueError as error:
             app.close()

@@ -6,7 +6,7 @@ import urllib.request
 
 from gradio_client import Client
 
-from playground.app import build_app, launch_kwargs, status_markdown
+from playground.app import build_app, start, status_markdown
 from playground.context import AppContext
 
 
@@ -26,8 +26,7 @@ def test_app_serves_its_page(settings, database):
     context = AppContext.from_settings(settings, database)  # models load lazily: not here
     app = build_app(context)
     port = free_port()
-    kwargs = {**launch_kwargs(settings), "server_port": port}
-    app.queue().launch(**kwargs, prevent_thread_lock=True, quiet=True)
+    start(app.queue(), settings, server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
             assert response.status == 200

@@ -26,7 +26,7 @@ def client_of(context: AppContext, request: gr.Request | None) -> Client:
     return Client(
         key=token_hash(context.secret, "browser", token),
         login_key=token_hash(context.secret, "login", token),
-        ip=_address(context, request, headers),
+        ip=_address(request),
     )
 
 
@@ -35,9 +35,11 @@ def viewer_of(context: AppContext, request: gr.Request | None) -> Viewer | None:
     return find_viewer(context.database, client_of(context, request).key)
 
 
-def _address(context: AppContext, request: gr.Request | None, headers: dict) -> str:
-    if context.settings.trust_forwarded_for and headers.get("x-forwarded-for"):
-        return headers["x-forwarded-for"].split(",")[0].strip()
+def _address(request: gr.Request | None) -> str:
+    """The address uvicorn reports: the TCP peer, or behind a proxy of PLAYGROUND_FORWARDED_ALLOW_IPS
+    (with PLAYGROUND_TRUST_FORWARDED_FOR) the right-most X-Forwarded-For hop that is not one
+    (playground/web_server.py). Never a header read here: its left-most entry is whatever the
+    client wrote, so it would let anyone pick a fresh address for each log-in attempt."""
     client = getattr(request, "client", None) if request is not None else None
     return str(getattr(client, "host", None) or "unknown")
 

@@ -71,7 +71,7 @@ class PacedTextGenerator:
 
 def serve_ours(port: int, tokens: int, rate: float, max_threads: int) -> None:
     """The real app on fake tokens; blocks until killed."""
-    from playground.app import build_app, launch_kwargs
+    from playground.app import build_app, start
     from playground.context import AppContext
     from playground.database import open_database
     from playground.settings import Settings
@@ -85,7 +85,8 @@ def serve_ours(port: int, tokens: int, rate: float, max_threads: int) -> None:
                          text_factory=lambda: text, image_factory=lambda: image)
     app = build_app(context)
     app.queue(max_size=settings.max_queue_size)
-    app.launch(**launch_kwargs(settings), max_threads=max_threads, quiet=True)
+    start(app, settings, max_threads=max_threads, quiet=True, prevent_thread_lock=True)
+    app.block_thread()
 
 
 def serve_raw(port: int, tokens: int, rate: float) -> None:

@@ -109,8 +109,9 @@ def test_requests_and_ratings_go_through_nginx_to_one_replica_per_browser(proxy,
 
 
 def test_the_identity_cookie_is_secure_behind_tls(proxy):
-    """Here the replicas trust nginx's X-Forwarded-Proto because it connects from loopback (the
-    server's default); with nginx on another host PLAYGROUND_SECURE_COOKIE=true does it."""
+    """The replicas believe nginx's X-Forwarded-Proto: PLAYGROUND_TRUST_FORWARDED_FOR=true, and nginx
+    connects from loopback (the default PLAYGROUND_FORWARDED_ALLOW_IPS). PLAYGROUND_SECURE_COOKIE=true
+    makes the cookie Secure whatever the proxy says."""
     url, _ = proxy
     with urllib.request.urlopen(url, timeout=10, context=ssl._create_unverified_context()) as response:
         cookie = response.headers["Set-Cookie"]
