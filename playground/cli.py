@@ -145,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--min-examples", type=int, help="usable training rows needed to train (default 16)")
     retrain.add_argument("--max-steps", type=int, help="cap the training steps (quick runs)")
     retrain.add_argument("--eval-prompts", type=int, metavar="N",
-                         help="held-out prompts both versions answer for the report's behaviour comparison "
-                              "(default 8; 0 skips it: quick runs)")
+                         help="at most this many held-out prompts both versions answer, judged for the gate "
+                              "(default 24; 0 skips it: the margin test alone decides)")
+    retrain.add_argument("--sampling-budget", type=float, metavar="SECONDS",
+                         help="time for both versions to answer them (default 300 on a CPU, 120 on a GPU)")
     retrain.add_argument("--alpha", type=float,
                          help="the gate's one-sided error rate: how often a version that is no better may be promoted (default 0.05)")
     retrain.add_argument("--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)")
@@ -348,6 +350,10 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
         if args.eval_prompts < 0:
             raise CLIError("--eval-prompts must be 0 or more")
         options.eval_generation_prompts = args.eval_prompts
+    if args.sampling_budget is not None:
+        if not args.sampling_budget > 0:
+            raise CLIError("--sampling-budget must be more than 0 seconds")
+        options.sampling_budget_s = args.sampling_budget
     if args.alpha is not None:
         if not 0 < args.alpha < 0.5:
             raise CLIError("--alpha must be between 0 and 0.5 (e.g. 0.05)")

@@ -95,6 +95,15 @@ def evaluate_pairs(pairs: list[dict[str, Any]], score_old: Scorer, score_new: Sc
     return _decide(evaluation, gate)
 
 
+def evaluate_votes(metric: str, votes: np.ndarray, rows: int, old: dict[str, float], new: dict[str, float],
+                   gate: GateConfig = GateConfig()) -> Evaluation:
+    """The sign test on per-prompt votes (new minus old, one per prompt) of any kind of evidence."""
+    wins, losses, ties = _tally(votes, gate.tie_tolerance)
+    evaluation = Evaluation(metric, SIGN_TEST, "not-better", _sign_test_p(wins, losses), len(votes), wins, losses,
+                            ties, rows, old, new, "")
+    return _decide(evaluation, gate)
+
+
 def evaluate_labels(rows: list[dict[str, Any]], score_old: Scorer, score_new: Scorer, gate: GateConfig = GateConfig()) -> Evaluation:
     """Rank test: did desirable held-out outputs rise more (per token) than undesirable ones?"""
     # 1. Per-token score change of every labelled row.

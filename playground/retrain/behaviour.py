@@ -12,7 +12,10 @@ same way, so the report also compares what both versions *produce* on held-out p
 3. the report shows both mean predicted ratings, the prompts where the new version's answers
    scored higher, each feature's rank correlation with the ratings, and the raw metrics.
 
-A figure for the report only: the promotion decision stays with the gate's test.
+The scorer is a figure for the report only. What the gate uses is the *judge*
+(`models.finetune.judge`): fitted on the training side's pairs, it scores every sampled answer,
+and one vote per held-out prompt (the new version's mean score minus the active one's) goes to
+the same sign test as the margins (`judge_answers`; combined in `models.finetune.combine`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from models.finetune.data import FeedbackDatasets
+from models.finetune.evaluate import Evaluation, GateConfig, evaluate_votes
+from models.finetune.judge import Judge, fit_judge
 
 MIN_RATED = 12  # fewer rated outputs than this cannot fit even a few coefficients
 
@@ -52,6 +57,8 @@ class BehaviourComparison:
     prompts_improved: int = 0  # held-out prompts whose answers' mean prediction rose
     scorer: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    judge: dict[str, Any] = field(default_factory=dict)  # Judge.summary(): accuracy, accepted or why not
+    answers: Evaluation | None = None  # the judged-answers sign test (None: no usable judge or samples)
 
 
 def fit_rating_scorer(features: list[dict[str, float]], scores: Sequence[float]) -> RatingScorer | None:
@@ -122,3 +129,56 @@ def _per_prompt(prompts: list[str], scores: np.ndarray) -> dict[str, float]:
     for prompt, score in zip(prompts, scores, strict=True):
         groups.setdefault(prompt, []).append(float(score))
     return {prompt: float(np.mean(values)) for prompt, values in groups.items()}
+
+
+def judge_answers(
+    datasets: FeedbackDatasets,
+    samples: dict[str, list[tuple[str, Any]]],
+    represent: Callable[[Sequence[Any]], np.ndarray],
+    load: Callable[[str], Any],
+    gate: GateConfig = GateConfig(),
+) -> tuple[Judge | None, Evaluation | None]:
+    """Fit the judge on the training pairs; if it predicts the raters, score both versions'
+    answers and sign-test the per-prompt differences. (None, None) without training pairs."""
+    if not datasets.pairs:
+        return None, None
+    vectors = _Vectors(represent, load)
+    # 1. The judge learns the raters' choices from the training side only.
+    judge = fit_judge(vectors.of([p["chosen"] for p in datasets.pairs]), vectors.of([p["rejected"] for p in datasets.pairs]),
+                      [p["prompt"] for p in datasets.pairs], gate.alpha)
+    if not judge.accepted:
+        return judge, None
+    if datasets.heldout_pairs:  # how well it predicts pairs it never saw, for the report
+        judge.heldout_accuracy = judge.accuracy(vectors.of([p["chosen"] for p in datasets.heldout_pairs]),
+                                                vectors.of([p["rejected"] for p in datasets.heldout_pairs]))
+    old, new = samples.get("old", []), samples.get("new", [])
+    if not old or not new:
+        return judge, None
+    # 2. Score every answer; one vote per prompt: the new version's mean minus the active one's.
+    old_scores = judge.score(represent([o for _, o in old]))
+    new_scores = judge.score(represent([o for _, o in new]))
+    by_old, by_new = _per_prompt([p for p, _ in old], old_scores), _per_prompt([p for p, _ in new], new_scores)
+    prompts = [p for p in by_old if p in by_new]
+    votes = np.array([by_new[p] - by_old[p] for p in prompts])
+    spread = float(np.std(old_scores)) or 1.0
+    evaluation = evaluate_votes(
+        "held-out prompts: the judge's score of both versions' answers (same seeds)", votes, len(old) + len(new),
+        {"judge_score": round(float(old_scores.mean()), 4)},
+        {"judge_score": round(float(new_scores.mean()), 4),
+         "effect_size": round(float(votes.mean()) / spread, 3) if len(votes) else 0.0},  # in SDs of the active's answers
+        gate)
+    return judge, evaluation
+
+
+class _Vectors:
+    """`represent` of rated outputs, each distinct output computed once (pairs share outputs)."""
+
+    def __init__(self, represent: Callable[[Sequence[Any]], np.ndarray], load: Callable[[str], Any]):
+        self.represent, self.load, self.cache = represent, load, {}
+
+    def of(self, completions: Sequence[str]) -> np.ndarray:
+        missing = [c for c in dict.fromkeys(completions) if c not in self.cache]
+        if missing:
+            for completion, vector in zip(missing, self.represent([self.load(c) for c in missing]), strict=True):
+                self.cache[completion] = vector
+        return np.array([self.cache[c] for c in completions], dtype=float)

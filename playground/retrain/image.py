@@ -51,6 +51,9 @@ class ImageTrainer(ModalityTrainer):
         config = ImageTrainConfig.for_device(pipe.device.type == "cuda", **overrides)
         return train_image_adapter(pipe, denoiser, datasets, self.settings.data_dir, out_dir, config, parent.adapter_path)
 
+    def on_gpu(self) -> bool:
+        return self.generator.pipeline.device.type == "cuda"
+
     def serve(self, version: VersionRef) -> None:
         self.generator.use_version(version.name, version.adapter_path)
 

@@ -30,6 +30,7 @@ class ReportInputs:
     behaviour: BehaviourComparison
     sampling: dict[str, Any]
     timings: dict[str, float]
+    margins: Evaluation | None = None  # the likelihood-margin test alone (evaluation: the combined verdict)
 
 
 def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
@@ -44,6 +45,7 @@ def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
         "data": inputs.counts,
         "training": {**asdict(inputs.training), "adapter_dir": str(inputs.training.adapter_dir)},
         "evaluation": asdict(inputs.evaluation),
+        "margins": asdict(inputs.margins) if inputs.margins else None,
         "behaviour": asdict(inputs.behaviour),
         "sampling_defaults": inputs.sampling,
         "timings_s": inputs.timings,
@@ -72,20 +74,45 @@ def headline(inputs: ReportInputs) -> list[str]:
 
 def _markdown(inputs: ReportInputs) -> list[str]:
     e, b, t = inputs.evaluation, inputs.behaviour, inputs.training
+    m = inputs.margins or e
     lines = [f"# Retrain report: {inputs.version} ({inputs.modality})", "", *headline(inputs), ""]
+    lines += _judge_lines(b, inputs.evaluation)
     lines += _behaviour_lines(b)
     lines += [
         "", f"Method: {t.method} · {t.examples} training rows · {t.steps} steps · train {inputs.timings.get('train_s', 0)} s · "
         f"evaluate {inputs.timings.get('evaluate_s', 0)} s",
         "", "## Data", "", "| | count |", "|---|---|", *[f"| {k} | {v} |" for k, v in inputs.counts.items()],
-        "", f"## Gate: {e.metric}", "",
-        f"Wins {e.wins}, losses {e.losses}, ties {e.ties}; p = {e.p_value:.3g}."
-        + (f" About {e.prompts_needed} held-out prompts would show a difference of this size." if e.prompts_needed else ""),
+        "", f"## Gate: {(inputs.margins or e).metric}", "",
+        f"Wins {m.wins}, losses {m.losses}, ties {m.ties}; p = {m.p_value:.3g}."
+        + (f" About {m.prompts_needed} held-out prompts would show a difference of this size." if m.prompts_needed else ""),
         "", "| metric | before (active) | after (new) |", "|---|---|---|",
-        *[f"| {k} | {_fmt(e.old.get(k))} | {_fmt(e.new.get(k))} |" for k in dict.fromkeys([*e.old, *e.new])],
+        *[f"| {k} | {_fmt(m.old.get(k))} | {_fmt(m.new.get(k))} |" for k in dict.fromkeys([*m.old, *m.new])],
         "", "## Sampling defaults", "", _sampling_line(inputs.sampling), "",
     ]
     return lines
+
+
+def _judge_lines(b: BehaviourComparison, verdict: Evaluation) -> list[str]:
+    """The judge, its accuracy, and what it saw in both versions' answers; how the signals combined."""
+    if not b.judge:
+        return []
+    j = b.judge
+    lines = ["## Judged answers", "", f"Judge (fitted on the raters' training pairs): {j['reason']}."]
+    if j.get("heldout_accuracy") is not None:
+        lines.append(f"On the held-out pairs it never saw it picks the raters' choice {j['heldout_accuracy']:.0%} of the time.")
+    a = b.answers
+    if a is not None:
+        lines.append(f"Both versions answered {a.prompts} held-out prompts (same seeds): the new version's answers scored "
+                     f"higher on {a.wins}, lower on {a.losses}, level on {a.ties}; p = {a.p_value:.3g}; judge score "
+                     f"{_fmt(a.old.get('judge_score'))} -> {_fmt(a.new.get('judge_score'))} "
+                     f"(effect {_fmt(a.new.get('effect_size'))} SD of the active version's answers)."
+                     + (f" About {a.prompts_needed} prompts would show a difference of this size." if a.prompts_needed else ""))
+    signals = verdict.details.get("signals")
+    if signals:
+        lines.append(f"Combined: each signal is tested at {verdict.details['per_signal_alpha']:g} "
+                     f"(alpha {verdict.details['alpha']:g} over {len(signals)}); one that passes promotes unless the "
+                     "other shows the new version worse.")
+    return lines + [""]
 
 
 def _behaviour_lines(b: BehaviourComparison) -> list[str]:
@@ -112,7 +139,8 @@ def _sampling_line(sampling: dict[str, Any]) -> str:
 
 
 def _alpha(inputs: ReportInputs) -> str:
-    return f"{inputs.evaluation.details.get('alpha', 0.05):g}"
+    details = inputs.evaluation.details  # with two signals, each is tested at alpha / 2
+    return f"{details.get('per_signal_alpha', details.get('alpha', 0.05)):g}"
 
 
 def _fmt(value: Any) -> str:

@@ -6,7 +6,8 @@ One run per modality, as numbered stages:
  3. read the feedback and skip if nothing is new or there is too little;
  4. build the TRL datasets and learn sampling defaults (`--dry-run` stops here);
  5. train a LoRA adapter on the active version into a temporary folder;
- 6. evaluate new vs active on held-out feedback (the gate), compare their answers, write the report;
+ 6. evaluate new vs active on held-out feedback: the margins of the raters' pairs and the judged
+    answers of both versions on held-out prompts, combined into one verdict (the gate); write the report;
  7. in one transaction: register the version, promote it if `decide_promotion` says so, close the run.
 Nothing visible changes before stage 7, so a kill at any point leaves the active version and
 the database as they were; the app picks up a promoted version on its next request.
@@ -43,6 +44,7 @@ from feedback_db.standings import preset_votes
 from feedback_db.versions import active_version, create_version, promote_version
 from models.base import BASE_VERSION, MODALITIES, Modality, check_modality
 from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets, sample_rows
+from models.finetune.combine import combine
 from models.finetune.evaluate import Evaluation
 from models.finetune.sampling import learn_sampling_defaults
 from playground.database import Database, open_database
@@ -244,13 +246,14 @@ def train_and_gate(
     # 6. The gate, the behaviour comparison, the decision and the report.
     started = time.perf_counter()
     candidate = candidate_version(name, temp_dir)
-    evaluation = trainer.evaluate(datasets, feedback.parent, candidate)
+    margins = trainer.evaluate(datasets, feedback.parent, candidate)
     behaviour = trainer.compare_behaviour(datasets, feedback.parent, candidate)
     timings["evaluate_s"] = round(time.perf_counter() - started, 1)
+    evaluation = combine(margins, behaviour.answers, options.gate)  # judged answers and margins: one verdict
     decision = decide_promotion(evaluation, arena_min_battles=options.arena_min_battles)
     report_path = write_report(settings.reports_dir, ReportInputs(
         name, modality, feedback.parent.name, decision.summary, decision.promote, counts, result, evaluation,
-        behaviour, sampling, timings))
+        behaviour, sampling, timings, margins))
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.
     final_dir = settings.adapters_dir / name
     temp_dir.rename(final_dir)
@@ -265,7 +268,8 @@ def train_and_gate(
             if decision.promote:
                 promote_version(session, version_id=version.id)
             finish_run(session, run_id=run_id, method=result.method, timings=timings, report_path=str(report_path), metrics={
-                "decision": decision.status, "evaluation": _evaluation_dict(evaluation), "behaviour": asdict(behaviour),
+                "decision": decision.status, "evaluation": _evaluation_dict(evaluation), "margins": _evaluation_dict(margins),
+                "behaviour": asdict(behaviour),
                 "train_loss": result.train_loss, "steps": result.steps})
     except BaseException:
         shutil.rmtree(final_dir, ignore_errors=True)

@@ -15,12 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from models.base import Modality, TextParams
 from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
 from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Scorer
 from models.finetune.text import TextTrainConfig, TrainResult, train_text_adapter
 from models.metrics import distinct_n, text_metrics, words
+from models.text_embedding import SentenceEmbedder
 from models.text_engine_spec import is_engine_spec
 from models.text_hf import HFTextGenerator
 from playground.errors import PlaygroundError
@@ -39,6 +42,7 @@ class TextTrainer(ModalityTrainer):
         super().__init__(settings, options)
         self.spec = local_text_model(settings)
         self.generator: HFTextGenerator = load_local_text_generator(self.spec, settings.device, settings.model_cache_dir)
+        self._embedder: SentenceEmbedder | None = None
 
     def train(self, datasets: FeedbackDatasets, out_dir: Path, parent: VersionRef) -> TrainResult:
         from transformers import AutoModelForCausalLM
@@ -49,6 +53,9 @@ class TextTrainer(ModalityTrainer):
         model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype).to(placement.device)
         config = TextTrainConfig.for_device(placement.is_cuda, **self.config_overrides())
         return train_text_adapter(model, self.generator.tokenizer, datasets, out_dir, config, parent.adapter_path)
+
+    def on_gpu(self) -> bool:
+        return self.generator.placement.is_cuda
 
     def serve(self, version: VersionRef) -> None:
         self.generator.use_version(version.name, version.adapter_path)
@@ -69,6 +76,13 @@ class TextTrainer(ModalityTrainer):
 
     def summary(self, outputs: Sequence[str]) -> dict[str, float]:
         return text_metrics(list(outputs))
+
+    def represent(self, outputs: Sequence[str]) -> np.ndarray:
+        """What the judge compares answers by: their meaning (MiniLM sentence vectors) and shape
+        (the behaviour features: length, lines, sentences...)."""
+        if self._embedder is None:
+            self._embedder = SentenceEmbedder()
+        return np.hstack([self._embedder.embed(list(outputs)), super().represent(outputs)])
 
 
 class MissingTrainModelError(PlaygroundError):

@@ -7,20 +7,25 @@ imports a modality module, so the package has no import cycle (tested).
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+
 from models.base import BASE_VERSION, Modality
 from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Evaluation, GateConfig, Scorer, evaluate_heldout
 from models.finetune.text import TrainResult
-from playground.retrain.behaviour import BehaviourComparison, compare_behaviour
+from playground.retrain.behaviour import BehaviourComparison, compare_behaviour, judge_answers
 from playground.settings import Settings
 
 CANDIDATE_PREFIX = "candidate-"
+CPU_SAMPLING_BUDGET_S = 300.0  # the judged-answers test: both versions answering held-out prompts
+GPU_SAMPLING_BUDGET_S = 120.0
 
 
 @dataclass
@@ -29,7 +34,8 @@ class RetrainOptions:
     dry_run: bool = False
     min_examples: int = 16  # usable training rows needed before a run trains at all
     max_steps: int | None = None  # cap training steps (quick runs, tests)
-    eval_generation_prompts: int = 8  # held-out prompts both versions answer for the behaviour comparison
+    eval_generation_prompts: int = 24  # at most this many held-out prompts both versions answer (judged answers)
+    sampling_budget_s: float | None = None  # time for sampling them; None: 300 s on a CPU, 120 s on a GPU
     train_overrides: dict[str, Any] = field(default_factory=dict)  # fields of the trainer's config
     gate: GateConfig = field(default_factory=GateConfig)
     arena_min_battles: int | None = None  # set: the held-out gate alone never promotes; the arena decides
@@ -106,14 +112,42 @@ class ModalityTrainer(ABC):
             self.serve(BASE)
 
     def compare_behaviour(self, datasets: FeedbackDatasets, parent: VersionRef, candidate: VersionRef) -> BehaviourComparison:
-        """Both versions answer held-out prompts; a scorer fitted on the ratings scores the answers."""
-        prompts = datasets.heldout_prompts[: self.options.eval_generation_prompts]
+        """Both versions answer held-out prompts with the same seeds; the report's scorer and the
+        gate's judge (both fitted on the ratings) score the answers."""
         try:
-            samples = {label: self.sample(version, prompts) if prompts else [] for label, version in
-                       (("old", parent), ("new", candidate))}
+            samples = self.sample_both(datasets.heldout_prompts[: self.options.eval_generation_prompts], parent, candidate)
         finally:
             self.serve(BASE)
-        return compare_behaviour(datasets, samples, self.features, self.summary, self.load_rated_output)
+        comparison = compare_behaviour(datasets, samples, self.features, self.summary, self.load_rated_output)
+        judge, comparison.answers = judge_answers(datasets, samples, self.represent, self.load_rated_output, self.options.gate)
+        comparison.judge = judge.summary() if judge else {"accepted": False, "reason": "no training pairs to fit a judge on"}
+        return comparison
+
+    def sample_both(self, prompts: Sequence[str], parent: VersionRef, candidate: VersionRef) -> dict[str, list]:
+        """The active version answers prompts one by one until half the sampling budget is spent;
+        the candidate then answers the same prompts (same seeds)."""
+        budget, started, old = self.sampling_budget_s(), time.perf_counter(), []
+        answered: list[str] = []
+        for prompt in prompts:
+            if answered and time.perf_counter() - started > budget / 2:
+                break
+            old += self.sample(parent, [prompt])
+            answered.append(prompt)
+        return {"old": old, "new": self.sample(candidate, answered) if answered else []}
+
+    def sampling_budget_s(self) -> float:
+        if self.options.sampling_budget_s is not None:
+            return self.options.sampling_budget_s
+        return GPU_SAMPLING_BUDGET_S if self.on_gpu() else CPU_SAMPLING_BUDGET_S
+
+    def on_gpu(self) -> bool:
+        return False
+
+    def represent(self, outputs: Sequence[Any]) -> np.ndarray:
+        """Vectors the judge compares outputs by (default: the behaviour features)."""
+        rows = self.features(outputs)
+        names = sorted(rows[0]) if rows else []
+        return np.array([[float(row.get(name, 0.0)) for name in names] for row in rows], dtype=float)
 
     def load_rated_output(self, completion: str) -> Any:
         """A rated output as `features` takes it (text as is; images load their file)."""

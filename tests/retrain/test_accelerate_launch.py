@@ -94,3 +94,11 @@ def test_eval_prompts_must_not_be_negative(capsys):
 
     assert main(["retrain", "--eval-prompts", "-1"]) == 1
     assert "error: --eval-prompts must be 0 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("budget", ["0", "-5", "nan"])
+def test_the_sampling_budget_must_be_positive(capsys, budget):
+    from playground.cli import main
+
+    assert main(["retrain", "--sampling-budget", budget]) == 1
+    assert "error: --sampling-budget must be more than 0 seconds" in capsys.readouterr().err

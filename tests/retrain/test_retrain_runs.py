@@ -136,3 +136,26 @@ def _wait_for(condition, timeout: float) -> None:
             return
         time.sleep(0.5)
     raise TimeoutError("condition not met in time")
+
+
+def test_the_gate_judges_both_versions_answers_with_a_judge_fitted_on_the_ratings(retrain_settings):
+    """The judged-answers signal on the real model: MiniLM vectors, a judge validated on the
+    training pairs, both versions answering held-out prompts, both signals in the report."""
+    import json
+
+    database = open_database(retrain_settings)
+    seed_length_preference(database, prompts=30)
+
+    outcome, = retrain(retrain_settings, RetrainOptions(**{**QUICK, "eval_generation_prompts": 3}))
+
+    data = json.loads(outcome.report_path.with_suffix(".json").read_text())
+    judge, report = data["behaviour"]["judge"], outcome.report_path.read_text()
+    assert "cv_accuracy" in judge and judge["pairs"] > 0 and "## Judged answers" in report, judge
+    assert data["margins"]["metric"].startswith("held-out pairs")
+    if judge["accepted"]:  # a length preference: the judge's length features predict it
+        answers = data["behaviour"]["answers"]
+        assert answers["prompts"] == 3 and "effect_size" in answers["new"], answers
+        assert set(data["evaluation"]["details"]["signals"]) == {"answers", "margins"}
+        assert "higher on" in report and "Combined: each signal is tested at 0.025" in report
+    else:
+        assert judge["reason"].startswith("refused as a judge") and data["behaviour"]["answers"] is None
