@@ -99,3 +99,31 @@ def list_runs(session: Session, *, modality: str | None = None) -> list[Training
     if modality is not None:
         statement = statement.where(TrainingRun.modality == modality)
     return list(session.scalars(statement))
+
+
+def gathering_candidate(session: Session, *, modality: str, parent_id: int | None) -> tuple[ModelVersion, dict[str, Any]] | None:
+    """The oldest candidate of `modality` trained on `parent_id` (None: the base model) that is
+    still gathering running evidence, with that evidence (playground/retrain/running.py)."""
+    _check_modality(modality)
+    parent = ModelVersion.parent_id.is_(None) if parent_id is None else ModelVersion.parent_id == parent_id
+    rows = session.execute(
+        select(ModelVersion, TrainingRun)
+        .join(TrainingRun, ModelVersion.training_run_id == TrainingRun.id)
+        .where(ModelVersion.modality == modality, ModelVersion.status == "candidate", parent)
+        .order_by(ModelVersion.id)
+    ).all()
+    for version, run in rows:
+        evidence = (run.metrics or {}).get("running_evidence")
+        if evidence and evidence.get("gathering"):
+            return version, dict(evidence)
+    return None
+
+
+def record_running_evidence(session: Session, *, version_id: int, evidence: dict[str, Any]) -> None:
+    """Keep a candidate's running evidence with the run that trained it."""
+    version = session.get(ModelVersion, version_id)
+    if version is None or version.training_run_id is None:
+        raise UnknownIdError(f"model version {version_id} does not exist or has no training run")
+    run = session.get(TrainingRun, version.training_run_id)
+    run.metrics = {**(run.metrics or {}), "running_evidence": dict(evidence)}  # a new dict: SQLAlchemy sees it
+    session.flush()

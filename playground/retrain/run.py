@@ -5,11 +5,14 @@ One run per modality, as numbered stages:
  2. recover from any crashed run (mark it failed, remove half-written adapters);
  3. read the feedback and skip if nothing is new or there is too little;
  4. build the TRL datasets and learn sampling defaults (`--dry-run` stops here);
- 5. train a LoRA adapter on the active version into a temporary folder;
+ 5. judge a candidate still gathering evidence on tonight's new held-out prompts (promoted once
+    its running e-value suffices: playground/retrain/running.py), then train a LoRA adapter on
+    the active version into a temporary folder;
  6. evaluate new vs active on held-out feedback: the margins of the raters' pairs and the judged
     answers of both versions on held-out prompts, combined into one verdict (the gate); write the report;
  7. in one transaction: register the version, promote it if `decide_promotion` says so, close the run.
-Nothing visible changes before stage 7, so a kill at any point leaves the active version and
+Apart from a gathering candidate's promotion at stage 5 (its own transaction), nothing visible
+changes before stage 7, so a kill at any point leaves the active version and
 the database as they were; the app picks up a promoted version on its next request.
 
 Under `accelerate launch` with several processes, only the main process runs these stages; the
@@ -52,6 +55,7 @@ from playground.errors import PlaygroundError
 from playground.retrain.image import ImageTrainer
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob, current_ranks
 from playground.retrain.report import ReportInputs, write_report
+from playground.retrain.running import examine_gathering_candidate, first_night
 from playground.retrain.text import TextTrainer
 from playground.retrain.trainers import BASE, ModalityTrainer, RetrainOptions, VersionRef, candidate_version
 from playground.settings import Settings
@@ -222,19 +226,32 @@ def retrain_modality(
         with database.sessions.begin() as session:
             record_skipped_run(session, modality=modality, data_counts={**counts, "watermark": feedback.watermark}, reason=message)
         return RetrainOutcome(modality, "skipped", message, counts=counts)
-    return train_and_gate(settings, database, options, datasets, sampling, feedback, ranks or Ranks())
+    # 5a. A candidate still gathering evidence is judged on tonight's new held-out prompts first;
+    #     promoted, it is the parent of tonight's training.
+    trainer = TRAINERS[datasets.modality](settings, options)
+    examination = examine_gathering_candidate(database, trainer, datasets, options.gate)
+    if examination is not None and examination.promoted:
+        feedback = read_feedback(database, datasets.modality)
+    outcome = train_and_gate(settings, database, options, datasets, sampling, feedback, ranks or Ranks(), trainer,
+                             gathering=examination is not None and examination.still_gathering)
+    if examination is not None:
+        outcome.message = f"{examination.message}\n{outcome.message}"
+    return outcome
 
 
 def train_and_gate(
     settings: Settings, database: Database, options: RetrainOptions, datasets: FeedbackDatasets,
-    sampling: dict[str, Any], feedback: Feedback, ranks: Ranks | None = None,
+    sampling: dict[str, Any], feedback: Feedback, ranks: Ranks | None = None, trainer: ModalityTrainer | None = None,
+    gathering: bool = False,
 ) -> RetrainOutcome:
+    """Train, gate and publish one candidate. `gathering`: an older candidate on the same active
+    version is gathering running evidence, so this one does not start to (playground/retrain/running.py)."""
     modality, counts, timings = datasets.modality, datasets.summary(), {}
     with database.sessions.begin() as session:
         run_id = start_run(session, modality=modality, data_counts={**counts, "watermark": feedback.watermark}).id
         name = next_version_name(session, modality=modality)
-    # 5. Train into a temporary folder.
-    trainer = TRAINERS[modality](settings, options)
+    # 5b. Train into a temporary folder.
+    trainer = trainer or TRAINERS[modality](settings, options)
     temp_dir = settings.adapters_dir / f"{TEMP_PREFIX}{name}"
     shutil.rmtree(temp_dir, ignore_errors=True)
     temp_dir.mkdir(parents=True)
@@ -267,10 +284,13 @@ def train_and_gate(
             )
             if decision.promote:
                 promote_version(session, version_id=version.id)
-            finish_run(session, run_id=run_id, method=result.method, timings=timings, report_path=str(report_path), metrics={
-                "decision": decision.status, "evaluation": _evaluation_dict(evaluation), "margins": _evaluation_dict(margins),
-                "behaviour": asdict(behaviour),
-                "train_loss": result.train_loss, "steps": result.steps})
+            metrics = {"decision": decision.status, "evaluation": _evaluation_dict(evaluation),
+                       "margins": _evaluation_dict(margins), "behaviour": asdict(behaviour),
+                       "train_loss": result.train_loss, "steps": result.steps}
+            if decision.status == "insufficient-evidence" and not gathering:
+                metrics["running_evidence"] = first_night(datasets)
+            finish_run(session, run_id=run_id, method=result.method, timings=timings, report_path=str(report_path),
+                       metrics=metrics)
     except BaseException:
         shutil.rmtree(final_dir, ignore_errors=True)
         raise
