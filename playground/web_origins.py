@@ -13,27 +13,24 @@ header Gradio set is removed), its preflights are refused, and its state-changin
 (gradio_client, curl) passes: browsers send Origin with every cross-origin request and every POST,
 so such a request was not made by another page riding on the visitor's cookie.
 
-Stdlib only: playground.settings validates PLAYGROUND_ALLOWED_ORIGINS with `parse_origin`.
+No Gradio import (only Starlette's ASGI types): playground.settings validates
+PLAYGROUND_ALLOWED_ORIGINS with `parse_origin`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from playground.web_reply import answer
 
 log = logging.getLogger("playground.web")
 
 Origin = tuple[str, str, int]  # (scheme, host, port), lower case, the port always spelled out
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _WEB_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}

@@ -7,10 +7,8 @@ origins with playground.web_origins without loading Gradio.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+from starlette.types import Send
 
 
 async def answer(send: Send, status: int, message: str) -> None:

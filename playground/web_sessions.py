@@ -30,17 +30,14 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from playground.web_reply import answer
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Set by GuardMiddleware: the valid identity token the client itself sent, or None.
 SENT_TOKEN_SCOPE_KEY = "playground.sent_client_token"

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scipy.stats import binomtest
-
-from models.finetune.evaluate import Evaluation, GateConfig
+from models.finetune.evaluate import Evaluation, GateConfig, sign_test_p
 
 NAMES = {"answers": "judged answers", "margins": "likelihood margins"}
 OTHER = {"answers": "margins", "margins": "answers"}
@@ -26,8 +24,7 @@ OTHER = {"answers": "margins", "margins": "answers"}
 
 def contradicts(evaluation: Evaluation, alpha: float) -> bool:
     """Significantly more losses than wins: the signal says the new version is worse."""
-    losses, n = evaluation.losses, evaluation.wins + evaluation.losses
-    return n > 0 and losses > evaluation.wins and binomtest(losses, n, 0.5, alternative="greater").pvalue <= alpha
+    return evaluation.losses > evaluation.wins and sign_test_p(evaluation.losses, evaluation.wins) <= alpha
 
 
 def combine(margins: Evaluation, answers: Evaluation | None, gate: GateConfig = GateConfig()) -> Evaluation:

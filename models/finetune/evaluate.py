@@ -86,7 +86,7 @@ def evaluate_pairs(pairs: list[dict[str, Any]], score_old: Scorer, score_new: Sc
     # 2. One vote per prompt: its mean gain.
     votes = np.array([float(np.mean(g)) for g in _group(prompts, gain).values()])
     wins, losses, ties = _tally(votes, gate.tie_tolerance)
-    p_value = _sign_test_p(wins, losses)
+    p_value = sign_test_p(wins, losses)
     old = {"preference_accuracy": float(np.mean(margin_old > 0)), "mean_margin": float(np.mean(margin_old))}
     new = {"preference_accuracy": float(np.mean(margin_new > 0)), "mean_margin": float(np.mean(margin_new)),
            "mean_reward_margin": float(np.mean(gain))}
@@ -99,7 +99,7 @@ def evaluate_votes(metric: str, votes: np.ndarray, rows: int, old: dict[str, flo
                    gate: GateConfig = GateConfig()) -> Evaluation:
     """The sign test on per-prompt votes (new minus old, one per prompt) of any kind of evidence."""
     wins, losses, ties = _tally(votes, gate.tie_tolerance)
-    evaluation = Evaluation(metric, SIGN_TEST, "not-better", _sign_test_p(wins, losses), len(votes), wins, losses,
+    evaluation = Evaluation(metric, SIGN_TEST, "not-better", sign_test_p(wins, losses), len(votes), wins, losses,
                             ties, rows, old, new, "")
     return _decide(evaluation, gate)
 
@@ -189,7 +189,8 @@ def _tally(votes: np.ndarray, tolerance: float) -> tuple[int, int, int]:
     return wins, losses, len(votes) - wins - losses
 
 
-def _sign_test_p(wins: int, losses: int) -> float:
+def sign_test_p(wins: int, losses: int) -> float:
+    """One-sided exact binomial p of at least `wins` wins among `wins + losses` under one half."""
     if wins + losses == 0:
         return 1.0
     return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)

@@ -45,8 +45,7 @@ class Judge:
         """A preference score per output: higher is what the raters would choose."""
         if self.model is None:
             raise ValueError("this judge was refused: it has no model")
-        scaler, classifier = self.model
-        return (np.asarray(vectors, dtype=float) / scaler) @ classifier.coef_.ravel()
+        return _project(self.model, np.asarray(vectors, dtype=float))
 
     def accuracy(self, chosen: np.ndarray, rejected: np.ndarray) -> float:
         return float(np.mean(self.score(chosen) > self.score(rejected))) if len(chosen) else float("nan")
@@ -73,7 +72,7 @@ def fit_judge(chosen: np.ndarray, rejected: np.ndarray, prompts: list[str], alph
     correct = 0
     for train, test in GroupKFold(n_splits=min(FOLDS, distinct)).split(chosen, groups=groups):
         judge = _fit(chosen[train], rejected[train])
-        correct += int(np.sum(_margin(judge, chosen[test], rejected[test]) > 0))
+        correct += int(np.sum(_project(judge, chosen[test]) > _project(judge, rejected[test])))
     accuracy = correct / len(prompts)
     p_value = float(binomtest(correct, len(prompts), 0.5, alternative="greater").pvalue)
     # 3. Accept only a judge that predicts the raters; fit the final one on every training pair.
@@ -97,6 +96,7 @@ def _fit(chosen: np.ndarray, rejected: np.ndarray) -> tuple[np.ndarray, Any]:
     return scale, classifier
 
 
-def _margin(model: tuple[np.ndarray, Any], chosen: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+def _project(model: tuple[np.ndarray, Any], vectors: np.ndarray) -> np.ndarray:
+    """w . x on the fitted scale: the judge's preference score (differences are linear in it)."""
     scale, classifier = model
-    return ((chosen - rejected) / scale) @ classifier.coef_.ravel()
+    return (vectors / scale) @ classifier.coef_.ravel()

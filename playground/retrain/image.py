@@ -48,7 +48,7 @@ class ImageTrainer(ModalityTrainer):
         overrides = self.config_overrides()
         if "max_steps" in overrides:  # a cap below the usual minimum must still hold
             overrides.setdefault("min_steps", min(overrides["max_steps"], ImageTrainConfig.min_steps))
-        config = ImageTrainConfig.for_device(pipe.device.type == "cuda", **overrides)
+        config = ImageTrainConfig.for_device(self.on_gpu(), **overrides)
         return train_image_adapter(pipe, denoiser, datasets, self.settings.data_dir, out_dir, config, parent.adapter_path)
 
     def on_gpu(self) -> bool:

@@ -82,7 +82,7 @@ def _markdown(inputs: ReportInputs) -> list[str]:
         "", f"Method: {t.method} · {t.examples} training rows · {t.steps} steps · train {inputs.timings.get('train_s', 0)} s · "
         f"evaluate {inputs.timings.get('evaluate_s', 0)} s",
         "", "## Data", "", "| | count |", "|---|---|", *[f"| {k} | {v} |" for k, v in inputs.counts.items()],
-        "", f"## Gate: {(inputs.margins or e).metric}", "",
+        "", f"## Gate: {m.metric}", "",
         f"Wins {m.wins}, losses {m.losses}, ties {m.ties}; p = {m.p_value:.3g}."
         + (f" About {m.prompts_needed} held-out prompts would show a difference of this size." if m.prompts_needed else ""),
         "", "| metric | before (active) | after (new) |", "|---|---|---|",

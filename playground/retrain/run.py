@@ -57,7 +57,7 @@ from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob, current
 from playground.retrain.report import ReportInputs, write_report
 from playground.retrain.running import examine_gathering_candidate, first_night
 from playground.retrain.text import TextTrainer
-from playground.retrain.trainers import BASE, ModalityTrainer, RetrainOptions, VersionRef, candidate_version
+from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef, candidate_version, served_version
 from playground.settings import Settings
 
 log = logging.getLogger("playground.retrain")
@@ -195,7 +195,7 @@ def read_feedback(database: Database, modality: Modality) -> Feedback:
             "outputs": outputs_frame(session, modality=modality),
         }
         active = active_version(session, modality=modality)
-        parent = VersionRef(active.name, Path(active.adapter_path)) if active and active.adapter_path else BASE
+        parent = served_version(active)
         defaults = dict(active.sampling_defaults) if active else {}
         presets = preset_votes(session, modality=modality)
         presets = presets[presets["version"] == (active.name if active else BASE_VERSION)]
@@ -241,8 +241,7 @@ def retrain_modality(
 
 def train_and_gate(
     settings: Settings, database: Database, options: RetrainOptions, datasets: FeedbackDatasets,
-    sampling: dict[str, Any], feedback: Feedback, ranks: Ranks | None = None, trainer: ModalityTrainer | None = None,
-    gathering: bool = False,
+    sampling: dict[str, Any], feedback: Feedback, ranks: Ranks, trainer: ModalityTrainer, gathering: bool = False,
 ) -> RetrainOutcome:
     """Train, gate and publish one candidate. `gathering`: an older candidate on the same active
     version is gathering running evidence, so this one does not start to (playground/retrain/running.py)."""
@@ -251,12 +250,11 @@ def train_and_gate(
         run_id = start_run(session, modality=modality, data_counts={**counts, "watermark": feedback.watermark}).id
         name = next_version_name(session, modality=modality)
     # 5b. Train into a temporary folder.
-    trainer = trainer or TRAINERS[modality](settings, options)
     temp_dir = settings.adapters_dir / f"{TEMP_PREFIX}{name}"
     shutil.rmtree(temp_dir, ignore_errors=True)
     temp_dir.mkdir(parents=True)
     if modality in SHARED_MODALITIES:  # the other processes of a multi-GPU launch train along
-        (ranks or Ranks()).send(TrainJob(modality, datasets, temp_dir, feedback.parent))
+        ranks.send(TrainJob(modality, datasets, temp_dir, feedback.parent))
     started = time.perf_counter()
     result = trainer.train(datasets, temp_dir, feedback.parent)
     timings["train_s"] = round(time.perf_counter() - started, 1)

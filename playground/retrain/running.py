@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from feedback_db.runs import gathering_candidate, record_running_evidence
@@ -28,7 +27,7 @@ from models.finetune.data import FeedbackDatasets, normalise_prompt
 from models.finetune.evaluate import GateConfig
 from models.finetune.sequential import RunningEvidence
 from playground.database import Database
-from playground.retrain.trainers import BASE, ModalityTrainer, VersionRef
+from playground.retrain.trainers import ModalityTrainer, served_version
 
 log = logging.getLogger("playground.retrain")
 MIN_DECIDED = 10  # prompts with a winner before a candidate that trails is let go
@@ -66,8 +65,8 @@ def examine_gathering_candidate(database: Database, trainer: ModalityTrainer, da
         if found is None:
             return None
         version, evidence = found
-        name, version_id, adapter = version.name, version.id, Path(version.adapter_path or "")
-        parent = VersionRef(active.name, Path(active.adapter_path)) if active and active.adapter_path else BASE
+        candidate, version_id, parent = served_version(version), version.id, served_version(active)
+        name = candidate.name
     # 2. Held-out pairs of prompts it was never judged on.
     seen = set(evidence.get("prompts", []))
     pairs = [row for row in datasets.heldout_pairs if prompt_key(row["prompt"]) not in seen]
@@ -77,7 +76,7 @@ def examine_gathering_candidate(database: Database, trainer: ModalityTrainer, da
     fresh = FeedbackDatasets(datasets.modality, heldout_pairs=pairs,
                              heldout_prompts=sorted({row["prompt"] for row in pairs}))
     # 3. Score them under both versions; add the votes; read the e-value.
-    tonight = trainer.evaluate(fresh, parent, VersionRef(name, adapter))
+    tonight = trainer.evaluate(fresh, parent, candidate)
     running = running.add(tonight.wins, tonight.losses, tonight.ties)
     promoted = running.passes(gate.alpha)
     behind = running.losses > running.wins and running.wins + running.losses >= MIN_DECIDED

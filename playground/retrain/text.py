@@ -51,7 +51,7 @@ class TextTrainer(ModalityTrainer):
         spec = self.spec
         path = embedded_text_model_dir(self.settings.model_cache_dir) if spec == EMBEDDED_TEXT_SPEC else spec
         model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype).to(placement.device)
-        config = TextTrainConfig.for_device(placement.is_cuda, **self.config_overrides())
+        config = TextTrainConfig.for_device(self.on_gpu(), **self.config_overrides())
         return train_text_adapter(model, self.generator.tokenizer, datasets, out_dir, config, parent.adapter_path)
 
     def on_gpu(self) -> bool:

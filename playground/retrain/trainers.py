@@ -56,6 +56,12 @@ class VersionRef:
 BASE = VersionRef(BASE_VERSION, None)
 
 
+def served_version(version: Any | None) -> VersionRef:
+    """A registered version row (`feedback_db.schema.ModelVersion`) as a VersionRef; None or a row
+    without an adapter is the base model."""
+    return VersionRef(version.name, Path(version.adapter_path)) if version and version.adapter_path else BASE
+
+
 def candidate_version(name: str, adapter: Path) -> VersionRef:
     """The version under evaluation, served under a name distinct from every published one (the
     final name is registered only if the run publishes)."""
