@@ -9,7 +9,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, UnknownIdError, UserExistsError
@@ -97,3 +97,29 @@ def anonymous_user_for_session(
     session.add(browser_session)
     session.flush()
     return user, browser_session
+
+
+def user_id_for_session(session: Session, *, session_id: str) -> int | None:
+    """The user behind a browser or log-in session key, or None if there is none (one statement:
+    the session row and its user must both exist)."""
+    return session.scalar(select(UserSession.user_id).join(User, User.id == UserSession.user_id).where(UserSession.id == session_id))
+
+
+def open_login_session(session: Session, *, user_id: int, session_id: str, expires_at: datetime, now: datetime) -> UserSession:
+    """Start a log-in session under `session_id`: the user's expired sessions are dropped (so the
+    table does not grow with every log-in) and an earlier log-in under the same key is replaced."""
+    session.execute(delete(UserSession).where(UserSession.user_id == user_id, UserSession.expires_at < now))
+    session.execute(delete(UserSession).where(UserSession.id == session_id))
+    row = UserSession(id=session_id, user_id=user_id, expires_at=expires_at)
+    session.add(row)
+    return row
+
+
+def close_login_session(session: Session, *, session_id: str) -> int | None:
+    """End a session; returns whose it was (None if it did not exist)."""
+    row = session.get(UserSession, session_id)
+    if row is None:
+        return None
+    session.delete(row)
+    session.flush()
+    return row.user_id

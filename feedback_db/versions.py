@@ -74,11 +74,20 @@ def list_versions(session: Session, *, modality: str | None = None) -> list[Mode
     return list(session.scalars(statement))
 
 
-def version_by_name(session: Session, *, name: str) -> ModelVersion:
-    version = session.scalar(select(ModelVersion).where(ModelVersion.name == name))
+def version_by_name(session: Session, *, name: str, modality: str | None = None) -> ModelVersion:
+    """The version named `name` (of `modality`, if given), or UnknownIdError."""
+    statement = select(ModelVersion).where(ModelVersion.name == name)
+    if modality is not None:
+        statement = statement.where(ModelVersion.modality == modality)
+    version = session.scalar(statement)
     if version is None:
-        raise UnknownIdError(f"there is no model version named {name!r}")
+        raise UnknownIdError(f"there is no {modality + ' ' if modality else ''}model version named {name!r}")
     return version
+
+
+def version_of_run(session: Session, *, run_id: int) -> ModelVersion | None:
+    """The version a training run registered, if it registered one."""
+    return session.scalar(select(ModelVersion).where(ModelVersion.training_run_id == run_id))
 
 
 def retire_version(session: Session, *, version_id: int) -> ModelVersion:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import delete
 
 from feedback_db.agreement import agreement_frames
 from feedback_db.assignments import (
@@ -35,7 +34,7 @@ from feedback_db.assignments import (
 )
 from feedback_db.drafts import load_draft, save_draft
 from feedback_db.schema import User, UserSession, utcnow
-from feedback_db.users import authenticate
+from feedback_db.users import authenticate, close_login_session, open_login_session
 from playground.database import Database
 from playground.errors import NotAllowedError
 from playground.settings import Settings
@@ -97,15 +96,9 @@ def log_in(database: Database, name: str, password: str, *, session_key: str | N
             raise NotAllowedError("Wrong name or password.")
         if user.role not in ANNOTATOR_ROLES:
             raise NotAllowedError("Only annotators and admins can log in here.")
-        # Drop this user's expired sessions so the table does not grow with every log-in.
-        now = utcnow()
-        session.execute(delete(UserSession).where(
-            UserSession.user_id == user.id, UserSession.expires_at < now
-        ))
-        token = session_key or secrets.token_hex(32)
         # Logging in again from the same browser replaces that browser's earlier log-in.
-        session.execute(delete(UserSession).where(UserSession.id == token))
-        session.add(UserSession(id=token, user_id=user.id, expires_at=now + LOGIN_LIFETIME))
+        now, token = utcnow(), session_key or secrets.token_hex(32)
+        open_login_session(session, user_id=user.id, session_id=token, expires_at=now + LOGIN_LIFETIME, now=now)
         return AnnotatorLogin(token, user.id, user.name, user.role)
 
 
@@ -114,10 +107,9 @@ def log_out(database: Database, login: AnnotatorLogin | None) -> None:
     if not isinstance(login, AnnotatorLogin):
         return
     with database.sessions.begin() as session:
-        row = session.get(UserSession, login.token)
-        if row is not None:
-            release(session, annotator_id=row.user_id)
-            session.delete(row)
+        user_id = close_login_session(session, session_id=login.token)
+        if user_id is not None:
+            release(session, annotator_id=user_id)
 
 
 def require_annotator(database: Database, login: object, *, admin: bool = False) -> AnnotatorLogin:

@@ -13,9 +13,8 @@ import threading
 import time
 
 import gradio as gr
-from sqlalchemy import func, select
 
-from feedback_db.schema import Rating, Request
+from feedback_db.activity import feedback_totals
 from playground.context import AppContext
 from playground.database import Database, open_database
 from playground.settings import Settings
@@ -66,8 +65,7 @@ def device_in_use(setting: str) -> str:
 def status_markdown(settings: Settings, database: Database, device: str | None = None) -> str:
     """A short status of what this instance serves and how much feedback it holds."""
     with database.read_sessions() as session:
-        requests = session.scalar(select(func.count(Request.id))) or 0
-        ratings = session.scalar(select(func.count(Rating.id))) or 0
+        requests, ratings = feedback_totals(session)
     return (
         f"Text model: `{settings.text_model}` · Image model: `{settings.image_model}` · "
         f"Device: `{device or device_in_use(settings.device)}` · "

@@ -211,18 +211,18 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> int:
-    from playground.backup import backup_database
+    from feedback_db.backup import backup_database
 
-    report = backup_database(settings, args.path)
+    report = backup_database(settings.resolved_database_url, args.path)
     print(f"backed up {report.tables['requests']} requests, {report.tables['ratings']} ratings "
           f"(revision {report.revision}, integrity ok) to {args.path}")
     return EXIT_OK
 
 
 def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> int:
-    from playground.backup import restore_database
+    from feedback_db.backup import restore_database
 
-    report = restore_database(settings, args.path)
+    report = restore_database(settings.resolved_database_url, args.path)
     print(f"restored {report.tables['requests']} requests, {report.tables['ratings']} ratings "
           f"(revision {report.revision}, integrity ok); the previous database is at {report.previous}")
     return EXIT_OK

@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from feedback_db.schema import ModelVersion
-from feedback_db.versions import active_version
+from feedback_db.errors import UnknownIdError
+from feedback_db.versions import active_version, version_by_name
 from models.base import BASE_VERSION, ImageGenerator, TextGenerator, check_modality
 from playground.database import Database
 from playground.errors import PlaygroundError
@@ -141,11 +139,10 @@ class AppContext:
             elif version == BASE_VERSION:
                 row = None
             else:
-                row = session.scalar(
-                    select(ModelVersion).where(ModelVersion.name == version, ModelVersion.modality == modality)
-                )
-                if row is None:
-                    raise UnknownServedVersionError(f"there is no {modality} version named {version!r}")
+                try:
+                    row = version_by_name(session, name=version, modality=modality)
+                except UnknownIdError as exc:
+                    raise UnknownServedVersionError(f"there is no {modality} version named {version!r}") from exc
             if row is None:
                 return BASE_VERSION, None, {}
             adapter = Path(row.adapter_path) if row.adapter_path else None

@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-
-from feedback_db.errors import InvalidInputError, UnknownIdError
+from feedback_db.errors import InvalidInputError
+from feedback_db.ownership import output_session, rater_flag, rater_rating, request_session
 from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, save_rating, set_flag, upsert_rating, upsert_set_rating
 from feedback_db.reasons import compose_reason
-from feedback_db.schema import Flag, Output, Rating, Request
 from playground.database import Database
 from playground.errors import NotAllowedError
 from playground.identity import Viewer
@@ -46,8 +44,8 @@ def give_reason(
     _check_own_output(database, viewer, output_id)
     with database.sessions.begin() as session:
         # 2. What the reason explains: this viewer's thumbs-down, flag, or both.
-        rating = session.scalar(select(Rating).where(Rating.output_id == output_id, Rating.rater_id == viewer.user_id))
-        flag = session.scalar(select(Flag).where(Flag.output_id == output_id, Flag.rater_id == viewer.user_id))
+        rating = rater_rating(session, output_id=output_id, rater_id=viewer.user_id)
+        flag = rater_flag(session, output_id=output_id, rater_id=viewer.user_id)
         thumbs_down = rating is not None and rating.thumbs == -1
         if not thumbs_down and flag is None:
             raise InvalidInputError("a reason goes with a thumbs-down or a flag: give one of them first")
@@ -103,21 +101,13 @@ def _describe(name: str, value: Any) -> str:
 
 def _check_own_request(database: Database, viewer: Viewer, request_id: int) -> None:
     with database.read_sessions() as session:
-        owner = session.execute(select(Request.session_id).where(Request.id == request_id)).first()
-    if owner is None:
-        raise UnknownIdError(f"request {request_id} does not exist")
-    _check_owner(owner.session_id, viewer)
+        _check_owner(request_session(session, request_id=request_id), viewer)
 
 
 def _check_own_output(database: Database, viewer: Viewer, output_id: int) -> None:
     """One query: the output's request's browser session."""
     with database.read_sessions() as session:
-        owner = session.execute(
-            select(Request.session_id).join(Output, Output.request_id == Request.id).where(Output.id == output_id)
-        ).first()
-    if owner is None:
-        raise UnknownIdError(f"output {output_id} does not exist")
-    _check_owner(owner.session_id, viewer)
+        _check_owner(output_session(session, output_id=output_id), viewer)
 
 
 def _check_owner(session_id: str | None, viewer: Viewer) -> None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedback_db.schema import User, UserSession
-from feedback_db.users import anonymous_user_for_session
+from feedback_db.users import anonymous_user_for_session, user_id_for_session
 from playground.database import Database
 
 
@@ -41,10 +39,8 @@ def find_viewer(database: Database, key: str) -> Viewer | None:
     """The viewer behind a client key, or None if this client has never written anything."""
     # One statement (every rating asks): the session row and its user must both exist.
     with database.read_sessions() as session:
-        row = session.execute(
-            select(UserSession.user_id).join(User, User.id == UserSession.user_id).where(UserSession.id == key)
-        ).first()
-    return Viewer(user_id=row.user_id, browser_session=key) if row is not None else None
+        user_id = user_id_for_session(session, session_id=key)
+    return Viewer(user_id=user_id, browser_session=key) if user_id is not None else None
 
 
 def viewer_in_transaction(session: Session, key: str) -> Viewer:

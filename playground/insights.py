@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
-from feedback_db.schema import TrainingRun
+from feedback_db.runs import list_runs
 from models.metrics import distinct_n, image_metrics, words
 from playground.annotation import require_annotator
 from playground.database import Database
@@ -175,7 +174,7 @@ def _mean(values) -> float:
 
 def _runs(session, modality: str) -> pd.DataFrame:
     rows = []
-    for run in session.scalars(select(TrainingRun).where(TrainingRun.modality == modality).order_by(TrainingRun.id)):
+    for run in list_runs(session, modality=modality):
         rows.append({
             "run": run.id, "status": run.status, "method": run.method, "started_at": run.started_at,
             "finished_at": run.finished_at, "data": run.data_counts, "error": run.error,

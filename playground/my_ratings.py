@@ -10,10 +10,12 @@ from __future__ import annotations
 from bisect import bisect_right
 
 import pandas as pd
-from sqlalchemy import func, select
 
-from feedback_db.schema import BattleVote, ModelVersion, Output, Rating, Request, SetRating, TrainingRun
+from feedback_db.activity import rating_times, vote_count
+from feedback_db.runs import list_runs
+from feedback_db.schema import TrainingRun
 from feedback_db.standings import version_leaderboard
+from feedback_db.versions import version_of_run
 from playground.database import Database
 from playground.identity import Viewer
 
@@ -29,25 +31,15 @@ def my_ratings(database: Database, viewer: Viewer) -> tuple[str, pd.DataFrame]:
     """A one-line summary and one row per (modality, version the ratings went into)."""
     with database.read_sessions() as session:
         # 1. This browser's ratings, set ratings and arena votes, with their modality and time.
-        rated = session.execute(
-            select(Request.modality, Rating.updated_at)
-            .join(Output, Rating.output_id == Output.id).join(Request, Output.request_id == Request.id)
-            .where(Rating.rater_id == viewer.user_id)
-        ).all()
-        rated += session.execute(
-            select(Request.modality, SetRating.updated_at)
-            .join(Request, SetRating.request_id == Request.id).where(SetRating.rater_id == viewer.user_id)
-        ).all()
-        votes = session.scalar(select(func.count(BattleVote.id)).where(BattleVote.voter_id == viewer.user_id)) or 0
+        rated = rating_times(session, rater_id=viewer.user_id)
+        votes = vote_count(session, voter_id=viewer.user_id)
         # 2. Which run (and version) each rating fed, per modality.
         rows = []
         for modality in ("text", "image"):
             times = sorted(_aware(t) for m, t in rated if m == modality)
             if not times:
                 continue
-            runs = list(session.scalars(
-                select(TrainingRun).where(TrainingRun.modality == modality).order_by(TrainingRun.started_at)
-            ))
+            runs = sorted(list_runs(session, modality=modality), key=lambda run: _aware(run.started_at))
             board = version_leaderboard(session, modality=modality, rounds=0).table.set_index("contestant")
             counts: dict[int | None, int] = {}
             starts = [_aware(r.started_at) for r in runs]
@@ -69,7 +61,7 @@ def _fate(session, run_id: int | None, runs: list[TrainingRun], board: pd.DataFr
     if run_id is None:
         return ["the next retrain", "not trained yet", "-"]
     run = next(r for r in runs if r.id == run_id)
-    version = session.scalar(select(ModelVersion).where(ModelVersion.training_run_id == run_id))
+    version = version_of_run(session, run_id=run_id)
     if version is None:
         return [f"run {run_id} ({run.status}, no new version)", run.error or "-", "-"]
     verdict = (run.metrics or {}).get("evaluation", {}).get("reason")

@@ -1,4 +1,7 @@
-"""`playground` has no import cycle: every module imports alone, and the import graph is acyclic."""
+"""The architecture's rules, checked on the source: the three packages import one way
+(`playground` wires `models` and `feedback_db`, which never import each other nor it), there is
+no import cycle, every module imports alone, and no SQL is built outside `feedback_db` (the app
+calls named queries; see docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("playground", "models", "feedback_db")
 
 
@@ -81,6 +84,43 @@ def test_the_three_packages_import_one_way():
             assert targets <= {"models"}, module
         if module.startswith("feedback_db"):
             assert targets <= {"feedback_db"}, module
+
+
+# What builds SQL: SQLAlchemy's statement constructors, and running statements on a session.
+SQL_CONSTRUCTORS = {"select", "delete", "insert", "update", "func", "text", "and_", "or_", "union"}
+SQL_RUNNERS = {"execute", "scalar", "scalars"}
+
+
+def sql_built_in(source: str, filename: str = "<source>") -> list[str]:
+    """Where `source` builds or runs SQL itself: 'line: what'."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found += [f"{node.lineno}: imports sqlalchemy's {a.name}" for a in node.names if a.name in SQL_CONSTRUCTORS]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_RUNNERS:
+            found.append(f"{node.lineno}: calls .{node.func.attr}()")
+    return found
+
+
+def test_no_sql_is_built_outside_feedback_db():
+    offenders = {}
+    for module in module_names("playground"):
+        path = ROOT / Path(*module.split("."))
+        path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        if found := sql_built_in(path.read_text(), str(path)):
+            offenders[module] = found
+    assert not offenders, offenders
+
+
+def test_the_sql_check_finds_a_planted_query():
+    planted = (
+        "from sqlalchemy import select\n"
+        "def owner(session, request_id):\n"
+        "    return session.scalar(select(Request.session_id).where(Request.id == request_id))\n"
+    )
+    assert sql_built_in(planted) == ["1: imports sqlalchemy's select", "3: calls .scalar()"]
+    # Gradio's `tab.select(...)` event and a named query are not SQL.
+    assert sql_built_in("tab.select(fn=f)\nrow = request_session(session, request_id=1)\n") == []
 
 
 def test_both_packages_spell_the_modalities_alike():

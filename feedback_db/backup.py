@@ -18,13 +18,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from playground.errors import PlaygroundError
-from playground.settings import Settings
+from feedback_db.errors import FeedbackDBError
 
 COUNTED_TABLES = ("requests", "outputs", "ratings", "set_ratings", "users")
 
 
-class BackupError(PlaygroundError):
+class BackupError(FeedbackDBError):
     """A backup or restore was refused (not SQLite, target exists, damaged file...)."""
 
 
@@ -35,16 +34,16 @@ class CheckedCopy:
     previous: Path | None = None
 
 
-def sqlite_path(settings: Settings) -> Path:
-    url = make_url(settings.resolved_database_url)
+def sqlite_path(database_url: str) -> Path:
+    url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database.startswith((":memory:", "file:")):
         raise BackupError("db backup/restore handle SQLite files; for PostgreSQL use pg_dump and pg_restore")
     return Path(url.database).expanduser()
 
 
-def backup_database(settings: Settings, target: Path) -> CheckedCopy:
+def backup_database(database_url: str, target: Path) -> CheckedCopy:
     """Copy the live database to `target` (created with mode 600) and check the copy."""
-    source = sqlite_path(settings)
+    source = sqlite_path(database_url)
     if not source.exists():
         raise BackupError(f"there is no database at {source}")
     if target.exists():
@@ -80,12 +79,12 @@ def check_copy(path: Path) -> CheckedCopy:
     return CheckedCopy(revision=row[0], tables=tables)
 
 
-def restore_database(settings: Settings, backup: Path) -> CheckedCopy:
+def restore_database(database_url: str, backup: Path) -> CheckedCopy:
     """Check `backup`, keep the current database aside, and put the backup in its place."""
     if not backup.is_file():
         raise BackupError(f"there is no backup file at {backup}")
     checked = check_copy(backup)
-    target = sqlite_path(settings)
+    target = sqlite_path(database_url)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     staged = target.with_name(f"{target.name}.restoring")
     shutil.copyfile(backup, staged)
