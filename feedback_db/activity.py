@@ -21,12 +21,14 @@ def rating_times(session: Session, *, rater_id: int) -> list[tuple[str, datetime
     """(modality, last change) of every rating and set rating this rater gave."""
     ratings = session.execute(
         select(Request.modality, Rating.updated_at)
-        .join(Output, Rating.output_id == Output.id).join(Request, Output.request_id == Request.id)
+        .join(Output, Rating.output_id == Output.id)
+        .join(Request, Output.request_id == Request.id)
         .where(Rating.rater_id == rater_id)
     ).all()
     set_ratings = session.execute(
         select(Request.modality, SetRating.updated_at)
-        .join(Request, SetRating.request_id == Request.id).where(SetRating.rater_id == rater_id)
+        .join(Request, SetRating.request_id == Request.id)
+        .where(SetRating.rater_id == rater_id)
     ).all()
     return [(row.modality, row.updated_at) for row in [*ratings, *set_ratings]]
 

@@ -77,29 +77,38 @@ def alpha_frame(ratings: pd.DataFrame, set_ratings: pd.DataFrame) -> pd.DataFram
         frame = set_ratings if unit == "request_id" else ratings
         matrix = reliability_matrix(_annotators_only(frame), unit, axis)
         pairable = matrix[:, (~np.isnan(matrix)).sum(axis=0) >= 2] if matrix.size else matrix
-        rows.append({
-            "axis": axis,
-            "alpha": ordinal_alpha(pairable) if pairable.size else float("nan"),
-            "items": int(pairable.shape[1]) if pairable.size else 0,
-            "ratings": int((~np.isnan(pairable)).sum()) if pairable.size else 0,
-            "annotators": int(((~np.isnan(pairable)).sum(axis=1) > 0).sum()) if pairable.size else 0,
-        })
+        rows.append(
+            {
+                "axis": axis,
+                "alpha": ordinal_alpha(pairable) if pairable.size else float("nan"),
+                "items": int(pairable.shape[1]) if pairable.size else 0,
+                "ratings": int((~np.isnan(pairable)).sum()) if pairable.size else 0,
+                "annotators": int(((~np.isnan(pairable)).sum(axis=1) > 0).sum()) if pairable.size else 0,
+            }
+        )
     return pd.DataFrame(rows, columns=["axis", "alpha", "items", "ratings", "annotators"])
 
 
 def pairs_frame(ratings: pd.DataFrame, set_ratings: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
     """One row per pair of annotators: how many requests both of them rated."""
-    rated = pd.concat([
-        _annotators_only(ratings)[["request_id", "rater_id"]],
-        _annotators_only(set_ratings)[["request_id", "rater_id"]],
-    ]).drop_duplicates()
+    rated = pd.concat(
+        [
+            _annotators_only(ratings)[["request_id", "rater_id"]],
+            _annotators_only(set_ratings)[["request_id", "rater_id"]],
+        ]
+    ).drop_duplicates()
     counts: dict[tuple[int, int], int] = {}
     for raters in rated.groupby("request_id")["rater_id"]:
         for pair in combinations(sorted(raters[1]), 2):
             counts[pair] = counts.get(pair, 0) + 1
     rows = [
-        {"annotator_a": names.get(a, str(a)), "annotator_b": names.get(b, str(b)),
-         "annotator_a_id": a, "annotator_b_id": b, "co_rated_items": count}
+        {
+            "annotator_a": names.get(a, str(a)),
+            "annotator_b": names.get(b, str(b)),
+            "annotator_a_id": a,
+            "annotator_b_id": b,
+            "co_rated_items": count,
+        }
         for (a, b), count in sorted(counts.items())
     ]
     columns = ["annotator_a", "annotator_b", "annotator_a_id", "annotator_b_id", "co_rated_items"]

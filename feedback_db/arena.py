@@ -75,9 +75,7 @@ class PairPolicy:
 def published_versions(session: Session, *, modality: str) -> list[PublishedVersion]:
     """The base model, then every version row of `modality`, oldest first."""
     _check_modality(modality)
-    rows = session.scalars(
-        select(ModelVersion).where(ModelVersion.modality == modality).order_by(ModelVersion.id)
-    )
+    rows = session.scalars(select(ModelVersion).where(ModelVersion.modality == modality).order_by(ModelVersion.id))
     return [PublishedVersion(BASE_VERSION, "base", None, None)] + [
         PublishedVersion(r.name, r.status, r.adapter_path, r.created_at) for r in rows
     ]
@@ -116,24 +114,24 @@ def choose_pair(
         if focus_total < policy.focus_votes:
             pairs = [p for p in pairs if focus in p]
     # 2. Weights: 1 / (1 + votes so far), boosted for pairs with the active version.
-    weights = [
-        (policy.active_weight if active is not None and active in p else 1.0) / (1 + votes.get(p, 0))
-        for p in pairs
-    ]
+    weights = [(policy.active_weight if active is not None and active in p else 1.0) / (1 + votes.get(p, 0)) for p in pairs]
     first, second = sorted(rng.choices(pairs, weights=weights, k=1)[0])
     # 3. Random sides, so "A" says nothing about which contestant it is.
     return (first, second) if rng.random() < 0.5 else (second, first)
 
 
-def create_battle(
-    session: Session, *, modality: str, prompt: str, side_a: Contestant, side_b: Contestant, user_id: int
-) -> Battle:
+def create_battle(session: Session, *, modality: str, prompt: str, side_a: Contestant, side_b: Contestant, user_id: int) -> Battle:
     _check_modality(modality)
     if side_a == side_b:
         raise InvalidInputError("a battle needs two different contestants")
     battle = Battle(
-        modality=modality, prompt=prompt, version_a=side_a.version, preset_a=side_a.preset,
-        version_b=side_b.version, preset_b=side_b.preset, user_id=user_id,
+        modality=modality,
+        prompt=prompt,
+        version_a=side_a.version,
+        preset_a=side_a.preset,
+        version_b=side_b.version,
+        preset_b=side_b.preset,
+        user_id=user_id,
     )
     session.add(battle)
     session.flush()
@@ -162,9 +160,7 @@ def forget_stale_battles(session: Session, *, started_before: datetime) -> int:
     return int(removed.rowcount or 0)
 
 
-def record_vote(
-    session: Session, *, battle_id: int, voter_id: int, outcome: str, reason: str | None = None
-) -> BattleVote:
+def record_vote(session: Session, *, battle_id: int, voter_id: int, outcome: str, reason: str | None = None) -> BattleVote:
     """The battle's one vote; refused before both sides finished, twice, or from another viewer."""
     # 1. Validate the input, then the battle's state.
     if outcome not in BATTLE_OUTCOMES:
@@ -182,8 +178,13 @@ def record_vote(
     # 2. The winner is named by version, so the database can check it against the battle.
     winner = {"a": battle.version_a, "b": battle.version_b}.get(outcome)
     vote = BattleVote(
-        battle_id=battle.id, version_a=battle.version_a, version_b=battle.version_b,
-        outcome=outcome, winner=winner, voter_id=voter_id, reason=reason,
+        battle_id=battle.id,
+        version_a=battle.version_a,
+        version_b=battle.version_b,
+        outcome=outcome,
+        winner=winner,
+        voter_id=voter_id,
+        reason=reason,
     )
     session.add(vote)
     session.flush()
@@ -198,9 +199,7 @@ def get_battle(session: Session, *, battle_id: int) -> Battle:
     return _battle(session, battle_id)
 
 
-def battles_frame(
-    session: Session, *, modality: str | None = None, since: datetime | None = None
-) -> pd.DataFrame:
+def battles_frame(session: Session, *, modality: str | None = None, since: datetime | None = None) -> pd.DataFrame:
     """One row per voted battle, with contestant labels as the leaderboard reads them.
 
     `kind` is "versions" (two versions on their own defaults) or "presets" (two sampling
@@ -208,10 +207,19 @@ def battles_frame(
     """
     statement = (
         select(
-            Battle.id.label("battle_id"), Battle.modality, Battle.prompt,
-            Battle.version_a, Battle.preset_a, Battle.version_b, Battle.preset_b,
-            Battle.request_a_id, Battle.request_b_id, Battle.user_id,
-            BattleVote.outcome, BattleVote.winner, BattleVote.reason,
+            Battle.id.label("battle_id"),
+            Battle.modality,
+            Battle.prompt,
+            Battle.version_a,
+            Battle.preset_a,
+            Battle.version_b,
+            Battle.preset_b,
+            Battle.request_a_id,
+            Battle.request_b_id,
+            Battle.user_id,
+            BattleVote.outcome,
+            BattleVote.winner,
+            BattleVote.reason,
             BattleVote.created_at.label("voted_at"),
         )
         .join(BattleVote, BattleVote.battle_id == Battle.id)
@@ -224,8 +232,8 @@ def battles_frame(
     frame = pd.read_sql(statement, session.connection())
     frame["voted_at"] = pd.to_datetime(frame["voted_at"], utc=True)
     frame["kind"] = (frame["version_a"] == frame["version_b"]).map({True: "presets", False: "versions"})
-    frame["contestant_a"] = [Contestant(v, p).label for v, p in zip(frame["version_a"], frame["preset_a"])]
-    frame["contestant_b"] = [Contestant(v, p).label for v, p in zip(frame["version_b"], frame["preset_b"])]
+    frame["contestant_a"] = [Contestant(v, p).label for v, p in zip(frame["version_a"], frame["preset_a"], strict=True)]
+    frame["contestant_b"] = [Contestant(v, p).label for v, p in zip(frame["version_b"], frame["preset_b"], strict=True)]
     return frame
 
 

@@ -98,24 +98,25 @@ class Progress:
     left: int  # requests this annotator could still rate (fewer than k submissions, not theirs)
 
 
-def next_item(
-    session: Session, *, annotator_id: int, policy: QueuePolicy = QueuePolicy(), now: datetime | None = None
-) -> Lease | None:
+def next_item(session: Session, *, annotator_id: int, policy: QueuePolicy = QueuePolicy(), now: datetime | None = None) -> Lease | None:
     """Lease the next request for `annotator_id` (or return their live lease); None when done."""
     now = now or utcnow()
     # 1. A live lease comes back first, renewed: the annotator is still at work on it. Drafts
     #    of the annotator's lapsed leases go (feedback_db/drafts.py): expired work is not kept.
     session.execute(
         update(Assignment)
-        .where(Assignment.annotator_id == annotator_id, Assignment.draft.is_not(None),
-               Assignment.lease_expires_at <= now)
+        .where(Assignment.annotator_id == annotator_id, Assignment.draft.is_not(None), Assignment.lease_expires_at <= now)
         .values(draft=None)
         .execution_options(synchronize_session="fetch")
     )
     held = session.scalar(
         select(Assignment)
-        .where(Assignment.annotator_id == annotator_id, Assignment.status == "leased",
-               Assignment.slot.is_not(None), Assignment.lease_expires_at > now)
+        .where(
+            Assignment.annotator_id == annotator_id,
+            Assignment.status == "leased",
+            Assignment.slot.is_not(None),
+            Assignment.lease_expires_at > now,
+        )
         .order_by(Assignment.leased_at)
         .limit(1)
     )
@@ -156,24 +157,24 @@ def submit(
     if row.status == "leased" and row.slot is None:
         slot = _claim_slot(session, request_id, annotator_id, policy.overlap, now)
         if slot is None:
-            raise LeaseLostError(
-                "your time on this item ran out and other annotators have rated it; "
-                "your ratings were not saved"
-            )
+            raise LeaseLostError("your time on this item ran out and other annotators have rated it; your ratings were not saved")
         _assign(session, request_id, annotator_id, slot, now, now + policy.lease)
     # 3. Every candidate needs both scores; a set of several needs a diversity score.
-    output_ids = list(session.scalars(
-        select(Output.id).where(Output.request_id == request_id).order_by(Output.index)
-    ))
+    output_ids = list(session.scalars(select(Output.id).where(Output.request_id == request_id).order_by(Output.index)))
     _check_complete(ratings, output_ids)
     # 4. Write the ratings (upserts: editing an earlier item updates the same rows).
     for output_id in output_ids:
         naturalness, reliability = ratings.scores[output_id]
-        upsert_rating(session, output_id=output_id, rater_id=annotator_id, source=SOURCE,
-                      naturalness=naturalness, reliability=reliability)
+        upsert_rating(session, output_id=output_id, rater_id=annotator_id, source=SOURCE, naturalness=naturalness, reliability=reliability)
     if ratings.diversity is not None or ratings.best_output_id is not None:
-        upsert_set_rating(session, request_id=request_id, rater_id=annotator_id, source=SOURCE,
-                          diversity=ratings.diversity, best_output_id=ratings.best_output_id)
+        upsert_set_rating(
+            session,
+            request_id=request_id,
+            rater_id=annotator_id,
+            source=SOURCE,
+            diversity=ratings.diversity,
+            best_output_id=ratings.best_output_id,
+        )
     # 5. Flags follow the item: flagged outputs get this annotator's flag, others lose it.
     for output_id in output_ids:
         set_flag(session, output_id=output_id, rater_id=annotator_id, flagged=output_id in ratings.flagged)
@@ -199,8 +200,7 @@ def release(session: Session, *, annotator_id: int, now: datetime | None = None)
     now = now or utcnow()
     result = session.execute(
         update(Assignment)
-        .where(Assignment.annotator_id == annotator_id, Assignment.status == "leased",
-               Assignment.lease_expires_at > now)
+        .where(Assignment.annotator_id == annotator_id, Assignment.status == "leased", Assignment.lease_expires_at > now)
         .values(lease_expires_at=now, draft=None)
     )
     return result.rowcount or 0
@@ -208,32 +208,34 @@ def release(session: Session, *, annotator_id: int, now: datetime | None = None)
 
 def submitted_history(session: Session, *, annotator_id: int) -> list[int]:
     """Request ids this annotator submitted, oldest first: what Back and Next walk through."""
-    return list(session.scalars(
-        select(Assignment.request_id)
-        .where(Assignment.annotator_id == annotator_id, Assignment.status == "submitted")
-        .order_by(Assignment.submitted_at, Assignment.id)
-    ))
+    return list(
+        session.scalars(
+            select(Assignment.request_id)
+            .where(Assignment.annotator_id == annotator_id, Assignment.status == "submitted")
+            .order_by(Assignment.submitted_at, Assignment.id)
+        )
+    )
 
 
 def progress(
-    session: Session, *, annotator_id: int, overlap: int, now: datetime | None = None,
+    session: Session,
+    *,
+    annotator_id: int,
+    overlap: int,
+    now: datetime | None = None,
     min_output_tokens: int = 0,
 ) -> Progress:
     """Done today (since midnight UTC), done in all, and requests still open to this annotator."""
     now = now or utcnow()
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    mine = select(func.count(Assignment.id)).where(
-        Assignment.annotator_id == annotator_id, Assignment.status == "submitted"
-    )
+    mine = select(func.count(Assignment.id)).where(Assignment.annotator_id == annotator_id, Assignment.status == "submitted")
     submissions = (
         select(func.count(Assignment.id))
         .where(Assignment.request_id == Request.id, Assignment.status == "submitted")
         .correlate(Request)
         .scalar_subquery()
     )
-    left = select(func.count(Request.id)).where(
-        ~_finished_by(annotator_id), submissions < overlap, worth_annotating(min_output_tokens)
-    )
+    left = select(func.count(Request.id)).where(~_finished_by(annotator_id), submissions < overlap, worth_annotating(min_output_tokens))
     return Progress(
         done_today=session.scalar(mine.where(Assignment.submitted_at >= midnight)) or 0,
         done_total=session.scalar(mine) or 0,
@@ -256,11 +258,12 @@ def annotator_ratings(session: Session, *, annotator_id: int, request_id: int) -
         .join(Output, Rating.output_id == Output.id)
         .where(Output.request_id == request_id, Rating.rater_id == annotator_id, Rating.source == SOURCE)
     ).all()
-    whole = session.scalar(select(SetRating).where(
-        SetRating.request_id == request_id, SetRating.rater_id == annotator_id, SetRating.source == SOURCE
-    ))
+    whole = session.scalar(
+        select(SetRating).where(SetRating.request_id == request_id, SetRating.rater_id == annotator_id, SetRating.source == SOURCE)
+    )
     flagged = session.scalars(
-        select(Flag.output_id).join(Output, Flag.output_id == Output.id)
+        select(Flag.output_id)
+        .join(Output, Flag.output_id == Output.id)
         .where(Output.request_id == request_id, Flag.rater_id == annotator_id)
     ).all()
     return ItemRatings(
@@ -278,21 +281,21 @@ def _holds_slot(now: datetime) -> ColumnElement[bool]:
     """A row holds its slot if submitted, or leased and not yet expired."""
     return and_(
         Assignment.slot.is_not(None),
-        or_(Assignment.status == "submitted",
-            and_(Assignment.status == "leased", Assignment.lease_expires_at > now)),
+        or_(Assignment.status == "submitted", and_(Assignment.status == "leased", Assignment.lease_expires_at > now)),
     )
 
 
 def _finished_by(annotator_id: int) -> ColumnElement[bool]:
     """The annotator submitted, skipped or (anyhow) rated this request as an annotator."""
     assigned = exists().where(
-        Assignment.request_id == Request.id, Assignment.annotator_id == annotator_id,
+        Assignment.request_id == Request.id,
+        Assignment.annotator_id == annotator_id,
         Assignment.status.in_(("submitted", "skipped")),
     )
     rated = exists(
-        select(Rating.id).join(Output, Rating.output_id == Output.id).where(
-            Output.request_id == Request.id, Rating.rater_id == annotator_id, Rating.source == SOURCE
-        )
+        select(Rating.id)
+        .join(Output, Rating.output_id == Output.id)
+        .where(Output.request_id == Request.id, Rating.rater_id == annotator_id, Rating.source == SOURCE)
     )
     return or_(assigned, rated)
 
@@ -314,19 +317,17 @@ def worth_annotating(min_output_tokens: int) -> ColumnElement[bool]:
 def _candidates(session: Session, annotator_id: int, policy: QueuePolicy, now: datetime) -> list[int]:
     overlap = policy.overlap
     held = (
-        select(func.count(Assignment.id))
-        .where(Assignment.request_id == Request.id, _holds_slot(now))
-        .correlate(Request)
-        .scalar_subquery()
+        select(func.count(Assignment.id)).where(Assignment.request_id == Request.id, _holds_slot(now)).correlate(Request).scalar_subquery()
     )
     # Requests closest to done first: overlap completes sooner, so agreement can be measured.
-    return list(session.scalars(
-        select(Request.id)
-        .where(~_finished_by(annotator_id), held < overlap, ~withheld_request(Request.id),
-               worth_annotating(policy.min_output_tokens))
-        .order_by(held.desc(), Request.id)
-        .limit(CANDIDATE_BATCH)
-    ))
+    return list(
+        session.scalars(
+            select(Request.id)
+            .where(~_finished_by(annotator_id), held < overlap, ~withheld_request(Request.id), worth_annotating(policy.min_output_tokens))
+            .order_by(held.desc(), Request.id)
+            .limit(CANDIDATE_BATCH)
+        )
+    )
 
 
 def lock_request(session: Session, request_id: int) -> None:
@@ -340,9 +341,7 @@ def _claim_slot(session: Session, request_id: int, annotator_id: int, overlap: i
     # 1. Lock, then count again: the candidate list may be stale by now (PostgreSQL).
     lock_request(session, request_id)
     rows = session.execute(
-        select(Assignment.slot, _holds_slot(now)).where(
-            Assignment.request_id == request_id, Assignment.slot.is_not(None)
-        )
+        select(Assignment.slot, _holds_slot(now)).where(Assignment.request_id == request_id, Assignment.slot.is_not(None))
     ).all()
     held = {slot for slot, holds in rows if holds}
     if len(held) >= overlap:
@@ -353,15 +352,12 @@ def _claim_slot(session: Session, request_id: int, annotator_id: int, overlap: i
     return min(untouched or free)
 
 
-def _assign(
-    session: Session, request_id: int, annotator_id: int, slot: int, now: datetime, expires_at: datetime
-) -> None:
+def _assign(session: Session, request_id: int, annotator_id: int, slot: int, now: datetime, expires_at: datetime) -> None:
     # 1. A lapsed lease of someone else that still carries this slot number gives it up, and
     #    its draft with it.
     session.execute(
         update(Assignment)
-        .where(Assignment.request_id == request_id, Assignment.slot == slot,
-               Assignment.annotator_id != annotator_id)
+        .where(Assignment.request_id == request_id, Assignment.slot == slot, Assignment.annotator_id != annotator_id)
         .values(slot=None, draft=None)
         .execution_options(synchronize_session="fetch")
     )
@@ -376,9 +372,7 @@ def _assign(
 
 
 def _assignment(session: Session, request_id: int, annotator_id: int) -> Assignment | None:
-    return session.scalar(select(Assignment).where(
-        Assignment.request_id == request_id, Assignment.annotator_id == annotator_id
-    ))
+    return session.scalar(select(Assignment).where(Assignment.request_id == request_id, Assignment.annotator_id == annotator_id))
 
 
 def _check_complete(ratings: ItemRatings, output_ids: list[int]) -> None:

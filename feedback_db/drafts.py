@@ -29,9 +29,7 @@ from feedback_db.errors import InvalidInputError, LeaseLostError, NotAssignedErr
 from feedback_db.schema import SCORE_MAX, SCORE_MIN, Assignment, Output, utcnow
 
 
-def save_draft(
-    session: Session, *, annotator_id: int, request_id: int, ratings: ItemRatings, now: datetime | None = None
-) -> bool:
+def save_draft(session: Session, *, annotator_id: int, request_id: int, ratings: ItemRatings, now: datetime | None = None) -> bool:
     """Store `ratings` (complete or not) as the draft of the annotator's live lease on the request.
 
     Returns False when the item is already submitted (the draft is moot), True when stored.
@@ -52,8 +50,7 @@ def save_draft(
         return False
     if row.slot is None or not live:
         raise LeaseLostError(
-            "your time on this item ran out, so its scores are no longer kept as a draft: "
-            "submit them now, or take the next item"
+            "your time on this item ran out, so its scores are no longer kept as a draft: submit them now, or take the next item"
         )
     # 3. The same checks as a submit, except that scores may still be missing.
     output_ids = set(session.scalars(select(Output.id).where(Output.request_id == request_id)))
@@ -62,15 +59,18 @@ def save_draft(
     return True
 
 
-def load_draft(
-    session: Session, *, annotator_id: int, request_id: int, now: datetime | None = None
-) -> ItemRatings:
+def load_draft(session: Session, *, annotator_id: int, request_id: int, now: datetime | None = None) -> ItemRatings:
     """The draft of the annotator's live lease on the request; empty ratings if there is none."""
     now = now or utcnow()
-    draft = session.scalar(select(Assignment.draft).where(
-        Assignment.request_id == request_id, Assignment.annotator_id == annotator_id,
-        Assignment.status == "leased", Assignment.slot.is_not(None), Assignment.lease_expires_at > now,
-    ))
+    draft = session.scalar(
+        select(Assignment.draft).where(
+            Assignment.request_id == request_id,
+            Assignment.annotator_id == annotator_id,
+            Assignment.status == "leased",
+            Assignment.slot.is_not(None),
+            Assignment.lease_expires_at > now,
+        )
+    )
     return _from_json(draft) if draft else ItemRatings()
 
 
@@ -98,8 +98,7 @@ def _as_json(ratings: ItemRatings) -> dict[str, Any] | None:
     scores = {str(o): [n, r] for o, (n, r) in ratings.scores.items() if n is not None or r is not None}
     if not scores and ratings.diversity is None and ratings.best_output_id is None and not ratings.flagged:
         return None
-    return {"scores": scores, "diversity": ratings.diversity, "best_output_id": ratings.best_output_id,
-            "flagged": sorted(ratings.flagged)}
+    return {"scores": scores, "diversity": ratings.diversity, "best_output_id": ratings.best_output_id, "flagged": sorted(ratings.flagged)}
 
 
 def _from_json(draft: dict[str, Any]) -> ItemRatings:

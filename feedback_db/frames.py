@@ -31,6 +31,8 @@ def withheld_request(request_id: ColumnElement[int]) -> ColumnElement[bool]:
     """SQL: some output of the request is withheld (its best pick or pairs could leak it)."""
     inner = aliased(Output)
     return exists().where(inner.request_id == request_id, withheld(inner))
+
+
 DATETIME_COLUMNS = ("created_at", "updated_at", "request_created_at")
 
 
@@ -57,7 +59,10 @@ def _as_json_text(value: object) -> str:
 
 
 def ratings_frame(
-    session: Session, *, modality: str | None = None, since: datetime | None = None,
+    session: Session,
+    *,
+    modality: str | None = None,
+    since: datetime | None = None,
     include_withheld: bool = False,
 ) -> pd.DataFrame:
     """One row per rating, with its output, request and rater role (withheld outputs left out)."""
@@ -101,7 +106,10 @@ def ratings_frame(
 
 
 def set_ratings_frame(
-    session: Session, *, modality: str | None = None, since: datetime | None = None,
+    session: Session,
+    *,
+    modality: str | None = None,
+    since: datetime | None = None,
     include_withheld: bool = False,
 ) -> pd.DataFrame:
     """One row per set rating: diversity and the best pick of a request's candidates.
@@ -136,7 +144,10 @@ def set_ratings_frame(
 
 
 def outputs_frame(
-    session: Session, *, modality: str | None = None, since: datetime | None = None,
+    session: Session,
+    *,
+    modality: str | None = None,
+    since: datetime | None = None,
     include_withheld: bool = False,
 ) -> pd.DataFrame:
     """One row per generated output with its request, rated or not (withheld ones left out)."""
@@ -173,15 +184,11 @@ def outputs_frame(
 
 
 def flags_frame(session: Session) -> pd.DataFrame:
-    statement = select(
-        Flag.id.label("flag_id"), Flag.output_id, Flag.rater_id, Flag.reason, Flag.created_at
-    ).order_by(Flag.id)
+    statement = select(Flag.id.label("flag_id"), Flag.output_id, Flag.rater_id, Flag.reason, Flag.created_at).order_by(Flag.id)
     return _read(session, statement)
 
 
-def read_frames(
-    session: Session, *, modality: str | None = None, include_withheld: bool = False
-) -> dict[str, pd.DataFrame]:
+def read_frames(session: Session, *, modality: str | None = None, include_withheld: bool = False) -> dict[str, pd.DataFrame]:
     """All feedback frames by name (see FRAMES)."""
     return {
         "ratings": ratings_frame(session, modality=modality, include_withheld=include_withheld),

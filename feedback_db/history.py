@@ -82,7 +82,12 @@ def _own(session_id: str, modality: str | None = None) -> list:
 
 
 def history_page(
-    session: Session, *, session_id: str, rater_id: int, page: int = 1, per_page: int = 10,
+    session: Session,
+    *,
+    session_id: str,
+    rater_id: int,
+    page: int = 1,
+    per_page: int = 10,
     modality: str | None = None,
 ) -> HistoryPage:
     """One page of this browser's requests, newest first."""
@@ -97,15 +102,17 @@ def history_page(
     # 2. The requests with their candidate counts and how many this rater rated.
     candidates = select(func.count(Output.id)).where(Output.request_id == Request.id).scalar_subquery()
     rated = (
-        select(func.count(Rating.id)).join(Output, Rating.output_id == Output.id)
-        .where(Output.request_id == Request.id, Rating.rater_id == rater_id).scalar_subquery()
+        select(func.count(Rating.id))
+        .join(Output, Rating.output_id == Output.id)
+        .where(Output.request_id == Request.id, Rating.rater_id == rater_id)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(Request.id, Request.modality, Request.prompt, Request.model_version, Request.created_at,
-               candidates, rated)
+        select(Request.id, Request.modality, Request.prompt, Request.model_version, Request.created_at, candidates, rated)
         .where(*_own(session_id, modality))
         .order_by(Request.created_at.desc(), Request.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return HistoryPage([HistoryEntry(*row) for row in rows], page, pages, total)
 
@@ -113,8 +120,7 @@ def history_page(
 def last_request_id(session: Session, *, session_id: str, modality: str) -> int | None:
     """This browser's newest request of `modality`, or None."""
     return session.scalar(
-        select(Request.id).where(*_own(session_id, modality))
-        .order_by(Request.created_at.desc(), Request.id.desc()).limit(1)
+        select(Request.id).where(*_own(session_id, modality)).order_by(Request.created_at.desc(), Request.id.desc()).limit(1)
     )
 
 
@@ -128,28 +134,48 @@ def request_view(session: Session, *, request_id: int, session_id: str, rater_id
         raise UnknownIdError(f"request {request_id} is not in this browser's history")
     # 2. This rater's ratings and flags on its outputs.
     output_ids = [o.id for o in request.outputs]
-    ratings = {r.output_id: r for r in session.scalars(
-        select(Rating).where(Rating.output_id.in_(output_ids), Rating.rater_id == rater_id))}
-    flags = {f.output_id: f for f in session.scalars(
-        select(Flag).where(Flag.output_id.in_(output_ids), Flag.rater_id == rater_id))}
-    set_rating = session.scalar(
-        select(SetRating).where(SetRating.request_id == request_id, SetRating.rater_id == rater_id))
+    ratings = {r.output_id: r for r in session.scalars(select(Rating).where(Rating.output_id.in_(output_ids), Rating.rater_id == rater_id))}
+    flags = {f.output_id: f for f in session.scalars(select(Flag).where(Flag.output_id.in_(output_ids), Flag.rater_id == rater_id))}
+    set_rating = session.scalar(select(SetRating).where(SetRating.request_id == request_id, SetRating.rater_id == rater_id))
     # 3. One view per candidate.
     candidates = [_candidate(o, ratings.get(o.id), flags.get(o.id)) for o in request.outputs]
     best = next((c.index for c in candidates if set_rating and c.output_id == set_rating.best_output_id), None)
     return RequestView(
-        request.id, request.modality, request.prompt, dict(request.parameters or {}), request.model_version,
-        request.created_at, candidates, set_rating.diversity if set_rating else None, best,
+        request.id,
+        request.modality,
+        request.prompt,
+        dict(request.parameters or {}),
+        request.model_version,
+        request.created_at,
+        candidates,
+        set_rating.diversity if set_rating else None,
+        best,
     )
 
 
 def _candidate(output: Output, rating: Rating | None, flag: Flag | None) -> CandidateView:
-    mine = {} if rating is None else {
-        "naturalness": rating.naturalness, "reliability": rating.reliability, "thumbs": rating.thumbs,
-        "comment": rating.comment, "reason": rating.reason,
-    }
+    mine = (
+        {}
+        if rating is None
+        else {
+            "naturalness": rating.naturalness,
+            "reliability": rating.reliability,
+            "thumbs": rating.thumbs,
+            "comment": rating.comment,
+            "reason": rating.reason,
+        }
+    )
     return CandidateView(
-        output.id, output.index, output.text, output.image_path, output.seed, output.latency_ms,
-        output.tokens, output.finish_reason, output.moderation, **mine,
-        flagged=flag is not None, flag_reason=flag.reason if flag else None,
+        output.id,
+        output.index,
+        output.text,
+        output.image_path,
+        output.seed,
+        output.latency_ms,
+        output.tokens,
+        output.finish_reason,
+        output.moderation,
+        **mine,
+        flagged=flag is not None,
+        flag_reason=flag.reason if flag else None,
     )

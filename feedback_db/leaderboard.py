@@ -123,8 +123,14 @@ def _wins(size: int, a: np.ndarray, b: np.ndarray, score_a: np.ndarray, counts: 
 
 
 def _bootstrap_ci(
-    size: int, a: np.ndarray, b: np.ndarray, score_a: np.ndarray, counts: np.ndarray,
-    start: np.ndarray, rounds: int, seed: int,
+    size: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    score_a: np.ndarray,
+    counts: np.ndarray,
+    start: np.ndarray,
+    rounds: int,
+    seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     total = int(counts.sum())
     if rounds < 1 or total == 0:
@@ -132,15 +138,18 @@ def _bootstrap_ci(
         return nan, nan
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(total, counts / total, size=rounds)
-    samples = np.stack([
-        to_elo(fit_bradley_terry(_wins(size, a, b, score_a, draw), start=start)) for draw in draws
-    ])
+    samples = np.stack([to_elo(fit_bradley_terry(_wins(size, a, b, score_a, draw), start=start)) for draw in draws])
     return np.percentile(samples, 2.5, axis=0), np.percentile(samples, 97.5, axis=0)
 
 
 def _table(
-    names: list[str], a: np.ndarray, b: np.ndarray, outcome: np.ndarray,
-    elo: np.ndarray, low: np.ndarray, high: np.ndarray,
+    names: list[str],
+    a: np.ndarray,
+    b: np.ndarray,
+    outcome: np.ndarray,
+    elo: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
 ) -> pd.DataFrame:
     # Counted with bincount over the outcome masks: one pass per outcome, not per contestant.
     size = len(names)
@@ -155,21 +164,42 @@ def _table(
     ranked = won + lost + tied
     with np.errstate(invalid="ignore", divide="ignore"):
         win_rate = np.where(ranked > 0, (won + 0.5 * tied) / ranked, np.nan)
-    rows = [{
-        "contestant": name, "score": elo[i], "ci_low": low[i], "ci_high": high[i],
-        "battles": int(ranked[i] + both_bad[i]), "wins": int(won[i]), "losses": int(lost[i]),
-        "ties": int(tied[i]), "both_bad": int(both_bad[i]), "win_rate": win_rate[i],
-    } for i, name in enumerate(names)]
+    rows = [
+        {
+            "contestant": name,
+            "score": elo[i],
+            "ci_low": low[i],
+            "ci_high": high[i],
+            "battles": int(ranked[i] + both_bad[i]),
+            "wins": int(won[i]),
+            "losses": int(lost[i]),
+            "ties": int(tied[i]),
+            "both_bad": int(both_bad[i]),
+            "win_rate": win_rate[i],
+        }
+        for i, name in enumerate(names)
+    ]
     table = pd.DataFrame(rows).sort_values("score", ascending=False, kind="stable")
     table.insert(0, "rank", range(1, len(table) + 1))
     return table.reset_index(drop=True)
 
 
 def _empty_table() -> pd.DataFrame:
-    return pd.DataFrame(columns=[
-        "rank", "contestant", "score", "ci_low", "ci_high", "battles", "wins", "losses", "ties",
-        "both_bad", "win_rate",
-    ])
+    return pd.DataFrame(
+        columns=[
+            "rank",
+            "contestant",
+            "score",
+            "ci_low",
+            "ci_high",
+            "battles",
+            "wins",
+            "losses",
+            "ties",
+            "both_bad",
+            "win_rate",
+        ]
+    )
 
 
 def _pairwise(names: list[str], wins: np.ndarray) -> pd.DataFrame:
@@ -182,16 +212,16 @@ def _pairwise(names: list[str], wins: np.ndarray) -> pd.DataFrame:
 # -- one pair, for the promotion gate --------------------------------------------------------
 
 
-def head_to_head(
-    battles: pd.DataFrame, contestant: str, opponent: str, *, rounds: int = 2000, seed: int = 0
-) -> HeadToHead:
+def head_to_head(battles: pd.DataFrame, contestant: str, opponent: str, *, rounds: int = 2000, seed: int = 0) -> HeadToHead:
     """Win rate of `contestant` over `opponent` in their direct battles, with a 95% bootstrap CI."""
     forward = (battles["contestant_a"] == contestant) & (battles["contestant_b"] == opponent)
     backward = (battles["contestant_a"] == opponent) & (battles["contestant_b"] == contestant)
-    scores = np.concatenate([
-        battles.loc[forward, "outcome"].map(SCORE_OF_A).dropna().to_numpy(),
-        1.0 - battles.loc[backward, "outcome"].map(SCORE_OF_A).dropna().to_numpy(),
-    ])
+    scores = np.concatenate(
+        [
+            battles.loc[forward, "outcome"].map(SCORE_OF_A).dropna().to_numpy(),
+            1.0 - battles.loc[backward, "outcome"].map(SCORE_OF_A).dropna().to_numpy(),
+        ]
+    )
     if len(scores) == 0:
         return HeadToHead(contestant, opponent, 0, np.nan, np.nan, np.nan)
     values, counts = np.unique(scores, return_counts=True)
@@ -206,10 +236,13 @@ def head_to_head(
 
 def rating_means(ratings: pd.DataFrame, set_ratings: pd.DataFrame) -> pd.DataFrame:
     """Mean naturalness, reliability and diversity per model version, with t-based 95% CIs."""
-    long = pd.concat([
-        _long(ratings, ("naturalness", "reliability")),
-        _long(set_ratings, ("diversity",)),
-    ], ignore_index=True)
+    long = pd.concat(
+        [
+            _long(ratings, ("naturalness", "reliability")),
+            _long(set_ratings, ("diversity",)),
+        ],
+        ignore_index=True,
+    )
     if long.empty:
         return pd.DataFrame(columns=["model_version", "axis", "mean", "ci_low", "ci_high", "count"])
     grouped = long.groupby(["model_version", "axis"])["score"]

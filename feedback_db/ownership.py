@@ -25,9 +25,7 @@ def request_session(session: Session, *, request_id: int) -> str | None:
 def output_session(session: Session, *, output_id: int) -> str | None:
     """The browser session that made an output's request, in one query; UnknownIdError if there
     is no such output."""
-    row = session.execute(
-        select(Request.session_id).join(Output, Output.request_id == Request.id).where(Output.id == output_id)
-    ).first()
+    row = session.execute(select(Request.session_id).join(Output, Output.request_id == Request.id).where(Output.id == output_id)).first()
     if row is None:
         raise UnknownIdError(f"output {output_id} does not exist")
     return row.session_id

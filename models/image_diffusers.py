@@ -155,7 +155,7 @@ class DiffusersImageGenerator:
         # 4. Save each image as a PNG named by its sha256, with provenance in its metadata.
         finish = "cancelled" if cancelled.is_set() else "stop"
         outputs = []
-        for i, (image, seed) in enumerate(zip(images, seeds)):
+        for i, (image, seed) in enumerate(zip(images, seeds, strict=True)):
             path, digest = save_png(image, out_dir, _png_metadata(prompt, params, seed, self.model, version))
             outputs.append(ImageOutput(i, image, path, digest, seed, latency_ms, finish))
         return outputs
@@ -234,7 +234,6 @@ class DiffusersImageGenerator:
             denoiser.set_adapters([name])
             denoiser.enable_adapters()
             self.model_version = version_id
-
 
     @property
     def loaded_versions(self) -> list[str]:

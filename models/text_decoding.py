@@ -52,9 +52,7 @@ class PerRowSampler(LogitsProcessor):
         for warper in self.warpers:
             scores = warper(input_ids, scores)
         probs = torch.softmax(scores.float(), dim=-1)
-        chosen = torch.stack(
-            [torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)]
-        )
+        chosen = torch.stack([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)])
         only_chosen = torch.full_like(scores, float("-inf"))
         return only_chosen.scatter_(1, chosen, 0.0)
 

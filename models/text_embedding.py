@@ -25,8 +25,9 @@ class SentenceEmbedder:
         tokenizer, encoder = self._loaded()
         vectors = []
         for start in range(0, len(texts), BATCH):
-            batch = tokenizer([t or " " for t in texts[start:start + BATCH]], padding=True, truncation=True,
-                              max_length=MAX_TOKENS, return_tensors="pt")
+            batch = tokenizer(
+                [t or " " for t in texts[start : start + BATCH]], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+            )
             with torch.inference_mode():
                 hidden = encoder(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)

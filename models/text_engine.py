@@ -137,9 +137,7 @@ class EngineTextGenerator:
 
     # -- generation ----------------------------------------------------------------------------
 
-    def stream(
-        self, prompt: str, params: TextParams, cancel: threading.Event | None = None
-    ) -> Iterator[TextProgress]:
+    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]:
         """Validate now, then stream every candidate's text; the last item has `done` and outputs.
 
         Raises InvalidParameterError at once (not on first iteration) for bad input, before any
@@ -198,9 +196,7 @@ class EngineTextGenerator:
         # 1. One streamed completion per candidate, each in its own thread, all at once.
         events: queue.Queue[tuple[str, int, Any]] = queue.Queue()
         for index, seed in enumerate(job.seeds):
-            threading.Thread(
-                target=self._candidate, args=(job, index, seed, events), name=f"engine-stream-{index}", daemon=True
-            ).start()
+            threading.Thread(target=self._candidate, args=(job, index, seed, events), name=f"engine-stream-{index}", daemon=True).start()
         # 2. Relay their text as it grows; fail the request if any candidate fails.
         texts = [""] * len(job.seeds)
         outputs: list[TextOutput | None] = [None] * len(job.seeds)

@@ -116,4 +116,3 @@ def _error_text(reply: Any) -> str:
         if isinstance(error, str):
             return error
     return json.dumps(reply)[:300]
-

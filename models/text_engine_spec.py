@@ -14,8 +14,12 @@ ENGINE_PREFIX = "openai:"
 # What servers call the end of a completion, in our three words. vLLM, SGLang, llama.cpp and
 # Ollama say stop/length; TGI says eos_token/stop_sequence; vLLM says abort for a dropped request.
 FINISH_REASONS: dict[str, FinishReason] = {
-    "stop": "stop", "eos_token": "stop", "stop_sequence": "stop", "eos": "stop",
-    "length": "length", "abort": "cancelled",
+    "stop": "stop",
+    "eos_token": "stop",
+    "stop_sequence": "stop",
+    "eos": "stop",
+    "length": "length",
+    "abort": "cancelled",
 }
 
 
@@ -55,16 +59,14 @@ class EngineSpec:
     def parse(cls, spec: str) -> EngineSpec:
         if not is_engine_spec(spec):
             raise InvalidEngineSpecError(f"{spec!r} is not an engine spec (openai:<URL>[#model])")
-        url, _, model = spec[len(ENGINE_PREFIX):].partition("#")
+        url, _, model = spec[len(ENGINE_PREFIX) :].partition("#")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidEngineSpecError(
                 f"{spec!r}: the engine URL must be http(s)://host[:port]/path, e.g. openai:http://127.0.0.1:8000/v1"
             )
         if parts.path.strip("/") == "":
-            raise InvalidEngineSpecError(
-                f"{spec!r}: give the API's base URL with its path, e.g. {url.rstrip('/')}/v1"
-            )
+            raise InvalidEngineSpecError(f"{spec!r}: give the API's base URL with its path, e.g. {url.rstrip('/')}/v1")
         if parts.query or parts.fragment:
             raise InvalidEngineSpecError(f"{spec!r}: the engine URL takes no query string")
         return cls(base_url=url.rstrip("/"), model=model.strip() or None)

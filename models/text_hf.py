@@ -136,9 +136,7 @@ class HFTextGenerator:
         if eos is None:
             eos = tokenizer.eos_token_id
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else _first(eos)
-        model.generation_config = GenerationConfig(
-            bos_token_id=model.generation_config.bos_token_id, eos_token_id=eos, pad_token_id=pad
-        )
+        model.generation_config = GenerationConfig(bos_token_id=model.generation_config.bos_token_id, eos_token_id=eos, pad_token_id=pad)
         self._tokenizer, self._placement = tokenizer, placement
         self._model = model  # last: `load()` reads a set model as "fully loaded"
 
@@ -160,9 +158,7 @@ class HFTextGenerator:
 
     # -- generation ----------------------------------------------------------------------------
 
-    def stream(
-        self, prompt: str, params: TextParams, cancel: threading.Event | None = None
-    ) -> Iterator[TextProgress]:
+    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]:
         """Validate now, then stream every candidate's text; the last item has `done` and outputs.
 
         Raises InvalidParameterError at once (not on first iteration) for bad input.
@@ -191,9 +187,7 @@ class HFTextGenerator:
 
     def _run_streaming(self, job: _Job) -> Iterator[TextProgress]:
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        worker = threading.Thread(
-            target=self._worker, args=(job, events), name="text-generate", daemon=True
-        )
+        worker = threading.Thread(target=self._worker, args=(job, events), name="text-generate", daemon=True)
         worker.start()
         try:
             while True:
@@ -237,9 +231,7 @@ class HFTextGenerator:
             # 2. Sampling happens in PerRowSampler (per-candidate seeds); generate runs greedy.
             processors = LogitsProcessorList()
             if params.temperature > 0:
-                processors.append(
-                    PerRowSampler(seeds, params.temperature, params.top_p, self._placement.device)
-                )
+                processors.append(PerRowSampler(seeds, params.temperature, params.top_p, self._placement.device))
             criteria = StoppingCriteriaList([StopOnEvent(job.cancel, job.abandoned)])
             if params.stop:
                 criteria.append(StopOnStrings(self._tokenizer, params.stop, input_ids.shape[1]))
@@ -284,9 +276,7 @@ class HFTextGenerator:
                 model.set_adapter(version_id)
                 model.enable_adapters()
             elif adapter_path is None:
-                raise UnknownVersionError(
-                    f"version {version_id!r} is not loaded and no adapter path was given"
-                )
+                raise UnknownVersionError(f"version {version_id!r} is not loaded and no adapter path was given")
             else:
                 self._load_adapter(version_id, Path(adapter_path))
             self.model_version = version_id

@@ -161,14 +161,11 @@ def keep_draft(database: Database, login: object, request_id: int, ratings: Item
         return save_draft(session, annotator_id=user.user_id, request_id=request_id, ratings=ratings)
 
 
-def submit_item(
-    database: Database, settings: Settings, login: object, request_id: int, ratings: ItemRatings
-) -> None:
+def submit_item(database: Database, settings: Settings, login: object, request_id: int, ratings: ItemRatings) -> None:
     """Save the annotator's ratings (source "annotator") for a leased or earlier item."""
     user = require_annotator(database, login)
     with database.sessions.begin() as session:
-        submit(session, annotator_id=user.user_id, request_id=request_id, ratings=ratings,
-               policy=policy_for(settings))
+        submit(session, annotator_id=user.user_id, request_id=request_id, ratings=ratings, policy=policy_for(settings))
 
 
 def skip_item(database: Database, login: object, request_id: int) -> None:
@@ -182,10 +179,7 @@ def earlier_item(database: Database, login: object, current: int | None, editing
     user = require_annotator(database, login)
     with database.read_sessions() as session:
         history = submitted_history(session, annotator_id=user.user_id)
-        if editing and current in history:
-            position = history.index(current) - 1
-        else:
-            position = len(history) - 1
+        position = history.index(current) - 1 if editing and current in history else len(history) - 1
         if position < 0:
             return None
         return _shown_again(session, user.user_id, history[position])
@@ -205,7 +199,9 @@ def progress_of(database: Database, settings: Settings, login: object) -> Progre
     user = require_annotator(database, login)
     with database.read_sessions() as session:
         return progress(
-            session, annotator_id=user.user_id, overlap=settings.annotation_overlap,
+            session,
+            annotator_id=user.user_id,
+            overlap=settings.annotation_overlap,
             min_output_tokens=settings.annotation_min_tokens,
         )
 

@@ -31,13 +31,13 @@ from playground.ui.restore import wire_restore
 from playground.ui.session import wire_identity
 from playground.ui.text_tab import build_text_tab
 from playground.ui.waiting import build_warmup_banner
+from playground.ui.wording import plural
 from playground.warmup import freeze_the_loaded_heap
 from playground.web_guard import GuardState
 from playground.web_server import check_proxy_trust, server_app, uvicorn_proxy_trust
 
 log = logging.getLogger("playground.app")
 DRAIN_TIMEOUT_S = 30.0
-from playground.ui.wording import plural
 
 APP_NAME = "Playground"
 TAGLINE = (
@@ -107,8 +107,12 @@ def build_app(context: AppContext) -> gr.Blocks:
         status = gr.Markdown(elem_id="status", elem_classes="meta")
         refresh = gr.Timer(STATUS_REFRESH_S)
         gr.on(
-            [app.load, refresh.tick], lambda: status_markdown(settings, context.database, device),
-            outputs=status, api_visibility="private", queue=False, show_progress="hidden",
+            [app.load, refresh.tick],
+            lambda: status_markdown(settings, context.database, device),
+            outputs=status,
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
         )
     return app
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from feedback_db.arena import (
     Contestant,
-    battle_vote,
     PairPolicy,
+    battle_vote,
     choose_pair,
     create_battle,
     finish_battle,
@@ -94,9 +94,7 @@ def validate_battle(context: AppContext, modality: str, prompt: str) -> str:
     return screened_prompt(context, check_prompt(prompt, MAX_PROMPT_CHARS[modality]))
 
 
-def start_battle(
-    context: AppContext, viewer: Viewer, modality: str, prompt: str, rng: random.Random | None = None
-) -> int:
+def start_battle(context: AppContext, viewer: Viewer, modality: str, prompt: str, rng: random.Random | None = None) -> int:
     """Pick two contestants for `prompt` and open a battle; return its id (all the page keeps)."""
     # 1. Validate before anything is written.
     prompt = validate_battle(context, modality, prompt)
@@ -116,18 +114,18 @@ def start_battle(
             focus = active_side = None
         # 3. The pair (few votes first, the newest candidate until it has enough), sides random.
         side_a, side_b = choose_pair(
-            contestants, pair_votes(session, modality=modality), rng,
-            focus=focus, active=active_side, policy=PairPolicy(),
+            contestants,
+            pair_votes(session, modality=modality),
+            rng,
+            focus=focus,
+            active=active_side,
+            policy=PairPolicy(),
         )
-        battle = create_battle(
-            session, modality=modality, prompt=prompt, side_a=side_a, side_b=side_b, user_id=viewer.user_id
-        )
+        battle = create_battle(session, modality=modality, prompt=prompt, side_a=side_a, side_b=side_b, user_id=viewer.user_id)
         return battle.id
 
 
-def stream_battle(
-    context: AppContext, viewer: Viewer, battle_id: int, cancel: threading.Event | None = None
-) -> Iterator[SideUpdate]:
+def stream_battle(context: AppContext, viewer: Viewer, battle_id: int, cancel: threading.Event | None = None) -> Iterator[SideUpdate]:
     """Generate side A, then side B (same seed for both), then mark the battle ready for a vote."""
     battle = _own_battle(context, viewer, battle_id)
     if battle.finished_at is not None:
@@ -146,8 +144,7 @@ def stream_battle(
             params = _image_params(context, version, preset, seed)
             for update in stream_image(context, viewer, battle.prompt, params, cancel, ARENA_SOURCE, version):
                 image = update.outputs[0].image if update.outputs else None
-                yield SideUpdate(side, image=image, step=update.step, total_steps=update.total_steps,
-                                 done=update.recorded is not None)
+                yield SideUpdate(side, image=image, step=update.step, total_steps=update.total_steps, done=update.recorded is not None)
                 if update.recorded is not None:
                     request_ids[side] = update.recorded.request_id
     with context.database.sessions.begin() as session:
@@ -191,7 +188,8 @@ def _revealed(session, contestant: Contestant, request_id: int | None, statuses:
         request = session.get(Request, request_id)
         output = request.outputs[0] if request is not None and request.outputs else None
     return RevealedSide(
-        contestant, statuses.get(contestant.version, "deleted"),
+        contestant,
+        statuses.get(contestant.version, "deleted"),
         output.latency_ms if isinstance(output, Output) else None,
         output.tokens if isinstance(output, Output) else None,
     )

@@ -33,8 +33,7 @@ def apply_arena_gate(database: Database, *, modality: str, min_battles: int, see
         # 1. A verdict for each candidate, all against the same active version.
         candidates = [v for v in list_versions(session, modality=modality) if v.status == "candidate"]
         verdicts: list[tuple[int, ArenaVerdict]] = [
-            (v.id, arena_verdict(session, modality=modality, candidate=v.name, min_battles=min_battles, seed=seed))
-            for v in candidates
+            (v.id, arena_verdict(session, modality=modality, candidate=v.name, min_battles=min_battles, seed=seed)) for v in candidates
         ]
         # 2. Retire the losers, promote the clearest winner.
         winners = sorted((x for x in verdicts if x[1].decision == "promote"), key=lambda x: -x[1].result.ci_low)

@@ -19,8 +19,6 @@ from playground.settings import Settings
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -63,9 +61,7 @@ def _is_user_error(error: Exception) -> bool:
     from models.base import ModelError
     from playground.errors import PlaygroundError
 
-    return isinstance(
-        error, (CLIError, FeedbackDBError, ModelError, OSError, PlaygroundError, ValidationError)
-    )
+    return isinstance(error, (CLIError, FeedbackDBError, ModelError, OSError, PlaygroundError, ValidationError))
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -73,7 +69,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
         for name in (
-            "data_dir", "database_url", "text_model", "text_train_model", "image_model", "device", "host", "port",
+            "data_dir",
+            "database_url",
+            "text_model",
+            "text_train_model",
+            "image_model",
+            "device",
+            "host",
+            "port",
         )
         if getattr(args, name, None) is not None
     }
@@ -96,9 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     serve.add_argument("--device", help="auto, cpu, cuda or cuda:N")
 
-    db = commands.add_parser("db", help="database maintenance").add_subparsers(
-        title="db commands", metavar="DB_COMMAND"
-    )
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(title="db commands", metavar="DB_COMMAND")
     _command(db, "upgrade", "create or migrate the database to the latest schema", cmd_db_upgrade)
     _command(db, "current", "print the database's schema revision", cmd_db_current)
     backup = _command(db, "backup", "copy the SQLite database consistently while the app runs", cmd_db_backup)
@@ -109,22 +110,26 @@ def build_parser() -> argparse.ArgumentParser:
     export = _command(commands, "export", "export feedback as CSV, Parquet or JSONL, or as TRL datasets", cmd_export)
     export.add_argument("--out", type=Path, required=True, help="folder to write the files into")
     export.add_argument(
-        "--format", choices=("csv", "parquet", "jsonl", "trl"), default="csv",
+        "--format",
+        choices=("csv", "parquet", "jsonl", "trl"),
+        default="csv",
         help="csv/parquet/jsonl: the feedback tables; trl: the DPO/KTO/SFT datasets retrain trains on",
     )
     export.add_argument("--trl-files", choices=("parquet", "jsonl"), default="parquet", help="file type for --format trl")
     export.add_argument("--modality", choices=("text", "image"), help="only this modality")
 
-    generate = _command(
-        commands, "generate", "generate candidates in bulk for the annotation queue", cmd_generate
-    )
+    generate = _command(commands, "generate", "generate candidates in bulk for the annotation queue", cmd_generate)
     generate.add_argument(
-        "--prompts", type=Path, required=True,
+        "--prompts",
+        type=Path,
+        required=True,
         help='JSONL file, one {"prompt": "...", "params": {...}} per line (see docs/ANNOTATION.md)',
     )
     generate.add_argument("--n", type=int, default=4, help="candidates per prompt (default 4)")
     generate.add_argument("--modality", choices=("text", "image"), default="text")
-    generate.add_argument("--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)")
+    generate.add_argument(
+        "--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)"
+    )
     generate.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     generate.add_argument("--device", help="auto, cpu, cuda or cuda:N")
 
@@ -134,9 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = _command(users, "add", "add an annotator or admin", cmd_users_add)
     add.add_argument("name")
     add.add_argument("--role", choices=("annotator", "admin"), default="annotator")
-    add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     _command(users, "list", "list annotators and admins", cmd_users_list)
 
     retrain = _command(commands, "retrain", "turn feedback into a better model version", cmd_retrain)
@@ -144,23 +147,37 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--dry-run", action="store_true", help="print the data counts and samples; train nothing")
     retrain.add_argument("--min-examples", type=int, help="usable training rows needed to train (default 16)")
     retrain.add_argument("--max-steps", type=int, help="cap the training steps (quick runs)")
-    retrain.add_argument("--eval-prompts", type=int, metavar="N",
-                         help="at most this many held-out prompts both versions answer, judged for the gate "
-                              "(default 24; 0 skips it: the margin test alone decides)")
-    retrain.add_argument("--sampling-budget", type=float, metavar="SECONDS",
-                         help="time for both versions to answer them (default 300 on a CPU, 120 on a GPU)")
-    retrain.add_argument("--alpha", type=float,
-                         help="the gate's one-sided error rate: how often a version that is no better may be promoted (default 0.05)")
-    retrain.add_argument("--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)")
-    retrain.add_argument("--text-train-model",
-                         help="with an engine --text-model: its base model as a local copy ('embedded', an id or path) to train on")
+    retrain.add_argument(
+        "--eval-prompts",
+        type=int,
+        metavar="N",
+        help="at most this many held-out prompts both versions answer, judged for the gate "
+        "(default 24; 0 skips it: the margin test alone decides)",
+    )
+    retrain.add_argument(
+        "--sampling-budget",
+        type=float,
+        metavar="SECONDS",
+        help="time for both versions to answer them (default 300 on a CPU, 120 on a GPU)",
+    )
+    retrain.add_argument(
+        "--alpha", type=float, help="the gate's one-sided error rate: how often a version that is no better may be promoted (default 0.05)"
+    )
+    retrain.add_argument(
+        "--text-model", help="'embedded', a Hugging Face id / local path, or openai:URL[#MODEL] (an engine: docs/ENGINE.md)"
+    )
+    retrain.add_argument(
+        "--text-train-model", help="with an engine --text-model: its base model as a local copy ('embedded', an id or path) to train on"
+    )
     retrain.add_argument("--image-model", help="'embedded' or a diffusers id / local path")
     retrain.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     retrain.add_argument(
-        "--arena-min-battles", type=int, metavar="N",
+        "--arena-min-battles",
+        type=int,
+        metavar="N",
         help="first promote (or retire) candidates whose arena record against the active version "
-             "is clear after at least N battles; a new version that passes the held-out gate then "
-             "stays a candidate until the arena decides (docs/RETRAIN.md, 'Arena gate')",
+        "is clear after at least N battles; a new version that passes the held-out gate then "
+        "stays a candidate until the arena decides (docs/RETRAIN.md, 'Arena gate')",
     )
     _add_arena_commands(commands)
     return parser
@@ -214,8 +231,10 @@ def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_db.backup import backup_database
 
     report = backup_database(settings.resolved_database_url, args.path)
-    print(f"backed up {report.tables['requests']} requests, {report.tables['ratings']} ratings "
-          f"(revision {report.revision}, integrity ok) to {args.path}")
+    print(
+        f"backed up {report.tables['requests']} requests, {report.tables['ratings']} ratings "
+        f"(revision {report.revision}, integrity ok) to {args.path}"
+    )
     return EXIT_OK
 
 
@@ -223,8 +242,10 @@ def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_db.backup import restore_database
 
     report = restore_database(settings.resolved_database_url, args.path)
-    print(f"restored {report.tables['requests']} requests, {report.tables['ratings']} ratings "
-          f"(revision {report.revision}, integrity ok); the previous database is at {report.previous}")
+    print(
+        f"restored {report.tables['requests']} requests, {report.tables['ratings']} ratings "
+        f"(revision {report.revision}, integrity ok); the previous database is at {report.previous}"
+    )
     return EXIT_OK
 
 
@@ -327,7 +348,6 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from models.finetune.evaluate import GateConfig
     from playground.cli_arena import run_arena_gate
     from playground.retrain import RetrainOptions, retrain
-
     from playground.retrain.text import local_text_model
 
     if args.modality in ("text", "all"):

@@ -24,8 +24,9 @@ def add_arena_commands(commands: argparse._SubParsersAction, command: Callable) 
     retire.add_argument("name")
     gate = command(versions, "gate", "promote or retire candidates on their arena record", cmd_versions_gate)
     gate.add_argument("--modality", choices=("text", "image", "all"), default="all")
-    gate.add_argument("--min-battles", type=int, default=96, metavar="N",
-                      help="battles against the active version needed before deciding (default 96)")
+    gate.add_argument(
+        "--min-battles", type=int, default=96, metavar="N", help="battles against the active version needed before deciding (default 96)"
+    )
 
     report = command(commands, "report", "print the leaderboard and per-version figures; write Markdown + PNG", cmd_report)
     report.add_argument("--since", type=_date, help="only feedback from this date on (YYYY-MM-DD)")
@@ -55,9 +56,7 @@ def cmd_versions_list(settings: Settings, args: argparse.Namespace) -> int:
         for modality in _modalities(args.modality or "all"):
             board = version_leaderboard(session, modality=modality, rounds=0).table.set_index("contestant")
             print(f"{modality}:")
-            rows = [("base", "base", None)] + [
-                (v.name, v.status, v.created_at) for v in list_versions(session, modality=modality)
-            ]
+            rows = [("base", "base", None)] + [(v.name, v.status, v.created_at) for v in list_versions(session, modality=modality)]
             for name, status, created in rows:
                 standing = "no arena votes"
                 if name in board.index:
@@ -124,8 +123,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     if args.rounds < 0:
         raise CLIError("--rounds must be 0 or more")
     database = open_database(settings)
-    report = build_report(database, settings, modalities=_modalities(args.modality), since=args.since,
-                          rounds=args.rounds)
+    report = build_report(database, settings, modalities=_modalities(args.modality), since=args.since, rounds=args.rounds)
     print(report.markdown)
     if args.out is not None:
         if args.out.exists() and not args.out.is_dir():

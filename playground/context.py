@@ -90,9 +90,7 @@ class AppContext:
         return cls(
             settings=settings,
             database=database,
-            text_factory=lambda: load_text_generator(
-                settings.text_model, settings.device, settings.model_cache_dir
-            ),
+            text_factory=lambda: load_text_generator(settings.text_model, settings.device, settings.model_cache_dir),
             image_factory=lambda: load_image_generator(settings.image_model, settings.device),
         )
 
@@ -101,9 +99,7 @@ class AppContext:
         return factories[check_modality(modality)]()
 
     @contextmanager
-    def serving(
-        self, modality: str, version: str | None = None
-    ) -> Iterator[tuple[TextGenerator | ImageGenerator, ServedVersion]]:
+    def serving(self, modality: str, version: str | None = None) -> Iterator[tuple[TextGenerator | ImageGenerator, ServedVersion]]:
         """Hold the generator on `version` (None: the active one) for one whole generation.
 
         Generations on the same version run side by side; one that needs another version waits

@@ -68,9 +68,7 @@ def open_database(settings: Settings) -> Database:
     revision = upgrade_to_head(engine)
     return Database(
         engine=engine,
-        sessions=CountingSessions(
-            engine, expire_on_commit=False, serialize_writes=engine.dialect.name == "sqlite"
-        ),
+        sessions=CountingSessions(engine, expire_on_commit=False, serialize_writes=engine.dialect.name == "sqlite"),
         read_sessions=make_read_session_factory(engine),
         revision=revision,
     )

@@ -67,8 +67,10 @@ def feedback_datasets(database: Database, modality: str, config: DataConfig = Da
 def split_rows(datasets: FeedbackDatasets) -> dict[str, list[dict[str, Any]]]:
     """`<method>/<split>` -> rows, in TRL's formats (conversational for text)."""
     splits = {
-        "dpo/train": datasets.pairs, "dpo/test": datasets.heldout_pairs,
-        "kto/train": datasets.unpaired, "kto/test": datasets.heldout_unpaired,
+        "dpo/train": datasets.pairs,
+        "dpo/test": datasets.heldout_pairs,
+        "kto/train": datasets.unpaired,
+        "kto/test": datasets.heldout_unpaired,
         "sft/train": datasets.sft,
     }
     if datasets.modality != "text":
@@ -85,7 +87,9 @@ def _conversational(row: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def export_trl(database: Database, out_dir: Path, file_format: str = "parquet", modalities: tuple[str, ...] = MODALITIES) -> list[WrittenFile]:
+def export_trl(
+    database: Database, out_dir: Path, file_format: str = "parquet", modalities: tuple[str, ...] = MODALITIES
+) -> list[WrittenFile]:
     """Write each modality's TRL datasets under `out_dir`; return what was written."""
     if file_format not in TRL_FILE_FORMATS:
         raise ValueError(f"unknown file format {file_format!r}; choose one of {', '.join(TRL_FILE_FORMATS)}")
@@ -103,9 +107,13 @@ def export_trl(database: Database, out_dir: Path, file_format: str = "parquet", 
                 _write(pd.DataFrame(rows), path, file_format)
                 written.append(WrittenFile(path, len(rows)))
         # 3. A manifest: counts, the settings that built the rows, where image paths point.
-        manifest = {"modality": modality, "counts": datasets.summary(), "data_config": asdict(config),
-                    "splits": {"train": "training prompts", "test": "held-out prompts (never trained on; the gate's rows)"},
-                    "format": "conversational" if modality == "text" else "image paths relative to the data folder"}
+        manifest = {
+            "modality": modality,
+            "counts": datasets.summary(),
+            "data_config": asdict(config),
+            "splits": {"train": "training prompts", "test": "held-out prompts (never trained on; the gate's rows)"},
+            "format": "conversational" if modality == "text" else "image paths relative to the data folder",
+        }
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return written

@@ -33,9 +33,7 @@ def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: An
     return "Saved " + ", ".join(_describe(name, value) for name, value in fields.items() if name != "reason")
 
 
-def give_reason(
-    database: Database, viewer: Viewer, output_id: int, chips: Iterable[str] | None, detail: str | None
-) -> str:
+def give_reason(database: Database, viewer: Viewer, output_id: int, chips: Iterable[str] | None, detail: str | None) -> str:
     """Say why this viewer gave the output a thumbs-down and/or flagged it (feedback_db/reasons.py).
 
     The reason lands in whichever of the two the viewer gave; with neither, it is refused."""
@@ -69,16 +67,18 @@ def rate_set(
     _check_own_request(database, viewer, request_id)
     with database.sessions.begin() as session:
         upsert_set_rating(
-            session, request_id=request_id, rater_id=viewer.user_id, source="end_user",
-            diversity=diversity, best_output_id=best_output_id,
+            session,
+            request_id=request_id,
+            rater_id=viewer.user_id,
+            source="end_user",
+            diversity=diversity,
+            best_output_id=best_output_id,
         )
     fields = {"diversity": diversity, "best": best_output_id}
     return "Saved " + ", ".join(_describe(k, v) for k, v in fields.items() if v is not UNSET)
 
 
-def flag_output(
-    database: Database, viewer: Viewer, output_id: int, flagged: bool, reason: str | None = None
-) -> str:
+def flag_output(database: Database, viewer: Viewer, output_id: int, flagged: bool, reason: str | None = None) -> str:
     _check_own_output(database, viewer, output_id)
     with database.sessions.begin() as session:
         set_flag(session, output_id=output_id, rater_id=viewer.user_id, flagged=flagged, reason=reason)

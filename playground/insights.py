@@ -48,8 +48,7 @@ def insights_for_admin(database: Database, login: object, modality: str, since: 
     return read_insights(database, modality, since=since)
 
 
-def read_insights(database: Database, modality: str, *, since: datetime | None = None,
-                  data_dir: Path | None = None) -> Insights:
+def read_insights(database: Database, modality: str, *, since: datetime | None = None, data_dir: Path | None = None) -> Insights:
     with database.read_sessions() as session:
         ratings = ratings_frame(session, modality=modality, since=since, include_withheld=True)
         sets = set_ratings_frame(session, modality=modality, since=since, include_withheld=True)
@@ -72,11 +71,11 @@ def read_insights(database: Database, modality: str, *, since: datetime | None =
 def _long_scores(ratings: pd.DataFrame, sets: pd.DataFrame) -> pd.DataFrame:
     parts = []
     if not ratings.empty:
-        parts.append(ratings.melt(id_vars=["model_version", "created_at"], value_vars=list(SCORE_AXES),
-                                  var_name="axis", value_name="score"))
+        parts.append(
+            ratings.melt(id_vars=["model_version", "created_at"], value_vars=list(SCORE_AXES), var_name="axis", value_name="score")
+        )
     if not sets.empty:
-        parts.append(sets.melt(id_vars=["model_version", "created_at"], value_vars=["diversity"],
-                               var_name="axis", value_name="score"))
+        parts.append(sets.melt(id_vars=["model_version", "created_at"], value_vars=["diversity"], var_name="axis", value_name="score"))
     if not parts:
         return pd.DataFrame(columns=["model_version", "created_at", "axis", "score"])
     long = pd.concat(parts, ignore_index=True).dropna(subset=["score"])
@@ -121,7 +120,7 @@ def _text_metrics(outputs: pd.DataFrame) -> pd.DataFrame:
     """Mean words per output, and distinct-1/2 across the candidates of each request."""
     rows = []
     texts = outputs.dropna(subset=["text"]) if not outputs.empty else outputs
-    for version, frame in (texts.groupby("model_version") if not texts.empty else []):
+    for version, frame in texts.groupby("model_version") if not texts.empty else []:
         per_request = frame.groupby("request_id")["text"].apply(list)
         several = [t for t in per_request if len(t) > 1]
         rows += [
@@ -138,7 +137,7 @@ def _image_metrics(outputs: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame
 
     rows = []
     images = outputs.dropna(subset=["image_path"]) if not outputs.empty else outputs
-    for version, frame in (images.groupby("model_version") if not images.empty else []):
+    for version, frame in images.groupby("model_version") if not images.empty else []:
         frame = frame.tail(MAX_IMAGES_PER_VERSION)
         loaded = {row.output_id: _open(Image, row.image_path, data_dir) for row in frame.itertuples()}
         present = [image for image in loaded.values() if image is not None]
@@ -175,11 +174,18 @@ def _mean(values) -> float:
 def _runs(session, modality: str) -> pd.DataFrame:
     rows = []
     for run in list_runs(session, modality=modality):
-        rows.append({
-            "run": run.id, "status": run.status, "method": run.method, "started_at": run.started_at,
-            "finished_at": run.finished_at, "data": run.data_counts, "error": run.error,
-            "report": _report_text(run.report_path),
-        })
+        rows.append(
+            {
+                "run": run.id,
+                "status": run.status,
+                "method": run.method,
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+                "data": run.data_counts,
+                "error": run.error,
+                "report": _report_text(run.report_path),
+            }
+        )
     return pd.DataFrame(rows, columns=["run", "status", "method", "started_at", "finished_at", "data", "error", "report"])
 
 
@@ -197,7 +203,9 @@ def _flagged(outputs: pd.DataFrame, ratings: pd.DataFrame, flags: pd.DataFrame) 
     if flags.empty or outputs.empty:
         return pd.DataFrame(columns=columns)
     merged = flags.merge(outputs, on="output_id", how="inner")
-    comments = ratings.dropna(subset=["comment"]).groupby("output_id")["comment"].apply(" | ".join) if not ratings.empty else pd.Series(dtype=str)
+    comments = (
+        ratings.dropna(subset=["comment"]).groupby("output_id")["comment"].apply(" | ".join) if not ratings.empty else pd.Series(dtype=str)
+    )
     merged["comments"] = merged["output_id"].map(comments).fillna("")
     merged["output"] = merged["text"].fillna(merged["image_path"])
     merged = merged.rename(columns={"created_at": "flagged_at"})

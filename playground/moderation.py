@@ -47,7 +47,7 @@ class Moderator:
             pending = [i for i, reason in enumerate(found) if reason is None and texts[i].strip()]
             if pending:
                 for i, labels in zip(pending, self.classifier([texts[i] for i in pending]), strict=True):
-                    flagged = [(l, s) for l, s in labels if l.lower() not in NEUTRAL_LABELS and s >= self.threshold]
+                    flagged = [(name, s) for name, s in labels if name.lower() not in NEUTRAL_LABELS and s >= self.threshold]
                     if flagged:
                         label, score = max(flagged, key=lambda pair: pair[1])
                         found[i] = f"classifier: {label} {score:.2f}"

@@ -52,7 +52,8 @@ def my_ratings(database: Database, viewer: Viewer) -> tuple[str, pd.DataFrame]:
     total = len(rated)
     summary = (
         f"This browser gave **{total} rating{'s' * (total != 1)}** and **{votes} arena vote{'s' * (votes != 1)}**."
-        if total or votes else "You have not rated anything yet: rate candidates in the Text or Image tab."
+        if total or votes
+        else "You have not rated anything yet: rate candidates in the Text or Image tab."
     )
     return summary, pd.DataFrame(rows, columns=COLUMNS)
 

@@ -28,9 +28,7 @@ class Report:
     figures: dict[str, object] = field(default_factory=dict)  # file name -> matplotlib Figure
 
 
-def build_report(
-    database: Database, settings: Settings, *, modalities: tuple[str, ...], since: datetime | None, rounds: int
-) -> Report:
+def build_report(database: Database, settings: Settings, *, modalities: tuple[str, ...], since: datetime | None, rounds: int) -> Report:
     lines = ["# Playground report", ""]
     if since is not None:
         lines += [f"Feedback since {since:%Y-%m-%d}.", ""]

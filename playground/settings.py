@@ -39,38 +39,40 @@ class Settings(BaseSettings):
         description="'embedded' (the model shipped in assets/) or a diffusers id / local path.",
     )
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
-    model_cache: Path | None = Field(
-        None, description="Where converted embedded weights go; default: <data_dir>/models."
-    )
+    model_cache: Path | None = Field(None, description="Where converted embedded weights go; default: <data_dir>/models.")
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
     assets_dir: Path = Field(
         Path(__file__).resolve().parents[1] / "assets",
         description="Guidelines, example prompts and the embedded image model.",
     )
-    gpu_concurrency: int = Field(
-        1, ge=1, le=1024, description="Generation requests run at once (one shared model queue)."
-    )
+    gpu_concurrency: int = Field(1, ge=1, le=1024, description="Generation requests run at once (one shared model queue).")
     max_queue_size: int = Field(64, ge=1, description="Requests waiting before new ones are refused.")
     stream_interval_ms: int = Field(
-        50, ge=0, le=2000,
+        50,
+        ge=0,
+        le=2000,
         description="Least time between two streamed text updates of one request (0: one per token); "
         "the tokens in between go with the next update.",
     )
     torch_threads: int | None = Field(
-        None, ge=1, le=1024,
+        None,
+        ge=1,
+        le=1024,
         description="CPU threads torch may use for a generation; default: all cores but one (at "
         "least 1), so the web server keeps a core for ratings and pages while a model runs.",
     )
-    annotation_overlap: int = Field(
-        2, ge=1, le=20, description="Annotators who rate each request in the annotation queue (k)."
-    )
+    annotation_overlap: int = Field(2, ge=1, le=20, description="Annotators who rate each request in the annotation queue (k).")
     annotation_lease_minutes: float = Field(
-        15.0, gt=0, le=24 * 60,
+        15.0,
+        gt=0,
+        le=24 * 60,
         description="How long an annotator holds a queue item before it is handed out again.",
     )
     annotation_min_tokens: int = Field(
-        5, ge=0, le=100_000,
+        5,
+        ge=0,
+        le=100_000,
         description="Requests with a text output shorter than this many tokens, or with an output "
         "stopped by the user, never enter the annotation queue.",
     )
@@ -82,25 +84,13 @@ class Settings(BaseSettings):
     login_failures_per_ip: int = Field(
         20, ge=1, description="Failed log-ins per client address within login_window_s before it is locked out."
     )
-    login_window_s: float = Field(
-        300.0, gt=0, description="Window (seconds) for counting failed log-ins; also the longest lockout."
-    )
-    generations_per_client: int = Field(
-        30, ge=1, description="Generations one browser (cookie) may start per generation_window_s."
-    )
-    generations_per_ip: int = Field(
-        120, ge=1, description="Generations one client address may start per generation_window_s."
-    )
+    login_window_s: float = Field(300.0, gt=0, description="Window (seconds) for counting failed log-ins; also the longest lockout.")
+    generations_per_client: int = Field(30, ge=1, description="Generations one browser (cookie) may start per generation_window_s.")
+    generations_per_ip: int = Field(120, ge=1, description="Generations one client address may start per generation_window_s.")
     generation_window_s: float = Field(60.0, gt=0, description="Window (seconds) of the generation limits.")
-    max_request_bytes: int = Field(
-        2 * 1024 * 1024, ge=64 * 1024, description="Largest HTTP request body accepted (bytes)."
-    )
-    max_upload_bytes: int = Field(
-        1024, ge=0, description="Largest file upload (bytes); the app has no file inputs."
-    )
-    secure_cookie: bool = Field(
-        False, description="Mark the identity cookie Secure (set when served over HTTPS by a proxy)."
-    )
+    max_request_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, description="Largest HTTP request body accepted (bytes).")
+    max_upload_bytes: int = Field(1024, ge=0, description="Largest file upload (bytes); the app has no file inputs.")
+    secure_cookie: bool = Field(False, description="Mark the identity cookie Secure (set when served over HTTPS by a proxy).")
     trust_forwarded_for: bool = Field(
         False,
         description="Take the client address from X-Forwarded-For, the scheme from X-Forwarded-Proto "
@@ -120,12 +110,8 @@ class Settings(BaseSettings):
     moderation_blocklist: Path | None = Field(
         None, description="A file of blocked words or phrases, one per line; default: assets/blocklist.txt."
     )
-    moderation_model: str | None = Field(
-        None, description="A text-classification model (id or path) that flags toxic prompts and outputs."
-    )
-    moderation_threshold: float = Field(
-        0.8, gt=0, le=1, description="Classifier score at or above which content is moderated."
-    )
+    moderation_model: str | None = Field(None, description="A text-classification model (id or path) that flags toxic prompts and outputs.")
+    moderation_threshold: float = Field(0.8, gt=0, le=1, description="Classifier score at or above which content is moderated.")
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -83,8 +83,10 @@ class GuardMiddleware:
         if sent_token is None:
             token = new_token()
             joined = f"{cookie_header}; {COOKIE_NAME}={token}" if cookie_header else f"{COOKIE_NAME}={token}"
-            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"cookie"]
-                     + [(b"cookie", joined.encode("latin-1"))]}
+            scope = {
+                **scope,
+                "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"cookie"] + [(b"cookie", joined.encode("latin-1"))],
+            }
             set_cookie = self._cookie(token, scope)
         # Only a cookie the client itself sent can own a session_hash (playground/web_sessions.py).
         scope = {**scope, SENT_TOKEN_SCOPE_KEY: sent_token}
@@ -110,8 +112,9 @@ class GuardMiddleware:
 
     def _cookie(self, token: str, scope) -> bytes:
         secure = self.secure_cookie or scope.get("scheme") == "https"
-        parts = [f"{COOKIE_NAME}={token}", "Path=/", f"Max-Age={COOKIE_MAX_AGE_S}", "HttpOnly",
-                 "SameSite=Lax"] + (["Secure"] if secure else [])
+        parts = [f"{COOKIE_NAME}={token}", "Path=/", f"Max-Age={COOKIE_MAX_AGE_S}", "HttpOnly", "SameSite=Lax"] + (
+            ["Secure"] if secure else []
+        )
         return "; ".join(parts).encode("latin-1")
 
     def _limited(self, receive):
@@ -176,4 +179,3 @@ def _status_for_error_body(body: bytes) -> int:
         return 500
     title = payload.get("title") if isinstance(payload, dict) else None
     return 422 if title and title != INTERNAL_ERROR_TITLE else 500
-

@@ -49,8 +49,14 @@ def parse_origin(text: str) -> Origin | None:
     except ValueError:  # a bad port or an unbalanced IPv6 bracket
         return None
     scheme = parts.scheme.lower()
-    if (scheme not in DEFAULT_PORTS or not parts.hostname or parts.username is not None
-            or parts.path not in ("", "/") or parts.query or parts.fragment):
+    if (
+        scheme not in DEFAULT_PORTS
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         return None
     return scheme, parts.hostname, port or DEFAULT_PORTS[scheme]
 
@@ -84,8 +90,9 @@ class OriginPolicy:
     @classmethod
     def from_settings(cls, settings) -> OriginPolicy:
         extra = {parse_origin(entry) for entry in settings.extra_origins}
-        return cls(extra=frozenset(o for o in extra if o is not None),
-                   trust_forwarded=settings.trust_forwarded_for, https=settings.secure_cookie)
+        return cls(
+            extra=frozenset(o for o in extra if o is not None), trust_forwarded=settings.trust_forwarded_for, https=settings.secure_cookie
+        )
 
     def own(self, scope: Scope, headers: dict[bytes, list[bytes]]) -> set[Origin]:
         """The origins the request's own page has: its scheme (uvicorn sets it from
@@ -131,9 +138,13 @@ class OriginMiddleware:
             shown = origin[:_SHOWN_ORIGIN_CHARS]
             log.info("refused: %s %s from origin %r", scope["method"], scope.get("path", ""), shown)
             own = sorted(show(o) for o in self.policy.own(scope, headers))
-            return await answer(send, 403, f"Requests from {shown} are not accepted: only pages of this "
-                                f"app ({', '.join(own) or 'its own address'}) and the origins in "
-                                "PLAYGROUND_ALLOWED_ORIGINS may send them.")
+            return await answer(
+                send,
+                403,
+                f"Requests from {shown} are not accepted: only pages of this "
+                f"app ({', '.join(own) or 'its own address'}) and the origins in "
+                "PLAYGROUND_ALLOWED_ORIGINS may send them.",
+            )
         await self.app(scope, receive, _CORSHeaders(send, origin.encode("latin-1") if allowed else None).send)
 
 
@@ -154,8 +165,9 @@ def _replace_cors(headers: Iterable[tuple[bytes, bytes]], origin: bytes | None) 
     kept = []
     for name, value in headers:
         lower = name.lower()
-        if lower.startswith(_CORS_PREFIX) and (origin is None or lower in (
-                b"access-control-allow-origin", b"access-control-allow-credentials")):
+        if lower.startswith(_CORS_PREFIX) and (
+            origin is None or lower in (b"access-control-allow-origin", b"access-control-allow-credentials")
+        ):
             continue
         kept.append((name, value))
     if origin is not None:

@@ -49,13 +49,13 @@ class GuardedApp(App):
 def server_app(settings: Settings, guard: GuardState | None = None) -> GuardedApp:
     """A fresh App for one Blocks.launch (an App cannot take middleware once it has served)."""
     middleware = [
-        Middleware(GuardMiddleware, max_body_bytes=settings.max_request_bytes, state=guard or GuardState(),
-                   secure_cookie=settings.secure_cookie),
+        Middleware(
+            GuardMiddleware, max_body_bytes=settings.max_request_bytes, state=guard or GuardState(), secure_cookie=settings.secure_cookie
+        ),
         Middleware(SessionBindingMiddleware, owners=SessionOwners()),
     ]
     # What Gradio's App.create_app passes when it makes the App itself.
-    return GuardedApp(origins=OriginPolicy.from_settings(settings), middleware=middleware,
-                      default_response_class=ORJSONResponse)
+    return GuardedApp(origins=OriginPolicy.from_settings(settings), middleware=middleware, default_response_class=ORJSONResponse)
 
 
 def uvicorn_trusted_proxies(settings: Settings) -> str:
@@ -100,5 +100,7 @@ def check_proxy_trust(app: gr.Blocks, settings: Settings) -> None:
         return  # uvicorn reads no proxy header at all
     if config.forwarded_allow_ips != expected:
         app.close()
-        raise RuntimeError(f"uvicorn trusts X-Forwarded-For from {config.forwarded_allow_ips!r}, not "
-                           f"{expected!r} as PLAYGROUND_TRUST_FORWARDED_FOR and PLAYGROUND_FORWARDED_ALLOW_IPS say")
+        raise RuntimeError(
+            f"uvicorn trusts X-Forwarded-For from {config.forwarded_allow_ips!r}, not "
+            f"{expected!r} as PLAYGROUND_TRUST_FORWARDED_FOR and PLAYGROUND_FORWARDED_ALLOW_IPS say"
+        )

@@ -38,7 +38,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from playground.web_reply import answer
 
-
 # Set by GuardMiddleware: the valid identity token the client itself sent, or None.
 SENT_TOKEN_SCOPE_KEY = "playground.sent_client_token"
 DEFAULT_CAPACITY = 100_000
@@ -72,10 +71,9 @@ class SessionOwners:
         mine = _digest(token) if token is not None else None
         with self._lock:
             owners = [self._owners.get(key) for key in keys]
-            if any(owner is not None and (mine is None or not hmac.compare_digest(owner, mine))
-                   for owner in owners):
+            if any(owner is not None and (mine is None or not hmac.compare_digest(owner, mine)) for owner in owners):
                 return False
-            for key, owner in zip(keys, owners):
+            for key, owner in zip(keys, owners, strict=True):
                 if owner is not None:
                     self._owners.move_to_end(key)
                 elif mine is not None:
@@ -101,8 +99,7 @@ class SessionBindingMiddleware:
         if scope["method"] in _BODY_METHODS:
             if _content_type(scope).startswith(b"multipart/"):
                 if path.rstrip("/") in _MULTIPART_REFUSED:
-                    return await answer(send, 415, "This endpoint takes JSON here: no component of this "
-                                        "app uploads files to it.")
+                    return await answer(send, 415, "This endpoint takes JSON here: no component of this app uploads files to it.")
             else:
                 body = await _read_body(receive)
                 if body is None:
@@ -124,7 +121,7 @@ def _digest(text: str) -> bytes:
 def _route_path(scope: Scope) -> str:
     """The path the router matches (without a root_path prefix, as Starlette does)."""
     path, root = scope.get("path", ""), scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _in_url(scope: Scope, path: str) -> list[str]:

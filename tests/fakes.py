@@ -45,10 +45,7 @@ class FakeTextGenerator:
                 if self.fail_after_words is not None and step > self.fail_after_words:
                     raise RuntimeError("model crashed")
                 yield TextProgress(texts=[" ".join(w[:step]) for w in words])
-            outputs = [
-                TextOutput(i, " ".join(w), seed + i, len(w), "stop", 5.0, 50.0)
-                for i, w in enumerate(words)
-            ]
+            outputs = [TextOutput(i, " ".join(w), seed + i, len(w), "stop", 5.0, 50.0) for i, w in enumerate(words)]
             yield TextProgress(texts=[o.text for o in outputs], done=True, outputs=outputs)
 
         return run()

@@ -52,7 +52,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         state[node] = 1
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                return path[path.index(target):] + [target] if target in path else [node, target]
+                return path[path.index(target) :] + [target] if target in path else [node, target]
             if target not in state and (cycle := visit(target, path + [target])):
                 return cycle
         state[node] = 2

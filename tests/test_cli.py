@@ -26,9 +26,7 @@ def data_dir_args(tmp_path):
 
 
 def test_console_script_shows_help():
-    result = subprocess.run(
-        [sys.executable, "-m", "playground", "--help"], capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-m", "playground", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     for command in ("serve", "db", "export", "users", "retrain"):
         assert command in result.stdout

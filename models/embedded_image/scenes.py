@@ -84,9 +84,7 @@ class Scene:
     def caption(self, rng: random.Random | None = None) -> str:
         """A caption for the scene; `rng` picks the wording, None gives the canonical one."""
         template = _TEMPLATES[0] if rng is None else rng.choice(_TEMPLATES)
-        return template.format(
-            size=self.size, colour=self.colour, shape=self.shape, where=self.where(rng), bg=self.background
-        )
+        return template.format(size=self.size, colour=self.colour, shape=self.shape, where=self.where(rng), bg=self.background)
 
     def where(self, rng: random.Random | None = None) -> str:
         phrases = _POSITION_PHRASES[self.position]
@@ -184,8 +182,7 @@ def held_out_scenes(per_combination: int = 1) -> list[Scene]:
     backgrounds, sizes = list(BACKGROUND_COLOURS), list(SIZES)
     for i, (shape, colour, position) in enumerate(combos):
         candidates = [
-            Scene(shape, colour, sizes[(i + k) % 2], position, backgrounds[(i + k) % len(backgrounds)])
-            for k in range(len(backgrounds) * 2)
+            Scene(shape, colour, sizes[(i + k) % 2], position, backgrounds[(i + k) % len(backgrounds)]) for k in range(len(backgrounds) * 2)
         ]
         scenes.extend([s for s in candidates if is_valid(s)][:per_combination])
     return scenes
@@ -225,7 +222,7 @@ def _draw_object(draw: ImageDraw.ImageDraw, scene: Scene, side: int, rng: random
     elif scene.shape == "star":
         angles = np.linspace(-np.pi / 2, 3 * np.pi / 2, 11)[:-1]
         radii = [r if k % 2 == 0 else r * 0.45 for k in range(10)]
-        draw.polygon([(cx + q * np.cos(a), cy + q * np.sin(a)) for a, q in zip(angles, radii)], fill=fill)
+        draw.polygon([(cx + q * np.cos(a), cy + q * np.sin(a)) for a, q in zip(angles, radii, strict=True)], fill=fill)
     else:
         raise ValueError(f"unknown shape {scene.shape!r}")
 

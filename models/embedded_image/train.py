@@ -64,16 +64,14 @@ def build_caption_pool(pipe: EmbeddedImagePipeline, config: TrainConfig, rng: ra
     scenes += training_pairs(pairs, rng)
     captions = [s.caption(rng) for s in scenes]
     parts = [pipe.encode_prompt(captions[i : i + 256]) for i in range(0, len(captions), 256)]
-    hidden, mask, pooled = (torch.cat(p) for p in zip(*parts))
+    hidden, mask, pooled = (torch.cat(p) for p in zip(*parts, strict=True))
     return CaptionPool(scenes, hidden, mask, pooled, pipe.encode_prompt([""]))
 
 
 def sample_batch(pool: CaptionPool, config: TrainConfig, rng: random.Random) -> tuple[torch.Tensor, ...]:
     """Images rendered with fresh jitter, and their caption embeddings (some dropped)."""
     index = [rng.randrange(len(pool.scenes)) for _ in range(config.batch_size)]
-    images = torch.stack(
-        [torch.from_numpy(np.array(render(pool.scenes[i], rng))) for i in index]
-    )
+    images = torch.stack([torch.from_numpy(np.array(render(pool.scenes[i], rng))) for i in index])
     images = images.permute(0, 3, 1, 2).float() / 127.5 - 1
     hidden, mask, pooled = pool.hidden[index].clone(), pool.mask[index].clone(), pool.pooled[index].clone()
     drop = torch.tensor([rng.random() < config.caption_dropout for _ in index])
@@ -94,7 +92,7 @@ def save(pipe: EmbeddedImagePipeline, out: Path) -> None:
 
 
 def parse_text_layers(text: str) -> tuple[int, ...]:
-    """"0,6" -> (0, 6): MiniLM has hidden states 0 (token embeddings) to 6 (last layer)."""
+    """ "0,6" -> (0, 6): MiniLM has hidden states 0 (token embeddings) to 6 (last layer)."""
     try:
         layers = tuple(int(layer) for layer in text.split(","))
     except ValueError:

@@ -107,13 +107,11 @@ def score_outputs(ratings: pd.DataFrame, config: DataConfig) -> pd.DataFrame:
     axes = pd.concat([rows["naturalness"], rows["reliability"], thumbs], axis=1).astype(float)
     rows["row_score"] = axes.mean(axis=1, skipna=True)
     rows = rows.dropna(subset=["row_score"])
-    rows["weight"] = rows["source"].map(
-        {"annotator": config.annotator_weight, "end_user": config.end_user_weight}
-    ).fillna(config.end_user_weight)
-    rows["weighted"] = rows["row_score"] * rows["weight"]
-    grouped = rows.groupby("output_id").agg(
-        weighted=("weighted", "sum"), weight=("weight", "sum"), raters=("rater_id", "nunique")
+    rows["weight"] = (
+        rows["source"].map({"annotator": config.annotator_weight, "end_user": config.end_user_weight}).fillna(config.end_user_weight)
     )
+    rows["weighted"] = rows["row_score"] * rows["weight"]
+    grouped = rows.groupby("output_id").agg(weighted=("weighted", "sum"), weight=("weight", "sum"), raters=("rater_id", "nunique"))
     grouped["score"] = grouped["weighted"] / grouped["weight"]
     return grouped.reset_index()[["output_id", "score", "weight", "raters"]]
 

@@ -60,7 +60,9 @@ def diffusion_parts(pipe: Any, denoiser: Any | None = None) -> DiffusionParts:
     if getattr(pipe, "transformer", None) is not None and getattr(pipe, "unet", None) is None:
         raise UnsupportedPipelineError(f"{type(pipe).__name__}: transformer (flow-matching) pipelines are not supported")
     if config.get("addition_embed_type"):
-        raise UnsupportedPipelineError(f"{type(pipe).__name__}: UNets with {config.addition_embed_type!r} embeddings (SDXL) are not supported")
+        raise UnsupportedPipelineError(
+            f"{type(pipe).__name__}: UNets with {config.addition_embed_type!r} embeddings (SDXL) are not supported"
+        )
     # DDPM's add_noise/get_velocity follow the pipeline's betas (zero-SNR rescaling included),
     # whatever sampler the pipeline uses at inference time.
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)

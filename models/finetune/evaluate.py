@@ -88,19 +88,34 @@ def evaluate_pairs(pairs: list[dict[str, Any]], score_old: Scorer, score_new: Sc
     wins, losses, ties = _tally(votes, gate.tie_tolerance)
     p_value = sign_test_p(wins, losses)
     old = {"preference_accuracy": float(np.mean(margin_old > 0)), "mean_margin": float(np.mean(margin_old))}
-    new = {"preference_accuracy": float(np.mean(margin_new > 0)), "mean_margin": float(np.mean(margin_new)),
-           "mean_reward_margin": float(np.mean(gain))}
-    evaluation = Evaluation("held-out pairs: reward margin per prompt", SIGN_TEST, "not-better", p_value,
-                            len(votes), wins, losses, ties, len(pairs), old, new, "")
+    new = {
+        "preference_accuracy": float(np.mean(margin_new > 0)),
+        "mean_margin": float(np.mean(margin_new)),
+        "mean_reward_margin": float(np.mean(gain)),
+    }
+    evaluation = Evaluation(
+        "held-out pairs: reward margin per prompt",
+        SIGN_TEST,
+        "not-better",
+        p_value,
+        len(votes),
+        wins,
+        losses,
+        ties,
+        len(pairs),
+        old,
+        new,
+        "",
+    )
     return _decide(evaluation, gate)
 
 
-def evaluate_votes(metric: str, votes: np.ndarray, rows: int, old: dict[str, float], new: dict[str, float],
-                   gate: GateConfig = GateConfig()) -> Evaluation:
+def evaluate_votes(
+    metric: str, votes: np.ndarray, rows: int, old: dict[str, float], new: dict[str, float], gate: GateConfig = GateConfig()
+) -> Evaluation:
     """The sign test on per-prompt votes (new minus old, one per prompt) of any kind of evidence."""
     wins, losses, ties = _tally(votes, gate.tie_tolerance)
-    evaluation = Evaluation(metric, SIGN_TEST, "not-better", sign_test_p(wins, losses), len(votes), wins, losses,
-                            ties, rows, old, new, "")
+    evaluation = Evaluation(metric, SIGN_TEST, "not-better", sign_test_p(wins, losses), len(votes), wins, losses, ties, rows, old, new, "")
     return _decide(evaluation, gate)
 
 
@@ -122,17 +137,31 @@ def evaluate_labels(rows: list[dict[str, Any]], score_old: Scorer, score_new: Sc
         p_value, u = 1.0, 0.5 * len(good) * len(bad)
     wins = int(sum((g > b + gate.tie_tolerance) for g in good for b in bad))
     losses = int(sum((g < b - gate.tie_tolerance) for g in good for b in bad))
-    new = {"desirable_change": float(good.mean()) if len(good) else 0.0,
-           "undesirable_change": float(bad.mean()) if len(bad) else 0.0,
-           "win_probability": u / (len(good) * len(bad)) if len(good) and len(bad) else 0.5}
+    new = {
+        "desirable_change": float(good.mean()) if len(good) else 0.0,
+        "undesirable_change": float(bad.mean()) if len(bad) else 0.0,
+        "win_probability": u / (len(good) * len(bad)) if len(good) and len(bad) else 0.5,
+    }
     new["advantage"] = new["desirable_change"] - new["undesirable_change"]
-    evaluation = Evaluation("held-out labels: per-token change, desirable vs undesirable", RANK_TEST, "not-better", p_value,
-                            len(good) + len(bad), wins, losses, len(good) * len(bad) - wins - losses, len(rows),
-                            {"advantage": 0.0}, new, "")
+    evaluation = Evaluation(
+        "held-out labels: per-token change, desirable vs undesirable",
+        RANK_TEST,
+        "not-better",
+        p_value,
+        len(good) + len(bad),
+        wins,
+        losses,
+        len(good) * len(bad) - wins - losses,
+        len(rows),
+        {"advantage": 0.0},
+        new,
+        "",
+    )
     if not len(good) or not len(bad):
         evaluation.verdict = "insufficient-evidence"
-        evaluation.reason = (f"the {len(rows)} held-out labelled outputs are all "
-                             f"{'desirable' if len(good) else 'undesirable'}: nothing to compare")
+        evaluation.reason = (
+            f"the {len(rows)} held-out labelled outputs are all {'desirable' if len(good) else 'undesirable'}: nothing to compare"
+        )
         return evaluation
     return _decide(evaluation, gate)
 
@@ -143,8 +172,20 @@ def evaluate_heldout(datasets: FeedbackDatasets, score_old: Scorer, score_new: S
         return evaluate_pairs(datasets.heldout_pairs, score_old, score_new, gate)
     if datasets.heldout_unpaired:
         return evaluate_labels(datasets.heldout_unpaired, score_old, score_new, gate)
-    return Evaluation("no held-out feedback", SIGN_TEST, "insufficient-evidence", 1.0, 0, 0, 0, 0, 0, {}, {},
-                      f"no held-out feedback yet ({len(datasets.heldout_prompts)} held-out prompts, none rated apart)")
+    return Evaluation(
+        "no held-out feedback",
+        SIGN_TEST,
+        "insufficient-evidence",
+        1.0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        {},
+        {},
+        f"no held-out feedback yet ({len(datasets.heldout_prompts)} held-out prompts, none rated apart)",
+    )
 
 
 def _decide(evaluation: Evaluation, gate: GateConfig) -> Evaluation:
@@ -155,8 +196,10 @@ def _decide(evaluation: Evaluation, gate: GateConfig) -> Evaluation:
     if e.ties:
         compared += f", level on {e.ties}"
     if e.test == RANK_TEST:
-        compared = (f"on {e.prompts} held-out prompt groups, desirable outputs rose more than undesirable ones in "
-                    f"{e.wins} of {e.wins + e.losses + e.ties} comparisons")
+        compared = (
+            f"on {e.prompts} held-out prompt groups, desirable outputs rose more than undesirable ones in "
+            f"{e.wins} of {e.wins + e.losses + e.ties} comparisons"
+        )
     test = f"{e.test}: p = {e.p_value:.3g}, promotion needs p <= {gate.alpha:g}"
     if e.p_value <= gate.alpha and e.wins > e.losses:
         e.verdict, e.reason = "better", f"{compared} ({test})"
@@ -218,6 +261,8 @@ def units_needed(win_rate: float, alpha: float = 0.05, power: float = 0.8, limit
     return None
 
 
-def power_table(win_rates: Sequence[float] = (0.6, 0.65, 0.7, 0.75, 0.8, 0.9), alpha: float = 0.05, power: float = 0.8) -> list[tuple[float, int | None]]:
+def power_table(
+    win_rates: Sequence[float] = (0.6, 0.65, 0.7, 0.75, 0.8, 0.9), alpha: float = 0.05, power: float = 0.8
+) -> list[tuple[float, int | None]]:
     """(true win rate, held-out prompts needed) rows for docs/RETRAIN.md."""
     return [(rate, units_needed(rate, alpha, power)) for rate in win_rates]

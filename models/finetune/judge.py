@@ -51,9 +51,15 @@ class Judge:
         return float(np.mean(self.score(chosen) > self.score(rejected))) if len(chosen) else float("nan")
 
     def summary(self) -> dict[str, Any]:
-        return {"pairs": self.pairs, "prompts": self.prompts, "cv_accuracy": round(self.cv_accuracy, 3),
-                "chance_p": round(self.chance_p, 4), "accepted": self.accepted, "reason": self.reason,
-                "heldout_accuracy": None if self.heldout_accuracy is None else round(self.heldout_accuracy, 3)}
+        return {
+            "pairs": self.pairs,
+            "prompts": self.prompts,
+            "cv_accuracy": round(self.cv_accuracy, 3),
+            "chance_p": round(self.chance_p, 4),
+            "accepted": self.accepted,
+            "reason": self.reason,
+            "heldout_accuracy": None if self.heldout_accuracy is None else round(self.heldout_accuracy, 3),
+        }
 
 
 def fit_judge(chosen: np.ndarray, rejected: np.ndarray, prompts: list[str], alpha: float = 0.05) -> Judge:
@@ -65,8 +71,14 @@ def fit_judge(chosen: np.ndarray, rejected: np.ndarray, prompts: list[str], alph
     chosen, rejected = np.asarray(chosen, dtype=float), np.asarray(rejected, dtype=float)
     distinct = len(set(prompts))
     if len(prompts) < MIN_PAIRS or distinct < MIN_PROMPTS:
-        return Judge(len(prompts), distinct, float("nan"), 1.0, False,
-                     f"{len(prompts)} training pairs on {distinct} prompts: a judge needs {MIN_PAIRS} pairs on {MIN_PROMPTS} prompts")
+        return Judge(
+            len(prompts),
+            distinct,
+            float("nan"),
+            1.0,
+            False,
+            f"{len(prompts)} training pairs on {distinct} prompts: a judge needs {MIN_PAIRS} pairs on {MIN_PROMPTS} prompts",
+        )
     # 2. Cross-validated accuracy, folds by prompt.
     groups = np.array(prompts)
     correct = 0
@@ -77,11 +89,19 @@ def fit_judge(chosen: np.ndarray, rejected: np.ndarray, prompts: list[str], alph
     p_value = float(binomtest(correct, len(prompts), 0.5, alternative="greater").pvalue)
     # 3. Accept only a judge that predicts the raters; fit the final one on every training pair.
     accepted = p_value <= alpha
-    reason = (f"cross-validated accuracy {accuracy:.2f} on {len(prompts)} training pairs of {distinct} prompts "
-              f"(binomial p = {p_value:.3g} against chance, needs <= {alpha:g})")
-    return Judge(len(prompts), distinct, accuracy, p_value, accepted,
-                 reason if accepted else f"refused as a judge: {reason}",
-                 model=_fit(chosen, rejected) if accepted else None)
+    reason = (
+        f"cross-validated accuracy {accuracy:.2f} on {len(prompts)} training pairs of {distinct} prompts "
+        f"(binomial p = {p_value:.3g} against chance, needs <= {alpha:g})"
+    )
+    return Judge(
+        len(prompts),
+        distinct,
+        accuracy,
+        p_value,
+        accepted,
+        reason if accepted else f"refused as a judge: {reason}",
+        model=_fit(chosen, rejected) if accepted else None,
+    )
 
 
 def _fit(chosen: np.ndarray, rejected: np.ndarray) -> tuple[np.ndarray, Any]:

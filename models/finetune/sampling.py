@@ -66,8 +66,10 @@ def learn_sampling_defaults(
         return from_ratings
     if not arena["learned"]:
         return {**from_ratings, "evidence": {**from_ratings["evidence"], "arena": arena}}
-    why = (f"arena: {knob} {arena['value']:g} won {arena['wins']} of {arena['wins'] + arena['losses']} decisive "
-           f"preset battles (p = {arena['p_value']:.3g}); ratings: {from_ratings['evidence']['why']}")
+    why = (
+        f"arena: {knob} {arena['value']:g} won {arena['wins']} of {arena['wins'] + arena['losses']} decisive "
+        f"preset battles (p = {arena['p_value']:.3g}); ratings: {from_ratings['evidence']['why']}"
+    )
     return {knob: arena["value"], "evidence": {"learned": True, "source": "arena", "why": why, "arena": arena}}
 
 
@@ -81,13 +83,13 @@ def _from_arena(knob: str, presets: pd.DataFrame | None, config: SamplingConfig)
         decisive = int(row.wins) + int(row.losses)
         if decisive >= config.min_preset_battles:
             p_value = float(binomtest(int(row.wins), decisive, 0.5, alternative="greater").pvalue)
-            tested.append({"value": round(float(row.value), 3), "wins": int(row.wins), "losses": int(row.losses),
-                           "p_value": round(p_value, 4)})
+            tested.append(
+                {"value": round(float(row.value), 3), "wins": int(row.wins), "losses": int(row.losses), "p_value": round(p_value, 4)}
+            )
     if not tested:
         return {"learned": False, "why": f"no {knob} preset has {config.min_preset_battles}+ decisive arena votes"}
     best = min(tested, key=lambda t: t["p_value"])
-    return {**best, "learned": best["p_value"] <= config.alpha, "test": "one-sided sign test against 1/2",
-            "presets": tested}
+    return {**best, "learned": best["p_value"] <= config.alpha, "test": "one-sided sign test against 1/2", "presets": tested}
 
 
 def _from_ratings(
@@ -114,22 +116,33 @@ def _from_ratings(
         for bucket, group in table.groupby("bucket")
     }
     if len(usable) < 2:
-        why = (f"{len(usable)} {knob} bucket(s) with {config.min_requests_per_bucket}+ rated requests: "
-               "nothing to compare, the defaults stay")
+        why = f"{len(usable)} {knob} bucket(s) with {config.min_requests_per_bucket}+ rated requests: nothing to compare, the defaults stay"
         return {**kept, "evidence": {"learned": False, "why": why, "buckets": summary}}
     # 3. Best vs runner-up: is the difference larger than its noise?
     means = table[table["bucket"].isin(usable)].groupby("bucket")["objective"].mean().sort_values(ascending=False)
     best, runner_up = means.index[0], means.index[1]
-    result = ttest_ind(table.loc[table["bucket"] == best, "objective"], table.loc[table["bucket"] == runner_up, "objective"],
-                       equal_var=False, alternative="greater")
+    result = ttest_ind(
+        table.loc[table["bucket"] == best, "objective"],
+        table.loc[table["bucket"] == runner_up, "objective"],
+        equal_var=False,
+        alternative="greater",
+    )
     p_value = float(result.pvalue) if pd.notna(result.pvalue) else 1.0
-    evidence = {"buckets": summary, "best": f"{best:g}", "runner_up": f"{runner_up:g}", "test": TEST,
-                "p_value": round(p_value, 4), "alpha": config.alpha}
+    evidence = {
+        "buckets": summary,
+        "best": f"{best:g}",
+        "runner_up": f"{runner_up:g}",
+        "test": TEST,
+        "p_value": round(p_value, 4),
+        "alpha": config.alpha,
+    }
     if p_value > config.alpha:
         why = f"{knob} {best:g} vs {runner_up:g}: p = {p_value:.3g} > {config.alpha:g}, the difference is within noise"
         return {**kept, "evidence": {**evidence, "learned": False, "why": why}}
-    return {knob: round(float(best), 3), "evidence": {**evidence, "learned": True,
-                                                      "why": f"{knob} {best:g} beats {runner_up:g} (p = {p_value:.3g})"}}
+    return {
+        knob: round(float(best), 3),
+        "evidence": {**evidence, "learned": True, "why": f"{knob} {best:g} beats {runner_up:g} (p = {p_value:.3g})"},
+    }
 
 
 def _rated_requests(

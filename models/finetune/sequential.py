@@ -56,6 +56,8 @@ class RunningEvidence:
         return log_e_value(self.wins, self.losses) >= math.log(1 / alpha)
 
     def describe(self, alpha: float) -> str:
-        return (f"running evidence over {self.nights} night(s): better on {self.wins}, worse on {self.losses} "
-                f"of {self.wins + self.losses + self.ties} held-out prompts; e-value {self.e_value:.3g} "
-                f"(promotion at {1 / alpha:g})")
+        return (
+            f"running evidence over {self.nights} night(s): better on {self.wins}, worse on {self.losses} "
+            f"of {self.wins + self.losses + self.ties} held-out prompts; e-value {self.e_value:.3g} "
+            f"(promotion at {1 / alpha:g})"
+        )

@@ -54,8 +54,15 @@ class TextTrainConfig:
     @classmethod
     def for_device(cls, is_cuda: bool, **overrides: Any) -> TextTrainConfig:
         if is_cuda:  # real models on a GPU: bigger batches, longer rows, bf16
-            defaults = {"batch_size": 8, "max_length": 1024, "bf16": True, "learning_rate": 2e-4, "lora_r": 16, "lora_alpha": 32,
-                        "gradient_checkpointing": True}
+            defaults = {
+                "batch_size": 8,
+                "max_length": 1024,
+                "bf16": True,
+                "learning_rate": 2e-4,
+                "lora_r": 16,
+                "lora_alpha": 32,
+                "gradient_checkpointing": True,
+            }
             return cls(**{**defaults, **overrides})
         return cls(**overrides)
 

@@ -95,14 +95,15 @@ def compare_behaviour(
     the training side's rated outputs."""
     old, new = samples.get("old", []), samples.get("new", [])
     prompts = sorted({p for p, _ in old})
-    comparison = BehaviourComparison(len(prompts), summary([o for _, o in old]) if old else {},
-                                     summary([o for _, o in new]) if new else {})
+    comparison = BehaviourComparison(len(prompts), summary([o for _, o in old]) if old else {}, summary([o for _, o in new]) if new else {})
     if not old or not new:
         comparison.note = "no held-out prompts were sampled"
         return comparison
     # 1. Learn the raters' taste from the training side only.
     training = [row for row in datasets.rated if not row["heldout"]]
-    scorer = fit_rating_scorer(features([load(row["completion"]) for row in training]), [row["score"] for row in training]) if training else None
+    scorer = (
+        fit_rating_scorer(features([load(row["completion"]) for row in training]), [row["score"] for row in training]) if training else None
+    )
     if scorer is None:
         comparison.note = f"{len(training)} rated training outputs: too few (or all alike) to fit a rating scorer"
         return comparison
@@ -144,13 +145,18 @@ def judge_answers(
         return None, None
     vectors = _Vectors(represent, load)
     # 1. The judge learns the raters' choices from the training side only.
-    judge = fit_judge(vectors.of([p["chosen"] for p in datasets.pairs]), vectors.of([p["rejected"] for p in datasets.pairs]),
-                      [p["prompt"] for p in datasets.pairs], gate.alpha)
+    judge = fit_judge(
+        vectors.of([p["chosen"] for p in datasets.pairs]),
+        vectors.of([p["rejected"] for p in datasets.pairs]),
+        [p["prompt"] for p in datasets.pairs],
+        gate.alpha,
+    )
     if not judge.accepted:
         return judge, None
     if datasets.heldout_pairs:  # how well it predicts pairs it never saw, for the report
-        judge.heldout_accuracy = judge.accuracy(vectors.of([p["chosen"] for p in datasets.heldout_pairs]),
-                                                vectors.of([p["rejected"] for p in datasets.heldout_pairs]))
+        judge.heldout_accuracy = judge.accuracy(
+            vectors.of([p["chosen"] for p in datasets.heldout_pairs]), vectors.of([p["rejected"] for p in datasets.heldout_pairs])
+        )
     old, new = samples.get("old", []), samples.get("new", [])
     if not old or not new:
         return judge, None
@@ -162,11 +168,16 @@ def judge_answers(
     votes = np.array([by_new[p] - by_old[p] for p in prompts])
     spread = float(np.std(old_scores)) or 1.0
     evaluation = evaluate_votes(
-        "held-out prompts: the judge's score of both versions' answers (same seeds)", votes, len(old) + len(new),
+        "held-out prompts: the judge's score of both versions' answers (same seeds)",
+        votes,
+        len(old) + len(new),
         {"judge_score": round(float(old_scores.mean()), 4)},
-        {"judge_score": round(float(new_scores.mean()), 4),
-         "effect_size": round(float(votes.mean()) / spread, 3) if len(votes) else 0.0},  # in SDs of the active's answers
-        gate)
+        {
+            "judge_score": round(float(new_scores.mean()), 4),
+            "effect_size": round(float(votes.mean()) / spread, 3) if len(votes) else 0.0,
+        },  # in SDs of the active's answers
+        gate,
+    )
     return judge, evaluation
 
 

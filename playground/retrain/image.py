@@ -63,8 +63,9 @@ class ImageTrainer(ModalityTrainer):
     def sample(self, version: VersionRef, prompts: Sequence[str]) -> list[tuple[str, Any]]:
         self.serve(version)
         with tempfile.TemporaryDirectory(prefix="retrain-images-") as scratch:
-            return [(prompt, output.image) for prompt in prompts
-                    for output in self.generator.generate(prompt, SAMPLE_PARAMS, Path(scratch))]
+            return [
+                (prompt, output.image) for prompt in prompts for output in self.generator.generate(prompt, SAMPLE_PARAMS, Path(scratch))
+            ]
 
     def features(self, outputs: Sequence[Any]) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in image_metrics([image]).items() if k not in ("count", "sd_brightness")} for image in outputs]

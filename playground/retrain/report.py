@@ -59,9 +59,11 @@ def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
 def headline(inputs: ReportInputs) -> list[str]:
     """The verdict for a product owner: what happened, on what evidence, how sure."""
     e = inputs.evaluation
-    outcome = {"better": "**Promoted**: the new version now serves",
-               "insufficient-evidence": "**Kept as a candidate: too little evidence**",
-               "not-better": "**Not promoted**: the new version is not better"}[e.verdict]
+    outcome = {
+        "better": "**Promoted**: the new version now serves",
+        "insufficient-evidence": "**Kept as a candidate: too little evidence**",
+        "not-better": "**Not promoted**: the new version is not better",
+    }[e.verdict]
     return [
         f"{outcome} ({inputs.version} vs `{inputs.compared_with}`).",
         "",
@@ -79,15 +81,29 @@ def _markdown(inputs: ReportInputs) -> list[str]:
     lines += _judge_lines(b, inputs.evaluation)
     lines += _behaviour_lines(b)
     lines += [
-        "", f"Method: {t.method} · {t.examples} training rows · {t.steps} steps · train {inputs.timings.get('train_s', 0)} s · "
+        "",
+        f"Method: {t.method} · {t.examples} training rows · {t.steps} steps · train {inputs.timings.get('train_s', 0)} s · "
         f"evaluate {inputs.timings.get('evaluate_s', 0)} s",
-        "", "## Data", "", "| | count |", "|---|---|", *[f"| {k} | {v} |" for k, v in inputs.counts.items()],
-        "", f"## Gate: {m.metric}", "",
+        "",
+        "## Data",
+        "",
+        "| | count |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in inputs.counts.items()],
+        "",
+        f"## Gate: {m.metric}",
+        "",
         f"Wins {m.wins}, losses {m.losses}, ties {m.ties}; p = {m.p_value:.3g}."
         + (f" About {m.prompts_needed} held-out prompts would show a difference of this size." if m.prompts_needed else ""),
-        "", "| metric | before (active) | after (new) |", "|---|---|---|",
+        "",
+        "| metric | before (active) | after (new) |",
+        "|---|---|---|",
         *[f"| {k} | {_fmt(m.old.get(k))} | {_fmt(m.new.get(k))} |" for k in dict.fromkeys([*m.old, *m.new])],
-        "", "## Sampling defaults", "", _sampling_line(inputs.sampling), "",
+        "",
+        "## Sampling defaults",
+        "",
+        _sampling_line(inputs.sampling),
+        "",
     ]
     return lines
 
@@ -102,16 +118,20 @@ def _judge_lines(b: BehaviourComparison, verdict: Evaluation) -> list[str]:
         lines.append(f"On the held-out pairs it never saw it picks the raters' choice {j['heldout_accuracy']:.0%} of the time.")
     a = b.answers
     if a is not None:
-        lines.append(f"Both versions answered {a.prompts} held-out prompts (same seeds): the new version's answers scored "
-                     f"higher on {a.wins}, lower on {a.losses}, level on {a.ties}; p = {a.p_value:.3g}; judge score "
-                     f"{_fmt(a.old.get('judge_score'))} -> {_fmt(a.new.get('judge_score'))} "
-                     f"(effect {_fmt(a.new.get('effect_size'))} SD of the active version's answers)."
-                     + (f" About {a.prompts_needed} prompts would show a difference of this size." if a.prompts_needed else ""))
+        lines.append(
+            f"Both versions answered {a.prompts} held-out prompts (same seeds): the new version's answers scored "
+            f"higher on {a.wins}, lower on {a.losses}, level on {a.ties}; p = {a.p_value:.3g}; judge score "
+            f"{_fmt(a.old.get('judge_score'))} -> {_fmt(a.new.get('judge_score'))} "
+            f"(effect {_fmt(a.new.get('effect_size'))} SD of the active version's answers)."
+            + (f" About {a.prompts_needed} prompts would show a difference of this size." if a.prompts_needed else "")
+        )
     signals = verdict.details.get("signals")
     if signals:
-        lines.append(f"Combined: each signal is tested at {verdict.details['per_signal_alpha']:g} "
-                     f"(alpha {verdict.details['alpha']:g} over {len(signals)}); one that passes promotes unless the "
-                     "other shows the new version worse.")
+        lines.append(
+            f"Combined: each signal is tested at {verdict.details['per_signal_alpha']:g} "
+            f"(alpha {verdict.details['alpha']:g} over {len(signals)}); one that passes promotes unless the "
+            "other shows the new version worse."
+        )
     return lines + [""]
 
 
@@ -120,11 +140,14 @@ def _behaviour_lines(b: BehaviourComparison) -> list[str]:
         return [f"Answers on held-out prompts: not compared ({b.note or 'none sampled'})."]
     lines = ["## Answers on held-out prompts", ""]
     if b.predicted_old is not None:
-        lines.append(f"Predicted rating of the answers (1-5, by a scorer fitted on {b.scorer['rows']} rated outputs, "
-                     f"cross-validated R^2 {b.scorer['r2_cv']}): {b.predicted_old:.2f} before, {b.predicted_new:.2f} after; "
-                     f"higher on {b.prompts_improved} of {b.prompts} prompts.")
-        lines.append("Feature correlation with ratings (Spearman): "
-                     + ", ".join(f"{k} {v:+.2f}" for k, v in b.scorer["correlations"].items()) + ".")
+        lines.append(
+            f"Predicted rating of the answers (1-5, by a scorer fitted on {b.scorer['rows']} rated outputs, "
+            f"cross-validated R^2 {b.scorer['r2_cv']}): {b.predicted_old:.2f} before, {b.predicted_new:.2f} after; "
+            f"higher on {b.prompts_improved} of {b.prompts} prompts."
+        )
+        lines.append(
+            "Feature correlation with ratings (Spearman): " + ", ".join(f"{k} {v:+.2f}" for k, v in b.scorer["correlations"].items()) + "."
+        )
     if b.note:
         lines.append(f"Note: {b.note}.")
     lines += ["", f"| metric ({b.prompts} prompts) | before | after |", "|---|---|---|"]

@@ -46,8 +46,8 @@ from feedback_db.runs import (
 from feedback_db.standings import preset_votes
 from feedback_db.versions import active_version, create_version, promote_version
 from models.base import BASE_VERSION, MODALITIES, Modality, check_modality
-from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets, sample_rows
 from models.finetune.combine import combine
+from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets, sample_rows
 from models.finetune.evaluate import Evaluation
 from models.finetune.sampling import learn_sampling_defaults
 from playground.database import Database, open_database
@@ -200,23 +200,39 @@ def read_feedback(database: Database, modality: Modality) -> Feedback:
         presets = preset_votes(session, modality=modality)
         presets = presets[presets["version"] == (active.name if active else BASE_VERSION)]
         last = last_finished_run(session, modality=modality)
-        return Feedback(frames, parent, defaults, presets, feedback_watermark(frames), last.id if last else None,
-                        last.data_counts.get("watermark") if last else None)
+        return Feedback(
+            frames,
+            parent,
+            defaults,
+            presets,
+            feedback_watermark(frames),
+            last.id if last else None,
+            last.data_counts.get("watermark") if last else None,
+        )
 
 
 def retrain_modality(
-    settings: Settings, database: Database, modality: Modality, options: RetrainOptions, ranks: Ranks | None = None,
+    settings: Settings,
+    database: Database,
+    modality: Modality,
+    options: RetrainOptions,
+    ranks: Ranks | None = None,
 ) -> RetrainOutcome:
     # 3. Read the feedback; skip if nothing is new since the last finished run.
     feedback = read_feedback(database, modality)
     frames = feedback.frames
     if feedback.last_watermark == feedback.watermark and not options.dry_run:
-        return RetrainOutcome(modality, "skipped", f"skipped: no new {modality} feedback since run {feedback.last_run_id}",
-                              counts={"ratings": len(frames["ratings"])})
+        return RetrainOutcome(
+            modality,
+            "skipped",
+            f"skipped: no new {modality} feedback since run {feedback.last_run_id}",
+            counts={"ratings": len(frames["ratings"])},
+        )
     # 4. Datasets and sampling defaults.
     datasets = build_datasets(modality, frames["ratings"], frames["set_ratings"], frames["outputs"], DataConfig())
-    sampling = learn_sampling_defaults(modality, frames["ratings"], frames["set_ratings"], frames["outputs"],
-                                       feedback.parent_defaults, preset_votes=feedback.preset_votes)
+    sampling = learn_sampling_defaults(
+        modality, frames["ratings"], frames["set_ratings"], frames["outputs"], feedback.parent_defaults, preset_votes=feedback.preset_votes
+    )
     counts = datasets.summary()
     usable = len(datasets.pairs) + len(datasets.unpaired) + len(datasets.sft)
     if options.dry_run:
@@ -232,16 +248,32 @@ def retrain_modality(
     examination = examine_gathering_candidate(database, trainer, datasets, options.gate)
     if examination is not None and examination.promoted:
         feedback = read_feedback(database, datasets.modality)
-    outcome = train_and_gate(settings, database, options, datasets, sampling, feedback, ranks or Ranks(), trainer,
-                             gathering=examination is not None and examination.still_gathering)
+    outcome = train_and_gate(
+        settings,
+        database,
+        options,
+        datasets,
+        sampling,
+        feedback,
+        ranks or Ranks(),
+        trainer,
+        gathering=examination is not None and examination.still_gathering,
+    )
     if examination is not None:
         outcome.message = f"{examination.message}\n{outcome.message}"
     return outcome
 
 
 def train_and_gate(
-    settings: Settings, database: Database, options: RetrainOptions, datasets: FeedbackDatasets,
-    sampling: dict[str, Any], feedback: Feedback, ranks: Ranks, trainer: ModalityTrainer, gathering: bool = False,
+    settings: Settings,
+    database: Database,
+    options: RetrainOptions,
+    datasets: FeedbackDatasets,
+    sampling: dict[str, Any],
+    feedback: Feedback,
+    ranks: Ranks,
+    trainer: ModalityTrainer,
+    gathering: bool = False,
 ) -> RetrainOutcome:
     """Train, gate and publish one candidate. `gathering`: an older candidate on the same active
     version is gathering running evidence, so this one does not start to (playground/retrain/running.py)."""
@@ -266,9 +298,23 @@ def train_and_gate(
     timings["evaluate_s"] = round(time.perf_counter() - started, 1)
     evaluation = combine(margins, behaviour.answers, options.gate)  # judged answers and margins: one verdict
     decision = decide_promotion(evaluation, arena_min_battles=options.arena_min_battles)
-    report_path = write_report(settings.reports_dir, ReportInputs(
-        name, modality, feedback.parent.name, decision.summary, decision.promote, counts, result, evaluation,
-        behaviour, sampling, timings, margins))
+    report_path = write_report(
+        settings.reports_dir,
+        ReportInputs(
+            name,
+            modality,
+            feedback.parent.name,
+            decision.summary,
+            decision.promote,
+            counts,
+            result,
+            evaluation,
+            behaviour,
+            sampling,
+            timings,
+            margins,
+        ),
+    )
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.
     final_dir = settings.adapters_dir / name
     temp_dir.rename(final_dir)
@@ -276,19 +322,28 @@ def train_and_gate(
         with database.sessions.begin() as session:
             parent = active_version(session, modality=modality)
             version = create_version(
-                session, name=name, modality=modality, base_model=_base_model(settings, modality),
-                adapter_path=str(final_dir.resolve()), parent_id=parent.id if parent else None,
-                training_run_id=run_id, sampling_defaults=sampling,
+                session,
+                name=name,
+                modality=modality,
+                base_model=_base_model(settings, modality),
+                adapter_path=str(final_dir.resolve()),
+                parent_id=parent.id if parent else None,
+                training_run_id=run_id,
+                sampling_defaults=sampling,
             )
             if decision.promote:
                 promote_version(session, version_id=version.id)
-            metrics = {"decision": decision.status, "evaluation": _evaluation_dict(evaluation),
-                       "margins": _evaluation_dict(margins), "behaviour": asdict(behaviour),
-                       "train_loss": result.train_loss, "steps": result.steps}
+            metrics = {
+                "decision": decision.status,
+                "evaluation": _evaluation_dict(evaluation),
+                "margins": _evaluation_dict(margins),
+                "behaviour": asdict(behaviour),
+                "train_loss": result.train_loss,
+                "steps": result.steps,
+            }
             if decision.status == "insufficient-evidence" and not gathering:
                 metrics["running_evidence"] = first_night(datasets)
-            finish_run(session, run_id=run_id, method=result.method, timings=timings, report_path=str(report_path),
-                       metrics=metrics)
+            finish_run(session, run_id=run_id, method=result.method, timings=timings, report_path=str(report_path), metrics=metrics)
     except BaseException:
         shutil.rmtree(final_dir, ignore_errors=True)
         raise
@@ -305,13 +360,20 @@ def decide_promotion(evaluation: Evaluation, *, arena_min_battles: int | None = 
     battles against the active version and its win rate's 95% CI lies above one half.
     """
     if evaluation.verdict == "better" and arena_min_battles:
-        return Decision(False, "awaiting-arena", f"kept as a candidate, passed the held-out gate ({evaluation.reason}); "
-                        f"the arena decides after {arena_min_battles} battles against the active version")
+        return Decision(
+            False,
+            "awaiting-arena",
+            f"kept as a candidate, passed the held-out gate ({evaluation.reason}); "
+            f"the arena decides after {arena_min_battles} battles against the active version",
+        )
     if evaluation.verdict == "better":
         return Decision(True, "promoted", f"promoted to active: {evaluation.reason}")
     if evaluation.verdict == "insufficient-evidence":
-        return Decision(False, "insufficient-evidence",
-                        f"kept as a candidate, too little evidence: {evaluation.reason}; the arena or more feedback decides")
+        return Decision(
+            False,
+            "insufficient-evidence",
+            f"kept as a candidate, too little evidence: {evaluation.reason}; the arena or more feedback decides",
+        )
     return Decision(False, "rejected", f"not promoted (kept as a candidate): {evaluation.reason}")
 
 

@@ -50,12 +50,19 @@ def prompt_key(prompt: str) -> str:
 
 def first_night(datasets: FeedbackDatasets) -> dict[str, Any]:
     """The evidence a newly kept candidate starts with: nothing, and tonight's prompts used up."""
-    return {"gathering": True, "wins": 0, "losses": 0, "ties": 0, "nights": 0,
-            "prompts": sorted({prompt_key(p) for p in datasets.heldout_prompts})}
+    return {
+        "gathering": True,
+        "wins": 0,
+        "losses": 0,
+        "ties": 0,
+        "nights": 0,
+        "prompts": sorted({prompt_key(p) for p in datasets.heldout_prompts}),
+    }
 
 
-def examine_gathering_candidate(database: Database, trainer: ModalityTrainer, datasets: FeedbackDatasets,
-                                gate: GateConfig) -> Examination | None:
+def examine_gathering_candidate(
+    database: Database, trainer: ModalityTrainer, datasets: FeedbackDatasets, gate: GateConfig
+) -> Examination | None:
     """Judge the gathering candidate (if any) on tonight's new held-out pairs; promote it once
     its running evidence suffices. None when no candidate is gathering."""
     # 1. The candidate gathering against the active version, if any.
@@ -73,21 +80,27 @@ def examine_gathering_candidate(database: Database, trainer: ModalityTrainer, da
     running = RunningEvidence(evidence["wins"], evidence["losses"], evidence["ties"], evidence["nights"])
     if not pairs:
         return Examination(name, False, True, f"{name}: no new held-out pairs tonight; {running.describe(gate.alpha)}")
-    fresh = FeedbackDatasets(datasets.modality, heldout_pairs=pairs,
-                             heldout_prompts=sorted({row["prompt"] for row in pairs}))
+    fresh = FeedbackDatasets(datasets.modality, heldout_pairs=pairs, heldout_prompts=sorted({row["prompt"] for row in pairs}))
     # 3. Score them under both versions; add the votes; read the e-value.
     tonight = trainer.evaluate(fresh, parent, candidate)
     running = running.add(tonight.wins, tonight.losses, tonight.ties)
     promoted = running.passes(gate.alpha)
     behind = running.losses > running.wins and running.wins + running.losses >= MIN_DECIDED
-    evidence = {**evidence, "wins": running.wins, "losses": running.losses, "ties": running.ties, "nights": running.nights,
-                "e_value": running.e_value, "gathering": not (promoted or behind),
-                "prompts": sorted(seen | {prompt_key(row["prompt"]) for row in pairs})}
+    evidence = {
+        **evidence,
+        "wins": running.wins,
+        "losses": running.losses,
+        "ties": running.ties,
+        "nights": running.nights,
+        "e_value": running.e_value,
+        "gathering": not (promoted or behind),
+        "prompts": sorted(seen | {prompt_key(row["prompt"]) for row in pairs}),
+    }
     with database.sessions.begin() as session:
         record_running_evidence(session, version_id=version_id, evidence=evidence)
         if promoted:
             promote_version(session, version_id=version_id)
-    verdict = ("promoted on running evidence" if promoted else "stopped gathering: behind" if behind else "still gathering")
+    verdict = "promoted on running evidence" if promoted else "stopped gathering: behind" if behind else "still gathering"
     message = f"{name} {verdict}: {running.describe(gate.alpha)}"
     log.info(message)
     return Examination(name, promoted, evidence["gathering"], message)

@@ -33,14 +33,14 @@ from playground.annotation import (
     take_next,
 )
 from playground.context import AppContext
-from playground.settings import Settings
 from playground.errors import NotAllowedError, StaleRequestError
+from playground.settings import Settings
+from playground.ui.annotate_keys import KEYS_JS, SHORTCUTS_HELP
 from playground.ui.candidates import MAX_CARDS, SCORES, TypedRadio, raw_text_toggle
-from playground.ui.values import score_value
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
-from playground.ui.annotate_keys import KEYS_JS, SHORTCUTS_HELP
 from playground.ui.login import LOGIN_POOL, claimed_login, log_in_client
+from playground.ui.values import score_value
 
 # Queued (un-queued events show no error toast), but in their own pool: database work only,
 # so annotators never wait behind the model queue or behind each other.
@@ -60,28 +60,67 @@ class AnnotateView:
         with gr.Row(equal_height=False, elem_classes="cards", elem_id="annotate-cards"):
             for i in range(MAX_CARDS):
                 with gr.Column(visible=False, min_width=240, elem_id=f"annotate-{i}-card", elem_classes="card") as column:
-                    self.rendered.append(gr.Markdown(
-                        label=f"Candidate {i + 1}", show_label=True, container=True, sanitize_html=True,
-                        min_height=100, max_height=480, elem_id=f"annotate-{i}-rendered",
-                        elem_classes="rendered-output",
-                    ))
-                    text = gr.Textbox(label=f"Candidate {i + 1} (raw text)", lines=6, max_lines=20, interactive=False,
-                                      elem_id=f"annotate-{i}-text", elem_classes="raw-output")
-                    image = gr.Image(label=f"Image {i + 1}", interactive=False, height=256, visible=False,
-                                     buttons=["download", "fullscreen"],  # no Spaces-only "share"
-                                     elem_id=f"annotate-{i}-image")
-                    naturalness = TypedRadio(SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
-                                           elem_id=f"annotate-{i}-naturalness", elem_classes="annotate-score")
-                    reliability = TypedRadio(SCORES, label="Reliability", info=guidelines.one_line("reliability"),
-                                           elem_id=f"annotate-{i}-reliability", elem_classes="annotate-score")
-                    self.flags.append(gr.Checkbox(label="Flag as harmful (F)", elem_id=f"annotate-{i}-flag",
-                                                  elem_classes="annotate-flag"))
+                    self.rendered.append(
+                        gr.Markdown(
+                            label=f"Candidate {i + 1}",
+                            show_label=True,
+                            container=True,
+                            sanitize_html=True,
+                            min_height=100,
+                            max_height=480,
+                            elem_id=f"annotate-{i}-rendered",
+                            elem_classes="rendered-output",
+                        )
+                    )
+                    text = gr.Textbox(
+                        label=f"Candidate {i + 1} (raw text)",
+                        lines=6,
+                        max_lines=20,
+                        interactive=False,
+                        elem_id=f"annotate-{i}-text",
+                        elem_classes="raw-output",
+                    )
+                    image = gr.Image(
+                        label=f"Image {i + 1}",
+                        interactive=False,
+                        height=256,
+                        visible=False,
+                        buttons=["download", "fullscreen"],  # no Spaces-only "share"
+                        elem_id=f"annotate-{i}-image",
+                    )
+                    naturalness = TypedRadio(
+                        SCORES,
+                        label="Naturalness",
+                        info=guidelines.one_line("naturalness"),
+                        elem_id=f"annotate-{i}-naturalness",
+                        elem_classes="annotate-score",
+                    )
+                    reliability = TypedRadio(
+                        SCORES,
+                        label="Reliability",
+                        info=guidelines.one_line("reliability"),
+                        elem_id=f"annotate-{i}-reliability",
+                        elem_classes="annotate-score",
+                    )
+                    self.flags.append(gr.Checkbox(label="Flag as harmful (F)", elem_id=f"annotate-{i}-flag", elem_classes="annotate-flag"))
                 self.cards.append((column, text, image, naturalness, reliability))
         with gr.Row():
-            self.diversity = TypedRadio(SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
-                                      elem_id="annotate-diversity", elem_classes="annotate-score", scale=1)
-            self.best = TypedRadio([], label="Best candidate (optional)", info="keys 1-4 when highlighted",
-                                   elem_id="annotate-best", elem_classes="annotate-score", scale=1)
+            self.diversity = TypedRadio(
+                SCORES,
+                label="Diversity of the set",
+                info=guidelines.one_line("diversity"),
+                elem_id="annotate-diversity",
+                elem_classes="annotate-score",
+                scale=1,
+            )
+            self.best = TypedRadio(
+                [],
+                label="Best candidate (optional)",
+                info="keys 1-4 when highlighted",
+                elem_id="annotate-best",
+                elem_classes="annotate-score",
+                scale=1,
+            )
 
     @property
     def components(self) -> list:
@@ -102,22 +141,21 @@ class AnnotateView:
                 gr.Column(visible=output is not None),
                 gr.Textbox(value=output.text if output else "", visible=not is_image),
                 gr.Image(value=str(settings.stored_file(output.image_path)) if is_image else None, visible=is_image),
-                gr.Radio(value=scores[0]), gr.Radio(value=scores[1]),
+                gr.Radio(value=scores[0]),
+                gr.Radio(value=scores[1]),
             ]
         several = len(outputs) > 1
         best_index = next((o.index for o in outputs if shown and o.output_id == shown.ratings.best_output_id), None)
         updates += [
             gr.Radio(value=shown.ratings.diversity if shown else None, visible=several),
-            gr.Radio(choices=[(f"Candidate {o.index + 1}", o.index) for o in outputs], value=best_index,
-                     visible=several),
+            gr.Radio(choices=[(f"Candidate {o.index + 1}", o.index) for o in outputs], value=best_index, visible=several),
         ]
         for index, _ in enumerate(self.rendered):
             output = outputs[index] if index < len(outputs) else None
             text = output.text if output is not None and output.image_path is None else None
             updates.append(gr.Markdown(value=text or "", visible=text is not None))
         flagged = shown.ratings.flagged if shown else frozenset()
-        updates += [gr.Checkbox(value=index < len(outputs) and outputs[index].output_id in flagged)
-                    for index, _ in enumerate(self.flags)]
+        updates += [gr.Checkbox(value=index < len(outputs) and outputs[index].output_id in flagged) for index, _ in enumerate(self.flags)]
         return updates
 
 
@@ -168,13 +206,11 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
         """The updates for `item_outputs`."""
         state = None
         if shown is not None:
-            state = {"request_id": shown.item.request_id, "editing": shown.editing,
-                     "output_ids": [o.output_id for o in shown.item.outputs]}
+            state = {"request_id": shown.item.request_id, "editing": shown.editing, "output_ids": [o.output_id for o in shown.item.outputs]}
         done = progress_of(database, settings, user)
         counter = f"**Done today:** {done.done_today} · **left in the queue:** {done.left}"
         headline = f"{message} · {_status(shown)}" if message else _status(shown)
-        return [state, headline, shown.item.prompt if shown else "", counter,
-                *view.show(shown, settings)]
+        return [state, headline, shown.item.prompt if shown else "", counter, *view.show(shown, settings)]
 
     # 3. Handlers: each one checks the login on the server before anything else.
     def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
@@ -183,10 +219,15 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
 
     def logged_in(user: AnnotatorLogin) -> list:
         """The updates for `login_outputs` once `user` is checked."""
-        return [gr.Column(visible=False), gr.Column(visible=True), "",
-                f"Logged in as **{user.name}** ({user.role})", gr.Column(visible=user.is_admin),
-                _agreement_markdown(database, user) if user.is_admin else "",
-                *present(user, take_next(database, settings, user))]
+        return [
+            gr.Column(visible=False),
+            gr.Column(visible=True),
+            "",
+            f"Logged in as **{user.name}** ({user.role})",
+            gr.Column(visible=user.is_admin),
+            _agreement_markdown(database, user) if user.is_admin else "",
+            *present(user, take_next(database, settings, user)),
+        ]
 
     def resume(request: gr.Request) -> list | dict:
         """On page load: a browser whose cookie holds a live log-in stays logged in, on its
@@ -203,8 +244,24 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             log_out(database, login_of(request))
             return [None, gr.Column(visible=True), gr.Column(visible=False), gr.Column(visible=False), ""]
 
-    def do_submit(state: dict | None, n1: Any, n2: Any, n3: Any, n4: Any, r1: Any, r2: Any, r3: Any, r4: Any,
-                  diversity: Any, best: Any, f1: Any, f2: Any, f3: Any, f4: Any, request: gr.Request) -> list:
+    def do_submit(
+        state: dict | None,
+        n1: Any,
+        n2: Any,
+        n3: Any,
+        n4: Any,
+        r1: Any,
+        r2: Any,
+        r3: Any,
+        r4: Any,
+        diversity: Any,
+        best: Any,
+        f1: Any,
+        f2: Any,
+        f3: Any,
+        f4: Any,
+        request: gr.Request,
+    ) -> list:
         values = (n1, n2, n3, n4, r1, r2, r3, r4, diversity, best, f1, f2, f3, f4)  # the order of `score_inputs`
         user = login_of(request)
         with shown_to_user("save the ratings", TOAST_S):
@@ -220,8 +277,24 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
                     return present(user, later, "✓ Saved your changes")
             return present(user, take_next(database, settings, user), "✓ Saved.")
 
-    def do_draft(state: dict | None, n1: Any, n2: Any, n3: Any, n4: Any, r1: Any, r2: Any, r3: Any, r4: Any,
-                 diversity: Any, best: Any, f1: Any, f2: Any, f3: Any, f4: Any, request: gr.Request) -> None:
+    def do_draft(
+        state: dict | None,
+        n1: Any,
+        n2: Any,
+        n3: Any,
+        n4: Any,
+        r1: Any,
+        r2: Any,
+        r3: Any,
+        r4: Any,
+        diversity: Any,
+        best: Any,
+        f1: Any,
+        f2: Any,
+        f3: Any,
+        f4: Any,
+        request: gr.Request,
+    ) -> None:
         """Keep the scores of the current item on the server as they are set."""
         values = (n1, n2, n3, n4, r1, r2, r3, r4, diversity, best, f1, f2, f3, f4)  # the order of `score_inputs`
         user = login_of(request)
@@ -263,20 +336,25 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
     login_button.click(do_login, [name, password], login_outputs, api_name="annotate_login", **LOGIN_POOL)
     password.submit(do_login, [name, password], login_outputs, api_visibility="private", **LOGIN_POOL)
     app.load(resume, None, login_outputs, api_visibility="private", **PUBLIC)
-    logout.click(do_logout, None, [current, login_box, work, admin_box, who],
-                 api_name="annotate_logout", **PUBLIC)
+    logout.click(do_logout, None, [current, login_box, work, admin_box, who], api_name="annotate_logout", **PUBLIC)
     score_inputs = [c[3] for c in view.cards] + [c[4] for c in view.cards] + [view.diversity, view.best, *view.flags]
     submit.click(do_submit, [current, *score_inputs], item_outputs, api_name="annotate_submit", **PUBLIC)
     # `.input` fires on the annotator's clicks and keys, not when an item is shown. One listener
     # for all of them, "always_last": a page never has two saves in flight, so none lands out
     # of order, and the last change is always sent.
-    gr.on([widget.input for widget in score_inputs], do_draft, [current, *score_inputs], None,
-          trigger_mode="always_last", api_name="annotate_draft", **PUBLIC)
+    gr.on(
+        [widget.input for widget in score_inputs],
+        do_draft,
+        [current, *score_inputs],
+        None,
+        trigger_mode="always_last",
+        api_name="annotate_draft",
+        **PUBLIC,
+    )
     skip.click(do_skip, current, item_outputs, api_name="annotate_skip", **PUBLIC)
     # always_last: a second Back pressed while the first runs goes back one more item once the
     # first lands (the default, "once", drops it, so a quick double B went back only once).
-    back.click(do_back, current, item_outputs, api_name="annotate_back", trigger_mode="always_last",
-               **PUBLIC)
+    back.click(do_back, current, item_outputs, api_name="annotate_back", trigger_mode="always_last", **PUBLIC)
     to_queue.click(do_next, None, item_outputs, api_name="annotate_next", **PUBLIC)
     refresh.click(do_agreement, None, agreement, api_name="annotate_agreement", **PUBLIC)
 
@@ -290,13 +368,11 @@ def _request_id(state: dict | None) -> int:
 def _ratings(state: dict | None, values: tuple) -> ItemRatings:
     """Radio values in `score_inputs` order -> ItemRatings for the outputs on screen."""
     output_ids = list((state or {}).get("output_ids", []))
-    naturalness, reliability = values[:MAX_CARDS], values[MAX_CARDS:2 * MAX_CARDS]
+    naturalness, reliability = values[:MAX_CARDS], values[MAX_CARDS : 2 * MAX_CARDS]
     diversity, best = values[2 * MAX_CARDS], values[2 * MAX_CARDS + 1]
-    flags = values[2 * MAX_CARDS + 2:]
+    flags = values[2 * MAX_CARDS + 2 :]
     flagged = frozenset(output_id for i, output_id in enumerate(output_ids) if i < len(flags) and flags[i] is True)
-    scores = {
-        output_id: (_score(naturalness[i]), _score(reliability[i])) for i, output_id in enumerate(output_ids)
-    }
+    scores = {output_id: (_score(naturalness[i]), _score(reliability[i])) for i, output_id in enumerate(output_ids)}
     best_id = None
     if best not in (None, ""):
         index = score_value("best candidate", best, low=0, high=len(output_ids) - 1)
@@ -320,8 +396,11 @@ def _status(shown: Shown | None) -> str:
 
 def _agreement_markdown(database, user: object) -> str:
     frames = agreement_for_admin(database, user)
-    lines = ["### Agreement (Krippendorff's alpha, ordinal; annotator ratings only)",
-             "| axis | alpha | items with ≥2 ratings | ratings | annotators |", "|---|---|---|---|---|"]
+    lines = [
+        "### Agreement (Krippendorff's alpha, ordinal; annotator ratings only)",
+        "| axis | alpha | items with ≥2 ratings | ratings | annotators |",
+        "|---|---|---|---|---|",
+    ]
     for row in frames["agreement"].itertuples():
         alpha = "n/a" if math.isnan(row.alpha) else f"{row.alpha:.3f}"
         lines.append(f"| {row.axis} | {alpha} | {row.items} | {row.ratings} | {row.annotators} |")

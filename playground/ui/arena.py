@@ -32,11 +32,11 @@ def build_arena_tab(context: AppContext) -> None:
     # 1. Prompt and the battle button.
     gr.Markdown(INTRO, elem_id="arena-intro")
     with gr.Row(equal_height=False):
-        prompt = gr.Textbox(label="Prompt", lines=2, max_lines=8, scale=4, elem_id="arena-prompt",
-                            placeholder="Ask something, or describe a picture…")
+        prompt = gr.Textbox(
+            label="Prompt", lines=2, max_lines=8, scale=4, elem_id="arena-prompt", placeholder="Ask something, or describe a picture…"
+        )
         with gr.Column(scale=1, min_width=180):
-            modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Battle of",
-                                elem_id="arena-modality")
+            modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Battle of", elem_id="arena-modality")
             start = gr.Button("New battle", variant="primary", elem_id="arena-start")
     status = gr.Markdown(elem_id="arena-status")
     # 2. The two sides.
@@ -44,16 +44,20 @@ def build_arena_tab(context: AppContext) -> None:
     with gr.Row(equal_height=True, elem_classes="cards"):
         for side in SIDES:
             with gr.Column(min_width=260, elem_id=f"arena-{side}", elem_classes="card"):
-                texts[side] = gr.Textbox(label=side.upper(), lines=10, max_lines=24, interactive=False,
-                                         elem_id=f"arena-{side}-text")
-                images[side] = gr.Image(label=side.upper(), interactive=False, height=256, visible=False,
-                                        buttons=["fullscreen"],  # no Spaces-only "share"
-                                        format="png", elem_id=f"arena-{side}-image")
+                texts[side] = gr.Textbox(label=side.upper(), lines=10, max_lines=24, interactive=False, elem_id=f"arena-{side}-text")
+                images[side] = gr.Image(
+                    label=side.upper(),
+                    interactive=False,
+                    height=256,
+                    visible=False,
+                    buttons=["fullscreen"],  # no Spaces-only "share"
+                    format="png",
+                    elem_id=f"arena-{side}-image",
+                )
     # 3. The vote, then the reveal.
     reason = gr.Textbox(label="Why? (optional)", max_lines=2, max_length=500, elem_id="arena-reason")
     with gr.Row():
-        buttons = {outcome: gr.Button(label, interactive=False, elem_id=f"arena-vote-{outcome}")
-                   for outcome, label in VOTES}
+        buttons = {outcome: gr.Button(label, interactive=False, elem_id=f"arena-vote-{outcome}") for outcome, label in VOTES}
     revealed = gr.Markdown(elem_id="arena-reveal")
 
     def enable(on: bool) -> dict:
@@ -82,8 +86,11 @@ def build_arena_tab(context: AppContext) -> None:
 
     def play(battle_id: int, viewer_value, is_image: bool) -> Iterator[dict]:
         yield {
-            battle: {"battle_id": battle_id}, revealed: "", reason: "",
-            status: "Generating **A**…", **enable(False),
+            battle: {"battle_id": battle_id},
+            revealed: "",
+            reason: "",
+            status: "Generating **A**…",
+            **enable(False),
             **{texts[s]: gr.Textbox(value="", visible=not is_image) for s in SIDES},
             **{images[s]: gr.Image(value=None, visible=is_image) for s in SIDES},
         }
@@ -109,19 +116,28 @@ def build_arena_tab(context: AppContext) -> None:
             if viewer_value is None or not battle_value:
                 raise StaleRequestError("start a battle first, then vote")
             result = vote(context, viewer_value, int(battle_value["battle_id"]), outcome, reason_value)
-            return {revealed: reveal_markdown(result), status: "✓ Vote saved. Click **New battle** for another.",
-                    **enable(False)}
+            return {revealed: reveal_markdown(result), status: "✓ Vote saved. Click **New battle** for another.", **enable(False)}
 
     sides_out = [texts[s] for s in SIDES] + [images[s] for s in SIDES]
     start.click(
-        fight, [modality, prompt], [battle, revealed, reason, status, *buttons.values(), *sides_out],
-        api_name="arena_battle", concurrency_id="models", concurrency_limit=context.settings.gpu_concurrency,
+        fight,
+        [modality, prompt],
+        [battle, revealed, reason, status, *buttons.values(), *sides_out],
+        api_name="arena_battle",
+        concurrency_id="models",
+        concurrency_limit=context.settings.gpu_concurrency,
         show_progress_on=[status],
     )
     for outcome, button in buttons.items():
-        button.click(caster(outcome), [battle, reason], [revealed, status, *buttons.values()],
-                     api_name=f"arena_vote_{outcome}", concurrency_id="arena", concurrency_limit=8,
-                     show_progress="hidden")
+        button.click(
+            caster(outcome),
+            [battle, reason],
+            [revealed, status, *buttons.values()],
+            api_name=f"arena_vote_{outcome}",
+            concurrency_id="arena",
+            concurrency_limit=8,
+            show_progress="hidden",
+        )
 
 
 def reveal_markdown(result: Reveal) -> str:
@@ -134,7 +150,9 @@ def reveal_markdown(result: Reveal) -> str:
         if revealed.tokens is not None:
             figures.append(f"{revealed.tokens} tokens")
         preset = f" with sampling preset `{revealed.contestant.preset}`" if revealed.contestant.preset else ""
-        lines.append(f"- **{side.upper()}** was `{revealed.contestant.version}`{preset} "
-                     f"({revealed.status}){' · ' + ' · '.join(figures) if figures else ''}")
+        lines.append(
+            f"- **{side.upper()}** was `{revealed.contestant.version}`{preset} "
+            f"({revealed.status}){' · ' + ' · '.join(figures) if figures else ''}"
+        )
     lines += ["", "See the **Leaderboard** tab for the standings."]
     return "\n".join(lines)

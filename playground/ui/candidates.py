@@ -13,9 +13,9 @@ from typing import Any
 import gradio as gr
 
 from feedback_db.errors import InvalidInputError
+from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS, compose_reason
 from playground.context import AppContext
 from playground.errors import StaleRequestError
-from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS, compose_reason
 from playground.feedback import flag_output, give_reason, rate_output, rate_set
 from playground.identity import Viewer
 from playground.ui.content import Guidelines
@@ -102,55 +102,108 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
             # Gradio sanitizes the Markdown's HTML (sanitize_html), so markup in a model's output
             # is shown, never run; the raw text stays one toggle away, with its copy button.
             rendered = gr.Markdown(
-                label=f"Candidate {index + 1}", show_label=True, container=True, buttons=["copy"],
-                sanitize_html=True, min_height=120, max_height=480, elem_id=f"{prefix}-rendered",
+                label=f"Candidate {index + 1}",
+                show_label=True,
+                container=True,
+                buttons=["copy"],
+                sanitize_html=True,
+                min_height=120,
+                max_height=480,
+                elem_id=f"{prefix}-rendered",
                 elem_classes="rendered-output",
             )
             content = gr.Textbox(
-                label=f"Candidate {index + 1} (raw text)", lines=8, max_lines=20, interactive=False,
-                elem_id=f"{prefix}-output", elem_classes="raw-output", buttons=["copy"],
+                label=f"Candidate {index + 1} (raw text)",
+                lines=8,
+                max_lines=20,
+                interactive=False,
+                elem_id=f"{prefix}-output",
+                elem_classes="raw-output",
+                buttons=["copy"],
             )
         if kind != "text":
             image = gr.Image(
                 # No "share": it needs Hugging Face Spaces and only says so; download is the copy.
-                label=f"Image {index + 1}", interactive=False, height=256, visible=kind == "image",
+                label=f"Image {index + 1}",
+                interactive=False,
+                height=256,
+                visible=kind == "image",
                 buttons=["download", "fullscreen"],
-                elem_id=f"{prefix}-{'image' if kind == 'history' else 'output'}", format="png",
+                elem_id=f"{prefix}-{'image' if kind == 'history' else 'output'}",
+                format="png",
             )
             content = content if kind == "history" else image
         meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
-        regenerate = None if kind == "history" else gr.Button(
-            "↻ Regenerate", size="sm", variant="secondary", interactive=False, elem_id=f"{prefix}-regenerate",
-            elem_classes="regenerate",
+        regenerate = (
+            None
+            if kind == "history"
+            else gr.Button(
+                "↻ Regenerate",
+                size="sm",
+                variant="secondary",
+                interactive=False,
+                elem_id=f"{prefix}-regenerate",
+                elem_classes="regenerate",
+            )
         )
         # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
         naturalness = TypedRadio(
-            SCORES, label="Naturalness", info=guidelines.one_line("naturalness"),
-            elem_id=f"{prefix}-naturalness", elem_classes="score", interactive=False,
+            SCORES,
+            label="Naturalness",
+            info=guidelines.one_line("naturalness"),
+            elem_id=f"{prefix}-naturalness",
+            elem_classes="score",
+            interactive=False,
         )
         reliability = TypedRadio(
-            SCORES, label="Reliability", info=guidelines.one_line("reliability"),
-            elem_id=f"{prefix}-reliability", elem_classes="score", interactive=False,
+            SCORES,
+            label="Reliability",
+            info=guidelines.one_line("reliability"),
+            elem_id=f"{prefix}-reliability",
+            elem_classes="score",
+            interactive=False,
         )
         with gr.Row(elem_classes="card-actions"):
             thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
             flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
         with gr.Group(visible=False, elem_id=f"{prefix}-why") as why:
             reasons = gr.CheckboxGroup(
-                list(REASON_CHIPS), label="Why? (thumbs-down or flag)", elem_id=f"{prefix}-reasons",
+                list(REASON_CHIPS),
+                label="Why? (thumbs-down or flag)",
+                elem_id=f"{prefix}-reasons",
             )
             reason_detail = gr.Textbox(
-                label="Details", placeholder="Optional; press Enter to save", lines=1,
-                max_length=MAX_REASON_DETAIL_CHARS, elem_id=f"{prefix}-reason-detail",
+                label="Details",
+                placeholder="Optional; press Enter to save",
+                lines=1,
+                max_length=MAX_REASON_DETAIL_CHARS,
+                elem_id=f"{prefix}-reason-detail",
             )
         comment = gr.Textbox(
-            label="Comment", placeholder="Optional; press Enter to save", lines=1, max_length=5000,
-            elem_id=f"{prefix}-comment", interactive=False,
+            label="Comment",
+            placeholder="Optional; press Enter to save",
+            lines=1,
+            max_length=5000,
+            elem_id=f"{prefix}-comment",
+            interactive=False,
         )
         saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
     return CandidateCard(
-        column, content, rendered, meta, naturalness, reliability, thumbs, comment, flag, saved,
-        why, reasons, reason_detail, image, regenerate,
+        column,
+        content,
+        rendered,
+        meta,
+        naturalness,
+        reliability,
+        thumbs,
+        comment,
+        flag,
+        saved,
+        why,
+        reasons,
+        reason_detail,
+        image,
+        regenerate,
     )
 
 
@@ -158,8 +211,11 @@ def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
     with gr.Group(visible=False, elem_id=f"{kind}-set") as group:
         with gr.Row():
             diversity = TypedRadio(
-                SCORES, label="Diversity of the set", info=guidelines.one_line("diversity"),
-                elem_id=f"{kind}-diversity", scale=2,
+                SCORES,
+                label="Diversity of the set",
+                info=guidelines.one_line("diversity"),
+                elem_id=f"{kind}-diversity",
+                scale=2,
             )
             best = TypedRadio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
         saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
@@ -170,7 +226,9 @@ def raw_text_toggle(kind: str) -> gr.Checkbox:
     """Show the candidates' raw text instead of rendered Markdown; runs in the browser only."""
     toggle = gr.Checkbox(False, label="Show raw text", elem_id=f"{kind}-raw", container=False)
     toggle.change(
-        None, toggle, None,
+        None,
+        toggle,
+        None,
         js=f"(on) => document.getElementById('{kind}-cards')?.classList.toggle('show-raw', on)",
     )
     return toggle
@@ -245,8 +303,12 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
         trigger(save_reason, reason_inputs, card.saved, **common)
     for trigger in (card.comment.submit, card.comment.blur):
         trigger(
-            save("comment"), [shown, card.comment], card.saved,
-            **RATING_EVENT, api_visibility="private", show_progress="hidden",
+            save("comment"),
+            [shown, card.comment],
+            card.saved,
+            **RATING_EVENT,
+            api_visibility="private",
+            show_progress="hidden",
         )
 
 
@@ -330,8 +392,19 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.co
     components: list = []
     for card in cards:
         components += [
-            card.column, card.content, *([card.rendered] if card.rendered is not None else []), card.meta, card.naturalness, card.reliability,
-            card.thumbs, card.flag, card.comment, card.saved, card.why, card.reasons, card.reason_detail,
+            card.column,
+            card.content,
+            *([card.rendered] if card.rendered is not None else []),
+            card.meta,
+            card.naturalness,
+            card.reliability,
+            card.thumbs,
+            card.flag,
+            card.comment,
+            card.saved,
+            card.why,
+            card.reasons,
+            card.reason_detail,
             *([card.regenerate] if card.regenerate is not None else []),
         ]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]

@@ -54,5 +54,6 @@ def shown_to_user(action: str, duration: float | None = DEFAULT_TOAST_S) -> Iter
         log.exception("unexpected error while trying to %s", action)
         raise gr.Error(
             f"Something went wrong while trying to {action}; it has been logged. Please try again.",
-            title=INTERNAL_ERROR_TITLE, print_exception=False,
+            title=INTERNAL_ERROR_TITLE,
+            print_exception=False,
         ) from error

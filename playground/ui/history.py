@@ -22,7 +22,7 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
-from playground.ui.restore import load_view, shown_state, show_request
+from playground.ui.restore import load_view, show_request, shown_state
 from playground.ui.session import viewer_of
 from playground.ui.values import score_value
 from playground.ui.wording import plural
@@ -67,14 +67,21 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
             if viewer is None:
                 return NOTHING_YET, gr.Radio(choices=[], value=None), "", 1
             with context.database.read_sessions() as session:
-                found = history_page(session, session_id=viewer.browser_session, rater_id=viewer.user_id,
-                                     page=max(1, int(page_value or 1)), per_page=PER_PAGE)
+                found = history_page(
+                    session,
+                    session_id=viewer.browser_session,
+                    rater_id=viewer.user_id,
+                    page=max(1, int(page_value or 1)),
+                    per_page=PER_PAGE,
+                )
             if not found.total:
                 return NOTHING_YET, gr.Radio(choices=[], value=None), "", 1
             choices = [(entry_label(e), e.request_id) for e in found.entries]
             return (
                 f"{plural(found.total, 'request')} from this browser. Open one to see and change your ratings.",
-                gr.Radio(choices=choices, value=None), f"Page {found.page} of {found.pages}", found.page,
+                gr.Radio(choices=choices, value=None),
+                f"Page {found.page} of {found.pages}",
+                found.page,
             )
 
     def open_request(request_id, request: gr.Request) -> dict:
@@ -86,7 +93,9 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
             view = load_view(context, viewer, checked)
             return {
                 **show_request(context, cards, panel, view),
-                detail: gr.Column(visible=True), shown: shown_state(view), prompt: view.prompt,
+                detail: gr.Column(visible=True),
+                shown: shown_state(view),
+                prompt: view.prompt,
                 facts: f"{view.modality} · {view.created_at:%Y-%m-%d %H:%M} UTC · version `{view.model_version}`",
             }
 
@@ -109,8 +118,20 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
     detail_outputs = [detail, shown, prompt, facts, panel.group, panel.diversity, panel.best, panel.saved]
     for card in cards:
         detail_outputs += [
-            card.column, card.content, card.rendered, card.image, card.meta, card.naturalness, card.reliability,
-            card.thumbs, card.flag, card.comment, card.saved, card.why, card.reasons, card.reason_detail,
+            card.column,
+            card.content,
+            card.rendered,
+            card.image,
+            card.meta,
+            card.naturalness,
+            card.reliability,
+            card.thumbs,
+            card.flag,
+            card.comment,
+            card.saved,
+            card.why,
+            card.reasons,
+            card.reason_detail,
         ]
     entries.input(open_request, entries, detail_outputs, **common)
     for index, card in enumerate(cards):

@@ -21,14 +21,14 @@ from playground.ui.candidates import (
 )
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
+from playground.ui.image_words import build_word_chips
 from playground.ui.inputs import parse_seed, seed_box
-from playground.ui.regenerate import image_inputs, wire_regenerate
 from playground.ui.rating_api import wire_rating_api
+from playground.ui.regenerate import image_inputs, wire_regenerate
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.streaming import chain_generation, finished_cards
 from playground.ui.values import number, whole
-from playground.ui.image_words import build_word_chips
 from playground.ui.waiting import loading_update
 from playground.ui.wording import finish_words
 
@@ -36,25 +36,23 @@ DEFAULTS = ImageParams()
 
 
 def image_meta(output: ImageOutput, version: str) -> str:
-    return (
-        f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · "
-        f"{finish_words(output.finish_reason)}"
-    )
+    return f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · {finish_words(output.finish_reason)}"
 
 
-def build_image_tab(
-    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
-) -> TabParts:
+def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)
     # 1. Prompt and buttons.
     with gr.Row(equal_height=False, elem_classes="prompt-row"):
         with gr.Column(scale=4):
-            prompt = gr.Textbox(label="Prompt", lines=2, elem_id="image-prompt",
-                                placeholder="Describe the picture…",
-                                info="Enter generates · Shift+Enter adds a new line")
-            negative = gr.Textbox(label="Negative prompt", lines=1, elem_id="image-negative",
-                                  placeholder="What to avoid (optional)")
+            prompt = gr.Textbox(
+                label="Prompt",
+                lines=2,
+                elem_id="image-prompt",
+                placeholder="Describe the picture…",
+                info="Enter generates · Shift+Enter adds a new line",
+            )
+            negative = gr.Textbox(label="Negative prompt", lines=1, elem_id="image-negative", placeholder="What to avoid (optional)")
         with gr.Column(scale=1, min_width=180):
             n = gr.Slider(1, MAX_CARDS, value=2, step=1, label="Images", elem_id="image-n")
             with gr.Row():
@@ -63,16 +61,19 @@ def build_image_tab(
     gr.Examples(examples, inputs=prompt, label="Examples")
     build_word_chips(context, prompt)
     # 2. Parameters, collapsed.
-    with gr.Accordion("Parameters", open=False, elem_id="image-parameters"):
-        with gr.Row():
-            steps = gr.Slider(1, 100, value=DEFAULTS.steps, step=1, label="Steps", elem_id="image-steps")
-            guidance = gr.Slider(
-                0, 20, step=0.5, label="Guidance", elem_id="image-guidance",
-                # Read on every page load: the active version's learned default (docs/RETRAIN.md).
-                value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
-            )
-            size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
-            seed = seed_box("image", "blank = random; image i uses seed + i")
+    with gr.Accordion("Parameters", open=False, elem_id="image-parameters"), gr.Row():
+        steps = gr.Slider(1, 100, value=DEFAULTS.steps, step=1, label="Steps", elem_id="image-steps")
+        guidance = gr.Slider(
+            0,
+            20,
+            step=0.5,
+            label="Guidance",
+            elem_id="image-guidance",
+            # Read on every page load: the active version's learned default (docs/RETRAIN.md).
+            value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
+        )
+        size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
+        seed = seed_box("image", "blank = random; image i uses seed + i")
     status = gr.Markdown(elem_id="image-status")
     # 3. One card per image, then the set panel.
     with gr.Row(equal_height=False, elem_classes="cards", elem_id="image-cards"):
@@ -82,21 +83,34 @@ def build_image_tab(
     pending = gr.State(None)  # what `finish` puts on the cards once the images are done
 
     def params_of(
-        negative_value: str, n_value: float, steps_value: float, guidance_value: float, size_value: float,
+        negative_value: str,
+        n_value: float,
+        steps_value: float,
+        guidance_value: float,
+        size_value: float,
         seed_value: str | None,
     ) -> ImageParams:
         side = whole("Size", size_value, 1)
         return ImageParams(
-            steps=whole("Steps", steps_value, 1), guidance_scale=number("Guidance", guidance_value),
-            width=side, height=side, n=whole("Images", n_value, 1, MAX_CARDS),
+            steps=whole("Steps", steps_value, 1),
+            guidance_scale=number("Guidance", guidance_value),
+            width=side,
+            height=side,
+            n=whole("Images", n_value, 1, MAX_CARDS),
             seed=parse_seed(seed_value),
             negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
         ).validate()
 
     def run(
-        prompt_value: str, negative_value: str, n_value: float,
-        steps_value: float, guidance_value: float, size_value: float, seed_value: str | None,
-        request: gr.Request, progress: gr.Progress = gr.Progress(),
+        prompt_value: str,
+        negative_value: str,
+        n_value: float,
+        steps_value: float,
+        guidance_value: float,
+        size_value: float,
+        seed_value: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict]:
         with shown_to_user("generate images"):
             client = client_of(context, request)
@@ -106,7 +120,9 @@ def build_image_tab(
             if loading := loading_update(context, "image", status):
                 yield loading
             yield from unless_stopped(
-                context, client, stopped,
+                context,
+                client,
+                stopped,
                 lambda cancel: _stream(client.key, prompt_value, params, cancel, progress),
             )
 
@@ -133,8 +149,17 @@ def build_image_tab(
     regenerate = wire_regenerate(context, cards, shown, inputs, image_inputs)
     events = wire_stop(context, [generate.click, *regenerate], stop, status, "stop_image")
     chain_generation(
-        events, "generate_image", params_of=params_of, run=run, inputs=inputs, cards=cards, panel=panel,
-        status=status, shown=shown, pending=pending, concurrency_limit=context.settings.gpu_concurrency,
+        events,
+        "generate_image",
+        params_of=params_of,
+        run=run,
+        inputs=inputs,
+        cards=cards,
+        panel=panel,
+        status=status,
+        shown=shown,
+        pending=pending,
+        concurrency_limit=context.settings.gpu_concurrency,
     )
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)

@@ -32,8 +32,7 @@ def build_word_chips(context: AppContext, prompt: gr.Textbox) -> None:
     note = gr.Markdown(elem_id="image-vocab-note", elem_classes="meta")
     with gr.Accordion("Words this image model knows", open=True, elem_id="image-vocab"):
         chips = [
-            gr.Radio(list(words), value=None, label=KIND_LABELS.get(kind, kind),
-                     elem_id=f"image-vocab-{kind}", elem_classes="word-chips")
+            gr.Radio(list(words), value=None, label=KIND_LABELS.get(kind, kind), elem_id=f"image-vocab-{kind}", elem_classes="word-chips")
             for kind, words in vocabulary.groups.items()
         ]
         clear = gr.Button("Clear words", size="sm", elem_id="image-vocab-clear")
@@ -44,7 +43,13 @@ def build_word_chips(context: AppContext, prompt: gr.Textbox) -> None:
 
     for chip in chips:
         chip.input(compose, chips, prompt, queue=False, api_visibility="private", show_progress="hidden")
-    clear.click(lambda: [None] * len(chips) + [""], None, [*chips, prompt], queue=False,
-                api_visibility="private", show_progress="hidden")
-    prompt.change(lambda text: vocabulary_note(vocabulary, text), prompt, note, queue=False,
-                  api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    clear.click(lambda: [None] * len(chips) + [""], None, [*chips, prompt], queue=False, api_visibility="private", show_progress="hidden")
+    prompt.change(
+        lambda text: vocabulary_note(vocabulary, text),
+        prompt,
+        note,
+        queue=False,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )

@@ -13,7 +13,12 @@ def seed_box(kind: str, info: str) -> gr.Textbox:
     """A text box, not gr.Number: Gradio's Number shows 0 for an empty value, and 0 would
     then be sent as a fixed seed on every request. Blank stays blank and means random."""
     return gr.Textbox(
-        None, label="Seed", info=info, placeholder="random", lines=1, max_lines=1,
+        None,
+        label="Seed",
+        info=info,
+        placeholder="random",
+        lines=1,
+        max_lines=1,
         elem_id=f"{kind}-seed",
     )
 

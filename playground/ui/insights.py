@@ -31,21 +31,32 @@ def build_insights_tab(context: AppContext) -> None:
         login_button = gr.Button("Log in", variant="primary", elem_id="insights-login-button")
     with gr.Column(visible=False, elem_id="insights-work") as work:
         with gr.Row():
-            modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Modality",
-                                elem_id="insights-modality", scale=3)
+            modality = gr.Radio(
+                [("Text", "text"), ("Image", "image")], value="text", label="Modality", elem_id="insights-modality", scale=3
+            )
             refresh = gr.Button("↻ Refresh", size="sm", elem_id="insights-refresh", scale=0)
             logout = gr.Button("Log out", size="sm", elem_id="insights-logout", scale=0)
         message = gr.Markdown(elem_id="insights-message")
         with gr.Row():
-            scores = gr.BarPlot(x="score", y="count", color="model_version", title="Score distribution",
-                                y_aggregate="sum", elem_id="insights-scores")
-            by_version = gr.LinePlot(x="model_version", y="mean", color="axis", title="Mean score per version",
-                                     y_lim=[1, 5], elem_id="insights-by-version")
+            scores = gr.BarPlot(
+                x="score", y="count", color="model_version", title="Score distribution", y_aggregate="sum", elem_id="insights-scores"
+            )
+            by_version = gr.LinePlot(
+                x="model_version", y="mean", color="axis", title="Mean score per version", y_lim=[1, 5], elem_id="insights-by-version"
+            )
         with gr.Row():
-            over_time = gr.LinePlot(x="day", y="mean", color="model_version", title="Mean score per day (all axes)",
-                                    y_aggregate="mean", y_lim=[1, 5], elem_id="insights-over-time")
-            latency = gr.BarPlot(x="bar", y="latency_s", color="quantile", title="Latency p50 / p95 (s)", x_title="version",
-                                 elem_id="insights-latency")
+            over_time = gr.LinePlot(
+                x="day",
+                y="mean",
+                color="model_version",
+                title="Mean score per day (all axes)",
+                y_aggregate="mean",
+                y_lim=[1, 5],
+                elem_id="insights-over-time",
+            )
+            latency = gr.BarPlot(
+                x="bar", y="latency_s", color="quantile", title="Latency p50 / p95 (s)", x_title="version", elem_id="insights-latency"
+            )
         # A table, not bars: the metrics have different scales (words vs distinct-n in [0, 1]).
         metrics = gr.Dataframe(label="Automatic metrics per version", interactive=False, elem_id="insights-metrics")
         with gr.Accordion("Training runs and their reports", open=False):
@@ -74,24 +85,32 @@ def build_insights_tab(context: AppContext) -> None:
             log_out_client(context, request)
             return [gr.Column(visible=True), gr.Column(visible=False)]
 
-    login_button.click(do_login, [name, password], [login_box, work, password, *plots],
-                       api_name="insights_login", **LOGIN_POOL)
-    password.submit(do_login, [name, password], [login_box, work, password, *plots],
-                    api_visibility="private", **LOGIN_POOL)
+    login_button.click(do_login, [name, password], [login_box, work, password, *plots], api_name="insights_login", **LOGIN_POOL)
+    password.submit(do_login, [name, password], [login_box, work, password, *plots], api_visibility="private", **LOGIN_POOL)
     refresh.click(load, [modality], plots, api_name="insights", **PUBLIC)
     modality.change(load, [modality], plots, api_visibility="private", **PUBLIC)
     logout.click(do_logout, None, [login_box, work], api_name="insights_logout", **PUBLIC)
 
 
 def _updates(figures: Insights) -> list:
-    trend = figures.trend_time.groupby(["day", "model_version"])["mean"].mean().reset_index() \
-        if not figures.trend_time.empty else figures.trend_time
+    trend = (
+        figures.trend_time.groupby(["day", "model_version"])["mean"].mean().reset_index()
+        if not figures.trend_time.empty
+        else figures.trend_time
+    )
     scores = figures.scores.assign(score=figures.scores["score"].astype(str)) if not figures.scores.empty else figures.scores
     return [
-        EMPTY if figures.empty else f"{int(figures.scores['count'].sum()) if not figures.scores.empty else 0} scores, "
+        EMPTY
+        if figures.empty
+        else f"{int(figures.scores['count'].sum()) if not figures.scores.empty else 0} scores, "
         f"{figures.latency['model_version'].nunique() if not figures.latency.empty else 0} versions with outputs.",
-        scores, figures.trend_version, trend, figures.latency, _metrics_table(figures.metrics),
-        _runs_markdown(figures.runs), _flagged_rows(figures.flagged),
+        scores,
+        figures.trend_version,
+        trend,
+        figures.latency,
+        _metrics_table(figures.metrics),
+        _runs_markdown(figures.runs),
+        _flagged_rows(figures.flagged),
     ]
 
 

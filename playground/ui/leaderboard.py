@@ -23,8 +23,7 @@ EXPLAIN = (
 
 def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
     with gr.Row():
-        modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Modality",
-                            elem_id="leaderboard-modality", scale=3)
+        modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Modality", elem_id="leaderboard-modality", scale=3)
         refresh = gr.Button("↻ Refresh", size="sm", elem_id="leaderboard-refresh", scale=0)
     gr.Markdown(EXPLAIN)
     summary = gr.Markdown(elem_id="leaderboard-summary")
@@ -39,8 +38,13 @@ def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
                 board = version_leaderboard(session, modality=modality_value)
                 preset_board = preset_leaderboard(session, modality=modality_value)
                 means = version_rating_means(session, modality=modality_value)
-            return (_summary(board, preset_board), leaderboard_rows(board), _pairwise_percent(board),
-                    leaderboard_rows(preset_board), _means_rows(means))
+            return (
+                _summary(board, preset_board),
+                leaderboard_rows(board),
+                _pairwise_percent(board),
+                leaderboard_rows(preset_board),
+                _means_rows(means),
+            )
 
     outputs = [summary, versions, pairwise, presets, ratings]
     events = dict(fn=load, inputs=modality, outputs=outputs, concurrency_id="insights", concurrency_limit=2)
@@ -72,7 +76,5 @@ def _means_rows(means: pd.DataFrame) -> pd.DataFrame:
         return means
     rows = means.copy()
     rows["mean"] = rows["mean"].round(2)
-    rows["95% CI"] = [
-        "n/a" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(rows["ci_low"], rows["ci_high"])
-    ]
+    rows["95% CI"] = ["n/a" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)]
     return rows[["model_version", "axis", "mean", "95% CI", "count"]]

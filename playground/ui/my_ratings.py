@@ -25,7 +25,6 @@ def build_my_ratings_tab(context: AppContext, tab: gr.Tab) -> None:
                 return NOTHING_YET, None
             return my_ratings(context.database, viewer)
 
-    events = dict(fn=load, inputs=None, outputs=[summary, table], concurrency_id="insights",
-                  concurrency_limit=2)
+    events = dict(fn=load, inputs=None, outputs=[summary, table], concurrency_id="insights", concurrency_limit=2)
     refresh.click(**events, api_name="my_ratings")
     tab.select(**events, api_visibility="private")

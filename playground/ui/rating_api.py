@@ -76,8 +76,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
     # the raw values themselves (score_value, _check_text).
     api = {**RATING_EVENT, "preprocess": False}
     gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **api)
-    gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result,
-          api_name=f"rate_{kind}", **api)
+    gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result, api_name=f"rate_{kind}", **api)
     gr.on([], rate_whole_set, [shown, diversity, best], result, api_name=f"rate_{kind}_set", **api)
 
 

@@ -29,9 +29,14 @@ def text_inputs(view: RequestView) -> list[Any]:
     """prompt, n, max new tokens, temperature, top-p, repetition penalty, seed, stop sequences."""
     p = view.parameters
     return [
-        view.prompt, len(view.candidates), p.get("max_new_tokens", TEXT_DEFAULTS.max_new_tokens),
-        p.get("temperature", TEXT_DEFAULTS.temperature), p.get("top_p", TEXT_DEFAULTS.top_p),
-        p.get("repetition_penalty", TEXT_DEFAULTS.repetition_penalty), "", "\n".join(p.get("stop") or []),
+        view.prompt,
+        len(view.candidates),
+        p.get("max_new_tokens", TEXT_DEFAULTS.max_new_tokens),
+        p.get("temperature", TEXT_DEFAULTS.temperature),
+        p.get("top_p", TEXT_DEFAULTS.top_p),
+        p.get("repetition_penalty", TEXT_DEFAULTS.repetition_penalty),
+        "",
+        "\n".join(p.get("stop") or []),
     ]
 
 
@@ -39,13 +44,21 @@ def image_inputs(view: RequestView) -> list[Any]:
     """prompt, negative prompt, n, steps, guidance, size, seed."""
     p = view.parameters
     return [
-        view.prompt, p.get("negative_prompt", ""), len(view.candidates), p.get("steps", IMAGE_DEFAULTS.steps),
-        p.get("guidance_scale", IMAGE_DEFAULTS.guidance_scale), p.get("width", IMAGE_DEFAULTS.width), "",
+        view.prompt,
+        p.get("negative_prompt", ""),
+        len(view.candidates),
+        p.get("steps", IMAGE_DEFAULTS.steps),
+        p.get("guidance_scale", IMAGE_DEFAULTS.guidance_scale),
+        p.get("width", IMAGE_DEFAULTS.width),
+        "",
     ]
 
 
 def wire_regenerate(
-    context: AppContext, cards: list[CandidateCard], shown: gr.State, inputs: list,
+    context: AppContext,
+    cards: list[CandidateCard],
+    shown: gr.State,
+    inputs: list,
     values: Callable[[RequestView], list[Any]],
 ) -> list:
     """Each card's Regenerate fills `inputs` from the shown request; returns the fill events'
@@ -60,5 +73,6 @@ def wire_regenerate(
 
     return [
         card.regenerate.click(fill, shown, inputs, queue=False, api_visibility="private").success
-        for card in cards if card.regenerate is not None
+        for card in cards
+        if card.regenerate is not None
     ]

@@ -36,8 +36,7 @@ class TabParts:
 
 def load_view(context: AppContext, viewer: Viewer, request_id: int) -> RequestView:
     with context.database.read_sessions() as session:
-        return request_view(session, request_id=request_id, session_id=viewer.browser_session,
-                            rater_id=viewer.user_id)
+        return request_view(session, request_id=request_id, session_id=viewer.browser_session, rater_id=viewer.user_id)
 
 
 def shown_state(view: RequestView) -> dict:
@@ -53,10 +52,15 @@ def shown_text(candidate: CandidateView) -> str:
 
 def candidate_meta(candidate: CandidateView, view: RequestView) -> str:
     tokens = [f"{candidate.tokens} tokens"] if candidate.tokens is not None else []
-    return " · ".join([
-        f"{candidate.latency_ms / 1000:.1f} s", *tokens, f"seed `{candidate.seed}`",
-        f"version `{view.model_version}`", finish_words(candidate.finish_reason),
-    ])
+    return " · ".join(
+        [
+            f"{candidate.latency_ms / 1000:.1f} s",
+            *tokens,
+            f"seed `{candidate.seed}`",
+            f"version `{view.model_version}`",
+            finish_words(candidate.finish_reason),
+        ]
+    )
 
 
 def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPanel, view: RequestView) -> dict:
@@ -109,7 +113,6 @@ def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, vi
     }
 
 
-
 def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabParts) -> None:
     """On page load, show this browser's last `modality` request with its ratings."""
 
@@ -128,7 +131,9 @@ def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabP
             view = load_view(context, viewer, request_id)
             return {
                 **show_request(context, parts.cards, parts.panel, view),
-                parts.prompt: view.prompt, parts.shown: shown_state(view), parts.status: RESTORED_STATUS,
+                parts.prompt: view.prompt,
+                parts.shown: shown_state(view),
+                parts.status: RESTORED_STATUS,
             }
 
     outputs = [parts.prompt, parts.shown, parts.status, *rating_components(parts.cards, parts.panel)]

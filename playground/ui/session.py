@@ -103,8 +103,7 @@ def wire_stop(context: AppContext, triggers: list, stop_button: gr.Button, statu
         return request_stop(context, client_of(context, request))
 
     stop_button.click(stop, None, status, queue=False, api_name=api_name)
-    return [trigger(clear_stop_handler(context), None, None, queue=False, api_visibility="private")
-            for trigger in triggers]
+    return [trigger(clear_stop_handler(context), None, None, queue=False, api_visibility="private") for trigger in triggers]
 
 
 def unless_stopped(

@@ -35,7 +35,11 @@ PRIVATE_STEP = {"queue": False, "api_visibility": "private", "show_progress": "h
 
 
 def begin_handler(
-    params_of: Callable[..., Any], cards: list[CandidateCard], panel: SetPanel, shown: gr.State, pending: gr.State,
+    params_of: Callable[..., Any],
+    cards: list[CandidateCard],
+    panel: SetPanel,
+    shown: gr.State,
+    pending: gr.State,
 ) -> Callable[..., dict]:
     """`begin(prompt, *knobs)`: clear the cards for the new request at the click if its input is
     valid (`params_of(*knobs)` builds and checks the parameters); otherwise leave them as they
@@ -73,8 +77,18 @@ def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markd
 
 
 def chain_generation(
-    events: list, api_name: str, *, params_of: Callable, run: Callable, inputs: list, cards: list[CandidateCard],
-    panel: SetPanel, status: gr.Markdown, shown: gr.State, pending: gr.State, concurrency_limit: int,
+    events: list,
+    api_name: str,
+    *,
+    params_of: Callable,
+    run: Callable,
+    inputs: list,
+    cards: list[CandidateCard],
+    panel: SetPanel,
+    status: gr.Markdown,
+    shown: gr.State,
+    pending: gr.State,
+    concurrency_limit: int,
 ) -> None:
     """Chain begin -> run -> finish after each trigger; the first event's run is `/<api_name>`.
     `inputs` are the prompt, then `params_of`'s arguments."""
@@ -84,8 +98,16 @@ def chain_generation(
     first, *others = events
     for event, api in ((first, {"api_name": api_name}), *((e, {"api_visibility": "private"}) for e in others)):
         event.then(
-            begin, inputs, [*rating_components(cards, panel), shown, pending], **PRIVATE_STEP,
+            begin,
+            inputs,
+            [*rating_components(cards, panel), shown, pending],
+            **PRIVATE_STEP,
         ).then(
-            run, inputs, [shown, pending, status, *contents], **api,
-            concurrency_id="models", concurrency_limit=concurrency_limit, show_progress_on=[status],
+            run,
+            inputs,
+            [shown, pending, status, *contents],
+            **api,
+            concurrency_id="models",
+            concurrency_limit=concurrency_limit,
+            show_progress_on=[status],
         ).then(finish, pending, [*rating_components(cards, panel), status], **PRIVATE_STEP)

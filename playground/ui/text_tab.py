@@ -22,8 +22,8 @@ from playground.ui.candidates import (
 from playground.ui.content import Guidelines
 from playground.ui.errors import shown_to_user
 from playground.ui.inputs import parse_seed, seed_box
-from playground.ui.regenerate import text_inputs, wire_regenerate
 from playground.ui.rating_api import wire_rating_api
+from playground.ui.regenerate import text_inputs, wire_regenerate
 from playground.ui.restore import TabParts
 from playground.ui.session import client_of, unless_stopped, wire_stop
 from playground.ui.streaming import chain_generation, finished_cards
@@ -47,17 +47,20 @@ def parse_stop(text: str | None) -> tuple[str, ...]:
     return tuple(line for line in (text or "").splitlines() if line.strip())
 
 
-def build_text_tab(
-    context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None
-) -> TabParts:
+def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/ui/session.py)."""
     shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
     # 1. Prompt, candidates and the buttons.
     with gr.Row(equal_height=False, elem_classes="prompt-row"):
         prompt = gr.Textbox(
-            label="Prompt", placeholder="Ask or instruct the model…", lines=3, max_lines=12,
+            label="Prompt",
+            placeholder="Ask or instruct the model…",
+            lines=3,
+            max_lines=12,
             info="Enter generates · Shift+Enter adds a new line",
-            elem_id="text-prompt", scale=4, autofocus=True,
+            elem_id="text-prompt",
+            scale=4,
+            autofocus=True,
         )
         with gr.Column(scale=1, min_width=180):
             n = gr.Slider(1, MAX_CARDS, value=2, step=1, label="Candidates", elem_id="text-n")
@@ -71,7 +74,12 @@ def build_text_tab(
             max_new_tokens = gr.Slider(1, 512, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens", elem_id="text-max-tokens")
             # A callable value is read on every page load: a newly promoted version's defaults show up.
             temperature = gr.Slider(
-                0, 2, step=0.05, label="Temperature", info="0 = greedy", elem_id="text-temperature",
+                0,
+                2,
+                step=0.05,
+                label="Temperature",
+                info="0 = greedy",
+                elem_id="text-temperature",
                 value=lambda: _learned(context, "temperature", DEFAULTS.temperature),
             )
             top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
@@ -89,20 +97,34 @@ def build_text_tab(
     pending = gr.State(None)  # what `finish` puts on the cards once the stream has ended
 
     def params_of(
-        n_value: float, max_tokens: float, temperature_value: float, top_p_value: float, penalty: float,
-        seed_value: str | None, stop_value: str,
+        n_value: float,
+        max_tokens: float,
+        temperature_value: float,
+        top_p_value: float,
+        penalty: float,
+        seed_value: str | None,
+        stop_value: str,
     ) -> TextParams:
         return TextParams(
-            max_new_tokens=whole("Max new tokens", max_tokens, 1), temperature=number("Temperature", temperature_value),
-            top_p=number("Top-p", top_p_value), repetition_penalty=number("Repetition penalty", penalty),
-            stop=parse_stop(stop_value), n=whole("Candidates", n_value, 1, MAX_CARDS),
+            max_new_tokens=whole("Max new tokens", max_tokens, 1),
+            temperature=number("Temperature", temperature_value),
+            top_p=number("Top-p", top_p_value),
+            repetition_penalty=number("Repetition penalty", penalty),
+            stop=parse_stop(stop_value),
+            n=whole("Candidates", n_value, 1, MAX_CARDS),
             seed=parse_seed(seed_value),
         ).validate()
 
     def run(
-        prompt_value: str, n_value: float, max_tokens: float,
-        temperature_value: float, top_p_value: float, penalty: float, seed_value: str | None,
-        stop_value: str, request: gr.Request,
+        prompt_value: str,
+        n_value: float,
+        max_tokens: float,
+        temperature_value: float,
+        top_p_value: float,
+        penalty: float,
+        seed_value: str | None,
+        stop_value: str,
+        request: gr.Request,
     ) -> Iterator[dict]:
         with shown_to_user("generate"):
             started_at = time.monotonic()
@@ -113,9 +135,7 @@ def build_text_tab(
             stopped = {status: "Stopped before it started."}
             if loading := loading_update(context, "text", status):
                 yield loading
-            yield from unless_stopped(
-                context, client, stopped, lambda cancel: _stream(client, prompt_value, params, cancel, clicked)
-            )
+            yield from unless_stopped(context, client, stopped, lambda cancel: _stream(client, prompt_value, params, cancel, clicked))
 
     def _stream(client: Client, prompt_value: str, params: TextParams, cancel, clicked: float) -> Iterator[dict]:
         # Each update names only the texts, the status and States (playground/ui/streaming.py).
@@ -128,8 +148,7 @@ def build_text_tab(
                 yield {**_texts(cards, update.texts), status: "Generating…"}
                 continue
             recorded = update.recorded
-            metas = [text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index)))
-                     for o in update.outputs]
+            metas = [text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index))) for o in update.outputs]
             yield {
                 **_texts(cards, update.texts),
                 shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
@@ -142,15 +161,23 @@ def build_text_tab(
     regenerate = wire_regenerate(context, cards, shown, inputs, text_inputs)
     events = wire_stop(context, [generate.click, prompt.submit, *regenerate], stop, status, "stop_text")
     chain_generation(
-        events, "generate_text", params_of=params_of, run=run, inputs=inputs, cards=cards, panel=panel,
-        status=status, shown=shown, pending=pending, concurrency_limit=context.settings.gpu_concurrency,
+        events,
+        "generate_text",
+        params_of=params_of,
+        run=run,
+        inputs=inputs,
+        cards=cards,
+        panel=panel,
+        status=status,
+        shown=shown,
+        pending=pending,
+        concurrency_limit=context.settings.gpu_concurrency,
     )
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)
     wire_set_panel(panel, context, shown)
     wire_rating_api("text", context, shown)
     return TabParts(prompt, shown, status, cards, panel)  # for playground.ui.restore (after a reload)
-
 
 
 def _learned(context: AppContext, knob: str, fallback: float) -> float:

@@ -23,8 +23,13 @@ def score_value(what: str, value: Any, *, low: int, high: int) -> int | None:
             number = float(value.strip())
         except ValueError:
             number = None
-    if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number) \
-            or number != int(number) or not low <= int(number) <= high:
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, int | float)
+        or not math.isfinite(number)
+        or number != int(number)
+        or not low <= int(number) <= high
+    ):
         raise InvalidInputError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
     return int(number)
 

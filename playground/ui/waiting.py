@@ -22,8 +22,7 @@ def build_warmup_banner(app: gr.Blocks, context: AppContext) -> gr.Markdown:
         text = warmup.banner()
         return text, gr.Timer(active=warmup.started and not warmup.ready())
 
-    gr.on([app.load, timer.tick], refresh, outputs=[banner, timer],
-          api_visibility="private", queue=False, show_progress="hidden")
+    gr.on([app.load, timer.tick], refresh, outputs=[banner, timer], api_visibility="private", queue=False, show_progress="hidden")
     return banner
 
 

@@ -42,5 +42,4 @@ def fake_context(settings, database):
     from tests.fakes import FakeImageGenerator, FakeTextGenerator
 
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    return AppContext(settings=settings, database=database, text_factory=lambda: text,
-                      image_factory=lambda: image)
+    return AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)

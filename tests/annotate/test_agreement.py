@@ -33,12 +33,14 @@ def test_matches_the_krippendorff_package_with_missing_values():
 
 def test_the_example_of_krippendorffs_paper():
     # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", the 4 coders x 12 units example.
-    data = np.array([
-        [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-        [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
-    ])
+    data = np.array(
+        [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+            [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+        ]
+    )
     expected = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal")
     assert ordinal_alpha(data) == pytest.approx(expected, abs=1e-12)
     assert ordinal_alpha(data) == pytest.approx(0.815, abs=1e-3)  # the paper's ordinal alpha
@@ -54,14 +56,12 @@ def test_agreement_from_the_database(database, make_requests, make_annotators):
     annotators = make_annotators("ann", "bob", "carol")
     scores = {"ann": [(5, 4), (2, 2)], "bob": [(5, 5), (1, 2)], "carol": [(4, 4), (2, 1)]}
     with database.sessions.begin() as session:
-        for name, annotator in zip(scores, annotators):
+        for name, annotator in zip(scores, annotators, strict=True):
             for _ in range(3 if name != "carol" else 1):
                 lease = next_item(session, annotator_id=annotator, policy=QueuePolicy(overlap=3))
                 outputs = load_item(session, lease.request_id).outputs
-                answer = ItemRatings({o.output_id: scores[name][o.index] for o in outputs},
-                                     diversity=3 if name != "bob" else 4)
-                submit(session, annotator_id=annotator, request_id=lease.request_id, ratings=answer,
-                       policy=QueuePolicy(overlap=3))
+                answer = ItemRatings({o.output_id: scores[name][o.index] for o in outputs}, diversity=3 if name != "bob" else 4)
+                submit(session, annotator_id=annotator, request_id=lease.request_id, ratings=answer, policy=QueuePolicy(overlap=3))
 
     with database.read_sessions() as session:
         frames = agreement_frames(session)

@@ -6,10 +6,10 @@ import pytest
 from gradio_client import Client
 from sqlalchemy import select, update
 
+from feedback_db.assignments import ItemRatings
 from feedback_db.frames import ratings_frame, set_ratings_frame
 from feedback_db.schema import Assignment, User
 from feedback_db.users import create_user
-from feedback_db.assignments import ItemRatings
 from playground.annotation import NotLoggedInError, keep_draft, log_in, require_annotator, take_next
 from playground.errors import NotAllowedError
 from tests.launch import running_app
@@ -73,7 +73,8 @@ def test_an_annotator_rates_through_the_api_and_admins_alone_see_agreement(url, 
         ratings = ratings_frame(session)
         sets = set_ratings_frame(session)
     assert ratings[["request_id", "naturalness", "reliability", "source"]].values.tolist() == [
-        [1, 4, 5, "annotator"], [1, 2, 3, "annotator"],
+        [1, 4, 5, "annotator"],
+        [1, 2, 3, "annotator"],
     ]
     assert (sets.loc[0, "diversity"], sets.loc[0, "best_output_index"]) == (3, 0)
     # 2. Back opens the submitted item with its scores; editing it updates the same rows.
@@ -110,8 +111,7 @@ def test_scores_set_so_far_are_kept_on_the_server_until_submit(url, database):
     annotator.predict("ann", PASSWORD, api_name="/annotate_login")
     # 1. Scores set on the current item (request 1, two candidates) become its draft.
     annotator.predict(4, None, None, None, 5, 2, None, None, None, 1, api_name="/annotate_draft")
-    assert drafts(database) == [{"scores": {"1": [4, 5], "2": [None, 2]}, "diversity": None,
-                                 "best_output_id": 2, "flagged": []}]
+    assert drafts(database) == [{"scores": {"1": [4, 5], "2": [None, 2]}, "diversity": None, "best_output_id": 2, "flagged": []}]
     # 2. A bad score is refused (before the handler, naming the field), and the draft stays as it was.
     with pytest.raises(Exception, match="Naturalness must be one of 1, 2, 3, 4, 5; got 7"):
         annotator.predict(7, None, None, None, 5, 2, None, None, None, None, api_name="/annotate_draft")

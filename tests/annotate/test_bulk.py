@@ -14,19 +14,21 @@ from playground.cli import main
 from playground.context import AppContext
 from tests.annotate.conftest import add_annotator
 
-GOOD_AND_BAD = "\n".join([
-    json.dumps({"prompt": "Write a haiku about rain", "params": {"max_new_tokens": 8, "seed": 3}}),
-    "{not json",
-    json.dumps({"text": "no prompt key"}),
-    "",  # blank lines are skipped silently
-    json.dumps({"prompt": "   "}),
-    json.dumps({"prompt": "Too hot", "params": {"temperature": 9}}),
-    json.dumps({"prompt": "Typo", "params": {"temprature": 0.5}}),
-    json.dumps({"prompt": "Wrong type", "params": {"max_new_tokens": "many"}}),
-    json.dumps({"prompt": "Per-line n", "params": {"n": 3}}),
-    json.dumps({"id": 7, "prompt": "Name two rivers"}),
-    json.dumps(["a list"]),
-])
+GOOD_AND_BAD = "\n".join(
+    [
+        json.dumps({"prompt": "Write a haiku about rain", "params": {"max_new_tokens": 8, "seed": 3}}),
+        "{not json",
+        json.dumps({"text": "no prompt key"}),
+        "",  # blank lines are skipped silently
+        json.dumps({"prompt": "   "}),
+        json.dumps({"prompt": "Too hot", "params": {"temperature": 9}}),
+        json.dumps({"prompt": "Typo", "params": {"temprature": 0.5}}),
+        json.dumps({"prompt": "Wrong type", "params": {"max_new_tokens": "many"}}),
+        json.dumps({"prompt": "Per-line n", "params": {"n": 3}}),
+        json.dumps({"id": 7, "prompt": "Name two rivers"}),
+        json.dumps(["a list"]),
+    ]
+)
 
 
 @pytest.fixture
@@ -65,8 +67,12 @@ def test_bulk_requests_enter_the_annotation_queue(fake_context, prompts, databas
 
 def test_image_prompts(fake_context, tmp_path, database):
     path = tmp_path / "images.jsonl"
-    path.write_text(json.dumps({"prompt": "a red circle", "params": {"steps": 2, "width": 32, "height": 32}})
-                    + "\n" + json.dumps({"prompt": "x", "params": {"width": 33}}) + "\n")
+    path.write_text(
+        json.dumps({"prompt": "a red circle", "params": {"steps": 2, "width": 32, "height": 32}})
+        + "\n"
+        + json.dumps({"prompt": "x", "params": {"width": 33}})
+        + "\n"
+    )
     report = generate_from_file(fake_context, path, modality="image", n=2)
     assert len(report.request_ids) == 1 and [p.line for p in report.problems] == [2]
     with database.read_sessions() as session:
@@ -118,11 +124,17 @@ def test_export_writes_the_agreement_files(cli_on_fakes, tmp_path, capsys):
 
 @pytest.mark.real_model
 def test_bulk_generation_on_the_embedded_text_model(settings, database, real_text_generator, tmp_path):
-    context = AppContext(settings=settings, database=database, text_factory=lambda: real_text_generator,
-                         image_factory=lambda: pytest.fail("no image model needed"))
+    context = AppContext(
+        settings=settings,
+        database=database,
+        text_factory=lambda: real_text_generator,
+        image_factory=lambda: pytest.fail("no image model needed"),
+    )
     path = tmp_path / "real.jsonl"
-    path.write_text("\n".join(json.dumps({"prompt": p, "params": {"max_new_tokens": 4, "seed": 1}})
-                              for p in ("Say hi.", "Name a colour.")) + "\nnot json\n")
+    path.write_text(
+        "\n".join(json.dumps({"prompt": p, "params": {"max_new_tokens": 4, "seed": 1}}) for p in ("Say hi.", "Name a colour."))
+        + "\nnot json\n"
+    )
     report = generate_from_file(context, path, modality="text", n=2)
     assert [p.line for p in report.problems] == [3] and len(report.request_ids) == 2
     with database.read_sessions() as session:

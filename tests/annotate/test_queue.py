@@ -54,8 +54,13 @@ def work_through_queue(database, annotator_ids, policy, holders, violations, see
                 with lock:
                     del holders[key]  # before submit: a submitted slot is held for good anyway
                 with database.sessions.begin() as session:
-                    submit(session, annotator_id=annotator_id, request_id=lease.request_id,
-                           ratings=full_ratings(session, lease.request_id), policy=policy)
+                    submit(
+                        session,
+                        annotator_id=annotator_id,
+                        request_id=lease.request_id,
+                        ratings=full_ratings(session, lease.request_id),
+                        policy=policy,
+                    )
         except BaseException as error:  # collected and asserted by the test
             errors.append(error)
 
@@ -127,8 +132,14 @@ def test_an_expired_lease_is_handed_out_again_and_the_late_submit_is_refused(dat
         lease = next_item(session, annotator_id=bob, policy=policy, now=start + timedelta(minutes=16))
         assert (lease.request_id, lease.slot) == (request_id, 0)
     with database.sessions.begin() as session, pytest.raises(LeaseLostError):
-        submit(session, annotator_id=ann, request_id=request_id, ratings=full_ratings(session, request_id),
-               policy=policy, now=start + timedelta(minutes=17))
+        submit(
+            session,
+            annotator_id=ann,
+            request_id=request_id,
+            ratings=full_ratings(session, request_id),
+            policy=policy,
+            now=start + timedelta(minutes=17),
+        )
 
 
 def test_a_lapsed_lease_nobody_took_can_still_be_submitted(database, make_requests, make_annotators):
@@ -139,8 +150,14 @@ def test_a_lapsed_lease_nobody_took_can_still_be_submitted(database, make_reques
     with database.sessions.begin() as session:
         next_item(session, annotator_id=ann, policy=policy, now=start)
     with database.sessions.begin() as session:
-        submit(session, annotator_id=ann, request_id=request_id, ratings=full_ratings(session, request_id),
-               policy=policy, now=start + timedelta(hours=2))
+        submit(
+            session,
+            annotator_id=ann,
+            request_id=request_id,
+            ratings=full_ratings(session, request_id),
+            policy=policy,
+            now=start + timedelta(hours=2),
+        )
         assert progress(session, annotator_id=ann, overlap=1).done_total == 1
 
 
@@ -180,15 +197,19 @@ def test_back_and_edit_update_the_same_rows(database, make_requests, make_annota
     with database.sessions.begin() as session:
         for _ in range(2):
             lease = next_item(session, annotator_id=ann, policy=policy)
-            submit(session, annotator_id=ann, request_id=lease.request_id,
-                   ratings=full_ratings(session, lease.request_id, score=2), policy=policy)
+            submit(
+                session,
+                annotator_id=ann,
+                request_id=lease.request_id,
+                ratings=full_ratings(session, lease.request_id, score=2),
+                policy=policy,
+            )
         assert submitted_history(session, annotator_id=ann) == [first, second]
         assert next_item(session, annotator_id=ann, policy=policy) is None
     with database.sessions.begin() as session:  # go back to the first item and change it
         before = annotator_ratings(session, annotator_id=ann, request_id=first)
         assert {scores for scores in before.scores.values()} == {(2, 4)} and before.diversity == 3
-        submit(session, annotator_id=ann, request_id=first,
-               ratings=full_ratings(session, first, score=5), policy=policy)
+        submit(session, annotator_id=ann, request_id=first, ratings=full_ratings(session, first, score=5), policy=policy)
     with database.sessions() as session:
         after = annotator_ratings(session, annotator_id=ann, request_id=first)
         assert {scores for scores in after.scores.values()} == {(5, 1)}
@@ -204,8 +225,9 @@ def test_progress_counts_what_is_left_for_this_annotator(database, make_requests
     with database.sessions.begin() as session:
         for annotator in (ann, bob):
             lease = next_item(session, annotator_id=annotator, policy=policy)
-            submit(session, annotator_id=annotator, request_id=lease.request_id,
-                   ratings=full_ratings(session, lease.request_id), policy=policy)
+            submit(
+                session, annotator_id=annotator, request_id=lease.request_id, ratings=full_ratings(session, lease.request_id), policy=policy
+            )
         assert progress(session, annotator_id=ann, overlap=2).left == 2
         assert progress(session, annotator_id=carol, overlap=2).left == 2  # the first one is full
 
@@ -220,19 +242,19 @@ def test_incomplete_or_unassigned_submissions_are_refused(database, make_request
         item = load_item(session, request_id)
         first = item.outputs[0].output_id
         with pytest.raises(InvalidInputError, match="candidate 2"):
-            submit(session, annotator_id=ann, request_id=request_id,
-                   ratings=ItemRatings({first: (3, 3)}, diversity=2))
+            submit(session, annotator_id=ann, request_id=request_id, ratings=ItemRatings({first: (3, 3)}, diversity=2))
         with pytest.raises(InvalidInputError, match="diversity"):
-            submit(session, annotator_id=ann, request_id=request_id,
-                   ratings=ItemRatings({o.output_id: (3, 3) for o in item.outputs}))
+            submit(session, annotator_id=ann, request_id=request_id, ratings=ItemRatings({o.output_id: (3, 3) for o in item.outputs}))
         with pytest.raises(InvalidInputError, match="whole number"):
-            submit(session, annotator_id=ann, request_id=request_id,
-                   ratings=ItemRatings({o.output_id: (9, 3) for o in item.outputs}, diversity=2))
+            submit(
+                session,
+                annotator_id=ann,
+                request_id=request_id,
+                ratings=ItemRatings({o.output_id: (9, 3) for o in item.outputs}, diversity=2),
+            )
 
 
-def test_flags_are_saved_with_the_item_read_back_for_editing_and_removed_by_an_edit(
-    database, make_requests, make_annotators
-):
+def test_flags_are_saved_with_the_item_read_back_for_editing_and_removed_by_an_edit(database, make_requests, make_annotators):
     [request_id] = make_requests(1)
     [ann] = make_annotators("ann")
     policy = QueuePolicy(overlap=1)
@@ -241,13 +263,19 @@ def test_flags_are_saved_with_the_item_read_back_for_editing_and_removed_by_an_e
         item = load_item(session, request_id)
         flagged = frozenset({item.outputs[0].output_id})
         ratings = full_ratings(session, request_id)
-        submit(session, annotator_id=ann, request_id=request_id, policy=policy,
-               ratings=ItemRatings(ratings.scores, diversity=3, flagged=flagged))
+        submit(
+            session,
+            annotator_id=ann,
+            request_id=request_id,
+            policy=policy,
+            ratings=ItemRatings(ratings.scores, diversity=3, flagged=flagged),
+        )
     with database.sessions.begin() as session:
         assert annotator_ratings(session, annotator_id=ann, request_id=request_id).flagged == flagged
         assert session.scalars(select(Flag.output_id).where(Flag.rater_id == ann)).all() == list(flagged)
-        submit(session, annotator_id=ann, request_id=request_id, policy=policy,
-               ratings=full_ratings(session, request_id))  # the edit clears the flag
+        submit(
+            session, annotator_id=ann, request_id=request_id, policy=policy, ratings=full_ratings(session, request_id)
+        )  # the edit clears the flag
     with database.sessions() as session:
         assert annotator_ratings(session, annotator_id=ann, request_id=request_id).flagged == frozenset()
         assert session.scalar(select(func.count(Flag.id))) == 0

@@ -16,15 +16,22 @@ def add_request(session, prompt: str, outputs: list[tuple[int | None, str]], ima
     """A request whose outputs have these (tokens, finish reason)."""
     rows = [
         NewOutput(
-            index=i, seed=i, latency_ms=10.0, tokens=tokens, finish_reason=reason,
-            **({"image_path": f"images/{prompt}-{i}.png", "image_sha256": f"{i:064d}"} if image
-               else {"text": "word " * (tokens or 1)}),
+            index=i,
+            seed=i,
+            latency_ms=10.0,
+            tokens=tokens,
+            finish_reason=reason,
+            **({"image_path": f"images/{prompt}-{i}.png", "image_sha256": f"{i:064d}"} if image else {"text": "word " * (tokens or 1)}),
         )
         for i, (tokens, reason) in enumerate(outputs)
     ]
     return record_request(
-        session, modality="image" if image else "text", prompt=prompt, parameters={},
-        model_version="base", outputs=rows,
+        session,
+        modality="image" if image else "text",
+        prompt=prompt,
+        parameters={},
+        model_version="base",
+        outputs=rows,
     ).id
 
 

@@ -17,8 +17,7 @@ def fake_image():
 
 @pytest.fixture
 def context(settings, database, fake_text, fake_image):
-    return AppContext(settings=settings, database=database, text_factory=lambda: fake_text,
-                      image_factory=lambda: fake_image)
+    return AppContext(settings=settings, database=database, text_factory=lambda: fake_text, image_factory=lambda: fake_image)
 
 
 @pytest.fixture

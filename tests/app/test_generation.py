@@ -21,7 +21,12 @@ def test_text_stream_grows_then_records_request_and_outputs(context, viewer, dat
     updates = list(stream_text(context, viewer, "  capital of France  ", TextParams(n=2, seed=5)))
 
     assert [u.texts[0] for u in updates[:-1]] == [
-        "answer0", "answer0 to", "answer0 to capital", "answer0 to capital of", "answer0 to capital of France"]
+        "answer0",
+        "answer0 to",
+        "answer0 to capital",
+        "answer0 to capital of",
+        "answer0 to capital of France",
+    ]
     assert all(u.recorded is None for u in updates[:-1])
     final = updates[-1]
     assert final.texts == ["answer0 to capital of France", "answer1 to capital of France"]
@@ -36,8 +41,7 @@ def test_text_stream_grows_then_records_request_and_outputs(context, viewer, dat
 
 @pytest.mark.parametrize(
     ("prompt", "params"),
-    [("   ", TextParams()), ("ok", TextParams(temperature=5.0)), ("ok", TextParams(n=0)),
-     ("x" * 9000, TextParams())],
+    [("   ", TextParams()), ("ok", TextParams(temperature=5.0)), ("ok", TextParams(n=0)), ("x" * 9000, TextParams())],
 )
 def test_bad_text_input_raises_and_writes_nothing(context, viewer, database, prompt, params):
     with pytest.raises(InvalidParameterError):
@@ -56,8 +60,7 @@ def test_the_promoted_version_is_served_on_the_next_request(context, viewer, dat
     first = list(stream_text(context, viewer, "hi", TextParams()))[-1]
     assert first.recorded.model_version == "base"
     with database.sessions.begin() as session:
-        version = create_version(session, name="text-v1", modality="text", base_model="embedded",
-                                 adapter_path=str(tmp_path / "adapter"))
+        version = create_version(session, name="text-v1", modality="text", base_model="embedded", adapter_path=str(tmp_path / "adapter"))
         promote_version(session, version_id=version.id)
 
     second = list(stream_text(context, viewer, "hi", TextParams()))[-1]

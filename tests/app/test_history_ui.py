@@ -86,8 +86,7 @@ def test_another_browsers_request_cannot_be_opened_or_regenerated(context, datab
 
 
 def test_history_labels_are_one_line_and_short():
-    entry = HistoryEntry(1, "text", "line one\nline two " + "x" * 200, "base",
-                         datetime(2026, 3, 4, 5, 6, tzinfo=UTC), 2, 1)
+    entry = HistoryEntry(1, "text", "line one\nline two " + "x" * 200, "base", datetime(2026, 3, 4, 5, 6, tzinfo=UTC), 2, 1)
     label = entry_label(entry)
     assert label.startswith("2026-03-04 05:06 UTC · text · line one line two x")
     assert "\n" not in label and f"{'x' * PROMPT_CHARS}" not in label

@@ -16,8 +16,7 @@ def test_chips_compose_the_model_s_own_caption_words():
     assert list(words.groups) == ["shape", "colour", "size", "position", "background"]
     assert words.groups["shape"] == SHAPES and words.groups["colour"] == tuple(OBJECT_COLOURS)
     assert words.groups["position"] == tuple(POSITIONS) and words.groups["background"] == tuple(BACKGROUND_COLOURS)
-    prompt = words.compose({"shape": "star", "colour": "red", "size": "small", "position": "top left",
-                            "background": "light blue"})
+    prompt = words.compose({"shape": "star", "colour": "red", "size": "small", "position": "top left", "background": "light blue"})
     assert prompt == "a small red star at the top left on a light blue background"
     assert words.compose({"position": "center", "shape": "circle"}) == "a circle in the center"
     assert words.compose({}) == ""

@@ -82,8 +82,7 @@ def test_raters_calling_at_once_through_the_queue_are_all_saved(context, databas
         rate_fns = [d for d in config["dependencies"] if d.get("api_name") in ("rate_text", "rate_text_set")]
         assert rate_fns and all(d["queue"] is False for d in rate_fns)
         with ThreadPoolExecutor(len(raters)) as pool:
-            results = list(pool.map(lambda r: r[1].predict(0, 1 + r[0] % 5, None, None, None, api_name="/rate_text"),
-                                    enumerate(raters)))
+            results = list(pool.map(lambda r: r[1].predict(0, 1 + r[0] % 5, None, None, None, api_name="/rate_text"), enumerate(raters)))
     assert all(result.startswith("Saved naturalness") for result in results)
     with database.read_sessions() as session:
         assert sorted(ratings_frame(session)["naturalness"]) == sorted(1 + i % 5 for i in range(6))

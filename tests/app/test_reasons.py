@@ -25,11 +25,14 @@ def test_compose_orders_chips_and_round_trips():
     assert parse_reason("harmful") == Reason((), "harmful")  # flags stored before reasons existed
 
 
-@pytest.mark.parametrize("chips, detail, message", [
-    (["rude"], None, "unknown reason 'rude'"),
-    ([3], None, "must be text"),
-    (["wrong"], "x" * (MAX_REASON_DETAIL_CHARS + 1), f"limited to {MAX_REASON_DETAIL_CHARS}"),
-])
+@pytest.mark.parametrize(
+    "chips, detail, message",
+    [
+        (["rude"], None, "unknown reason 'rude'"),
+        ([3], None, "must be text"),
+        (["wrong"], "x" * (MAX_REASON_DETAIL_CHARS + 1), f"limited to {MAX_REASON_DETAIL_CHARS}"),
+    ],
+)
 def test_bad_reasons_are_refused(chips, detail, message):
     with pytest.raises(InvalidInputError, match=message):
         compose_reason(chips, detail)
@@ -40,8 +43,7 @@ def test_thumbs_down_reason_is_stored_and_cleared_by_thumbs_up(database, viewer,
     with pytest.raises(InvalidInputError, match="thumbs-down or a flag"):
         give_reason(database, viewer, first, ["wrong"], None)
     rate_output(database, viewer, first, thumbs=-1)
-    assert give_reason(database, viewer, first, ["wrong", "incoherent"], "<b>bold</b>") == \
-        "Saved reason: wrong, incoherent: <b>bold</b>"
+    assert give_reason(database, viewer, first, ["wrong", "incoherent"], "<b>bold</b>") == "Saved reason: wrong, incoherent: <b>bold</b>"
     with database.read_sessions() as session:
         assert ratings_frame(session).loc[0, "reason"] == "wrong, incoherent: <b>bold</b>"  # markup kept as text
     rate_output(database, viewer, first, thumbs=1)
@@ -54,7 +56,7 @@ def test_flag_reason_replaces_the_default_and_an_unknown_chip_changes_nothing(da
     flag_output(database, viewer, second, True)
     with database.read_sessions() as session:
         assert flags_frame(session).loc[0, "reason"] == "harmful"
-    give_reason(database, viewer, second, ["unsafe"], "=HYPERLINK(\"http://x\")")
+    give_reason(database, viewer, second, ["unsafe"], '=HYPERLINK("http://x")')
     with pytest.raises(InvalidInputError):
         give_reason(database, viewer, second, ["nope"], None)
     with database.read_sessions() as session:
@@ -88,7 +90,6 @@ def test_scripts_give_reasons_through_the_api_and_bad_ones_are_refused(context, 
         client.predict(0, None, None, -1, None, api_name="/rate_text")
         with pytest.raises(Exception, match="unknown reason 'rude'"):
             client.predict(0, "wrong, rude", "", api_name="/reason_text")
-        assert client.predict(0, "off-topic , wrong", "<i>x</i>", api_name="/reason_text") == \
-            "Saved reason: wrong, off-topic: <i>x</i>"
+        assert client.predict(0, "off-topic , wrong", "<i>x</i>", api_name="/reason_text") == "Saved reason: wrong, off-topic: <i>x</i>"
     with database.read_sessions() as session:
         assert ratings_frame(session)["reason"].tolist() == ["wrong, off-topic: <i>x</i>"]

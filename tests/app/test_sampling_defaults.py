@@ -14,8 +14,12 @@ def seed(database, temperature, naturalness, diversity):
         rater = add_rater(session, f"r{temperature}-{len(naturalness)}")
         for k, score in enumerate(naturalness):
             request = record_request(
-                session, modality="text", prompt=f"p{k}", parameters={"temperature": temperature},
-                model_version="base", outputs=[NewOutput(index=i, seed=i, latency_ms=1, text=f"t{i}") for i in range(2)],
+                session,
+                modality="text",
+                prompt=f"p{k}",
+                parameters={"temperature": temperature},
+                model_version="base",
+                outputs=[NewOutput(index=i, seed=i, latency_ms=1, text=f"t{i}") for i in range(2)],
             )
             for output in request.outputs:
                 upsert_rating(session, output_id=output.id, rater_id=rater.id, source="end_user", naturalness=score)
@@ -62,8 +66,9 @@ def test_too_little_evidence_learns_nothing(database):
 def test_the_ui_shows_the_active_versions_learned_default(context, database):
     assert _learned(context, "temperature", 0.7) == 0.7
     with database.sessions.begin() as session:
-        version = create_version(session, name="text-v1", modality="text", base_model="embedded",
-                                 adapter_path="x", sampling_defaults={"temperature": 0.4})
+        version = create_version(
+            session, name="text-v1", modality="text", base_model="embedded", adapter_path="x", sampling_defaults={"temperature": 0.4}
+        )
         promote_version(session, version_id=version.id)
     assert _learned(context, "temperature", 0.7) == 0.4
 
@@ -74,13 +79,24 @@ def preset_battles(database, outcomes: dict[str, int]) -> None:
 
     with database.sessions.begin() as session:
         voter = add_rater(session, f"arena-{sum(outcomes.values())}")
-        request = record_request(session, modality="text", prompt="p", parameters={}, model_version="base",
-                                 outputs=[NewOutput(index=0, seed=0, latency_ms=1, text="t")])
+        request = record_request(
+            session,
+            modality="text",
+            prompt="p",
+            parameters={},
+            model_version="base",
+            outputs=[NewOutput(index=0, seed=0, latency_ms=1, text="t")],
+        )
         for outcome, count in outcomes.items():
             for _ in range(count):
-                battle = create_battle(session, modality="text", prompt="p", user_id=voter.id,
-                                       side_a=Contestant("base", "temperature=0.7"),
-                                       side_b=Contestant("base", "temperature=1.0"))
+                battle = create_battle(
+                    session,
+                    modality="text",
+                    prompt="p",
+                    user_id=voter.id,
+                    side_a=Contestant("base", "temperature=0.7"),
+                    side_b=Contestant("base", "temperature=1.0"),
+                )
                 finish_battle(session, battle_id=battle.id, request_a_id=request.id, request_b_id=request.id)
                 record_vote(session, battle_id=battle.id, voter_id=voter.id, outcome=outcome)
 
@@ -109,6 +125,7 @@ def test_arena_votes_within_noise_or_too_few_keep_the_parents_default(database):
     learned = learn_sampling_defaults("text", *frames(database), {"temperature": 0.9}, preset_votes=presets_of_base(database))
     assert learned["temperature"] == 0.9 and not learned["evidence"]["learned"]
     assert learned["evidence"]["arena"]["p_value"] > 0.05
-    few = learn_sampling_defaults("text", *frames(database), {}, SamplingConfig(min_preset_battles=40),
-                                  preset_votes=presets_of_base(database))
+    few = learn_sampling_defaults(
+        "text", *frames(database), {}, SamplingConfig(min_preset_battles=40), preset_votes=presets_of_base(database)
+    )
     assert "temperature" not in few and "40+ decisive arena votes" in few["evidence"]["arena"]["why"]

@@ -29,8 +29,7 @@ def test_warmup_loads_each_model_once_and_then_says_nothing(context, fake_text, 
 
 def test_the_banner_names_what_is_loading_until_it_is_ready():
     gate, loaded = threading.Event(), []
-    warmup = ModelWarmup(load=lambda modality: (gate.wait(5), loaded.append(modality)),
-                         is_loaded=lambda modality: modality in loaded)
+    warmup = ModelWarmup(load=lambda modality: (gate.wait(5), loaded.append(modality)), is_loaded=lambda modality: modality in loaded)
     warmup.start()
     deadline = threading.Event()
     while warmup.state("text").state != "loading" and not deadline.wait(0.01):
@@ -89,7 +88,6 @@ def test_first_token_words_count_from_the_click_when_the_wait_matters():
     assert first_token_words(506, None) == "first token 506 ms"
     assert first_token_words(506, 900) == "first token 506 ms"
     assert first_token_words(506, 40_200) == "first token 40.2 s after your click (model 506 ms)"
-
 
 
 def test_then_runs_once_after_every_model_loaded_or_failed():

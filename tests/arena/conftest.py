@@ -13,8 +13,7 @@ def fake_text():
 @pytest.fixture
 def context(settings, database, fake_text):
     image = FakeImageGenerator()
-    return AppContext(settings=settings, database=database, text_factory=lambda: fake_text,
-                      image_factory=lambda: image)
+    return AppContext(settings=settings, database=database, text_factory=lambda: fake_text, image_factory=lambda: image)
 
 
 @pytest.fixture

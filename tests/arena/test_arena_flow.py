@@ -21,8 +21,9 @@ ACTIVE, CANDIDATE = "text-active-7c1e", "text-cand-93ab"
 @pytest.fixture
 def two_versions(database):
     with database.sessions.begin() as session:
-        active = create_version(session, name=ACTIVE, modality="text", base_model="m", adapter_path=None,
-                                sampling_defaults={"temperature": 0.5})
+        active = create_version(
+            session, name=ACTIVE, modality="text", base_model="m", adapter_path=None, sampling_defaults={"temperature": 0.5}
+        )
         promote_version(session, version_id=active.id)
         create_version(session, name=CANDIDATE, modality="text", base_model="m", adapter_path=None)
 
@@ -34,9 +35,7 @@ def play(context, viewer, modality="text", prompt="Name a colour", seed=0) -> in
     return battle_id
 
 
-def test_battle_generates_both_sides_as_normal_requests_and_reveals_after_the_vote(
-    context, viewer, database, fake_text, two_versions
-):
+def test_battle_generates_both_sides_as_normal_requests_and_reveals_after_the_vote(context, viewer, database, fake_text, two_versions):
     battle_id = play(context, viewer)
     with pytest.raises(NotAllowedError, match="vote first"):
         reveal(context, viewer, battle_id)
@@ -48,8 +47,7 @@ def test_battle_generates_both_sides_as_normal_requests_and_reveals_after_the_vo
         requests = session.query(Request).order_by(Request.id).all()
         frame = battles_frame(session)
     assert [r.source for r in requests] == ["arena", "arena"]
-    assert [r.model_version for r in requests] == [result.sides["a"].contestant.version,
-                                                  result.sides["b"].contestant.version]
+    assert [r.model_version for r in requests] == [result.sides["a"].contestant.version, result.sides["b"].contestant.version]
     assert requests[0].parameters["seed"] == requests[1].parameters["seed"]  # same seed both sides
     assert [v for v, _ in fake_text.versions][-2:] == [r.model_version for r in requests]
     temperatures = {r.model_version: r.parameters["temperature"] for r in requests}
@@ -80,11 +78,14 @@ def test_another_viewer_can_neither_play_vote_nor_see_names(context, viewer, dat
         reveal(context, stranger, battle_id)
 
 
-@pytest.mark.parametrize(("modality", "prompt", "message"), [
-    ("text", "   ", "prompt is empty"),
-    ("text", "x" * 4001, "limit is 4000"),
-    ("audio", "hi", "text or image"),
-])
+@pytest.mark.parametrize(
+    ("modality", "prompt", "message"),
+    [
+        ("text", "   ", "prompt is empty"),
+        ("text", "x" * 4001, "limit is 4000"),
+        ("audio", "hi", "text or image"),
+    ],
+)
 def test_bad_input_writes_nothing(context, viewer, database, modality, prompt, message):
     with pytest.raises(Exception, match=message):
         start_battle(context, viewer, modality, prompt)
@@ -121,8 +122,7 @@ def test_image_battle(context, viewer, database):
 def test_an_unknown_version_in_a_battle_is_a_clear_error(context, viewer, database, two_versions):
     from playground.context import UnknownServedVersionError
 
-    with pytest.raises(UnknownServedVersionError, match="no text version named"):
-        with context.serving("text", "nope"):
-            pass
+    with pytest.raises(UnknownServedVersionError, match="no text version named"), context.serving("text", "nope"):
+        pass
     with pytest.raises(InvalidParameterError):
         start_battle(context, viewer, "text", "")

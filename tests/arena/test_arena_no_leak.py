@@ -32,10 +32,16 @@ def call(browser: httpx.Client, url: str, config: dict, api_name: str, data: lis
     """Run one event through the queue as the browser does (keeping its identity cookie);
     return every raw SSE message."""
     fn = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
-    joined = browser.post(url + "gradio_api/queue/join", json={
-        "data": data, "fn_index": fn["id"], "session_hash": session_hash, "event_data": None,
-        "trigger_id": fn["targets"][0][0],
-    })
+    joined = browser.post(
+        url + "gradio_api/queue/join",
+        json={
+            "data": data,
+            "fn_index": fn["id"],
+            "session_hash": session_hash,
+            "event_data": None,
+            "trigger_id": fn["targets"][0][0],
+        },
+    )
     joined.raise_for_status()
     messages = []
     with browser.stream("GET", url + f"gradio_api/queue/data?session_hash={session_hash}", timeout=60) as stream:

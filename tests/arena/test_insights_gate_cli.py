@@ -33,8 +33,15 @@ def generate_and_rate(context, viewer, database, n=3):
     for _ in range(n):
         *_, last = stream_text(context, viewer, "hello there", TextParams(n=2, max_new_tokens=8, seed=1))
     with database.sessions.begin() as session:
-        upsert_rating(session, output_id=last.recorded.output_ids[0], rater_id=viewer.user_id,
-                      source="end_user", naturalness=4, reliability=5, comment="<b>odd</b>")
+        upsert_rating(
+            session,
+            output_id=last.recorded.output_ids[0],
+            rater_id=viewer.user_id,
+            source="end_user",
+            naturalness=4,
+            reliability=5,
+            comment="<b>odd</b>",
+        )
         session.add(Flag(output_id=last.recorded.output_ids[0], rater_id=viewer.user_id, reason="harmful"))
     return last
 
@@ -83,12 +90,15 @@ def test_your_ratings_say_which_version_they_trained(context, viewer, database):
     summary, rows = my_ratings(database, viewer)
     assert "1 rating" in summary and rows.loc[0, "went into"] == "the next retrain"
     with database.sessions.begin() as session:
-        run = TrainingRun(modality="text", status="succeeded", started_at=utcnow(),
-                          metrics={"evaluation": {"reason": "win rate 0.71 on 40 held-out pairs"}})
+        run = TrainingRun(
+            modality="text",
+            status="succeeded",
+            started_at=utcnow(),
+            metrics={"evaluation": {"reason": "win rate 0.71 on 40 held-out pairs"}},
+        )
         session.add(run)
         session.flush()
-        version = create_version(session, name="text-v7", modality="text", base_model="m", adapter_path=None,
-                                 training_run_id=run.id)
+        version = create_version(session, name="text-v7", modality="text", base_model="m", adapter_path=None, training_run_id=run.id)
         promote_version(session, version_id=version.id)
     _, rows = my_ratings(database, viewer)
     assert rows.loc[0, "went into"] == "text-v7"
@@ -100,8 +110,9 @@ def add_votes(database, candidate: str, opponent: str, wins: int, losses: int, t
     with database.sessions.begin() as session:
         user_id = add_rater(session, f"voter-{candidate}-{wins}-{losses}").id
         for outcome in ["a"] * wins + ["b"] * losses + ["tie"] * ties:
-            battle = create_battle(session, modality="text", prompt="p", side_a=Contestant(candidate),
-                                   side_b=Contestant(opponent), user_id=user_id)
+            battle = create_battle(
+                session, modality="text", prompt="p", side_a=Contestant(candidate), side_b=Contestant(opponent), user_id=user_id
+            )
             request = add_text_request(session, n=1)
             finish_battle(session, battle_id=battle.id, request_a_id=request.id, request_b_id=request.id)
             record_vote(session, battle_id=battle.id, voter_id=user_id, outcome=outcome)
@@ -121,7 +132,10 @@ def gate_versions(database):
 
 def test_arena_gate_promotes_retires_and_waits(database, gate_versions):
     assert {a.version: a.decision for a in apply_arena_gate(database, modality="text", min_battles=200)} == {
-        "v-good": "wait", "v-bad": "wait", "v-unsure": "wait"}
+        "v-good": "wait",
+        "v-bad": "wait",
+        "v-unsure": "wait",
+    }
     actions = {a.version: a for a in apply_arena_gate(database, modality="text", min_battles=50)}
     assert {name: a.decision for name, a in actions.items()} == {"v-good": "promote", "v-bad": "retire", "v-unsure": "wait"}
     assert "95% CI" in actions["v-good"].reason
@@ -148,8 +162,7 @@ def test_versions_commands(settings, database, gate_versions, capsys):
 def test_report_prints_and_writes_markdown_with_plots(settings, context, viewer, database, gate_versions, tmp_path, capsys):
     generate_and_rate(context, viewer, database)
     out = tmp_path / "report"
-    assert main(["--data-dir", str(settings.data_dir), "report", "--modality", "text", "--rounds", "20",
-                 "--out", str(out)]) == 0
+    assert main(["--data-dir", str(settings.data_dir), "report", "--modality", "text", "--rounds", "20", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "Arena: model versions" in printed and "v-good" in printed
     markdown = (out / "report.md").read_text()

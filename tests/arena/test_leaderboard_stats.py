@@ -136,8 +136,13 @@ def test_fewer_than_two_contestants_is_an_empty_board():
 
 
 def test_head_to_head_win_rate_and_ci():
-    frame = battles([("cand", "act", "a")] * 60 + [("act", "cand", "a")] * 20 + [("act", "cand", "tie")] * 20
-                    + [("cand", "act", "both_bad")] * 5 + [("cand", "other", "b")] * 9)
+    frame = battles(
+        [("cand", "act", "a")] * 60
+        + [("act", "cand", "a")] * 20
+        + [("act", "cand", "tie")] * 20
+        + [("cand", "act", "both_bad")] * 5
+        + [("cand", "other", "b")] * 9
+    )
     result = head_to_head(frame, "cand", "act", seed=3)
     assert result.battles == 100
     assert result.win_rate == pytest.approx(0.7)  # (60 + 10) / 100
@@ -149,11 +154,13 @@ def test_head_to_head_win_rate_and_ci():
 
 
 def test_rating_means_match_scipy_t_interval():
-    ratings = pd.DataFrame({
-        "model_version": ["base"] * 5 + ["v1"] * 3,
-        "naturalness": [1, 2, 3, 4, 5, 5, 4, None],
-        "reliability": [2, 2, 2, 2, 2, 3, 3, 3],
-    })
+    ratings = pd.DataFrame(
+        {
+            "model_version": ["base"] * 5 + ["v1"] * 3,
+            "naturalness": [1, 2, 3, 4, 5, 5, 4, None],
+            "reliability": [2, 2, 2, 2, 2, 3, 3, 3],
+        }
+    )
     set_ratings = pd.DataFrame({"model_version": ["v1"], "diversity": [4]})
     means = rating_means(ratings, set_ratings).set_index(["model_version", "axis"])
     row = means.loc[("base", "naturalness")]

@@ -27,10 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from models.base import TextGenerator, TextParams  # noqa: E402
 from tests.benchmarks.machine import describe_machine  # noqa: E402
 from tests.engine.vllm_server import missing_venv_reason, running_vllm, vllm_venv  # noqa: E402
-
-from models.base import TextGenerator, TextParams  # noqa: E402
 
 PROMPT = "Write a long story about a dragon who learns to cook."
 
@@ -48,7 +47,7 @@ class Run:
 
 def timed(generator: TextGenerator, params: TextParams) -> Run:
     started = time.perf_counter()
-    for progress in generator.stream(PROMPT, params):
+    for progress in generator.stream(PROMPT, params):  # noqa: B007 - the last update holds the outputs
         pass
     seconds = time.perf_counter() - started
     outputs = progress.outputs
@@ -86,8 +85,7 @@ def main() -> int:
     from models.text_hf import HFTextGenerator
 
     print(f"Machine: {describe_machine()}")
-    print(f"SmolLM2-135M-Instruct fp32, sampling (seed 1), {args.tokens} new tokens per candidate, "
-          f"median of {args.rounds} rounds")
+    print(f"SmolLM2-135M-Instruct fp32, sampling (seed 1), {args.tokens} new tokens per candidate, median of {args.rounds} rounds")
     print("| backend | total tok/s | first token (ms) | seconds | tokens | load average |")
     print("|---|---|---|---|---|---|")
     cases = [TextParams(max_new_tokens=args.tokens, n=n, seed=1) for n in (1, 4)]

@@ -78,11 +78,11 @@ def serve_ours(port: int, tokens: int, rate: float, max_threads: int) -> None:
     from tests.fakes import FakeImageGenerator
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-fanout-")) / "data"
-    settings = Settings(data_dir=data_dir, port=port, gpu_concurrency=1024, max_queue_size=10_000,
-                        generations_per_client=10_000, generations_per_ip=10_000)
+    settings = Settings(
+        data_dir=data_dir, port=port, gpu_concurrency=1024, max_queue_size=10_000, generations_per_client=10_000, generations_per_ip=10_000
+    )
     text, image = PacedTextGenerator(tokens, rate), FakeImageGenerator()
-    context = AppContext(settings=settings, database=open_database(settings),
-                         text_factory=lambda: text, image_factory=lambda: image)
+    context = AppContext(settings=settings, database=open_database(settings), text_factory=lambda: text, image_factory=lambda: image)
     app = build_app(context)
     app.queue(max_size=settings.max_queue_size)
     start(app, settings, max_threads=max_threads, quiet=True, prevent_thread_lock=True)
@@ -160,8 +160,20 @@ async def clients_raw(url: str, clients: int, timeout_s: float) -> tuple[float, 
 
 def start(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, __file__, "--serve", kind, "--port", str(port), "--tokens", str(args.tokens),
-               "--rate", str(args.rate), "--max-threads", str(max_threads)]
+    command = [
+        sys.executable,
+        __file__,
+        "--serve",
+        kind,
+        "--port",
+        str(port),
+        "--tokens",
+        str(args.tokens),
+        "--rate",
+        str(args.rate),
+        "--max-threads",
+        str(max_threads),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
@@ -192,8 +204,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--rate", type=float, default=100.0, help="tokens per second per client")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds per side; clients still streaming then count as unfinished")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per side; clients still streaming then count as unfinished")
     parser.add_argument("--serve", choices=["ours", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--max-threads", type=int, default=40, help=argparse.SUPPRESS)
@@ -210,21 +221,27 @@ def main() -> int:
     print(f"Machine: {describe_machine()}")
     ideal = args.tokens / args.rate
     print(f"{args.clients} clients x {args.tokens} tokens at {args.rate:.0f} tok/s (one client alone: {ideal:.1f} s)")
-    sides = {"raw SSE (Starlette + uvicorn)": measure("raw", args),
-             "ours, Gradio's default 40 worker threads": measure("ours", args),
-             f"ours, {args.clients + 20} worker threads": measure("ours", args, args.clients + 20)}
+    sides = {
+        "raw SSE (Starlette + uvicorn)": measure("raw", args),
+        "ours, Gradio's default 40 worker threads": measure("ours", args),
+        f"ours, {args.clients + 20} worker threads": measure("ours", args, args.clients + 20),
+    }
     raw_s = next(iter(sides.values()))[0]
-    print("| server | all finished (s) | vs raw | clients finished | first token p50 / p95 (s) | "
-          "updates per finished client (tokens: %d) |" % args.tokens)
+    print(
+        "| server | all finished (s) | vs raw | clients finished | first token p50 / p95 (s) | "
+        f"updates per finished client (tokens: {args.tokens}) |"
+    )
     print("|---|---|---|---|---|---|")
     for name, (seconds, first, updates) in sides.items():
         # Finished: the whole stream arrived (ours sends several tokens per update when they come
         # faster than PLAYGROUND_STREAM_INTERVAL_MS, so updates are fewer than tokens).
         counts = [u for u in updates if u >= 0]
         cut = "" if len(counts) == args.clients else f" (stopped at {args.timeout:.0f} s)"
-        print(f"| {name} | {seconds:.1f}{cut} | {seconds / raw_s:.2f}x | {len(counts)}/{args.clients} | "
-              f"{percentile([f for f in first if f == f], 50):.2f} / {percentile([f for f in first if f == f], 95):.2f} | "
-              f"{statistics.median(counts) if counts else float('nan'):.0f} |")
+        print(
+            f"| {name} | {seconds:.1f}{cut} | {seconds / raw_s:.2f}x | {len(counts)}/{args.clients} | "
+            f"{percentile([f for f in first if f == f], 50):.2f} / {percentile([f for f in first if f == f], 95):.2f} | "
+            f"{statistics.median(counts) if counts else float('nan'):.0f} |"
+        )
     print(f"Load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

@@ -34,19 +34,37 @@ def fill(database) -> list[tuple[str, int]]:
         session.execute(insert(User), [{"id": u, "name": f"anon-{u}", "role": "end_user"} for _, u in browsers])
         session.execute(insert(UserSession), [{"id": s, "user_id": u} for s, u in browsers])
         owners = [browsers[rng.randrange(BROWSERS)] for _ in range(REQUESTS)]
-        session.execute(insert(Request), [
-            {"id": i + 1, "modality": "text", "prompt": f"prompt {i}", "parameters": {}, "model_version": "base",
-             "user_id": u, "session_id": s, "created_at": start + timedelta(seconds=i)}
-            for i, (s, u) in enumerate(owners)
-        ])
-        session.execute(insert(Output), [
-            {"request_id": r + 1, "index": c, "text": "answer", "seed": c, "latency_ms": 1.0}
-            for r in range(REQUESTS) for c in range(CANDIDATES)
-        ])
-        session.execute(insert(Rating), [
-            {"output_id": o, "rater_id": owners[(o - 1) // CANDIDATES][1], "naturalness": 3, "source": "end_user"}
-            for o in range(1, REQUESTS * CANDIDATES + 1, 4)
-        ])
+        session.execute(
+            insert(Request),
+            [
+                {
+                    "id": i + 1,
+                    "modality": "text",
+                    "prompt": f"prompt {i}",
+                    "parameters": {},
+                    "model_version": "base",
+                    "user_id": u,
+                    "session_id": s,
+                    "created_at": start + timedelta(seconds=i),
+                }
+                for i, (s, u) in enumerate(owners)
+            ],
+        )
+        session.execute(
+            insert(Output),
+            [
+                {"request_id": r + 1, "index": c, "text": "answer", "seed": c, "latency_ms": 1.0}
+                for r in range(REQUESTS)
+                for c in range(CANDIDATES)
+            ],
+        )
+        session.execute(
+            insert(Rating),
+            [
+                {"output_id": o, "rater_id": owners[(o - 1) // CANDIDATES][1], "naturalness": 3, "source": "end_user"}
+                for o in range(1, REQUESTS * CANDIDATES + 1, 4)
+            ],
+        )
     return browsers
 
 

@@ -52,8 +52,14 @@ def main() -> None:
     # 2. Ours vs raw, alternated so background load hits both alike.
     def raw() -> None:
         generators = [torch.Generator().manual_seed(i) for i in range(params.n)]
-        pipe(PROMPT, num_inference_steps=params.steps, guidance_scale=params.guidance_scale,
-             num_images_per_prompt=params.n, generator=generators, output_size=(params.width, params.height))
+        pipe(
+            PROMPT,
+            num_inference_steps=params.steps,
+            guidance_scale=params.guidance_scale,
+            num_images_per_prompt=params.n,
+            generator=generators,
+            output_size=(params.width, params.height),
+        )
 
     ours_times, raw_times = [], []
     for _ in range(args.rounds):
@@ -67,10 +73,15 @@ def main() -> None:
 
     # 3. Report.
     print(f"machine: {describe_machine()}")
-    print(f"settings: embedded model, {params.steps} steps, guidance {params.guidance_scale}, "
-          f"{params.n} images {params.width}x{params.height}, median of {args.rounds} rounds")
+    print(
+        f"settings: embedded model, {params.steps} steps, guidance {params.guidance_scale}, "
+        f"{params.n} images {params.width}x{params.height}, median of {args.rounds} rounds"
+    )
     print(f"import torch: {imports_s:.1f} s")
-    print(f"load from assets (incl. diffusers, transformers imports and the text encoder): {load_s:.1f} s; load + first 4 images: {cold_s:.1f} s (target < 10 s)")
+    print(
+        f"load from assets (incl. diffusers, transformers imports and the text encoder): {load_s:.1f} s; "
+        f"load + first 4 images: {cold_s:.1f} s (target < 10 s)"
+    )
     print(f"DiffusersImageGenerator.generate, 4 images: {ours:.2f} s")
     print(f"raw EmbeddedImagePipeline call, 4 images:   {base:.2f} s")
     print(f"ratio ours/raw: {ours / base:.2f}")

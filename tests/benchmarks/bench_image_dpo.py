@@ -60,9 +60,18 @@ def child(method: str, steps: int, threads: int) -> None:
     config = ImageTrainConfig(method=method, min_steps=steps, max_steps=steps)
     result = train_image_adapter(pipe, denoiser, datasets, settings.data_dir, settings.data_dir / "adapter", config)
     peak = rss_kb("VmHWM:")
-    print(json.dumps({"method": result.method, "steps": result.steps, "seconds": result.seconds,
-                      "peak_rise_mb": (peak - before) / 1024, "rss_before_mb": before / 1024,
-                      "rows": result.examples}))
+    print(
+        json.dumps(
+            {
+                "method": result.method,
+                "steps": result.steps,
+                "seconds": result.seconds,
+                "peak_rise_mb": (peak - before) / 1024,
+                "rss_before_mb": before / 1024,
+                "rows": result.examples,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -78,8 +87,13 @@ def main() -> None:
     results: dict[str, list[dict]] = {"sft": [], "dpo": []}
     for _ in range(args.rounds):
         for method in ("sft", "dpo"):
-            out = subprocess.run([sys.executable, __file__, "--child", method, "--steps", str(args.steps), "--threads", str(args.threads)],
-                                 capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", method, "--steps", str(args.steps), "--threads", str(args.threads)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=Path(__file__).resolve().parents[2],
+            )
             results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(results[method][-1], flush=True)
     per_step = {m: statistics.median(r["seconds"] / r["steps"] for r in runs) for m, runs in results.items()}
@@ -88,8 +102,13 @@ def main() -> None:
     print(f"| method | rows | images through the model per step | s/step (median of {args.rounds}) | peak RSS rise during training (MB) |")
     print("|---|---|---|---|---|")
     print(f"| SFT (top-rated images) | {results['sft'][0]['rows']} | 16 (forward + backward) | {per_step['sft']:.2f} | {peak['sft']:.0f} |")
-    print(f"| Diffusion-DPO (pairs) | {results['dpo'][0]['rows']} | 16 + 16 reference (forward only) | {per_step['dpo']:.2f} | {peak['dpo']:.0f} |")
-    print(f"\nDPO / SFT: {per_step['dpo'] / per_step['sft']:.2f}x time per step, {peak['dpo'] / max(peak['sft'], 1e-9):.2f}x peak memory rise")
+    print(
+        f"| Diffusion-DPO (pairs) | {results['dpo'][0]['rows']} | 16 + 16 reference (forward only) "
+        f"| {per_step['dpo']:.2f} | {peak['dpo']:.0f} |"
+    )
+    print(
+        f"\nDPO / SFT: {per_step['dpo'] / per_step['sft']:.2f}x time per step, {peak['dpo'] / max(peak['sft'], 1e-9):.2f}x peak memory rise"
+    )
 
 
 if __name__ == "__main__":

@@ -74,8 +74,7 @@ async def generate_forever(app: GradioHTTP, api_name: str, job: list, stop: asyn
         done.append(now() - started)
 
 
-async def rate_until(app: GradioHTTP, rater: Rater, until: float, think_s: float, via_queue: bool,
-                     result: PhaseResult) -> None:
+async def rate_until(app: GradioHTTP, rater: Rater, until: float, think_s: float, via_queue: bool, result: PhaseResult) -> None:
     """Rate this rater's candidates in turn (closed loop, `think_s` between ratings)."""
     rng = random.Random(rater.index)
     # People do not all click in the same millisecond: each rater's first rating comes at a random
@@ -103,10 +102,10 @@ async def rate_until(app: GradioHTTP, rater: Rater, until: float, think_s: float
 async def run_phase(app: GradioHTTP, raters: list[Rater], phase: Phase, seconds: float, think_s: float) -> PhaseResult:
     # 1. Start the generations and give them a moment to be streaming.
     stop, done = asyncio.Event(), []
-    generators = [asyncio.create_task(generate_forever(app, "generate_text", TEXT_JOB, stop, done))
-                  for _ in range(phase.text_generators)]
-    generators += [asyncio.create_task(generate_forever(app, "generate_image", IMAGE_JOB, stop, done))
-                   for _ in range(phase.image_generators)]
+    generators = [asyncio.create_task(generate_forever(app, "generate_text", TEXT_JOB, stop, done)) for _ in range(phase.text_generators)]
+    generators += [
+        asyncio.create_task(generate_forever(app, "generate_image", IMAGE_JOB, stop, done)) for _ in range(phase.image_generators)
+    ]
     if generators:
         await asyncio.sleep(3)
     # 2. Every rater rates for `seconds`.
@@ -128,8 +127,7 @@ async def scenario(url: str, args: argparse.Namespace) -> tuple[list[PhaseResult
         await app.load_config()
         # 1. The first generation of each kind waits for the models to load.
         started = now()
-        await asyncio.gather(app.queued(Browser(), "generate_text", SEED_JOB),
-                             app.queued(Browser(), "generate_image", IMAGE_JOB))
+        await asyncio.gather(app.queued(Browser(), "generate_text", SEED_JOB), app.queued(Browser(), "generate_image", IMAGE_JOB))
         print(f"Models warm after {now() - started:.0f} s")
         # 2. Every rater generates its own candidates (they can rate only their own).
         raters = [Rater(i) for i in range(args.raters)]
@@ -140,8 +138,11 @@ async def scenario(url: str, args: argparse.Namespace) -> tuple[list[PhaseResult
             Phase("no generation"),
             Phase(f"{args.text_generators} text generations", text_generators=args.text_generators),
             Phase(f"{args.image_generators} image generations", image_generators=args.image_generators),
-            Phase(f"{args.text_generators} text generations, via the queue (gradio_client)",
-                  text_generators=args.text_generators, via_queue=True),
+            Phase(
+                f"{args.text_generators} text generations, via the queue (gradio_client)",
+                text_generators=args.text_generators,
+                via_queue=True,
+            ),
         ]
         results = []
         for phase in [phases[int(k)] for k in args.phases.split(",")]:
@@ -160,8 +161,7 @@ def lost_ratings(database: Path, raters: list[Rater]) -> tuple[int, int]:
 
 def report(results: list[PhaseResult], raters: list[Rater], pairs: int, lost: int, think_s: float) -> None:
     print(f"\n{len(raters)} raters, closed loop, think time {think_s:.2f} s; each phase {results[0].seconds:.0f} s")
-    print("| phase | ratings | ratings/s | p50 ms | p95 ms | p99 ms | max ms | errors | generations (median s) "
-          "| load average |")
+    print("| phase | ratings | ratings/s | p50 ms | p95 ms | p99 ms | max ms | errors | generations (median s) | load average |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         lat = r.latencies_ms
@@ -174,9 +174,11 @@ def report(results: list[PhaseResult], raters: list[Rater], pairs: int, lost: in
     base = statistics.median(results[0].latencies_ms) if results[0].latencies_ms else float("nan")
     for r in results[1:]:
         if r.latencies_ms:
-            print(f"p95 {r.phase.name} / p95 no generation: "
-                  f"{percentile(r.latencies_ms, 95) / percentile(results[0].latencies_ms, 95):.1f}x "
-                  f"(median {statistics.median(r.latencies_ms) / base:.1f}x)")
+            print(
+                f"p95 {r.phase.name} / p95 no generation: "
+                f"{percentile(r.latencies_ms, 95) / percentile(results[0].latencies_ms, 95):.1f}x "
+                f"(median {statistics.median(r.latencies_ms) / base:.1f}x)"
+            )
     print(f"Lost: {lost} of {pairs} acknowledged ratings (each rater's last one per candidate) not in the database")
     for r in results:
         for error in sorted(set(r.errors))[:3]:
@@ -189,13 +191,16 @@ def main() -> int:
     parser.add_argument("--text-generators", type=int, default=4)
     parser.add_argument("--image-generators", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=15.0, help="rating time per phase")
-    parser.add_argument("--think", type=float, default=1.0,
-                        help="mean pause between a rater's ratings (s; drawn from 0.5x-1.5x); 0: closed loop")
-    parser.add_argument("--phases", default="0,1,2,3",
-                        help="which phases to run, by number: 0 none, 1 text, 2 images, 3 text via the queue")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean pause between a rater's ratings (s; drawn from 0.5x-1.5x); 0: closed loop"
+    )
+    parser.add_argument(
+        "--phases", default="0,1,2,3", help="which phases to run, by number: 0 none, 1 text, 2 images, 3 text via the queue"
+    )
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "playground-data" / "models")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the server, e.g. PLAYGROUND_TORCH_THREADS=1")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for the server, e.g. PLAYGROUND_TORCH_THREADS=1"
+    )
     args = parser.parse_args()
     print(f"Machine: {describe_machine()}")
     print(f"Server environment: {' '.join(args.env) or 'as deployed (no overrides)'}")
@@ -203,8 +208,11 @@ def main() -> int:
         data_dir = Path(tmp) / "data"
         database = data_dir / "playground.db"
         env = replica_env(
-            f"sqlite:///{database}", data_dir, args.cache_dir,
-            PLAYGROUND_GENERATIONS_PER_CLIENT="100000", PLAYGROUND_GENERATIONS_PER_IP="100000",
+            f"sqlite:///{database}",
+            data_dir,
+            args.cache_dir,
+            PLAYGROUND_GENERATIONS_PER_CLIENT="100000",
+            PLAYGROUND_GENERATIONS_PER_IP="100000",
             PLAYGROUND_MAX_QUEUE_SIZE="1000",
         )
         env.pop("OMP_NUM_THREADS")  # the app as deployed: torch picks its own thread count

@@ -50,17 +50,33 @@ def main() -> None:
         seed_brightness_preference(database, settings.images_dir, prompts=size)
         # 2. One full run, timed end to end and by stage (from the run's own timings).
         started = time.perf_counter()
-        outcome, = retrain(settings, RetrainOptions(modality="image"))
+        (outcome,) = retrain(settings, RetrainOptions(modality="image"))
         total = time.perf_counter() - started
         report = json.loads(outcome.report_path.with_suffix(".json").read_text())
-        rows.append((size, report["training"]["examples"], report["training"]["steps"], report["timings_s"]["train_s"],
-                     report["timings_s"]["evaluate_s"], total, outcome.status, report["evaluation"]["rows"]))
+        rows.append(
+            (
+                size,
+                report["training"]["examples"],
+                report["training"]["steps"],
+                report["timings_s"]["train_s"],
+                report["timings_s"]["evaluate_s"],
+                total,
+                outcome.status,
+                report["evaluation"]["rows"],
+            )
+        )
         print(f"{size} prompts: {outcome.message} ({total:.0f} s)", flush=True)
     print(f"\nMachine: {describe_machine()}\n")
-    print("| feedback prompts (images) | top-rated images trained on | steps | train s | evaluate + report images s | whole run s | s/step | held-out pairs | verdict |")
+    print(
+        "| feedback prompts (images) | top-rated images trained on | steps | train s | evaluate + report images s "
+        "| whole run s | s/step | held-out pairs | verdict |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for size, examples, steps, train_s, eval_s, total, status, gate_rows in rows:
-        print(f"| {size} ({2 * size}) | {examples} | {steps} | {train_s:.0f} | {eval_s:.0f} | {total:.0f} | {train_s / steps:.2f} | {gate_rows} | {status} |")
+        print(
+            f"| {size} ({2 * size}) | {examples} | {steps} | {train_s:.0f} | {eval_s:.0f} | {total:.0f} "
+            f"| {train_s / steps:.2f} | {gate_rows} | {status} |"
+        )
 
 
 if __name__ == "__main__":

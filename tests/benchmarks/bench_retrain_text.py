@@ -47,14 +47,17 @@ def main() -> None:
         database = open_database(settings)
         seed_length_preference(database, prompts=size)
         started = time.perf_counter()
-        outcome, = retrain(settings, RetrainOptions(modality="text", eval_generation_prompts=0))
+        (outcome,) = retrain(settings, RetrainOptions(modality="text", eval_generation_prompts=0))
         total = time.perf_counter() - started
         import json
 
         report = json.loads(outcome.report_path.with_suffix(".json").read_text())
         training, timings = report["training"], report["timings_s"]
-        print(f"| {size} | {report['data']['pairs']} | {training['method']} | {training['steps']} | "
-              f"{timings['train_s']} | {timings['evaluate_s']} | {total:.0f} |", flush=True)
+        print(
+            f"| {size} | {report['data']['pairs']} | {training['method']} | {training['steps']} | "
+            f"{timings['train_s']} | {timings['evaluate_s']} | {total:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,13 @@ class GradioHTTP:
         """Call an un-queued endpoint the browser's way (one POST), or gradio_client's (queue)."""
         if via_queue:
             return await self.queued(browser, api_name, data)
-        body = {"data": data, "fn_index": self.fn_ids[api_name], "session_hash": browser.session_hash,
-                "event_data": None, "trigger_id": None}
+        body = {
+            "data": data,
+            "fn_index": self.fn_ids[api_name],
+            "session_hash": browser.session_hash,
+            "event_data": None,
+            "trigger_id": None,
+        }
         response = await self.http.post(f"{self.base_url}{API}/run/{api_name}", json=body, headers=browser.headers)
         if response.status_code != 200:
             raise CallFailed(f"{api_name}: HTTP {response.status_code}: {response.text[:200]}")
@@ -69,15 +74,19 @@ class GradioHTTP:
         """Join the queue, then read this session's event stream until the event completes.
 
         `on_update(output)` is called for every streamed update (e.g. a generation's tokens)."""
-        body = {"data": data, "fn_index": self.fn_ids[api_name], "session_hash": browser.session_hash,
-                "event_data": None, "trigger_id": None}
+        body = {
+            "data": data,
+            "fn_index": self.fn_ids[api_name],
+            "session_hash": browser.session_hash,
+            "event_data": None,
+            "trigger_id": None,
+        }
         joined = await self.http.post(f"{self.base_url}{API}/queue/join", json=body, headers=browser.headers)
         if joined.status_code != 200:
             raise CallFailed(f"{api_name}: join HTTP {joined.status_code}: {joined.text[:200]}")
         event_id = joined.json()["event_id"]
         url = f"{self.base_url}{API}/queue/data"
-        async with self.http.stream("GET", url, params={"session_hash": browser.session_hash},
-                                    headers=browser.headers) as stream:
+        async with self.http.stream("GET", url, params={"session_hash": browser.session_hash}, headers=browser.headers) as stream:
             async for line in stream.aiter_lines():
                 if not line.startswith("data:"):
                     continue

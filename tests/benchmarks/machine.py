@@ -21,7 +21,4 @@ def describe_machine() -> str:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__} "
-        f"with {torch.get_num_threads()} threads, load average {load}"
-    )
+    return f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__} with {torch.get_num_threads()} threads, load average {load}"

@@ -16,10 +16,7 @@ def add_rater(session: Session, name: str, role: str = "end_user") -> User:
 
 
 def add_text_request(session: Session, n: int = 2, prompt: str = "Say hi") -> Request:
-    outputs = [
-        NewOutput(index=i, seed=100 + i, latency_ms=12.5, text=f"hi {i}", tokens=12)
-        for i in range(n)
-    ]
+    outputs = [NewOutput(index=i, seed=100 + i, latency_ms=12.5, text=f"hi {i}", tokens=12) for i in range(n)]
     return record_request(
         session,
         modality="text",

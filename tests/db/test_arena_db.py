@@ -44,8 +44,7 @@ def test_vote_names_the_winning_version_and_ties_name_none(database):
         votes = {}
         for outcome in ("a", "b", "tie", "both_bad"):
             battle = finished_battle(session, user.id)
-            votes[outcome] = record_vote(session, battle_id=battle.id, voter_id=user.id, outcome=outcome,
-                                         reason="  <b>clearer</b>  ")
+            votes[outcome] = record_vote(session, battle_id=battle.id, voter_id=user.id, outcome=outcome, reason="  <b>clearer</b>  ")
         assert votes["a"].winner == "base" and votes["b"].winner == "text-v1"
         assert votes["tie"].winner is None and votes["both_bad"].winner is None
         assert votes["a"].reason == "<b>clearer</b>"  # stored as given; the UI escapes it
@@ -78,8 +77,17 @@ def test_database_refuses_a_battle_with_two_identical_sides(database):
         session.add(Battle(modality="text", prompt="p", version_a="base", version_b="base", user_id=user.id))
     with database.sessions.begin() as session:  # a preset battle of one version is fine
         user = add_rater(session, "w")
-        session.add(Battle(modality="text", prompt="p", version_a="base", version_b="base",
-                           preset_a="temperature=0.7", preset_b="temperature=1.0", user_id=user.id))
+        session.add(
+            Battle(
+                modality="text",
+                prompt="p",
+                version_a="base",
+                version_b="base",
+                preset_a="temperature=0.7",
+                preset_b="temperature=1.0",
+                user_id=user.id,
+            )
+        )
 
 
 def test_one_vote_per_battle_with_a_clear_message(database):
@@ -90,8 +98,11 @@ def test_one_vote_per_battle_with_a_clear_message(database):
     with pytest.raises(AlreadyVotedError, match="already voted"), database.sessions.begin() as session:
         record_vote(session, battle_id=battle_id, voter_id=user_id, outcome="b")
     with pytest.raises(IntegrityError, match=UNIQUE_VIOLATION), database.sessions.begin() as session:
-        session.execute(insert(BattleVote).values(battle_id=battle_id, version_a="base", version_b="text-v1",
-                                                  outcome="tie", winner=None, voter_id=user_id))
+        session.execute(
+            insert(BattleVote).values(
+                battle_id=battle_id, version_a="base", version_b="text-v1", outcome="tie", winner=None, voter_id=user_id
+            )
+        )
 
 
 def test_vote_refused_before_both_sides_finished_for_others_and_for_bad_input(database):

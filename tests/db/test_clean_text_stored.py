@@ -45,8 +45,9 @@ def _as_json(value: object) -> object:
 def test_arena_prompts_and_vote_reasons_are_stored_without_control_characters(database):
     with database.sessions.begin() as session:
         user = add_rater(session, "voter")
-        battle = create_battle(session, modality="text", prompt=DIRTY, side_a=Contestant("base"),
-                               side_b=Contestant("text-v1"), user_id=user.id)
+        battle = create_battle(
+            session, modality="text", prompt=DIRTY, side_a=Contestant("base"), side_b=Contestant("text-v1"), user_id=user.id
+        )
         first, second = add_text_request(session, n=1), add_text_request(session, n=1)
         finish_battle(session, battle_id=battle.id, request_a_id=first.id, request_b_id=second.id)
         record_vote(session, battle_id=battle.id, voter_id=user.id, outcome="a", reason="nul\x00in\x07vote")
@@ -58,8 +59,9 @@ def test_arena_prompts_and_vote_reasons_are_stored_without_control_characters(da
 def test_core_updates_that_skip_the_query_functions_are_cleaned_too(database):
     with database.sessions.begin() as session:
         user = add_rater(session, "voter")
-        battle = create_battle(session, modality="text", prompt="fine", side_a=Contestant("base"),
-                               side_b=Contestant("text-v1"), user_id=user.id)
+        battle = create_battle(
+            session, modality="text", prompt="fine", side_a=Contestant("base"), side_b=Contestant("text-v1"), user_id=user.id
+        )
         session.execute(update(Battle).where(Battle.id == battle.id).values(prompt=DIRTY))
 
     assert _stored(database, "SELECT prompt FROM battles") == [CLEAN]
@@ -71,8 +73,9 @@ def test_orm_writes_to_other_tables_are_cleaned(database):
         request = add_text_request(session, n=1)
         output_id = request.outputs[0].id
         # Straight through the ORM, past record_request's and upsert_rating's own cleaning.
-        session.add(Request(modality="text", prompt=DIRTY, model_version="base\x00",
-                            parameters={"neg\x01": ["a\x00b", {"k": "v\x07"}], "n": 1}))
+        session.add(
+            Request(modality="text", prompt=DIRTY, model_version="base\x00", parameters={"neg\x01": ["a\x00b", {"k": "v\x07"}], "n": 1})
+        )
         session.add(Rating(output_id=output_id, rater_id=rater.id, source="end_user", comment=DIRTY, reason="r\x00"))
         session.add(Flag(output_id=output_id, rater_id=rater.id, reason="spam\x00\x08"))
         session.add(TrainingRun(modality="text", status="failed", error=DIRTY, metrics={"note": "x\x00y"}))
@@ -87,8 +90,13 @@ def test_orm_writes_to_other_tables_are_cleaned(database):
     assert _stored(database, "SELECT error FROM training_runs") == [CLEAN]
     assert _as_json(_stored(database, "SELECT metrics FROM training_runs")[0]) == {"note": "xy"}
 
-    for table, column in [("requests", "prompt"), ("requests", "parameters"), ("ratings", "comment"),
-                          ("flags", "reason"), ("training_runs", "error"), ("training_runs", "metrics")]:
-        values = [_as_json(v) if column in ("parameters", "metrics") else v
-                  for v in _stored(database, f"SELECT {column} FROM {table}")]
+    for table, column in [
+        ("requests", "prompt"),
+        ("requests", "parameters"),
+        ("ratings", "comment"),
+        ("flags", "reason"),
+        ("training_runs", "error"),
+        ("training_runs", "metrics"),
+    ]:
+        values = [_as_json(v) if column in ("parameters", "metrics") else v for v in _stored(database, f"SELECT {column} FROM {table}")]
         assert _controls(values) == [], f"{table}.{column}"

@@ -26,8 +26,12 @@ def test_16_threads_writing_500_ratings_each_lose_nothing(database):
             for i, output_id in enumerate(output_ids):
                 with database.sessions.begin() as session:
                     upsert_rating(
-                        session, output_id=output_id, rater_id=rater_id, source="annotator",
-                        naturalness=1 + i % 5, reliability=1 + (i + rater_id) % 5,
+                        session,
+                        output_id=output_id,
+                        rater_id=rater_id,
+                        source="annotator",
+                        naturalness=1 + i % 5,
+                        reliability=1 + (i + rater_id) % 5,
                     )
         except BaseException as error:  # collected and asserted below
             errors.append(error)
@@ -42,9 +46,7 @@ def test_16_threads_writing_500_ratings_each_lose_nothing(database):
     assert errors == []
     with database.sessions() as session:
         assert session.scalar(select(func.count(Rating.id))) == THREADS * RATINGS_PER_THREAD
-        per_rater = dict(
-            session.execute(select(Rating.rater_id, func.count(Rating.id)).group_by(Rating.rater_id)).all()
-        )
+        per_rater = dict(session.execute(select(Rating.rater_id, func.count(Rating.id)).group_by(Rating.rater_id)).all())
         assert per_rater == {r: RATINGS_PER_THREAD for r in rater_ids}
         sample = session.scalars(select(Rating).where(Rating.output_id == output_ids[7])).all()
         assert {r.naturalness for r in sample} == {1 + 7 % 5}

@@ -46,5 +46,5 @@ def test_replicas_starting_together_all_migrate_the_blank_database(settings):
     head = head_revision(engine)
     assert outcomes == [("ok", head)] * STARTERS
     assert current_revision(engine) == head
-    assert EXPECTED_TABLES <= set(inspect(engine).get_table_names())
+    assert set(inspect(engine).get_table_names()) >= EXPECTED_TABLES
     engine.dispose()

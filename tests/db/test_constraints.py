@@ -15,24 +15,22 @@ def test_out_of_range_rating_is_refused_by_sql(database, column, score):
     with database.sessions.begin() as session:
         output_id = add_text_request(session).outputs[0].id
         rater_id = add_rater(session, "r1").id
-    with pytest.raises(IntegrityError, match=CHECK_VIOLATION):
-        with database.sessions.begin() as session:
-            session.execute(
-                text(
-                    f"INSERT INTO ratings (output_id, rater_id, {column}, source, created_at, updated_at)"
-                    " VALUES (:o, :r, :s, 'end_user', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                ),
-                {"o": output_id, "r": rater_id, "s": score},
-            )
+    with pytest.raises(IntegrityError, match=CHECK_VIOLATION), database.sessions.begin() as session:
+        session.execute(
+            text(
+                f"INSERT INTO ratings (output_id, rater_id, {column}, source, created_at, updated_at)"
+                " VALUES (:o, :r, :s, 'end_user', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"o": output_id, "r": rater_id, "s": score},
+        )
 
 
 def test_out_of_range_diversity_is_refused_through_the_orm(database):
     with database.sessions.begin() as session:
         request_id = add_text_request(session).id
         rater_id = add_rater(session, "r1").id
-    with pytest.raises(IntegrityError, match=CHECK_VIOLATION):
-        with database.sessions.begin() as session:
-            session.add(SetRating(request_id=request_id, rater_id=rater_id, diversity=9, source="end_user"))
+    with pytest.raises(IntegrityError, match=CHECK_VIOLATION), database.sessions.begin() as session:
+        session.add(SetRating(request_id=request_id, rater_id=rater_id, diversity=9, source="end_user"))
 
 
 def test_one_rating_per_rater_and_output(database):
@@ -40,20 +38,17 @@ def test_one_rating_per_rater_and_output(database):
         output_id = add_text_request(session).outputs[0].id
         rater_id = add_rater(session, "r1").id
         session.add(Rating(output_id=output_id, rater_id=rater_id, naturalness=3, source="end_user"))
-    with pytest.raises(IntegrityError, match=UNIQUE_VIOLATION):
-        with database.sessions.begin() as session:
-            session.add(Rating(output_id=output_id, rater_id=rater_id, naturalness=4, source="end_user"))
+    with pytest.raises(IntegrityError, match=UNIQUE_VIOLATION), database.sessions.begin() as session:
+        session.add(Rating(output_id=output_id, rater_id=rater_id, naturalness=4, source="end_user"))
 
 
 def test_rating_for_unknown_output_is_refused_by_foreign_key(database):
     with database.sessions.begin() as session:
         rater_id = add_rater(session, "r1").id
-    with pytest.raises(IntegrityError, match=FOREIGN_KEY_VIOLATION):
-        with database.sessions.begin() as session:
-            session.add(Rating(output_id=999, rater_id=rater_id, naturalness=3, source="end_user"))
+    with pytest.raises(IntegrityError, match=FOREIGN_KEY_VIOLATION), database.sessions.begin() as session:
+        session.add(Rating(output_id=999, rater_id=rater_id, naturalness=3, source="end_user"))
 
 
 def test_unknown_role_is_refused(database):
-    with pytest.raises(IntegrityError, match=CHECK_VIOLATION):
-        with database.sessions.begin() as session:
-            add_rater(session, "x", role="superuser")
+    with pytest.raises(IntegrityError, match=CHECK_VIOLATION), database.sessions.begin() as session:
+        add_rater(session, "x", role="superuser")

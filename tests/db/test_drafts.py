@@ -31,21 +31,19 @@ def leased(database):
 
 def partial(outputs: list[int]) -> ItemRatings:
     """Some scores set, some not: what an annotator has half-way through an item."""
-    return ItemRatings({outputs[0]: (4, 5), outputs[1]: (2, None)}, diversity=3, best_output_id=outputs[0],
-                       flagged=frozenset({outputs[1]}))
+    return ItemRatings({outputs[0]: (4, 5), outputs[1]: (2, None)}, diversity=3, best_output_id=outputs[0], flagged=frozenset({outputs[1]}))
 
 
 def saved(database, leased, who: str = "ann", at: timedelta = timedelta(0)) -> ItemRatings:
     with database.read_sessions() as session:
-        return load_draft(session, annotator_id=leased[who], request_id=leased["request_id"],
-                          now=leased["start"] + at)
+        return load_draft(session, annotator_id=leased[who], request_id=leased["request_id"], now=leased["start"] + at)
 
 
-def keep(database, leased, ratings: ItemRatings, who: str = "ann", at: timedelta = timedelta(0),
-         request_id: int | None = None) -> bool:
+def keep(database, leased, ratings: ItemRatings, who: str = "ann", at: timedelta = timedelta(0), request_id: int | None = None) -> bool:
     with database.sessions.begin() as session:
-        return save_draft(session, annotator_id=leased[who], request_id=request_id or leased["request_id"],
-                          ratings=ratings, now=leased["start"] + at)
+        return save_draft(
+            session, annotator_id=leased[who], request_id=request_id or leased["request_id"], ratings=ratings, now=leased["start"] + at
+        )
 
 
 def test_a_draft_round_trips_and_comes_back_with_the_resumed_lease(database, leased):
@@ -64,15 +62,18 @@ def test_a_draft_round_trips_and_comes_back_with_the_resumed_lease(database, lea
     assert saved(database, leased, who="bob") == ItemRatings()  # keyed by annotator
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda o: ItemRatings({o[0]: (6, None)}), "naturalness must be a whole number from 1 to 5, got 6"),
-    (lambda o: ItemRatings({o[0]: (None, 0)}), "reliability must be a whole number from 1 to 5, got 0"),
-    (lambda o: ItemRatings({o[0]: (True, None)}), "naturalness must be a whole number"),
-    (lambda o: ItemRatings(diversity=9), "diversity must be a whole number from 1 to 5, got 9"),
-    (lambda o: ItemRatings({999_999: (3, 3)}), r"outputs \[999999\] are not candidates of this request"),
-    (lambda o: ItemRatings(best_output_id=999_999), "not candidates of this request"),
-    (lambda o: ItemRatings(flagged=frozenset({999_999})), "not candidates of this request"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda o: ItemRatings({o[0]: (6, None)}), "naturalness must be a whole number from 1 to 5, got 6"),
+        (lambda o: ItemRatings({o[0]: (None, 0)}), "reliability must be a whole number from 1 to 5, got 0"),
+        (lambda o: ItemRatings({o[0]: (True, None)}), "naturalness must be a whole number"),
+        (lambda o: ItemRatings(diversity=9), "diversity must be a whole number from 1 to 5, got 9"),
+        (lambda o: ItemRatings({999_999: (3, 3)}), r"outputs \[999999\] are not candidates of this request"),
+        (lambda o: ItemRatings(best_output_id=999_999), "not candidates of this request"),
+        (lambda o: ItemRatings(flagged=frozenset({999_999})), "not candidates of this request"),
+    ],
+)
 def test_out_of_range_scores_and_unknown_outputs_are_refused_and_keep_the_old_draft(database, leased, bad, message):
     keep(database, leased, partial(leased["outputs"]))
     with pytest.raises(InvalidInputError, match=message):
@@ -97,8 +98,7 @@ def test_submit_and_skip_clear_the_draft_and_a_late_save_is_dropped(database, le
     keep(database, leased, partial(outputs))
     complete = ItemRatings({o: (3, 4) for o in outputs}, diversity=2)
     with database.sessions.begin() as session:
-        submit(session, annotator_id=leased["ann"], request_id=leased["request_id"], ratings=complete,
-               policy=POLICY, now=leased["start"])
+        submit(session, annotator_id=leased["ann"], request_id=leased["request_id"], ratings=complete, policy=POLICY, now=leased["start"])
     assert draft_column(database, leased["ann"]) is None
     # The page's last click can reach the server just after Submit: moot, not stored, no error.
     assert keep(database, leased, partial(outputs)) is False
@@ -133,8 +133,10 @@ def test_the_draft_goes_with_the_lease_on_log_out_expiry_and_take_over(database,
     assert draft_column(database, leased["ann"]) is None
     # Take-over: ann's lease lapses with a draft; bob takes the slot, and the draft goes.
     with database.sessions.begin() as session:
-        assert next_item(session, annotator_id=leased["ann"], policy=POLICY,
-                         now=leased["start"] + timedelta(minutes=31)).request_id == leased["request_id"]
+        assert (
+            next_item(session, annotator_id=leased["ann"], policy=POLICY, now=leased["start"] + timedelta(minutes=31)).request_id
+            == leased["request_id"]
+        )
     keep(database, leased, partial(leased["outputs"]), at=timedelta(minutes=32))
     with database.sessions.begin() as session:
         lease = next_item(session, annotator_id=leased["bob"], policy=POLICY, now=leased["start"] + timedelta(hours=1))

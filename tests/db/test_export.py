@@ -15,12 +15,21 @@ def rated_database(database):
             request = add_text_request(session, n=2, prompt=f'prompt {k}, with "quotes"\nand a newline')
             for output in request.outputs:
                 upsert_rating(
-                    session, output_id=output.id, rater_id=rater.id, source="end_user",
-                    naturalness=1 + k, reliability=5 - k, comment="<b>ok</b>, fine" if k else None,
+                    session,
+                    output_id=output.id,
+                    rater_id=rater.id,
+                    source="end_user",
+                    naturalness=1 + k,
+                    reliability=5 - k,
+                    comment="<b>ok</b>, fine" if k else None,
                 )
             upsert_set_rating(
-                session, request_id=request.id, rater_id=rater.id, source="end_user",
-                diversity=3, best_output_id=request.outputs[1].id,
+                session,
+                request_id=request.id,
+                rater_id=rater.id,
+                source="end_user",
+                diversity=3,
+                best_output_id=request.outputs[1].id,
             )
         set_flag(session, output_id=request.outputs[0].id, rater_id=rater.id, flagged=True)
     return database
@@ -45,10 +54,14 @@ def test_export_round_trips_through_pandas(rated_database, tmp_path, fmt):
         frames = read_frames(session)
     paths = export_frames(frames, tmp_path / fmt, fmt)
     assert [p.name.split(".")[0] for p in paths] == list(frames)
-    for (name, frame), path in zip(frames.items(), paths):
+    for (name, frame), path in zip(frames.items(), paths, strict=True):
         back = read_frame(path, fmt)
         pd.testing.assert_frame_equal(
-            _missing_as_none(back), _missing_as_none(frame), check_dtype=False, check_index_type=False, check_column_type=False,
+            _missing_as_none(back),
+            _missing_as_none(frame),
+            check_dtype=False,
+            check_index_type=False,
+            check_column_type=False,
             obj=f"{name}.{fmt}",
         )
 

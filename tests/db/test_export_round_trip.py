@@ -41,11 +41,13 @@ def _attack_frame() -> pd.DataFrame:
     comments: list[str | None] = [f"comment {k}, fine" for k in range(18)]
     comments[7] = ATTACK
     comments[11] = None
-    return pd.DataFrame({
-        "id": range(1, 19),
-        "comment": comments,
-        "naturalness": [float(1 + k % 5) if k % 4 else None for k in range(18)],
-    })
+    return pd.DataFrame(
+        {
+            "id": range(1, 19),
+            "comment": comments,
+            "naturalness": [float(1 + k % 5) if k % 4 else None for k in range(18)],
+        }
+    )
 
 
 def test_a_lone_carriage_return_cannot_start_a_new_row_with_a_formula(tmp_path):
@@ -70,10 +72,37 @@ def test_a_lone_carriage_return_cannot_start_a_new_row_with_a_formula(tmp_path):
 # Text cells as a comment box can hold them (control characters other than tab, LF and CR are
 # stripped before they are stored): line breaks of every kind, quotes, commas, formula starts at
 # line starts, values pandas would take for missing, numbers or booleans, unicode, empty.
-_PIECES = st.sampled_from([
-    "\r", "\n", "\r\n", "\t", '"', "'", ",", "=", "+", "-", "@", "=1+2", "@SUM(A1)", "'x",
-    "NA", "nan", "null", "None", "0", "-1.5", "1e5", "True", "false", " ", "é", "日本", "🙂",
-])
+_PIECES = st.sampled_from(
+    [
+        "\r",
+        "\n",
+        "\r\n",
+        "\t",
+        '"',
+        "'",
+        ",",
+        "=",
+        "+",
+        "-",
+        "@",
+        "=1+2",
+        "@SUM(A1)",
+        "'x",
+        "NA",
+        "nan",
+        "null",
+        "None",
+        "0",
+        "-1.5",
+        "1e5",
+        "True",
+        "false",
+        " ",
+        "é",
+        "日本",
+        "🙂",
+    ]
+)
 _CHARS = st.characters(blacklist_categories=("Cc", "Cs"))
 TEXT = st.lists(st.one_of(_PIECES, st.text(_CHARS, max_size=4)), max_size=6).map("".join)
 
@@ -85,12 +114,14 @@ TEXT = st.lists(st.one_of(_PIECES, st.text(_CHARS, max_size=4)), max_size=6).map
     fmt=st.sampled_from(["csv", "jsonl", "parquet"]),
 )
 def test_any_text_cell_round_trips_and_csv_readers_see_no_formula(texts, reasons, fmt):
-    frame = pd.DataFrame({
-        "id": range(len(texts)),
-        "comment": texts,
-        "reason": reasons[: len(texts)],
-        "score": [0.5 * k if k % 2 else None for k in range(len(texts))],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": range(len(texts)),
+            "comment": texts,
+            "reason": reasons[: len(texts)],
+            "score": [0.5 * k if k % 2 else None for k in range(len(texts))],
+        }
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = write_frame(frame, Path(folder) / f"frame.{fmt}", fmt)
         back = read_frame(path, fmt)

@@ -25,8 +25,13 @@ def two_browsers(database):
             request = add_text_request(session, prompt=f"mine {i}")
             request.session_id, request.created_at = MINE, start + timedelta(minutes=i)
         image = record_request(
-            session, modality="image", prompt="a red square", parameters={}, model_version="base",
-            outputs=[NewOutput(index=0, seed=1, latency_ms=3.0, image_path="images/x.png")], session_id=MINE,
+            session,
+            modality="image",
+            prompt="a red square",
+            parameters={},
+            model_version="base",
+            outputs=[NewOutput(index=0, seed=1, latency_ms=3.0, image_path="images/x.png")],
+            session_id=MINE,
         )
         image.created_at = start + timedelta(minutes=10)
         add_text_request(session, prompt="theirs").session_id = THEIRS
@@ -54,12 +59,14 @@ def test_a_view_carries_my_ratings_flags_and_set_rating_but_not_theirs(database,
         request_id = last_request_id(session, session_id=MINE, modality="text")
         request = session.get(Request, request_id)
         first, second = (o.id for o in request.outputs)
-        upsert_rating(session, output_id=first, rater_id=two_browsers["me"], source="end_user",
-                      naturalness=4, thumbs=-1, reason="wrong: no")
+        upsert_rating(
+            session, output_id=first, rater_id=two_browsers["me"], source="end_user", naturalness=4, thumbs=-1, reason="wrong: no"
+        )
         upsert_rating(session, output_id=first, rater_id=two_browsers["them"], source="end_user", naturalness=1)
         set_flag(session, output_id=second, rater_id=two_browsers["me"], flagged=True, reason="unsafe")
-        upsert_set_rating(session, request_id=request_id, rater_id=two_browsers["me"], source="end_user",
-                          diversity=2, best_output_id=second)
+        upsert_set_rating(
+            session, request_id=request_id, rater_id=two_browsers["me"], source="end_user", diversity=2, best_output_id=second
+        )
         request.outputs[1].moderation = "blocklist"
     with database.read_sessions() as session:
         view = request_view(session, request_id=request_id, session_id=MINE, rater_id=two_browsers["me"])

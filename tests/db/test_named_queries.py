@@ -27,7 +27,9 @@ def test_a_login_session_replaces_its_key_and_drops_only_expired_ones(database):
         other = add_rater(session, "bob", role="annotator")
         open_login_session(session, user_id=user.id, session_id="old", expires_at=now - timedelta(hours=1), now=now - timedelta(days=1))
         open_login_session(session, user_id=user.id, session_id="live", expires_at=now + timedelta(hours=1), now=now - timedelta(days=1))
-        open_login_session(session, user_id=other.id, session_id="bob-old", expires_at=now - timedelta(hours=1), now=now - timedelta(days=1))
+        open_login_session(
+            session, user_id=other.id, session_id="bob-old", expires_at=now - timedelta(hours=1), now=now - timedelta(days=1)
+        )
     with database.sessions.begin() as session:
         open_login_session(session, user_id=user.id, session_id="live", expires_at=now + timedelta(hours=8), now=now)
     with database.read_sessions() as session:
@@ -43,8 +45,15 @@ def test_a_login_session_replaces_its_key_and_drops_only_expired_ones(database):
 def test_ownership_names_the_browser_session_and_refuses_unknown_ids(database):
     with database.sessions.begin() as session:
         _, browser = anonymous_user_for_session(session, session_id="browser-1")
-        request = record_request(session, modality="text", prompt="hi", parameters={}, model_version="base",
-                                 outputs=[NewOutput(index=0, seed=1, latency_ms=1, text="hello")], session_id=browser.id)
+        request = record_request(
+            session,
+            modality="text",
+            prompt="hi",
+            parameters={},
+            model_version="base",
+            outputs=[NewOutput(index=0, seed=1, latency_ms=1, text="hello")],
+            session_id=browser.id,
+        )
         bulk = add_text_request(session, n=1)
     with database.read_sessions() as session:
         assert request_session(session, request_id=request.id) == "browser-1"

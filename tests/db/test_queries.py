@@ -29,12 +29,15 @@ def test_request_is_stored_with_all_outputs(database):
     ],
 )
 def test_bad_request_is_refused_and_nothing_is_written(database, prompt, outputs, message):
-    with pytest.raises(InvalidInputError, match=message):
-        with database.sessions.begin() as session:
-            record_request(
-                session, modality="text", prompt=prompt, parameters={}, model_version="base",
-                outputs=outputs,
-            )
+    with pytest.raises(InvalidInputError, match=message), database.sessions.begin() as session:
+        record_request(
+            session,
+            modality="text",
+            prompt=prompt,
+            parameters={},
+            model_version="base",
+            outputs=outputs,
+        )
     with database.sessions() as session:
         assert session.query(Request).count() == 0
 
@@ -47,7 +50,11 @@ def test_upsert_rating_updates_only_given_fields(database):
         upsert_rating(session, output_id=output_id, rater_id=rater_id, source="end_user", naturalness=2)
     with database.sessions.begin() as session:
         rating = upsert_rating(
-            session, output_id=output_id, rater_id=rater_id, source="end_user", reliability=5,
+            session,
+            output_id=output_id,
+            rater_id=rater_id,
+            source="end_user",
+            reliability=5,
             comment="<script>alert(1)</script> fine",
         )
         assert (rating.naturalness, rating.reliability) == (2, 5)
@@ -62,16 +69,22 @@ def test_upsert_rating_updates_only_given_fields(database):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"naturalness": 0}, {"naturalness": 6}, {"reliability": 2.5}, {"reliability": True},
-     {"thumbs": 2}, {"comment": "x" * 5001}, {"naturalness": "3"}],
+    [
+        {"naturalness": 0},
+        {"naturalness": 6},
+        {"reliability": 2.5},
+        {"reliability": True},
+        {"thumbs": 2},
+        {"comment": "x" * 5001},
+        {"naturalness": "3"},
+    ],
 )
 def test_bad_rating_values_are_refused_before_the_database(database, kwargs):
     with database.sessions.begin() as session:
         output_id = add_text_request(session).outputs[0].id
         rater_id = add_rater(session, "r1").id
-    with pytest.raises(InvalidInputError):
-        with database.sessions.begin() as session:
-            upsert_rating(session, output_id=output_id, rater_id=rater_id, source="end_user", **kwargs)
+    with pytest.raises(InvalidInputError), database.sessions.begin() as session:
+        upsert_rating(session, output_id=output_id, rater_id=rater_id, source="end_user", **kwargs)
     with database.sessions() as session:
         assert session.query(Rating).count() == 0
 
@@ -89,7 +102,10 @@ def test_unknown_ids_give_a_clear_error(database):
             upsert_rating(session, output_id=foreign_output_id, rater_id=77, source="end_user", naturalness=3)
         with pytest.raises(UnknownIdError, match="not a candidate"):
             upsert_set_rating(
-                session, request_id=request_id, rater_id=rater_id, source="end_user",
+                session,
+                request_id=request_id,
+                rater_id=rater_id,
+                source="end_user",
                 best_output_id=foreign_output_id,
             )
 
@@ -102,9 +118,7 @@ def test_set_rating_upserts_diversity_and_best(database):
     with database.sessions.begin() as session:
         upsert_set_rating(session, request_id=request_id, rater_id=rater_id, source="end_user", diversity=2)
     with database.sessions.begin() as session:
-        rating = upsert_set_rating(
-            session, request_id=request_id, rater_id=rater_id, source="end_user", best_output_id=best_id
-        )
+        rating = upsert_set_rating(session, request_id=request_id, rater_id=rater_id, source="end_user", best_output_id=best_id)
         assert (rating.diversity, rating.best_output_id) == (2, best_id)
 
 

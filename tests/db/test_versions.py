@@ -21,13 +21,11 @@ def test_promotion_retires_the_previous_active_version(database):
 
 
 def test_the_database_refuses_two_active_versions_of_a_modality(database):
-    with pytest.raises(IntegrityError):
-        with database.sessions.begin() as session:
-            for k in range(2):
-                session.add(ModelVersion(name=f"v{k}", modality="text", base_model="m", status="active"))
+    with pytest.raises(IntegrityError), database.sessions.begin() as session:
+        for k in range(2):
+            session.add(ModelVersion(name=f"v{k}", modality="text", base_model="m", status="active"))
 
 
 def test_promoting_an_unknown_version_is_a_clear_error(database):
-    with pytest.raises(UnknownIdError, match="model version 99"):
-        with database.sessions.begin() as session:
-            promote_version(session, version_id=99)
+    with pytest.raises(UnknownIdError, match="model version 99"), database.sessions.begin() as session:
+        promote_version(session, version_id=99)

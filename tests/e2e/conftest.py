@@ -17,8 +17,13 @@ from tests.launch import running_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Screenshots are tracked files: a normal run leaves them alone; PLAYGROUND_SCREENSHOTS=1 refreshes them.
@@ -55,7 +60,8 @@ def live_app(tmp_path_factory, model_cache_dir, real_text_generator):
     settings = Settings(data_dir=tmp_path_factory.mktemp("e2e-data"), device="cpu")
     database = open_database(settings)
     context = AppContext(
-        settings=settings, database=database,
+        settings=settings,
+        database=database,
         text_factory=lambda: load_text_generator("embedded", "cpu", model_cache_dir),
         image_factory=lambda: load_image_generator("embedded", "cpu"),
     )

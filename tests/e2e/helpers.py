@@ -70,7 +70,8 @@ def watch_text_stream(page, elem_id: str, status_id: str, timeout_s: float = 240
 def wait_done(page, status_id: str, timeout_ms: int = 240_000) -> None:
     page.wait_for_function(
         "id => (document.querySelector('#' + id)?.innerText || '').includes('Done')",
-        arg=status_id, timeout=timeout_ms,
+        arg=status_id,
+        timeout=timeout_ms,
     )
 
 

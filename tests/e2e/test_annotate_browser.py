@@ -11,6 +11,7 @@ import re
 import pandas as pd
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from feedback_db.frames import ratings_frame, set_ratings_frame
 from feedback_db.schema import Flag
@@ -22,7 +23,6 @@ from tests.db.helpers import add_text_request
 from tests.e2e.conftest import screenshot
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import running_app
-from sqlalchemy import select
 
 pytestmark = [pytest.mark.e2e]
 PASSWORD = "annotator-password"
@@ -38,8 +38,7 @@ def annotate_app(tmp_path_factory):
         for i in range(4):
             add_text_request(session, n=2, prompt=f"Describe colour number {i}")
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    context = AppContext(settings=settings, database=database, text_factory=lambda: text,
-                         image_factory=lambda: image)
+    context = AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
     with running_app(context) as url:
         yield url, database
     database.engine.dispose()
@@ -56,7 +55,9 @@ def wait_in_viewport(page, *selectors: str) -> None:
         """selectors => selectors.every(s => {
             const r = document.querySelector(s)?.getBoundingClientRect();
             return r && r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
-        })""", arg=list(selectors), timeout=10_000,
+        })""",
+        arg=list(selectors),
+        timeout=10_000,
     )
 
 
@@ -134,7 +135,7 @@ def test_log_in_rate_three_items_with_the_keyboard_and_log_out(browser, annotate
     ]
     assert sets["diversity"].tolist() == [4, 4, 4]
     outputs = {(r.request_id, r.output_index): r.output_id for r in ratings.itertuples()}
-    best = dict(zip(sets["request_id"], sets["best_output_id"]))
+    best = dict(zip(sets["request_id"], sets["best_output_id"], strict=True))
     assert best[1] == outputs[(1, 1)] and best[2] == outputs[(2, 0)] and pd.isna(best[3])
     with database.read_sessions() as session:
         flags = session.execute(select(Flag.output_id, Flag.rater_id)).all()

@@ -40,8 +40,7 @@ def four_card_app(tmp_path_factory):
         for i in range(3):
             add_text_request(session, n=CARDS, prompt=f"Describe colour number {i}")
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    context = AppContext(settings=settings, database=database, text_factory=lambda: text,
-                         image_factory=lambda: image)
+    context = AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
     with running_app(context) as url:
         yield url, database
     database.engine.dispose()
@@ -75,9 +74,7 @@ def wait_for_draft(database, expected: dict, timeout_s: float = 15) -> None:
 
 def checked(page, elem_id: str) -> str | None:
     """The label of the checked choice of a Radio, or None."""
-    return page.eval_on_selector(
-        f"#{elem_id}", "el => el.querySelector('input:checked')?.closest('label')?.innerText.trim() ?? null"
-    )
+    return page.eval_on_selector(f"#{elem_id}", "el => el.querySelector('input:checked')?.closest('label')?.innerText.trim() ?? null")
 
 
 def test_unsubmitted_scores_survive_a_reload_and_never_reach_browser_storage(browser, four_card_app):
@@ -93,10 +90,15 @@ def test_unsubmitted_scores_survive_a_reload_and_never_reach_browser_storage(bro
     page.locator("#annotate-3-naturalness label").first.click()  # moves the keyboard's highlight
     page.keyboard.press("5")  # candidate 4 naturalness: 5 (it was 1 from the click)
     outputs = {i: i + 1 for i in range(CARDS)}  # output ids of request 1
-    wait_for_draft(database, {
-        "scores": {str(outputs[0]): [4, None], str(outputs[2]): [None, 2], str(outputs[3]): [5, None]},
-        "diversity": 3, "best_output_id": outputs[2], "flagged": [outputs[1]],
-    })
+    wait_for_draft(
+        database,
+        {
+            "scores": {str(outputs[0]): [4, None], str(outputs[2]): [None, 2], str(outputs[3]): [5, None]},
+            "diversity": 3,
+            "best_output_id": outputs[2],
+            "flagged": [outputs[1]],
+        },
+    )
     # 2. Browser storage holds none of it (nothing personal goes there).
     storage = page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}])")
     assert "naturalness" not in storage and "draft" not in storage and '"4"' not in storage, storage
@@ -129,7 +131,10 @@ def test_unsubmitted_scores_survive_a_reload_and_never_reach_browser_storage(bro
         sets = set_ratings_frame(session, include_withheld=True)
         flags = session.scalars(select(Flag.output_id)).all()
     assert ratings[["request_id", "naturalness", "reliability"]].values.tolist() == [
-        [1, 4, 3], [1, 2, 2], [1, 1, 2], [1, 5, 4],
+        [1, 4, 3],
+        [1, 2, 2],
+        [1, 1, 2],
+        [1, 5, 4],
     ]
     assert sets[["diversity", "best_output_id"]].values.tolist() == [[3, outputs[2]]]
     assert flags == [outputs[1]]
@@ -167,8 +172,10 @@ def test_four_cards_sit_in_one_row_on_a_laptop_and_stack_on_a_phone(browser, fou
     screenshot(page, "annotate-four-candidates.png", full_page=True)
     # 2. Phone (the same page, narrowed): the cards stack at full width, nothing scrolls sideways.
     page.set_viewport_size({"width": 420, "height": 900})
-    page.wait_for_function("() => document.querySelector('#annotate-1-card').getBoundingClientRect().top > "
-                           "document.querySelector('#annotate-0-card').getBoundingClientRect().bottom")
+    page.wait_for_function(
+        "() => document.querySelector('#annotate-1-card').getBoundingClientRect().top > "
+        "document.querySelector('#annotate-0-card').getBoundingClientRect().bottom"
+    )
     layout = page.evaluate(LAYOUT_JS)
     tops = [card["top"] for card in layout["cards"]]
     assert tops == sorted(tops) and len(set(tops)) == CARDS, layout["cards"]

@@ -37,11 +37,21 @@ def write_random_lora(model_config, folder, rank: int = 4) -> None:
             tensors[f"{prefix}.lora_B.weight"] = torch.randn(width, rank, generator=generator) * 0.05
     folder.mkdir(parents=True)
     save_file(tensors, str(folder / "adapter_model.safetensors"))
-    (folder / "adapter_config.json").write_text(json.dumps({
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": 2 * rank,
-        "target_modules": ["q_proj", "v_proj"], "lora_dropout": 0.0, "bias": "none",
-        "base_model_name_or_path": None, "inference_mode": True,
-    }))
+    (folder / "adapter_config.json").write_text(
+        json.dumps(
+            {
+                "peft_type": "LORA",
+                "task_type": "CAUSAL_LM",
+                "r": rank,
+                "lora_alpha": 2 * rank,
+                "target_modules": ["q_proj", "v_proj"],
+                "lora_dropout": 0.0,
+                "bias": "none",
+                "base_model_name_or_path": None,
+                "inference_mode": True,
+            }
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +65,8 @@ def arena_app(tmp_path_factory, model_cache_dir, real_text_generator):
     with database.sessions.begin() as session:
         create_version(session, name=CANDIDATE, modality="text", base_model="embedded", adapter_path=str(adapter))
     context = AppContext(
-        settings=settings, database=database,
+        settings=settings,
+        database=database,
         text_factory=lambda: load_text_generator("embedded", "cpu", model_cache_dir),
         image_factory=lambda: load_image_generator("embedded", "cpu"),
     )
@@ -68,8 +79,8 @@ def leaderboard_rows(page) -> dict[str, dict[str, str]]:
     """Contestant -> column -> cell text, read from the rendered versions table."""
     headers = [h.get_attribute("title") for h in page.locator("#leaderboard-versions th[role=columnheader]").all()]
     lines = [line.strip() for line in page.inner_text("#leaderboard-versions").splitlines() if line.strip()]
-    cells = lines[lines.index(headers[-1]) + 1:]  # after the header row
-    rows = [dict(zip(headers, cells[i:i + len(headers)])) for i in range(0, len(cells), len(headers))]
+    cells = lines[lines.index(headers[-1]) + 1 :]  # after the header row
+    rows = [dict(zip(headers, cells[i : i + len(headers)], strict=True)) for i in range(0, len(cells), len(headers))]
     return {row["contestant"]: row for row in rows if len(row) == len(headers)}
 
 
@@ -154,8 +165,9 @@ def test_your_ratings_counts_the_vote_and_insights_open_for_admins_only(browser,
     with database.sessions.begin() as session:
         rater = add_rater(session, "insights-rater")
         for k, output_id in enumerate(session.scalars(select(Output.id)).all()):
-            upsert_rating(session, output_id=output_id, rater_id=rater.id, source="end_user",
-                          naturalness=1 + k % 5, reliability=1 + (k + 2) % 5)
+            upsert_rating(
+                session, output_id=output_id, rater_id=rater.id, source="end_user", naturalness=1 + k % 5, reliability=1 + (k + 2) % 5
+            )
     # 2. ...shows in "Your ratings" (another browser's battles do not).
     page.locator("button[role=tab]:has-text('Your ratings')").first.click()
     page.wait_for_function("() => (document.querySelector('#mine-summary')?.innerText || '').includes('1 arena vote')")

@@ -89,9 +89,7 @@ def test_a_reload_restores_the_last_request_and_its_ratings_from_the_server(pers
     with database.read_sessions() as session:
         text = session.scalars(select(Output.text).join(Request).where(Request.prompt == PROMPT)).one()
     page.reload()
-    page.wait_for_function(
-        "p => document.querySelector('#text-prompt textarea')?.value === p", arg=PROMPT, timeout=60_000
-    )
+    page.wait_for_function("p => document.querySelector('#text-prompt textarea')?.value === p", arg=PROMPT, timeout=60_000)
     assert "restored" in page.inner_text("#text-status")
     assert page.input_value("#text-0-output textarea") == text
     assert page.locator("#text-0-naturalness input[value='4']").is_checked()
@@ -114,7 +112,8 @@ def test_the_history_panel_lists_my_requests_and_an_edit_changes_the_stored_rati
     assert "1 rated by you" in entry.inner_text()
     entry.click()
     page.wait_for_function(
-        "p => document.querySelector('#history-prompt textarea')?.value === p", arg=PROMPT,
+        "p => document.querySelector('#history-prompt textarea')?.value === p",
+        arg=PROMPT,
     )
     assert page.locator("#history-0-naturalness input[value='4']").is_checked()
     pick(page, "history-0-naturalness", "2")
@@ -145,7 +144,8 @@ def test_regenerate_asks_again_with_the_same_prompt_and_parameters_and_a_new_see
     page.fill("#text-prompt textarea", "something else")  # Regenerate uses the shown request's prompt
     page.click("#text-0-regenerate")
     page.wait_for_function(
-        "p => document.querySelector('#text-prompt textarea')?.value === p", arg=PROMPT,
+        "p => document.querySelector('#text-prompt textarea')?.value === p",
+        arg=PROMPT,
     )
     wait_done(page, "text-status")
     with database.read_sessions() as session:
@@ -177,7 +177,8 @@ def test_a_reload_restores_the_last_image_request(person, live_app):
     page.reload()
     page.click("button[role=tab]:has-text('Image')")
     page.wait_for_function(
-        "p => document.querySelector('#image-prompt textarea')?.value === p", arg="a red circle on the left",
+        "p => document.querySelector('#image-prompt textarea')?.value === p",
+        arg="a red circle on the left",
         timeout=60_000,
     )
     page.wait_for_selector("#image-0-output img")

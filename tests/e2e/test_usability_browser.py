@@ -23,10 +23,7 @@ from tests.e2e.helpers import set_number, wait_done
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 PASSWORD = "usability-password"
 AXE_DIR = Path.home() / ".cache" / "playground-tests" / "axe"
-HOSTILE = (
-    "**Set Clear Goals**\n\n- first\n- second\n\n"
-    "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> done"
-)
+HOSTILE = '**Set Clear Goals**\n\n- first\n- second\n\n<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> done'
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +36,9 @@ def axe_script() -> Path:
         AXE_DIR.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR), "axe-core@4"],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if result.returncode != 0 or not script.exists():
             pytest.skip(f"npm could not install axe-core: {result.stderr.strip()[-300:]}")
@@ -116,9 +115,7 @@ def test_enter_generates_shift_enter_adds_a_line_and_ratings_wait_for_a_candidat
     # 4. The footer names the real device, counts with the right plural, and follows new requests.
     total = request_count(database)
     expected = f"{total} request" + ("" if total == 1 else "s") + ","
-    page.wait_for_function(
-        "text => document.querySelector('#status').innerText.includes(text)", arg=expected, timeout=30_000
-    )
+    page.wait_for_function("text => document.querySelector('#status').innerText.includes(text)", arg=expected, timeout=30_000)
     footer = page.inner_text("#status")
     assert "Device: cpu" in footer and "auto" not in footer
     context.close()
@@ -129,7 +126,11 @@ def test_markdown_renders_in_candidates_and_markup_is_never_run(browser, live_ap
     with database.sessions.begin() as session:
         create_user(session, name="reader", role="annotator", password=PASSWORD)
         record_request(
-            session, modality="text", prompt="Give one tip", parameters={}, model_version="base",
+            session,
+            modality="text",
+            prompt="Give one tip",
+            parameters={},
+            model_version="base",
             outputs=[NewOutput(index=i, seed=i, latency_ms=5.0, text=HOSTILE, tokens=40) for i in range(2)],
         )
     context, page = new_page(browser, url)
@@ -203,9 +204,7 @@ def test_score_groups_and_images_have_accessible_names(browser, live_app):
     page.click("#image-parameters")
     page.fill("#image-seed input", "9")
     generate_and_wait(page, database, "#image-generate", "image-status")
-    page.wait_for_function(
-        "() => (document.querySelector('#image-0-output img')?.alt || '').includes('seed 9')"
-    )
+    page.wait_for_function("() => (document.querySelector('#image-0-output img')?.alt || '').includes('seed 9')")
     alt = page.get_attribute("#image-0-output img", "alt")
     assert "a red circle on a blue background" in alt, alt
     context.close()
@@ -217,9 +216,9 @@ TABS = ["Text", "Image", "My history", "Arena", "Leaderboard", "Your ratings", "
 def serious_violations(page) -> list[str]:
     results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [
-        f"{v['id']} ({v['impact']}): {v['help']} - "
-        + "; ".join(f"{n['target']} {n['failureSummary'][-160:]!r}" for n in v["nodes"][:6])
-        for v in results["violations"] if v["impact"] in ("serious", "critical")
+        f"{v['id']} ({v['impact']}): {v['help']} - " + "; ".join(f"{n['target']} {n['failureSummary'][-160:]!r}" for n in v["nodes"][:6])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
 
 

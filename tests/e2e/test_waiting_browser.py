@@ -31,8 +31,9 @@ def warming_app(tmp_path_factory, model_cache_dir, real_text_generator):
     # A fresh instance (not the session's loaded one): the warm-up really loads it (from the
     # converted copy the session fixture made).
     text = HFTextGenerator("embedded", "cpu", model_cache_dir)
-    context = AppContext(settings=settings, database=database, text_factory=lambda: text,
-                         image_factory=lambda: load_image_generator("embedded", "cpu"))
+    context = AppContext(
+        settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: load_image_generator("embedded", "cpu")
+    )
     gate = threading.Event()
 
     def load_after_gate(modality):

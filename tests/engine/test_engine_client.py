@@ -116,9 +116,9 @@ def test_a_request_without_a_seed_gets_one_and_reports_it(generator):
 
 def test_a_stop_string_ends_the_text_before_it_with_finish_reason_stop(generator):
     third = reply_words(5)[2]
-    output, = generator.generate("Hi", TextParams(seed=5, stop=(third,), max_new_tokens=30))
+    (output,) = generator.generate("Hi", TextParams(seed=5, stop=(third,), max_new_tokens=30))
     assert output.finish_reason == "stop" and output.text == " ".join(reply_words(5)[:2])
-    full, = generator.generate("Hi", TextParams(seed=5, max_new_tokens=100))
+    (full,) = generator.generate("Hi", TextParams(seed=5, max_new_tokens=100))
     assert full.finish_reason == "stop" and full.tokens == 40  # the reply ended by itself
 
 

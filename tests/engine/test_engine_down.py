@@ -22,9 +22,12 @@ pytestmark = pytest.mark.real_model
 def test_engine_down_is_a_clear_message_and_images_and_ratings_still_work(settings, database, real_image_generator):
     url = f"http://127.0.0.1:{free_port()}/v1"
     settings = Settings(data_dir=settings.data_dir, device="cpu", text_model=f"openai:{url}")
-    context = AppContext(settings=settings, database=database,
-                         text_factory=lambda: load_text_generator(settings.text_model, "cpu", settings.model_cache_dir),
-                         image_factory=lambda: real_image_generator)
+    context = AppContext(
+        settings=settings,
+        database=database,
+        text_factory=lambda: load_text_generator(settings.text_model, "cpu", settings.model_cache_dir),
+        image_factory=lambda: real_image_generator,
+    )
     viewer = viewer_for_token(database, None)
     # 1. Warm-up reports the text model as not available, naming the engine.
     context.warmup.start().join(timeout=120)
@@ -38,4 +41,3 @@ def test_engine_down_is_a_clear_message_and_images_and_ratings_still_work(settin
     assert len(final.outputs) == 2 and final.recorded is not None
     status = rate_output(database, viewer, final.recorded.output_ids[0], naturalness=4, reliability=5)
     assert status.startswith("Saved")
-

@@ -52,7 +52,7 @@ def test_a_seed_reproduces_its_texts_and_candidate_i_alone(engine):
 
     assert [o.text for o in engine.generate(PROMPT, params)] == first
     assert [o.text for o in engine.generate(PROMPT, replace(params, seed=500))] != first
-    alone, = engine.generate(PROMPT, replace(params, n=1, seed=6))
+    (alone,) = engine.generate(PROMPT, replace(params, n=1, seed=6))
     assert alone.text == first[1]
 
 
@@ -61,7 +61,7 @@ def test_a_stop_string_ends_the_text_before_it(engine):
     reference = engine.generate(PROMPT, params)[0].text
     stop = next(word for word in reference.split()[4:] if len(word) >= 4)
 
-    output, = engine.generate(PROMPT, replace(params, stop=(stop,)))
+    (output,) = engine.generate(PROMPT, replace(params, stop=(stop,)))
 
     assert output.finish_reason == "stop"
     assert output.text == reference[: reference.index(stop)], (stop, reference)
@@ -86,27 +86,58 @@ def test_cancel_closes_the_streams_and_the_engine_stops_generating(engine, vllm_
 
 def completion(url: str, model: str, prompt: str, params: TextParams, seed: int) -> str:
     """One non-streamed chat completion straight from the engine, to compare with the app's."""
-    reply = httpx.post(f"{url}/chat/completions", timeout=60, json={
-        "model": model, "messages": [{"role": "user", "content": prompt}], "seed": seed,
-        "max_tokens": params.max_new_tokens, "temperature": params.temperature, "top_p": params.top_p,
-        "repetition_penalty": params.repetition_penalty,
-    })
+    reply = httpx.post(
+        f"{url}/chat/completions",
+        timeout=60,
+        json={
+            "model": model,
+            "messages": [{"role": "user", "content": prompt}],
+            "seed": seed,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "repetition_penalty": params.repetition_penalty,
+        },
+    )
     reply.raise_for_status()
     return reply.json()["choices"][0]["message"]["content"]
 
 
 @pytest.mark.timeout(1800)
 def test_a_version_promoted_by_a_real_retrain_is_served_through_the_engine(vllm_server, tmp_path, model_cache_dir):
-    settings = Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir,
-                        text_model=vllm_server.spec, text_train_model="embedded")
+    settings = Settings(
+        data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir, text_model=vllm_server.spec, text_train_model="embedded"
+    )
     database = open_database(settings)
     seed_length_preference(database, prompts=30)
     # 1. `playground retrain`, as cron runs it: trains and gates locally on the embedded model.
-    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(settings.data_dir), "PLAYGROUND_MODEL_CACHE": str(model_cache_dir),
-           "PLAYGROUND_DEVICE": "cpu", "PLAYGROUND_TEXT_MODEL": vllm_server.spec, "PLAYGROUND_TEXT_TRAIN_MODEL": "embedded"}
+    env = {
+        **os.environ,
+        "PLAYGROUND_DATA_DIR": str(settings.data_dir),
+        "PLAYGROUND_MODEL_CACHE": str(model_cache_dir),
+        "PLAYGROUND_DEVICE": "cpu",
+        "PLAYGROUND_TEXT_MODEL": vllm_server.spec,
+        "PLAYGROUND_TEXT_TRAIN_MODEL": "embedded",
+    }
     run = subprocess.run(
-        [sys.executable, "-m", "playground", "retrain", "--modality", "text", "--max-steps", "4",
-         "--eval-prompts", "0", "--min-examples", "4"], env=env, capture_output=True, text=True, timeout=1500,
+        [
+            sys.executable,
+            "-m",
+            "playground",
+            "retrain",
+            "--modality",
+            "text",
+            "--max-steps",
+            "4",
+            "--eval-prompts",
+            "0",
+            "--min-examples",
+            "4",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert run.returncode == 0 and "[text] promoted: text-v1" in run.stdout, run.stdout + run.stderr[-3000:]
     # 2. The app's next request answers with text-v1, which the engine loaded and serves.
@@ -123,8 +154,9 @@ def test_a_version_promoted_by_a_real_retrain_is_served_through_the_engine(vllm_
     # 3. A later promotion retires text-v1: the next request serves text-v2 and frees text-v1.
     shutil.copytree(settings.adapters_dir / "text-v1", settings.adapters_dir / "text-v2")
     with database.sessions.begin() as session:
-        version = create_version(session, name="text-v2", modality="text", base_model=vllm_server.spec,
-                                 adapter_path=str(settings.adapters_dir / "text-v2"))
+        version = create_version(
+            session, name="text-v2", modality="text", base_model=vllm_server.spec, adapter_path=str(settings.adapters_dir / "text-v2")
+        )
         promote_version(session, version_id=version.id)
     final = list(stream_text(context, None, prompt, params))[-1]
     served = generator.served_models()

@@ -68,9 +68,24 @@ def running_vllm(venv: Path, model_dir: Path, log: Path) -> Iterator[VLLMServer]
     }
     env.pop("PYTHONPATH", None)  # the engine venv must not see the app's packages
     command = [
-        str(venv / "bin" / "vllm"), "serve", str(model_dir), "--served-model-name", SERVED_NAME,
-        "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32", "--max-model-len", "1024",
-        "--enable-lora", "--max-lora-rank", "16", "--max-loras", "2",
+        str(venv / "bin" / "vllm"),
+        "serve",
+        str(model_dir),
+        "--served-model-name",
+        SERVED_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--max-model-len",
+        "1024",
+        "--enable-lora",
+        "--max-lora-rank",
+        "16",
+        "--max-loras",
+        "2",
     ]
     # 1. Start it in its own process group: vLLM runs its engine core in a child process.
     with log.open("wb") as out:

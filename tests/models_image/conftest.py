@@ -32,7 +32,7 @@ def embedded_generator() -> DiffusersImageGenerator:
     """The shipped embedded model on CPU, loaded once for all real-model tests."""
     assert (EMBEDDED_ASSETS / "model_index.json").is_file(), f"embedded image model missing at {EMBEDDED_ASSETS}"
     generator = DiffusersImageGenerator("embedded", device="cpu")
-    generator.pipeline  # load now, so test timings do not include it
+    _ = generator.pipeline  # load now, so test timings do not include it
     return generator
 
 

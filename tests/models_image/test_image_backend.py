@@ -41,9 +41,7 @@ def test_images_are_saved_as_png_with_metadata_and_reproduce_by_seed(embedded_ge
 
 def test_progress_is_reported_each_step_with_previews(embedded_generator, tmp_path) -> None:
     steps: list[tuple[int, int, int]] = []
-    embedded_generator.generate(
-        PROMPT, FAST, tmp_path, on_step=lambda step, total, previews: steps.append((step, total, len(previews)))
-    )
+    embedded_generator.generate(PROMPT, FAST, tmp_path, on_step=lambda step, total, previews: steps.append((step, total, len(previews))))
     assert steps == [(i, 8, 2) for i in range(1, 9)]
 
 
@@ -66,8 +64,7 @@ def test_concurrent_requests_do_not_interfere(embedded_generator, tmp_path) -> N
     expected = embedded_generator.generate(PROMPT, params, tmp_path)[0].sha256
     results: list[str] = []
     threads = [
-        threading.Thread(target=lambda: results.append(embedded_generator.generate(PROMPT, params, tmp_path)[0].sha256))
-        for _ in range(3)
+        threading.Thread(target=lambda: results.append(embedded_generator.generate(PROMPT, params, tmp_path)[0].sha256)) for _ in range(3)
     ]
     for thread in threads:
         thread.start()
@@ -132,4 +129,4 @@ def test_unknown_model_raises_model_load_error(spec) -> None:
     from models.base import ModelLoadError
 
     with pytest.raises(ModelLoadError):
-        DiffusersImageGenerator(spec, device="cpu").pipeline
+        _ = DiffusersImageGenerator(spec, device="cpu").pipeline

@@ -57,7 +57,7 @@ def test_batching_shapes_and_display_size(tiny_pipe, seeded_generators) -> None:
     assert len(images) == 4
     assert all(im.size == (96, 64) for im in images)
     native = run(tiny_pipe, [0, 1, 2], seeded_generators)
-    assert native.shape == (3, 32, 32, 3) and 0 <= native.min() and native.max() <= 1
+    assert native.shape == (3, 32, 32, 3) and native.min() >= 0 and native.max() <= 1
 
 
 def test_callback_is_called_each_step_and_can_interrupt(tiny_pipe, seeded_generators) -> None:
@@ -67,8 +67,14 @@ def test_callback_is_called_each_step_and_can_interrupt(tiny_pipe, seeded_genera
         seen.append((step, tuple(tensors["pred_original_sample"].shape)))
         return {}
 
-    run(tiny_pipe, [0], seeded_generators, num_inference_steps=4, callback_on_step_end=callback,
-        callback_on_step_end_tensor_inputs=["latents", "pred_original_sample"])
+    run(
+        tiny_pipe,
+        [0],
+        seeded_generators,
+        num_inference_steps=4,
+        callback_on_step_end=callback,
+        callback_on_step_end_tensor_inputs=["latents", "pred_original_sample"],
+    )
     assert [s for s, _ in seen] == [0, 1, 2, 3]
     assert seen[0][1] == (1, 3, 32, 32)
 

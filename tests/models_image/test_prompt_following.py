@@ -35,8 +35,12 @@ def test_seeds_reproduce_on_the_shipped_model(embedded_generator) -> None:
     pipe = embedded_generator.pipeline
 
     def draw(seed: int) -> np.ndarray:
-        return pipe("a small green star in the center on a gray background", num_inference_steps=10,
-                    generator=[torch.Generator().manual_seed(seed)], output_type="np").images
+        return pipe(
+            "a small green star in the center on a gray background",
+            num_inference_steps=10,
+            generator=[torch.Generator().manual_seed(seed)],
+            output_type="np",
+        ).images
 
     first = draw(7)
     assert np.array_equal(first, draw(7))

@@ -62,9 +62,7 @@ def test_two_object_scenes_draw_both_objects_and_hold_nothing_out() -> None:
         for obj in (pair.first, pair.second):
             assert not is_held_out(obj.shape, obj.colour, obj.position)
     pair = PairScene(Scene("square", "blue", "small", "top right", "white"), Scene("star", "yellow", "small", "bottom left", "white"))
-    assert pair.caption() == (
-        "a small blue square at the top right and a small yellow star at the bottom left on a white background"
-    )
+    assert pair.caption() == ("a small blue square at the top right and a small yellow star at the bottom left on a white background")
     # Each object's colour shows around its own position, on the shared background.
     pixels = np.asarray(render(pair), dtype=float)
     side = pixels.shape[0]

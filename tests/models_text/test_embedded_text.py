@@ -55,9 +55,7 @@ def test_bad_parameters_raise(embedded_generator: HFTextGenerator, prompt: str, 
         embedded_generator.stream(prompt, params)
 
 
-def test_adapter_changes_outputs_and_base_restores_them(
-    embedded_generator: HFTextGenerator, text_cache_dir: Path, tmp_path: Path
-) -> None:
+def test_adapter_changes_outputs_and_base_restores_them(embedded_generator: HFTextGenerator, text_cache_dir: Path, tmp_path: Path) -> None:
     prompt = "What is the capital of France?"
     base = embedded_generator.generate(prompt, GREEDY)[0].text
     model_dir = embedded_text.embedded_text_model_dir(text_cache_dir)

@@ -75,7 +75,7 @@ def test_stop_string_ends_each_candidate_before_it(tiny_generator: HFTextGenerat
 def test_cancel_stops_all_candidates(tiny_generator: HFTextGenerator) -> None:
     cancel = threading.Event()
     params = replace(SAMPLE, max_new_tokens=200)
-    for seen, update in enumerate(tiny_generator.stream("Hello", params, cancel)):
+    for seen, update in enumerate(tiny_generator.stream("Hello", params, cancel)):  # noqa: B007 - the last one is checked
         if seen == 3:
             cancel.set()
     assert update.done
@@ -118,9 +118,7 @@ def test_concurrent_requests_match_sequential_ones(tiny_generator: HFTextGenerat
         ("Hi", TextParams(max_new_tokens=250), "context of 256 tokens"),
     ],
 )
-def test_bad_input_raises_at_once(
-    tiny_generator: HFTextGenerator, prompt: str, params: TextParams, message: str
-) -> None:
+def test_bad_input_raises_at_once(tiny_generator: HFTextGenerator, prompt: str, params: TextParams, message: str) -> None:
     with pytest.raises(InvalidParameterError, match=message):
         tiny_generator.stream(prompt, params)  # raises on call, before any iteration
 
@@ -169,7 +167,9 @@ def test_unknown_version_and_bad_adapter_path(tiny_generator: HFTextGenerator, t
 
 def test_completion_logprobs_prefer_the_greedy_continuation(tiny_generator: HFTextGenerator) -> None:
     greedy = tiny_generator.generate("Hello", TextParams(max_new_tokens=6, temperature=0.0))[0].text
-    (greedy_score, greedy_tokens), (odd_score, odd_tokens) = tiny_generator.completion_logprobs(["Hello", "Hello"], [greedy, "zebra quantum"])
+    (greedy_score, greedy_tokens), (odd_score, odd_tokens) = tiny_generator.completion_logprobs(
+        ["Hello", "Hello"], [greedy, "zebra quantum"]
+    )
     assert greedy_score < 0 and odd_score < 0 and greedy_tokens > 0 and odd_tokens > 0
     assert greedy_score > odd_score
 

@@ -51,11 +51,15 @@ def replicas(postgres_url: str, shared_dir: Path, model_cache_dir: Path, tmp_pat
     from models.embedded_text import embedded_text_model_dir
 
     embedded_text_model_dir(model_cache_dir)  # convert once here, not in every replica
-    env = replica_env(postgres_url, shared_dir, model_cache_dir,
-                      PLAYGROUND_ANNOTATION_OVERLAP=str(ANNOTATION_OVERLAP),
-                      # As docs/OPERATIONS.md says behind a proxy; nginx connects from 127.0.0.1,
-                      # the default PLAYGROUND_FORWARDED_ALLOW_IPS.
-                      PLAYGROUND_TRUST_FORWARDED_FOR="true")
+    env = replica_env(
+        postgres_url,
+        shared_dir,
+        model_cache_dir,
+        PLAYGROUND_ANNOTATION_OVERLAP=str(ANNOTATION_OVERLAP),
+        # As docs/OPERATIONS.md says behind a proxy; nginx connects from 127.0.0.1,
+        # the default PLAYGROUND_FORWARDED_ALLOW_IPS.
+        PLAYGROUND_TRUST_FORWARDED_FOR="true",
+    )
     with running_replicas(REPLICAS, env, tmp_path_factory.mktemp("replica-logs")) as started:
         yield started
 

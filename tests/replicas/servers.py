@@ -64,7 +64,10 @@ def running_replicas(count: int, env: dict[str, str], log_dir: Path) -> Iterator
         handle = log.open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "playground", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=log_dir, stdout=handle, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=log_dir,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         replicas.append(Replica(f"replica-{index}", port, process, log))
     try:

@@ -54,9 +54,26 @@ def proxy(replicas, tmp_path_factory):
     if NGINX is None or shutil.which("openssl") is None:
         pytest.skip("needs nginx and openssl (apt-get install -y nginx)")
     root = tmp_path_factory.mktemp("nginx")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-keyout", str(root / "privkey.pem"), "-out", str(root / "fullchain.pem")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(root / "privkey.pem"),
+            "-out",
+            str(root / "fullchain.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     https_port, http_port = free_port(), free_port()
     (root / "playground.conf").write_text(render(CONFIG.read_text(encoding="utf-8"), replicas, https_port, http_port, root))
     user = "user root;\n" if os.geteuid() == 0 else ""
@@ -64,9 +81,11 @@ def proxy(replicas, tmp_path_factory):
     (root / "nginx.conf").write_text(
         f"{user}pid {root / 'nginx.pid'};\nerror_log {root / 'error.log'};\nevents {{}}\n"
         f"http {{\n{TEST_LOG}\naccess_log {root / 'access.log'} sticky;\n{temp}\n"
-        f"include {root / 'playground.conf'};\n}}\n")
-    process = subprocess.Popen([NGINX, "-c", str(root / "nginx.conf"), "-p", str(root), "-g", "daemon off;"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        f"include {root / 'playground.conf'};\n}}\n"
+    )
+    process = subprocess.Popen(
+        [NGINX, "-c", str(root / "nginx.conf"), "-p", str(root), "-g", "daemon off;"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     url = f"https://127.0.0.1:{https_port}/"
     for _ in range(100):
         if process.poll() is not None:
@@ -96,8 +115,7 @@ def test_requests_and_ratings_go_through_nginx_to_one_replica_per_browser(proxy,
     with shared_database.read_sessions() as session:
         ratings = ratings_frame(session)
     assert len(ratings) == before + CLIENTS
-    assert sorted(c for c in ratings["comment"] if c.startswith("through nginx")) == [
-        f"through nginx {n}" for n in range(CLIENTS)]
+    assert sorted(c for c in ratings["comment"] if c.startswith("through nginx")) == [f"through nginx {n}" for n in range(CLIENTS)]
     # 2. The access log: every browser's requests went to a single replica.
     replicas_of = defaultdict(set)
     for line in access_log.read_text().splitlines():

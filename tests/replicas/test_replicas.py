@@ -127,14 +127,18 @@ def test_the_annotation_queue_never_hands_a_slot_to_two_annotators_across_replic
     # 4. What the database holds: k submitted slots 0..k-1 per request, k annotators' ratings each.
     with shared_database.read_sessions() as session:
         slots = session.execute(
-            select(Assignment.request_id, Assignment.slot, Assignment.annotator_id, Assignment.status)
-            .where(Assignment.request_id.in_(queued))
+            select(Assignment.request_id, Assignment.slot, Assignment.annotator_id, Assignment.status).where(
+                Assignment.request_id.in_(queued)
+            )
         ).all()
-        raters = dict(session.execute(
-            select(Output.request_id, func.count(func.distinct(Rating.rater_id)))
-            .join(Output, Rating.output_id == Output.id).where(Output.request_id.in_(queued), Rating.source == "annotator")
-            .group_by(Output.request_id)
-        ).all())
+        raters = dict(
+            session.execute(
+                select(Output.request_id, func.count(func.distinct(Rating.rater_id)))
+                .join(Output, Rating.output_id == Output.id)
+                .where(Output.request_id.in_(queued), Rating.source == "annotator")
+                .group_by(Output.request_id)
+            ).all()
+        )
     submitted = [(r, s) for r, s, _, status in slots if status == "submitted"]
     assert len(submitted) == len(set(submitted)) == ANNOTATION_OVERLAP * len(queued)
     for request_id in queued:
@@ -156,8 +160,7 @@ def test_a_promoted_version_is_served_by_every_replica_on_its_next_request(repli
     adapter = save_adapter(unet, shared_dir / "adapters" / "image-v1")
     # 2. Promote it as `playground retrain` does (stage 7: register, then promote, one transaction).
     with shared_database.sessions.begin() as session:
-        version = create_version(session, name="image-v1", modality="image", base_model="embedded",
-                                 adapter_path=str(adapter.resolve()))
+        version = create_version(session, name="image-v1", modality="image", base_model="embedded", adapter_path=str(adapter.resolve()))
         promote_version(session, version_id=version.id)
     # 3. The next request each replica serves runs on it, with no restart.
     for replica in replicas:

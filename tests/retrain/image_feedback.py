@@ -34,8 +34,7 @@ def scene_prompts() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     combos = list(product(SHAPES, COLOURS, SIZES, POSITIONS))
     random.Random(7).shuffle(combos)
     where = {"center": "in the center"}
-    rows = [(f"a {size} {colour} {shape} {where.get(position, 'at the ' + position)}", colour)
-            for shape, colour, size, position in combos]
+    rows = [(f"a {size} {colour} {shape} {where.get(position, 'at the ' + position)}", colour) for shape, colour, size, position in combos]
     return rows[:50], rows[50:62]
 
 
@@ -67,9 +66,10 @@ def collect_feedback(context, rater_id: int, prompts: list[tuple[str, str]], par
             # The best pick is the brightest of the top-scored: with ties broken by anything
             # else (e.g. the output id) a third of the best-pick pairs had the darker image chosen.
             values = [brightness(o.image) for o in final.outputs]
-            best = max(zip(scores, values, final.recorded.output_ids))[2]
-            upsert_set_rating(session, request_id=final.recorded.request_id, rater_id=rater_id,
-                              source="annotator", diversity=3, best_output_id=best)
+            best = max(zip(scores, values, final.recorded.output_ids, strict=True))[2]
+            upsert_set_rating(
+                session, request_id=final.recorded.request_id, rater_id=rater_id, source="annotator", diversity=3, best_output_id=best
+            )
     return rated
 
 
@@ -87,15 +87,27 @@ def seed_brightness_preference(database, images_dir, prompts: int = 40, prefer_b
     with database.sessions.begin() as session:
         rater = add_rater(session, f"scripted-{prefer_bright}-{prompts}", role="annotator")
         for k, (shape, colour, size, position) in enumerate(combos[:prompts]):
-            light = next(Scene(shape, colour, size, position, bg) for bg in ("white", "beige", "light green") if is_valid(Scene(shape, colour, size, position, bg)))
-            dark = next(Scene(shape, colour, size, position, bg) for bg in ("black", "gray") if is_valid(Scene(shape, colour, size, position, bg)))
+            light = next(
+                Scene(shape, colour, size, position, bg)
+                for bg in ("white", "beige", "light green")
+                if is_valid(Scene(shape, colour, size, position, bg))
+            )
+            dark = next(
+                Scene(shape, colour, size, position, bg) for bg in ("black", "gray") if is_valid(Scene(shape, colour, size, position, bg))
+            )
             outputs = []
             for index, scene in enumerate((light, dark)):
                 name = f"seed-{k}-{index}.png"
                 render(scene, random.Random(k)).resize((64, 64)).save(images_dir / name)
                 outputs.append(NewOutput(index=index, seed=k, latency_ms=1, image_path=f"{images_dir.name}/{name}"))
-            request = record_request(session, modality="image", prompt=light.caption().split(" on a ")[0],
-                                     parameters={"guidance_scale": 3.0}, model_version="base", outputs=outputs)
+            request = record_request(
+                session,
+                modality="image",
+                prompt=light.caption().split(" on a ")[0],
+                parameters={"guidance_scale": 3.0},
+                model_version="base",
+                outputs=outputs,
+            )
             bright_output, dark_output = request.outputs
             good, bad = (bright_output, dark_output) if prefer_bright else (dark_output, bright_output)
             upsert_rating(session, output_id=good.id, rater_id=rater.id, source="annotator", naturalness=5, reliability=5)

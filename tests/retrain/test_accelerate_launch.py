@@ -39,12 +39,17 @@ def seeded(tmp_path, model_cache_dir, real_text_generator) -> Settings:
 
 
 def run_launched(launcher: list[str], settings: Settings) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PLAYGROUND_MODEL_CACHE": str(settings.model_cache_dir), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PLAYGROUND_MODEL_CACHE": str(settings.model_cache_dir),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     command = [sys.executable, *launcher, "-m", "playground", "--data-dir", str(settings.data_dir), *QUICK_ARGS]
     # A session of its own: on a timeout the launcher AND the processes it started are stopped.
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=REPO, start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO, start_new_session=True
+    )
     try:
         stdout, stderr = process.communicate(timeout=600)
     except subprocess.TimeoutExpired:

@@ -56,8 +56,11 @@ def test_the_cli_prints_the_status_of_a_version_kept_for_lack_of_evidence(monkey
     from playground.retrain import RetrainOutcome
 
     message = "insufficient-evidence: text-v2 kept as a candidate, too little evidence: 9 held-out prompts cannot show ..."
-    monkeypatch.setattr(playground.retrain, "retrain", lambda settings, options: [
-        RetrainOutcome("text", "insufficient-evidence", message, 1, "text-v2", tmp_path / "text-v2.md")])
+    monkeypatch.setattr(
+        playground.retrain,
+        "retrain",
+        lambda settings, options: [RetrainOutcome("text", "insufficient-evidence", message, 1, "text-v2", tmp_path / "text-v2.md")],
+    )
     assert main(["--data-dir", str(tmp_path), "retrain", "--modality", "text", "--alpha", "0.01"]) == 0
     out = capsys.readouterr().out
     assert f"[text] {message}" in out and "report:" in out

@@ -12,7 +12,11 @@ FIXED_SHARE = DataConfig(heldout_min_fraction=0.2, heldout_max_fraction=0.2)
 
 def add_request(session, prompt, texts):
     return record_request(
-        session, modality="text", prompt=prompt, parameters={"temperature": 0.7}, model_version="base",
+        session,
+        modality="text",
+        prompt=prompt,
+        parameters={"temperature": 0.7},
+        model_version="base",
         outputs=[NewOutput(index=i, seed=i, latency_ms=1, text=t) for i, t in enumerate(texts)],
     )
 
@@ -58,7 +62,7 @@ def test_duplicate_prompts_are_pooled_and_heldout_prompts_never_train(database):
         user = add_rater(session, "u")
         for prompt in (heldout, heldout.upper() + "  "):
             request = add_request(session, prompt, ["good answer", "bad answer"])
-            for output, score in zip(request.outputs, (5, 1)):
+            for output, score in zip(request.outputs, (5, 1), strict=True):
                 upsert_rating(session, output_id=output.id, rater_id=user.id, source="end_user", naturalness=score)
 
     datasets = build_datasets("text", *frames(database), FIXED_SHARE)
@@ -97,13 +101,15 @@ def test_rated_outputs_carry_their_score_and_side(database, training_prompt):
     with database.sessions.begin() as session:
         user = add_rater(session, "u")
         request = add_request(session, training_prompt, ["good answer", "bad answer"])
-        for output, score in zip(request.outputs, (5, 1)):
+        for output, score in zip(request.outputs, (5, 1), strict=True):
             upsert_rating(session, output_id=output.id, rater_id=user.id, source="end_user", naturalness=score)
 
     datasets = build_datasets("text", *frames(database), FIXED_SHARE)
 
     assert sorted((r["completion"], r["score"], r["heldout"]) for r in datasets.rated) == [
-        ("bad answer", 1.0, False), ("good answer", 5.0, False)]
+        ("bad answer", 1.0, False),
+        ("good answer", 5.0, False),
+    ]
 
 
 def test_an_unknown_modality_raises_instead_of_meaning_image(database):

@@ -22,18 +22,26 @@ from models.finetune.evaluate import (
 from playground.retrain.run import decide_promotion
 
 PAIRS = [{"prompt": f"p{i}", "chosen": f"short {i}", "rejected": f"a much longer answer {i}"} for i in range(20)]
-LABELS = [row for i in range(12) for row in ({"prompt": f"good {i}", "completion": f"short {i}", "label": True},
-                                              {"prompt": f"bad {i}", "completion": f"a long long answer {i}", "label": False})]
+LABELS = [
+    row
+    for i in range(12)
+    for row in (
+        {"prompt": f"good {i}", "completion": f"short {i}", "label": True},
+        {"prompt": f"bad {i}", "completion": f"a long long answer {i}", "label": False},
+    )
+]
 
 
 def scorer(bias: float, noise: float = 0.0, seed: int = 0):
     """Log-prob = -length, shifted by `bias` for short answers, plus fixed per-row noise."""
+
     def score(prompts, completions):
         rows = []
         for prompt, completion in zip(prompts, completions, strict=True):
             jitter = np.random.default_rng(zlib.crc32(f"{seed}|{prompt}|{completion}".encode())).normal(0, noise) if noise else 0.0
             rows.append((-len(completion.split()) + (bias if completion.startswith("short") else 0.0) + jitter, len(completion.split())))
         return rows
+
     return score
 
 
@@ -59,9 +67,12 @@ def test_an_identical_version_shows_no_difference():
 def test_six_wins_of_nine_prompts_is_too_little_evidence():
     # The coin-flip case: 6 of 9 happens by chance one time in four.
     pairs = PAIRS[:9]
+
     def new(prompts, completions):  # better on prompts p0-p5, worse on p6-p8
-        return [(s + (1.0 if int(p[1:]) < 6 else -1.0) * (c.startswith("short") - 0.5), t)
-                for p, c, (s, t) in zip(prompts, completions, scorer(0.0)(prompts, completions), strict=True)]
+        return [
+            (s + (1.0 if int(p[1:]) < 6 else -1.0) * (c.startswith("short") - 0.5), t)
+            for p, c, (s, t) in zip(prompts, completions, scorer(0.0)(prompts, completions), strict=True)
+        ]
 
     evaluation = evaluate_pairs(pairs, scorer(0.0), new)
 

@@ -89,8 +89,7 @@ def test_judged_answers_see_what_the_new_version_says():
     def represent(texts):
         return np.array([[len(t.split()), len(t) % 3] for t in texts], dtype=float)
 
-    datasets = FeedbackDatasets(modality="text", pairs=pairs,
-                                heldout_pairs=[{"prompt": "h", "chosen": "w " * 3, "rejected": "w " * 30}])
+    datasets = FeedbackDatasets(modality="text", pairs=pairs, heldout_pairs=[{"prompt": "h", "chosen": "w " * 3, "rejected": "w " * 30}])
     samples = {"old": [(f"h{k}", "w " * 30) for k in range(12)], "new": [(f"h{k}", "w " * 4) for k in range(12)]}
     judge, answers = judge_answers(datasets, samples, represent, lambda c: c)
     assert judge.accepted and judge.heldout_accuracy == 1.0
@@ -110,13 +109,12 @@ def test_the_e_value_matches_its_integral_and_grows_with_wins():
     from models.finetune.sequential import e_value
 
     for wins, losses in ((0, 0), (3, 1), (10, 4), (2, 9)):
-        integral = 2 * quad(lambda t: (2 * t) ** wins * (2 * (1 - t)) ** losses, 0.5, 1)[0]
+        integral = 2 * quad(lambda t, w=wins, n=losses: (2 * t) ** w * (2 * (1 - t)) ** n, 0.5, 1)[0]
         assert e_value(wins, losses) == pytest.approx(integral, rel=1e-6)
     assert e_value(0, 0) == pytest.approx(1.0) and e_value(12, 2) > e_value(10, 4) > e_value(7, 7)
 
 
-def nights_to_promotion(rng: np.random.Generator, win_rate: float, nights: int, prompts_per_night: int,
-                        alpha: float) -> int | None:
+def nights_to_promotion(rng: np.random.Generator, win_rate: float, nights: int, prompts_per_night: int, alpha: float) -> int | None:
     """Look every night at the running tally of new held-out prompts; the night it passes, or None."""
     from models.finetune.sequential import RunningEvidence
 
@@ -139,8 +137,7 @@ def test_thirty_nights_of_null_feedback_promote_at_most_alpha_of_the_time():
     naive = 0
     for _ in range(500):
         wins = np.cumsum(rng.random(30 * 6) < 0.5)
-        naive += any(binomtest(int(wins[n * 6 - 1]), n * 6, 0.5, alternative="greater").pvalue <= alpha
-                     for n in range(1, 31))
+        naive += any(binomtest(int(wins[n * 6 - 1]), n * 6, 0.5, alternative="greater").pvalue <= alpha for n in range(1, 31))
     assert naive / 500 > 2 * alpha
 
 
@@ -161,8 +158,13 @@ def test_the_text_judge_on_minilm_learns_what_the_answers_are_about():
 
     animals = ["dog", "cat", "horse", "owl", "fox", "rabbit", "whale", "tiger", "sparrow", "goat", "otter", "bear"]
     machines = ["tractor", "laptop", "engine", "printer", "drone", "crane", "truck", "router", "robot", "pump", "lathe", "radio"]
-    frames = ["The {} was there all day.", "I saw a {} near the river.", "A {} is what I remember most.",
-              "Everyone talked about the {}.", "There was a quiet {} by the door."]
+    frames = [
+        "The {} was there all day.",
+        "I saw a {} near the river.",
+        "A {} is what I remember most.",
+        "Everyone talked about the {}.",
+        "There was a quiet {} by the door.",
+    ]
     embedder = SentenceEmbedder()
     chosen = [frame.format(a) for a in animals[:8] for frame in frames[:3]]
     rejected = [frame.format(m) for m in machines[:8] for frame in frames[:3]]

@@ -24,13 +24,12 @@ from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.queries import NewOutput, record_request, upsert_rating, upsert_set_rating
 from models.embedded_image.scenes import POSITIONS, SHAPES, SIZES, Scene, is_valid, render
 from models.finetune.data import FeedbackDatasets, build_datasets
-from models.finetune.image import ImageTrainConfig, choose_image_method
+from models.finetune.diffusion import fresh_denoiser
+from models.finetune.image import ImageTrainConfig, choose_image_method, train_image_adapter
 from models.finetune.image_dpo import dpo_loss
+from models.finetune.image_score import denoising_scorer
 from models.finetune.text import NotEnoughDataError
 from models.metrics import brightness
-from models.finetune.diffusion import fresh_denoiser
-from models.finetune.image import train_image_adapter
-from models.finetune.image_score import denoising_scorer
 from playground.database import open_database
 from playground.settings import Settings
 from tests.db.helpers import add_rater
@@ -79,17 +78,33 @@ def seed_disagreeing_feedback(database, images_dir: Path, prompts: int = 60) -> 
         for k, (shape, colour, size, position) in enumerate(combos[:prompts]):
             other = COLOURS[(COLOURS.index(colour) + 3) % len(COLOURS)]
             scenes = [
-                next(Scene(shape, colour, size, position, bg) for bg in ("black", "gray") if is_valid(Scene(shape, colour, size, position, bg))),
-                next(Scene(shape, colour, size, position, bg) for bg in ("white", "beige", "light green") if is_valid(Scene(shape, colour, size, position, bg))),
-                next(Scene(shape, other, size, position, bg) for bg in ("gray", "black") if is_valid(Scene(shape, other, size, position, bg))),
+                next(
+                    Scene(shape, colour, size, position, bg)
+                    for bg in ("black", "gray")
+                    if is_valid(Scene(shape, colour, size, position, bg))
+                ),
+                next(
+                    Scene(shape, colour, size, position, bg)
+                    for bg in ("white", "beige", "light green")
+                    if is_valid(Scene(shape, colour, size, position, bg))
+                ),
+                next(
+                    Scene(shape, other, size, position, bg) for bg in ("gray", "black") if is_valid(Scene(shape, other, size, position, bg))
+                ),
             ]
             outputs = []
             for index, scene in enumerate(scenes):
                 name = f"disagree-{k}-{index}.png"
                 render(scene, random.Random(k)).resize((64, 64)).save(images_dir / name)
                 outputs.append(NewOutput(index=index, seed=k, latency_ms=1, image_path=f"{images_dir.name}/{name}"))
-            request = record_request(session, modality="image", prompt=scenes[0].caption().split(" on a ")[0],
-                                     parameters={"guidance_scale": 3.0}, model_version="base", outputs=outputs)
+            request = record_request(
+                session,
+                modality="image",
+                prompt=scenes[0].caption().split(" on a ")[0],
+                parameters={"guidance_scale": 3.0},
+                model_version="base",
+                outputs=outputs,
+            )
             dark, light, wrong = request.outputs
             for output, score in ((dark, 4), (light, 3), (wrong, 1)):
                 upsert_rating(session, output_id=output.id, rater_id=rater.id, source="annotator", naturalness=score, reliability=score)
@@ -122,8 +137,10 @@ def test_dpo_learns_the_pairwise_preference_that_sft_misses(tmp_path, real_image
     # 3. On held-out prompts: DPO raises light over dark (its implicit reward), SFT lowers it.
     base = pair_margins(real_image_generator, "base", None, heldout, settings.data_dir)
     gain = {m: pair_margins(real_image_generator, f"test-{m}", tmp_path / m, heldout, settings.data_dir) - base for m in ("sft", "dpo")}
-    print(f"held-out light-over-dark pairs ({len(heldout)}): reward margin gain DPO {gain['dpo'].mean():.4f} "
-          f"(wins {np.mean(gain['dpo'] > 0):.2f}), SFT {gain['sft'].mean():.4f} (wins {np.mean(gain['sft'] > 0):.2f})")
+    print(
+        f"held-out light-over-dark pairs ({len(heldout)}): reward margin gain DPO {gain['dpo'].mean():.4f} "
+        f"(wins {np.mean(gain['dpo'] > 0):.2f}), SFT {gain['sft'].mean():.4f} (wins {np.mean(gain['sft'] > 0):.2f})"
+    )
     assert gain["dpo"].mean() > 0 and np.mean(gain["dpo"] > 0) >= 0.8, gain["dpo"]
     assert gain["sft"].mean() < 0 and np.mean(gain["sft"] > 0) <= 0.5, gain["sft"]
     # 4. And in what they draw for held-out prompts (same seeds): DPO's images are brighter.
@@ -132,7 +149,9 @@ def test_dpo_learns_the_pairwise_preference_that_sft_misses(tmp_path, real_image
     try:
         for method in ("sft", "dpo"):
             real_image_generator.use_version(f"test-{method}", tmp_path / method)
-            drawn[method] = np.array([brightness(o.image) for p in prompts for o in real_image_generator.generate(p, MEASURE, tmp_path / "m")])
+            drawn[method] = np.array(
+                [brightness(o.image) for p in prompts for o in real_image_generator.generate(p, MEASURE, tmp_path / "m")]
+            )
     finally:
         real_image_generator.use_version("base", None)
     print(f"held-out brightness: SFT {drawn['sft'].mean():.1f}, DPO {drawn['dpo'].mean():.1f}")
@@ -170,5 +189,5 @@ def test_dpo_continues_from_the_active_version(tmp_path, real_image_generator):
     assert first.method == second.method == "dpo"
     # Only the trained adapter is saved (not the frozen reference), and it moved from v1.
     with safe_open(str(tmp_path / "v1" / WEIGHT_NAME), "pt") as before, safe_open(str(tmp_path / "v2" / WEIGHT_NAME), "pt") as after:
-        assert set(before.keys()) == set(after.keys()) and not any("ref" in key.split(".") for key in after.keys())
-        assert any(not np.allclose(before.get_tensor(k).numpy(), after.get_tensor(k).numpy()) for k in after.keys())
+        assert set(before.keys()) == set(after.keys()) and not any("ref" in key.split(".") for key in after)
+        assert any(not np.allclose(before.get_tensor(k).numpy(), after.get_tensor(k).numpy()) for k in after)

@@ -55,24 +55,24 @@ class Preference:
     feedback_prompts: int = 64
 
 
-PREFERENCES = {"more saturated": Preference(saturation, 0.04, feedback_prompts=140),
-               "larger object": Preference(object_size, 0.03)}
+PREFERENCES = {"more saturated": Preference(saturation, 0.04, feedback_prompts=140), "larger object": Preference(object_size, 0.03)}
 
 
 def prompts(feedback: int = 64, heldout: int = 12) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     combos = list(product(SHAPES, COLOURS, SIZES, POSITIONS))
     random.Random(23).shuffle(combos)
     where = {"center": "in the center"}
-    rows = [(f"a {size} {colour} {shape} {where.get(position, 'at the ' + position)}", colour)
-            for shape, colour, size, position in combos]
+    rows = [(f"a {size} {colour} {shape} {where.get(position, 'at the ' + position)}", colour) for shape, colour, size, position in combos]
     return rows[:feedback], rows[feedback : feedback + heldout]
 
 
 def rate(images, colour: str, preference: Preference) -> list[int]:
     values = [preference.feature(image) for image in images]
     mean = sum(values) / len(values)
-    return [3 + max(-2, min(2, math.floor((value - mean) / preference.point + 0.5)))
-            if analyse_image(image).object_colour == colour else 1 for image, value in zip(images, values, strict=True)]
+    return [
+        3 + max(-2, min(2, math.floor((value - mean) / preference.point + 0.5))) if analyse_image(image).object_colour == colour else 1
+        for image, value in zip(images, values, strict=True)
+    ]
 
 
 def collect(context, rater_id: int, feedback, preference: Preference) -> None:
@@ -84,8 +84,14 @@ def collect(context, rater_id: int, feedback, preference: Preference) -> None:
         with context.database.sessions.begin() as session:
             for score, output_id in zip(scores, final.recorded.output_ids, strict=True):
                 upsert_rating(session, output_id=output_id, rater_id=rater_id, source="annotator", naturalness=score)
-            upsert_set_rating(session, request_id=final.recorded.request_id, rater_id=rater_id, source="annotator",
-                              diversity=3, best_output_id=max(zip(scores, values, final.recorded.output_ids))[2])
+            upsert_set_rating(
+                session,
+                request_id=final.recorded.request_id,
+                rater_id=rater_id,
+                source="annotator",
+                diversity=3,
+                best_output_id=max(zip(scores, values, final.recorded.output_ids, strict=True))[2],
+            )
 
 
 def draw(generator, version: str, adapter, heldout, out_dir, preference: Preference) -> tuple[np.ndarray, float]:
@@ -110,19 +116,22 @@ def test_the_image_loop_learns_a_preference_it_was_not_tuned_for(name, tmp_path,
     # 1. 64 (or more) prompts x 4 candidates, generated through the app's path and rated on the feature.
     collect(context, rater_id, feedback, preference)
     # 2. Retrain with the defaults: Diffusion-DPO on the pairs, promoted by the gate.
-    outcome, = retrain(settings, RetrainOptions(modality="image", eval_generation_prompts=0))
+    (outcome,) = retrain(settings, RetrainOptions(modality="image", eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
     assert "method: dpo" in outcome.report_path.read_text().lower()
     # 3. Never-rated prompts, same seeds: the share above the base median rises by 15+ points.
     try:
         before, colour_before = draw(real_image_generator, "base", None, heldout, tmp_path / "m", preference)
-        after, colour_after = draw(real_image_generator, outcome.version, settings.adapters_dir / outcome.version,
-                                   heldout, tmp_path / "m", preference)
+        after, colour_after = draw(
+            real_image_generator, outcome.version, settings.adapters_dir / outcome.version, heldout, tmp_path / "m", preference
+        )
     finally:
         real_image_generator.use_version("base", None)
     threshold = float(np.median(before))
     share_before, share_after = float(np.mean(before > threshold)), float(np.mean(after > threshold))
-    print(f"{name}: share above the base median {share_before:.2f} -> {share_after:.2f} (mean {before.mean():.3f} -> "
-          f"{after.mean():.3f}, {(after > before).sum()} of {len(after)} images up); colour {colour_before:.2f} -> {colour_after:.2f}")
+    print(
+        f"{name}: share above the base median {share_before:.2f} -> {share_after:.2f} (mean {before.mean():.3f} -> "
+        f"{after.mean():.3f}, {(after > before).sum()} of {len(after)} images up); colour {colour_before:.2f} -> {colour_after:.2f}"
+    )
     assert share_after >= share_before + 0.15, (share_before, share_after)
     assert colour_after >= colour_before - 0.1, (colour_before, colour_after)

@@ -52,7 +52,7 @@ def test_a_quick_image_run_trains_reports_registers_then_skips(image_settings, r
     # needs 16; 24 prompts would leave 14 and fall back to SFT).
     seed_brightness_preference(database, image_settings.images_dir, prompts=40)
 
-    outcome, = retrain(image_settings, RetrainOptions(modality="image", max_steps=3, eval_generation_prompts=1, min_examples=4))
+    (outcome,) = retrain(image_settings, RetrainOptions(modality="image", max_steps=3, eval_generation_prompts=1, min_examples=4))
 
     assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     report = outcome.report_path.read_text()
@@ -68,7 +68,7 @@ def test_a_quick_image_run_trains_reports_registers_then_skips(image_settings, r
         real_image_generator.use_version(outcome.version, Path(version.adapter_path))
     finally:
         real_image_generator.use_version("base", None)
-    again, = retrain(image_settings, RetrainOptions(modality="image", max_steps=3, min_examples=4))
+    (again,) = retrain(image_settings, RetrainOptions(modality="image", max_steps=3, min_examples=4))
     assert again.status == "skipped" and "no new image feedback" in again.message
 
 
@@ -79,8 +79,11 @@ def test_the_gate_promotes_the_feedback_and_rejects_its_inverse(image_settings, 
     with database.read_sessions() as session:
         frames = ratings_frame(session), set_ratings_frame(session), outputs_frame(session)
     datasets = build_datasets("image", *frames)
-    inverted = replace(datasets, sft=[{"prompt": p["prompt"], "completion": p["rejected"]} for p in datasets.pairs],
-                       pairs=[{**p, "chosen": p["rejected"], "rejected": p["chosen"]} for p in datasets.pairs])
+    inverted = replace(
+        datasets,
+        sft=[{"prompt": p["prompt"], "completion": p["rejected"]} for p in datasets.pairs],
+        pairs=[{**p, "chosen": p["rejected"], "rejected": p["chosen"]} for p in datasets.pairs],
+    )
     assert len(datasets.heldout_pairs) >= 4 and len(inverted.sft) == len(datasets.sft)
     # 2. Two adapters from the base, the same steps each (Diffusion-DPO: 32 training pairs).
     trainer = ImageTrainer(image_settings, RetrainOptions(modality="image", max_steps=40))
@@ -115,8 +118,7 @@ def sign_test_p(differences: np.ndarray) -> float:
 @pytest.mark.timeout(2400)  # a loop-closure test: 200 images and ~45 Diffusion-DPO steps on 2 CPU cores
 def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, real_image_generator, tmp_path):
     database = open_database(image_settings)
-    context = AppContext(settings=image_settings, database=database,
-                         text_factory=lambda: None, image_factory=lambda: real_image_generator)
+    context = AppContext(settings=image_settings, database=database, text_factory=lambda: None, image_factory=lambda: real_image_generator)
     feedback_prompts, heldout_prompts = scene_prompts()
     with database.sessions.begin() as session:
         rater_id = add_rater(session, "scripted-image-rater", role="annotator").id
@@ -124,22 +126,25 @@ def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, re
     assert collect_feedback(context, rater_id, feedback_prompts) == 200
     # 2. Retrain with the default (CPU) settings: the new version must pass the gate. 50 prompts hold
     # out 15, enough for the sign test when the rater is consistent (15 of 15 wins measured).
-    outcome, = retrain(image_settings, RetrainOptions(modality="image", eval_generation_prompts=0))
+    (outcome,) = retrain(image_settings, RetrainOptions(modality="image", eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
     assert "method: dpo" in outcome.report_path.read_text().lower()  # trained on the pairs (Diffusion-DPO)
     # 3. On prompts never rated: clearly brighter, and the object keeps the prompt's colour.
     try:
         before, colour_before = measure(real_image_generator, "base", None, heldout_prompts, tmp_path / "m")
-        after, colour_after = measure(real_image_generator, outcome.version, image_settings.adapters_dir / outcome.version,
-                                      heldout_prompts, tmp_path / "m")
+        after, colour_after = measure(
+            real_image_generator, outcome.version, image_settings.adapters_dir / outcome.version, heldout_prompts, tmp_path / "m"
+        )
     finally:
         real_image_generator.use_version("base", None)
     # Same prompts and seeds for both: each image's change is the adapter's alone.
     differences = after - before
     p_value = sign_test_p(differences)
-    print(f"held-out brightness {before.mean():.1f} -> {after.mean():.1f} ({(differences > 0).sum()} of "
-          f"{len(differences)} images brighter, sign test p={p_value:.2g}); "
-          f"object colour {colour_before:.2f} -> {colour_after:.2f}")
+    print(
+        f"held-out brightness {before.mean():.1f} -> {after.mean():.1f} ({(differences > 0).sum()} of "
+        f"{len(differences)} images brighter, sign test p={p_value:.2g}); "
+        f"object colour {colour_before:.2f} -> {colour_after:.2f}"
+    )
     # Brighter on average and image by image (not through a few outliers). Measured on the shipped
     # model: 151.1 -> 174.7 luma, 48 of 48 images brighter, object colour 0.98 -> 0.90.
     assert after.mean() >= before.mean() + 5.0, (before.mean(), after.mean())

@@ -38,7 +38,7 @@ def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_setti
     database = open_database(retrain_settings)
     seed_length_preference(database, prompts=30)
 
-    outcome, = retrain(retrain_settings, RetrainOptions(**QUICK))
+    (outcome,) = retrain(retrain_settings, RetrainOptions(**QUICK))
 
     assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     assert outcome.message.startswith(outcome.status + ": text-v1")
@@ -57,7 +57,7 @@ def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_setti
     assert runs(database) == [("text", "succeeded")]
     assert list(retrain_settings.logs_dir.glob("retrain-*.log"))
 
-    again, = retrain(retrain_settings, RetrainOptions(**QUICK))
+    (again,) = retrain(retrain_settings, RetrainOptions(**QUICK))
     assert again.status == "skipped" and "no new text feedback" in again.message
 
 
@@ -65,7 +65,7 @@ def test_dry_run_prints_counts_and_samples_and_trains_nothing(retrain_settings):
     database = open_database(retrain_settings)
     seed_length_preference(database, prompts=12)
 
-    outcome, = retrain(retrain_settings, RetrainOptions(**{**QUICK, "dry_run": True}))
+    (outcome,) = retrain(retrain_settings, RetrainOptions(**{**QUICK, "dry_run": True}))
 
     assert outcome.status == "dry-run"
     assert "pairs (DPO)" in outcome.message and "Paris" in outcome.message
@@ -77,7 +77,7 @@ def test_too_little_feedback_is_skipped_with_the_counts(retrain_settings):
     database = open_database(retrain_settings)
     seed_length_preference(database, prompts=2)
 
-    outcome, = retrain(retrain_settings, RetrainOptions(modality="text", min_examples=50))
+    (outcome,) = retrain(retrain_settings, RetrainOptions(modality="text", min_examples=50))
 
     assert outcome.status == "skipped" and outcome.message.startswith("skipped:")
     assert "need 50" in outcome.message and "pairs" in outcome.message
@@ -85,9 +85,21 @@ def test_too_little_feedback_is_skipped_with_the_counts(retrain_settings):
 
 def test_the_cli_reports_a_skip_and_exits_zero(retrain_settings):
     result = subprocess.run(
-        [sys.executable, "-m", "playground", "--data-dir", str(retrain_settings.data_dir), "retrain",
-         "--modality", "text", "--min-examples", "10"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "playground",
+            "--data-dir",
+            str(retrain_settings.data_dir),
+            "retrain",
+            "--modality",
+            "text",
+            "--min-examples",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PLAYGROUND_MODEL_CACHE": str(retrain_settings.model_cache_dir)},
     )
     assert result.returncode == 0, result.stderr
@@ -105,10 +117,23 @@ def test_a_killed_run_changes_nothing_and_the_next_run_succeeds(retrain_settings
     # 2. New feedback, and a long run killed while it trains.
     seed_length_preference(database, prompts=10, prefer_short=False)
     process = subprocess.Popen(
-        [sys.executable, "-m", "playground", "--data-dir", str(retrain_settings.data_dir), "retrain",
-         "--modality", "text", "--min-examples", "4", "--max-steps", "500"],
+        [
+            sys.executable,
+            "-m",
+            "playground",
+            "--data-dir",
+            str(retrain_settings.data_dir),
+            "retrain",
+            "--modality",
+            "text",
+            "--min-examples",
+            "4",
+            "--max-steps",
+            "500",
+        ],
         env={**os.environ, "PLAYGROUND_MODEL_CACHE": str(retrain_settings.model_cache_dir), "PLAYGROUND_DEVICE": "cpu"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for(lambda: ("text", "running") in runs(database), timeout=300)
@@ -123,7 +148,7 @@ def test_a_killed_run_changes_nothing_and_the_next_run_succeeds(retrain_settings
         assert (after.name if after else None) == before_name
         assert session.query(ModelVersion).count() == 1
     # 4. The next run cleans up and succeeds.
-    outcome, = retrain(retrain_settings, RetrainOptions(**{**QUICK, "max_steps": 1}))
+    (outcome,) = retrain(retrain_settings, RetrainOptions(**{**QUICK, "max_steps": 1}))
     assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     assert runs(database) == [("text", "succeeded"), ("text", "failed"), ("text", "succeeded")]
     assert not list(retrain_settings.adapters_dir.glob(".tmp-*"))
@@ -146,7 +171,7 @@ def test_the_gate_judges_both_versions_answers_with_a_judge_fitted_on_the_rating
     database = open_database(retrain_settings)
     seed_length_preference(database, prompts=30)
 
-    outcome, = retrain(retrain_settings, RetrainOptions(**{**QUICK, "eval_generation_prompts": 3}))
+    (outcome,) = retrain(retrain_settings, RetrainOptions(**{**QUICK, "eval_generation_prompts": 3}))
 
     data = json.loads(outcome.report_path.with_suffix(".json").read_text())
     judge, report = data["behaviour"]["judge"], outcome.report_path.read_text()

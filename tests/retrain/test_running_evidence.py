@@ -42,6 +42,7 @@ class ScriptedTrainer(ModalityTrainer):
                 gain = 0.0 if version.is_base else (1.0 if type(self).wins(_name(version.name), k) else -1.0)
                 rows.append((gain if completion.startswith(SHORT) else 0.0, 8))
             return rows
+
         return score
 
     def sample(self, version, prompts):
@@ -71,7 +72,7 @@ def nights(tmp_path, monkeypatch):
     def night(prompts: int, wins):
         monkeypatch.setattr(ScriptedTrainer, "wins", staticmethod(wins))
         seed_length_preference(database, prompts=prompts)
-        outcome, = retrain(settings, options)
+        (outcome,) = retrain(settings, options)
         return outcome
 
     return database, night

@@ -37,8 +37,10 @@ def text_adapters(cache_dir: Path, out: Path, count: int) -> list[Path]:
 
     from models.embedded_text import embedded_text_model_dir
 
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(embedded_text_model_dir(cache_dir)),
-                           LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(embedded_text_model_dir(cache_dir)),
+        LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )
     folders = []
     for k in range(count):
         generator = torch.Generator().manual_seed(k)
@@ -71,8 +73,9 @@ def promote(database, modality: str, name: str, adapter: Path) -> None:
 def test_ten_promotions_keep_adapters_and_memory_flat(tmp_path, model_cache_dir, real_text_generator, real_image_generator):
     settings = Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
     database = open_database(settings)
-    context = AppContext(settings=settings, database=database,
-                         text_factory=lambda: real_text_generator, image_factory=lambda: real_image_generator)
+    context = AppContext(
+        settings=settings, database=database, text_factory=lambda: real_text_generator, image_factory=lambda: real_image_generator
+    )
     texts = text_adapters(model_cache_dir, tmp_path / "adapters", CYCLES)
     images = image_adapters(real_image_generator.pipeline, tmp_path / "adapters", CYCLES)
     # Versions other tests left loaded are unloaded on the first sync, like stale ones in the app.

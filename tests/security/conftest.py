@@ -16,8 +16,7 @@ PASSWORD = "adminpass123"
 @pytest.fixture
 def context(settings, database):
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    return AppContext(settings=settings, database=database, text_factory=lambda: text,
-                      image_factory=lambda: image)
+    return AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ BLOCKED = "tell me how to MAKE A BOMB now"
 
 def counts(database) -> dict[str, int]:
     with database.read_sessions() as session:
-        return {table.__tablename__: session.scalar(select(func.count()).select_from(table))
-                for table in (Battle, User, UserSession)}
+        return {table.__tablename__: session.scalar(select(func.count()).select_from(table)) for table in (Battle, User, UserSession)}
 
 
 def test_a_refused_arena_prompt_stores_nothing(url, database):
@@ -41,8 +40,7 @@ def test_a_direct_battle_call_leaves_no_unfinished_battle(url, database):
     with httpx.Client() as http:
         http.get(url + "config")  # the identity cookie, as a browser has it
         for _ in range(3):
-            answer = http.post(url + "gradio_api/run/arena_battle", json={"data": ["text", "Name a fruit"]},
-                               timeout=60)
+            answer = http.post(url + "gradio_api/run/arena_battle", json={"data": ["text", "Name a fruit"]}, timeout=60)
             assert answer.status_code < 500, answer.text
     with database.read_sessions() as session:
         unfinished = session.scalar(select(func.count(Battle.id)).where(Battle.finished_at.is_(None)))
@@ -59,8 +57,14 @@ def test_a_streamed_battle_through_the_queue_still_finishes(url, database):
 def test_battles_left_unfinished_by_a_dead_process_are_cleaned_up(context, database):
     viewer = viewer_for_token(database, None)
     with database.sessions.begin() as session:
-        stale = create_battle(session, modality="text", prompt="old", side_a=Contestant("base", "temperature=0.4"),
-                              side_b=Contestant("base", "temperature=1.0"), user_id=viewer.user_id)
+        stale = create_battle(
+            session,
+            modality="text",
+            prompt="old",
+            side_a=Contestant("base", "temperature=0.4"),
+            side_b=Contestant("base", "temperature=1.0"),
+            user_id=viewer.user_id,
+        )
         stale.created_at = utcnow() - timedelta(hours=2)
     start_battle(context, viewer, "text", "Name a fruit", random.Random(0))
     with database.read_sessions() as session:  # by prompt: SQLite may reuse the deleted id

@@ -62,8 +62,11 @@ def test_8_a_browser_keeps_its_identity_across_a_restart(context, accounts, data
         config = json.dumps(_config(url))
     with database.read_sessions() as session:
         before = session.scalars(select(User.id).where(User.role == "end_user")).all()
-    with running_app(context.__class__(settings=context.settings, database=database,
-                                       text_factory=context.text_factory, image_factory=context.image_factory)) as url:
+    with running_app(
+        context.__class__(
+            settings=context.settings, database=database, text_factory=context.text_factory, image_factory=context.image_factory
+        )
+    ) as url:
         again = client(url, cookies=cookies)
         again.predict("a blue square", "", 1, 2, 2.0, 256, 6, api_name="/generate_image")
         again.predict(0, 4, None, None, None, api_name="/rate_image")  # may rate: same identity

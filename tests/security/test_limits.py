@@ -67,8 +67,7 @@ def test_2_generations_per_client_are_limited_with_a_wait_time(context, accounts
 
 def test_11_large_request_bodies_are_refused_before_parsing(url):
     big = b'{"data": ["' + b"x" * (20 * 1024 * 1024) + b'"]}'
-    response = httpx.post(url + "gradio_api/run/rate_text", content=big,
-                          headers={"content-type": "application/json"}, timeout=60)
+    response = httpx.post(url + "gradio_api/run/rate_text", content=big, headers={"content-type": "application/json"}, timeout=60)
     assert response.status_code == 413
 
 

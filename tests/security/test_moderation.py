@@ -24,10 +24,14 @@ def test_a_blocklisted_prompt_is_refused_and_nothing_is_stored(url, database):
 
 
 def test_the_classifier_hook_flags_what_the_blocklist_misses():
-    moderator = Moderator(blocked=("forbidden phrase",),
-                          classifier=lambda texts: [[("toxic", 0.95 if "nasty" in t else 0.01)] for t in texts])
+    moderator = Moderator(
+        blocked=("forbidden phrase",), classifier=lambda texts: [[("toxic", 0.95 if "nasty" in t else 0.01)] for t in texts]
+    )
     assert moderator.reasons(["a forbidden phrase!", "nasty words", "a kind note"]) == [
-        "blocklist: forbidden phrase", "classifier: toxic 0.95", None]
+        "blocklist: forbidden phrase",
+        "classifier: toxic 0.95",
+        None,
+    ]
 
 
 def test_a_moderated_output_is_withheld_on_screen_and_kept_out_of_training_and_the_queue(context, accounts, database):
@@ -60,8 +64,7 @@ def test_flagged_outputs_and_best_picks_of_them_never_reach_the_frames(database)
         request = add_text_request(session, n=2, prompt="p")
         for output in request.outputs:
             upsert_rating(session, output_id=output.id, rater_id=rater.id, source="end_user", naturalness=4)
-        upsert_set_rating(session, request_id=request.id, rater_id=rater.id, source="end_user",
-                          best_output_id=request.outputs[0].id)
+        upsert_set_rating(session, request_id=request.id, rater_id=rater.id, source="end_user", best_output_id=request.outputs[0].id)
         set_flag(session, output_id=request.outputs[0].id, rater_id=rater.id, flagged=True)
         flagged_id = request.outputs[0].id
     with database.read_sessions() as session:

@@ -21,20 +21,34 @@ from tests.security.conftest import client
 
 BAD_VALUES = [
     "nul\x00in\x07text\x1b[31m",  # control characters
-    float("nan"), float("inf"), float("-inf"),  # sent as the JSON literals NaN / Infinity
-    -1, 10**12, 3.5, True,  # out of range, fractional, a bool for a number
-    "", "   ", "x" * 100_000,  # empty, blank, huge
-    [], {"a": 1}, None,  # wrong types
-    "<img src=x onerror=alert(1)>", "../../etc/passwd", "=cmd|' /C calc'!A0",
+    float("nan"),
+    float("inf"),
+    float("-inf"),  # sent as the JSON literals NaN / Infinity
+    -1,
+    10**12,
+    3.5,
+    True,  # out of range, fractional, a bool for a number
+    "",
+    "   ",
+    "x" * 100_000,  # empty, blank, huge
+    [],
+    {"a": 1},
+    None,  # wrong types
+    "<img src=x onerror=alert(1)>",
+    "../../etc/passwd",
+    "=cmd|' /C calc'!A0",
 ]
 INTERNALS = re.compile(
     r"Traceback|File \"|object at 0x|gradio\.|Could not preprocess|ComponentProcessingError|"
     r"FnIndexInferError|sqlalchemy|psycopg|sqlite3\.|KeyError|TypeError|AttributeError"
 )
 TRAVERSALS = [
-    "gradio_api/file=../../../../etc/passwd", "gradio_api/file=/etc/passwd",
-    "gradio_api/file=%2e%2e/%2e%2e/etc/passwd", "gradio_api/file=..%2f..%2fetc%2fpasswd",
-    "gradio_api/file=data/secret.key", "gradio_api/file=data/playground.db",
+    "gradio_api/file=../../../../etc/passwd",
+    "gradio_api/file=/etc/passwd",
+    "gradio_api/file=%2e%2e/%2e%2e/etc/passwd",
+    "gradio_api/file=..%2f..%2fetc%2fpasswd",
+    "gradio_api/file=data/secret.key",
+    "gradio_api/file=data/playground.db",
 ]
 
 
@@ -66,12 +80,14 @@ def calls(endpoints: dict) -> list[tuple[str, str, object]]:
         good = [plausible(p) for p in parameters]
         for index, parameter in enumerate(parameters):
             for value in BAD_VALUES:
-                data = [*good[:index], value, *good[index + 1:]]
+                data = [*good[:index], value, *good[index + 1 :]]
                 cases.append((f"{name} {parameter['label']!r}={value!r:.30}", api, data))
-        cases += [(f"{name} too few", api, good[:-1] if good else []),
-                  (f"{name} too many", api, [*good, 1, "x", None]),
-                  (f"{name} not a list", api, {"x": 1}),
-                  (f"{name} a string", api, "x")]
+        cases += [
+            (f"{name} too few", api, good[:-1] if good else []),
+            (f"{name} too many", api, [*good, 1, "x", None]),
+            (f"{name} not a list", api, {"x": 1}),
+            (f"{name} a string", api, "x"),
+        ]
     return cases
 
 
@@ -81,8 +97,7 @@ def test_bad_inputs_at_every_endpoint_get_a_clear_4xx_and_write_nothing_half(url
     assert len(endpoints) >= 25, sorted(endpoints)
     with httpx.Client(base_url=url, timeout=60) as http:
         http.get("config")  # an identity cookie, as a browser has
-        http.post("gradio_api/run/annotate_login", content=body(["ann", "adminpass123"]),
-                  headers={"content-type": "application/json"})
+        http.post("gradio_api/run/annotate_login", content=body(["ann", "adminpass123"]), headers={"content-type": "application/json"})
         # 1. Each endpoint, each parameter, each bad value; and wrong shapes of the whole call.
         for what, api, data in calls(endpoints):
             reply = http.post(f"gradio_api/run/{api}", content=body(data), headers={"content-type": "application/json"})
@@ -91,11 +106,13 @@ def test_bad_inputs_at_every_endpoint_get_a_clear_4xx_and_write_nothing_half(url
         for path in ("gradio_api/run/no_such_endpoint", "gradio_api/api/no_such_endpoint", "run/no_such"):
             check_reply(http.post(path, content=body([1])), path)
         for raw in (b"{", b"[]", b'{"data": NaN', b"\xff\xfe", b'{"data": [1], "fn_index": "x"}'):
-            check_reply(http.post("gradio_api/run/generate_text", content=raw,
-                                  headers={"content-type": "application/json"}), f"body {raw!r}")
+            check_reply(
+                http.post("gradio_api/run/generate_text", content=raw, headers={"content-type": "application/json"}), f"body {raw!r}"
+            )
         for raw in (b"{", b'{"data": [], "fn_index": 99999, "session_hash": "x"}', b'{"fn_index": -1}'):
-            check_reply(http.post("gradio_api/queue/join", content=raw,
-                                  headers={"content-type": "application/json"}), f"queue/join {raw!r}")
+            check_reply(
+                http.post("gradio_api/queue/join", content=raw, headers={"content-type": "application/json"}), f"queue/join {raw!r}"
+            )
         huge = http.post("gradio_api/run/generate_text", content=b"x" * (3 * 1024 * 1024))
         assert huge.status_code == 413
         for path in TRAVERSALS:
@@ -112,15 +129,21 @@ def assert_nothing_half_written(database) -> None:
     with database.engine.connect() as connection:
         assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         assert connection.execute(text("PRAGMA foreign_key_check")).fetchall() == []
-        orphans = connection.execute(text(
-            "SELECT count(*) FROM requests WHERE NOT EXISTS (SELECT 1 FROM outputs WHERE request_id = requests.id)"
-        )).scalar()
+        orphans = connection.execute(
+            text("SELECT count(*) FROM requests WHERE NOT EXISTS (SELECT 1 FROM outputs WHERE request_id = requests.id)")
+        ).scalar()
         assert orphans == 0, "a request without its outputs"
         unfinished = connection.execute(text("SELECT count(*) FROM battles WHERE finished_at IS NULL")).scalar()
         assert unfinished == 0, "a battle left unfinished"
-        for table, column in (("requests", "prompt"), ("outputs", "text"), ("ratings", "comment"),
-                              ("ratings", "reason"), ("flags", "reason"), ("battles", "prompt"),
-                              ("battle_votes", "reason")):
+        for table, column in (
+            ("requests", "prompt"),
+            ("outputs", "text"),
+            ("ratings", "comment"),
+            ("ratings", "reason"),
+            ("flags", "reason"),
+            ("battles", "prompt"),
+            ("battle_votes", "reason"),
+        ):
             values = connection.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")).scalars()
             raw = [v for v in values if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", v)]
             assert raw == [], f"control characters stored in {table}.{column}: {raw[:3]!r}"

@@ -16,8 +16,14 @@ from playground.identity import viewer_for_token
 from playground.ui.values import score_value
 from tests.db.helpers import add_text_request
 
-ANY = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
-                st.text(max_size=20), st.lists(st.integers(), max_size=2))
+ANY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=2),
+)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -27,15 +33,25 @@ def _counts(database) -> tuple[int, int, int, int]:
 
 
 @FAST
-@given(prompt=st.one_of(st.text(max_size=50), ANY), texts=st.lists(st.one_of(st.text(max_size=20), st.none()), max_size=3),
-       modality=st.sampled_from(["text", "image", "audio", ""]), finish=st.sampled_from(["stop", "length", "bogus"]))
+@given(
+    prompt=st.one_of(st.text(max_size=50), ANY),
+    texts=st.lists(st.one_of(st.text(max_size=20), st.none()), max_size=3),
+    modality=st.sampled_from(["text", "image", "audio", ""]),
+    finish=st.sampled_from(["stop", "length", "bogus"]),
+)
 def test_record_request_is_all_or_nothing(database, prompt, texts, modality, finish):
     before = _counts(database)
     outputs = [NewOutput(index=i, seed=i, latency_ms=1.0, text=t, finish_reason=finish) for i, t in enumerate(texts)]
     try:
         with database.sessions.begin() as session:
-            request = record_request(session, modality=modality, prompt=prompt, parameters={"p": prompt if isinstance(prompt, str) else 1},
-                                     model_version="base", outputs=outputs)
+            request = record_request(
+                session,
+                modality=modality,
+                prompt=prompt,
+                parameters={"p": prompt if isinstance(prompt, str) else 1},
+                model_version="base",
+                outputs=outputs,
+            )
             request_id = request.id
     except FeedbackDBError as error:
         assert str(error)
@@ -58,8 +74,16 @@ def test_upsert_rating_stores_valid_values_or_refuses(database, naturalness, rel
     before = _counts(database)
     try:
         with database.sessions.begin() as session:
-            upsert_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user",
-                          naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment)
+            upsert_rating(
+                session,
+                output_id=output_id,
+                rater_id=viewer.user_id,
+                source="end_user",
+                naturalness=naturalness,
+                reliability=reliability,
+                thumbs=thumbs,
+                comment=comment,
+            )
     except FeedbackDBError as error:
         assert str(error) and _counts(database) == before
         return

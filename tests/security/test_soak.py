@@ -39,10 +39,19 @@ class Server:
     def __init__(self, data_dir: Path, port: int, log_dir: Path):
         self.port, self.url, self.log_dir = port, f"http://127.0.0.1:{port}/", log_dir
         self.starts = 0
-        self.env = {**os.environ, "PLAYGROUND_DATA_DIR": str(data_dir), "PLAYGROUND_PORT": str(port),
-                    "PLAYGROUND_DEVICE": "cpu", "PLAYGROUND_GENERATIONS_PER_IP": "1000000",
-                    "PLAYGROUND_GENERATIONS_PER_CLIENT": "1000000", "PLAYGROUND_MAX_QUEUE_SIZE": "200", "PLAYGROUND_GPU_CONCURRENCY": "4",
-                    "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+        self.env = {
+            **os.environ,
+            "PLAYGROUND_DATA_DIR": str(data_dir),
+            "PLAYGROUND_PORT": str(port),
+            "PLAYGROUND_DEVICE": "cpu",
+            "PLAYGROUND_GENERATIONS_PER_IP": "1000000",
+            "PLAYGROUND_GENERATIONS_PER_CLIENT": "1000000",
+            "PLAYGROUND_MAX_QUEUE_SIZE": "200",
+            "PLAYGROUND_GPU_CONCURRENCY": "4",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+            "OMP_NUM_THREADS": "1",
+        }
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -50,8 +59,9 @@ class Server:
         self.starts += 1
         log = self.log_dir / f"serve-{self.starts}.log"
         with log.open("wb") as sink:
-            self.process = subprocess.Popen([sys.executable, "-m", "playground", "serve"], env=self.env,
-                                            stdout=sink, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "playground", "serve"], env=self.env, stdout=sink, stderr=subprocess.STDOUT
+            )
         started = time.monotonic()
         while time.monotonic() < started + START_TIMEOUT_S and self.process.poll() is None:
             try:
@@ -61,8 +71,10 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.3)
         tail = log.read_text(errors="replace")[-3000:]
-        raise TimeoutError(f"start {self.starts}: the server did not serve in {time.monotonic() - started:.0f} s "
-                           f"(exit code {self.process.poll()}); its log ends:\n{tail}")
+        raise TimeoutError(
+            f"start {self.starts}: the server did not serve in {time.monotonic() - started:.0f} s "
+            f"(exit code {self.process.poll()}); its log ends:\n{tail}"
+        )
 
     def kill(self) -> None:
         assert self.process is not None
@@ -80,8 +92,7 @@ def client_loop(url: str, index: int, until: float, acks: list, errors: Counter)
             client = Client(url, verbose=False, httpx_kwargs=kwargs)
             cookies = {COOKIE_NAME: client.cookies[COOKIE_NAME]}
             while time.monotonic() < until:
-                client.predict(f"a red circle {index}", "", 1, 2, 2.0, 256, rng.randrange(10_000),
-                               api_name="/generate_image")
+                client.predict(f"a red circle {index}", "", 1, 2, 2.0, 256, rng.randrange(10_000), api_name="/generate_image")
                 score = rng.randint(1, 5)
                 client.predict(0, score, None, None, None, api_name="/rate_image")
                 acks.append((cookies[COOKIE_NAME], score))  # acknowledged by the server
@@ -103,8 +114,7 @@ def test_no_acknowledged_rating_is_lost_across_two_sigkills(tmp_path):
     errors: Counter = Counter()
     started = time.monotonic()
     until = started + CLIENT_PHASE_S
-    threads = [threading.Thread(target=client_loop, args=(server.url, i, until, acks, errors), daemon=True)
-               for i in range(CLIENTS)]
+    threads = [threading.Thread(target=client_loop, args=(server.url, i, until, acks, errors), daemon=True) for i in range(CLIENTS)]
     for thread in threads:
         thread.start()
     for kill_at in KILL_AT_S:
@@ -122,9 +132,13 @@ def test_no_acknowledged_rating_is_lost_across_two_sigkills(tmp_path):
     for token, score in acks:
         acked_by_client.setdefault(token, Counter())[score] += 1
     for token, acked in acked_by_client.items():
-        stored = Counter(score for (score,) in db.execute(
-            "SELECT r.naturalness FROM ratings r JOIN sessions s ON s.user_id = r.rater_id WHERE s.id = ?",
-            (token_hash(secret, "browser", token),)))
+        stored = Counter(
+            score
+            for (score,) in db.execute(
+                "SELECT r.naturalness FROM ratings r JOIN sessions s ON s.user_id = r.rater_id WHERE s.id = ?",
+                (token_hash(secret, "browser", token),),
+            )
+        )
         assert not acked - stored, f"acknowledged ratings missing for one client: {acked - stored}"
     print(f"{len(acks)} acknowledged ratings from {len(acked_by_client)} clients; client errors {dict(errors)}")
     # How many ratings get through depends on the machine (each restart reloads the model);

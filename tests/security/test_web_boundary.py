@@ -39,8 +39,7 @@ STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 def log_in(url: str, name: str, password: str, headers: dict | None = None) -> httpx.Response:
     """One log-in through the direct REST route, from a fresh client (a fresh cookie)."""
-    return httpx.post(url + "gradio_api/run/annotate_login", json={"data": [name, password]},
-                      headers=headers or {}, timeout=60)
+    return httpx.post(url + "gradio_api/run/annotate_login", json={"data": [name, password]}, headers=headers or {}, timeout=60)
 
 
 def fail_log_ins(url: str, count: int, headers: dict | None = None) -> None:
@@ -63,16 +62,14 @@ def fn_index(http: httpx.Client, api_name: str) -> int:
 
 
 def join(http: httpx.Client, api_name: str, data: list, session_hash: str, **headers: str) -> httpx.Response:
-    body = {"data": data, "fn_index": fn_index(http, api_name), "session_hash": session_hash,
-            "event_data": None, "trigger_id": None}
+    body = {"data": data, "fn_index": fn_index(http, api_name), "session_hash": session_hash, "event_data": None, "trigger_id": None}
     return http.post("gradio_api/queue/join", json=body, headers=headers)
 
 
 def read_events(http: httpx.Client, session_hash: str, cookies: dict | None = None) -> tuple[int, list[dict]]:
     """Status and messages of /queue/data for `session_hash`, up to the first completed event."""
     messages: list[dict] = []
-    with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session_hash},
-                     cookies=cookies) as reply:
+    with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session_hash}, cookies=cookies) as reply:
         if reply.status_code != 200:
             reply.read()
             return reply.status_code, [reply.json()]
@@ -119,9 +116,13 @@ def test_a_forwarded_headers_are_not_believed_while_trust_is_off(throttled, serv
     with served() as url:
         fail_log_ins(url, 3)
         assert LOCKED_OUT in log_in(url, "ann", PASSWORD).text
-        for header in ({"X-Forwarded-For": SPOOFED}, {"X-Forwarded-For": f"{SPOOFED}, 198.51.100.7"},
-                       {"X-Real-IP": SPOOFED}, {"Forwarded": f"for={SPOOFED}"},
-                       {"X-Forwarded-For": SPOOFED, "X-Forwarded-Proto": "https", "X-Real-IP": SPOOFED}):
+        for header in (
+            {"X-Forwarded-For": SPOOFED},
+            {"X-Forwarded-For": f"{SPOOFED}, 198.51.100.7"},
+            {"X-Real-IP": SPOOFED},
+            {"Forwarded": f"for={SPOOFED}"},
+            {"X-Forwarded-For": SPOOFED, "X-Forwarded-Proto": "https", "X-Real-IP": SPOOFED},
+        ):
             reply = log_in(url, "ann", PASSWORD, header)
             assert LOCKED_OUT in reply.text, (header, reply.status_code, reply.text[:300])
 
@@ -165,8 +166,9 @@ def test_b_a_sibling_origin_gets_no_credentialed_cors_and_cannot_act(url):
         allowed = reply.headers.get("access-control-allow-origin")
         assert allowed not in (EVIL_ORIGIN, "*"), cors_headers(reply)
         assert "access-control-allow-credentials" not in reply.headers, cors_headers(reply)
-    preflight = annotator.options("gradio_api/queue/join", headers={
-        **evil, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    preflight = annotator.options(
+        "gradio_api/queue/join", headers={**evil, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    )
     assert cors_headers(preflight) == {}, cors_headers(preflight)
     # The annotator's own cookie, sent by a page on the sibling origin: refused before Gradio.
     evil_hash = secrets.token_hex(6)
@@ -190,8 +192,12 @@ def test_b_the_apps_own_origin_works(url):
     direct = page.post("gradio_api/run/annotate_agreement", json={"data": []})
     assert direct.status_code in (200, 422), direct.text[:300]  # Gradio's answer, not ours
     # Spelling the default port out, or the host in capitals, is the same origin.
-    assert browser(url, Host=f"{APP_HOST}:80", Origin="http://PLAYGROUND.example.test").post(
-        "gradio_api/run/annotate_agreement", json={"data": []}).status_code != 403
+    assert (
+        browser(url, Host=f"{APP_HOST}:80", Origin="http://PLAYGROUND.example.test")
+        .post("gradio_api/run/annotate_agreement", json={"data": []})
+        .status_code
+        != 403
+    )
 
 
 def test_b_a_configured_origin_works_and_others_still_do_not(context, accounts, served):
@@ -207,8 +213,7 @@ def test_b_a_configured_origin_works_and_others_still_do_not(context, accounts, 
 
 
 def test_b_forwarded_host_is_the_apps_origin_only_behind_a_trusted_proxy(context, accounts, served):
-    proxied = {"Host": "127.0.0.1:7860", "X-Forwarded-Host": APP_HOST, "X-Forwarded-Proto": "https",
-               "Origin": f"https://{APP_HOST}"}
+    proxied = {"Host": "127.0.0.1:7860", "X-Forwarded-Host": APP_HOST, "X-Forwarded-Proto": "https", "Origin": f"https://{APP_HOST}"}
     with served() as url:
         assert join(browser(url, **proxied), "annotate_agreement", [], secrets.token_hex(6)).status_code == 403
     context.settings.trust_forwarded_for = True
@@ -254,14 +259,15 @@ def test_c_every_route_that_takes_a_session_hash_refuses_another_cookie(url, vic
         attacker.post("gradio_api/api/annotate_skip", json={"data": [None], "session_hash": session_hash}),
         attacker.post("gradio_api/call/annotate_skip", json={"data": [None], "session_hash": session_hash}),
         attacker.post("gradio_api/cancel", json={"session_hash": session_hash, "fn_index": 0, "event_id": "x"}),
-        attacker.post("gradio_api/component_server", json={"session_hash": session_hash, "component_id": 0,
-                                                           "fn_name": "x", "data": None}),
+        attacker.post("gradio_api/component_server", json={"session_hash": session_hash, "component_id": 0, "fn_name": "x", "data": None}),
         attacker.get("gradio_api/deep_link", params={"session_hash": session_hash}),
         # Two values of one name: whichever one Gradio reads, both are checked.
         attacker.get("gradio_api/queue/data", params=[("session_hash", "mine"), ("session_hash", session_hash)]),
-        attacker.post("gradio_api/run/annotate_skip", content=(
-            '{"data": [null], "session_hash": "mine2", "session_hash": "%s"}' % session_hash).encode(),
-            headers={"content-type": "application/json"}),
+        attacker.post(
+            "gradio_api/run/annotate_skip",
+            content=(f'{{"data": [null], "session_hash": "mine2", "session_hash": "{session_hash}"}}').encode(),
+            headers={"content-type": "application/json"},
+        ),
     ]
     with attacker.stream("GET", f"gradio_api/heartbeat/{session_hash}") as heartbeat:
         refused.append(heartbeat)

@@ -20,11 +20,14 @@ from tests.security.conftest import client
 HUGE = "x" * 100_000
 
 
-@pytest.mark.parametrize(("api_name", "args", "limit"), [
-    ("/generate_text", (HUGE, 1, 8, 0.7, 0.9, 1.1, "", ""), r"the limit is \d+"),
-    ("/generate_image", (HUGE, "", 1, 2, 2.0, 256, ""), r"the limit is \d+"),
-    ("/arena_battle", ("text", HUGE), "the limit is 4000"),
-])
+@pytest.mark.parametrize(
+    ("api_name", "args", "limit"),
+    [
+        ("/generate_text", (HUGE, 1, 8, 0.7, 0.9, 1.1, "", ""), r"the limit is \d+"),
+        ("/generate_image", (HUGE, "", 1, 2, 2.0, 256, ""), r"the limit is \d+"),
+        ("/arena_battle", ("text", HUGE), "the limit is 4000"),
+    ],
+)
 def test_a_100_kb_prompt_is_refused_with_the_limit_named_and_nothing_stored(url, database, api_name, args, limit):
     with pytest.raises(Exception, match=limit):
         client(url).predict(*args, api_name=api_name)

@@ -8,26 +8,26 @@ A nullable JSON `draft` on `assignments` (feedback_db/drafts.py): the scores an 
 on the item they hold, so a reload or a browser crash brings them back. One per assignment row,
 so one per (annotator, request); it goes when the item is submitted, skipped or taken over.
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0006'
-down_revision: Union[str, Sequence[str], None] = '0005'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     """Upgrade schema."""
-    with op.batch_alter_table('assignments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('draft', sa.JSON(), nullable=True))
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("draft", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    with op.batch_alter_table('assignments', schema=None) as batch_op:
-        batch_op.drop_column('draft')
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.drop_column("draft")
