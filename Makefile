@@ -41,11 +41,12 @@ test: install engine-venv
 test-generality: install
 	$(PY) -m pytest -q -p no:cacheprovider -m generality
 
-# Lint and formatting (rules in pyproject.toml); .ci/run runs it before the tests.
+# Lint, formatting and types (rules in pyproject.toml); .ci/run runs it before the tests.
 LINTED = models feedback_db playground tests
 lint: install
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
 
 bench: install engine-venv
 	$(PY) tests/benchmarks/run_all.py

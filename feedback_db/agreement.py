@@ -67,7 +67,8 @@ def reliability_matrix(frame: pd.DataFrame, unit: str, value: str) -> np.ndarray
     if rated.empty:
         return np.empty((0, 0))
     table = rated.pivot_table(index="rater_id", columns=unit, values=value, aggfunc="first")
-    return table.to_numpy(dtype=float)
+    matrix: np.ndarray = table.to_numpy(dtype=float)
+    return matrix
 
 
 def alpha_frame(ratings: pd.DataFrame, set_ratings: pd.DataFrame) -> pd.DataFrame:

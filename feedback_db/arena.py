@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.clean_text import clean_text
+from feedback_db.engine import rows_changed
 from feedback_db.errors import ArenaError, InvalidInputError, UnknownIdError
 from feedback_db.schema import BATTLE_OUTCOMES, MODALITIES, Battle, BattleVote, ModelVersion, utcnow
 
@@ -157,7 +158,7 @@ def forget_unfinished_battle(session: Session, *, battle_id: int) -> None:
 def forget_stale_battles(session: Session, *, started_before: datetime) -> int:
     """Remove battles left unfinished by a process that died while they streamed."""
     removed = session.execute(delete(Battle).where(Battle.finished_at.is_(None), Battle.created_at < started_before))
-    return int(removed.rowcount or 0)
+    return rows_changed(removed)
 
 
 def record_vote(session: Session, *, battle_id: int, voter_id: int, outcome: str, reason: str | None = None) -> BattleVote:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from feedback_db.engine import rows_changed
 from feedback_db.errors import InvalidInputError, LeaseLostError, NotAssignedError, UnknownIdError
 from feedback_db.frames import withheld_request
 from feedback_db.queries import set_flag, upsert_rating, upsert_set_rating
@@ -120,7 +121,7 @@ def next_item(session: Session, *, annotator_id: int, policy: QueuePolicy = Queu
         .order_by(Assignment.leased_at)
         .limit(1)
     )
-    if held is not None:
+    if held is not None and held.slot is not None:  # the query asks for a slot; this tells the type checker
         held.lease_expires_at = now + policy.lease
         session.flush()
         return Lease(held.request_id, held.slot, now + policy.lease, resumed=True)
@@ -203,7 +204,7 @@ def release(session: Session, *, annotator_id: int, now: datetime | None = None)
         .where(Assignment.annotator_id == annotator_id, Assignment.status == "leased", Assignment.lease_expires_at > now)
         .values(lease_expires_at=now, draft=None)
     )
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 def submitted_history(session: Session, *, annotator_id: int) -> list[int]:

@@ -75,7 +75,8 @@ def load_draft(session: Session, *, annotator_id: int, request_id: int, now: dat
 
 
 def _checked(ratings: ItemRatings, output_ids: set[int]) -> ItemRatings:
-    named = set(ratings.scores) | set(ratings.flagged) | {ratings.best_output_id} - {None}
+    best = {ratings.best_output_id} if ratings.best_output_id is not None else set()
+    named = set(ratings.scores) | set(ratings.flagged) | best
     unknown = named - output_ids
     if unknown:
         raise InvalidInputError(f"outputs {sorted(unknown)} are not candidates of this request")

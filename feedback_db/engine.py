@@ -13,8 +13,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +46,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
         raise DatabaseURLError(f"cannot use database URL {url!r}: {error}") from error
 
-    database = parsed.database
+    database = parsed.database or ""
     in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
     # A URI filename ("file:...?mode=ro") names an existing file; only a plain path gets a folder.
     if not in_memory and not database.startswith("file:"):
@@ -102,3 +103,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for read-only work; on SQLite they never hold the write lock."""
     return sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (a CursorResult's rowcount; 0 if unknown)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Select, exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from feedback_db.schema import Flag, Output, Rating, Request, SetRating, User
 
@@ -27,7 +28,7 @@ def withheld(output: type[Output] = Output) -> ColumnElement[bool]:
     return or_(exists().where(Flag.output_id == output.id), output.moderation.is_not(None))
 
 
-def withheld_request(request_id: ColumnElement[int]) -> ColumnElement[bool]:
+def withheld_request(request_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
     """SQL: some output of the request is withheld (its best pick or pairs could leak it)."""
     inner = aliased(Output)
     return exists().where(inner.request_id == request_id, withheld(inner))
@@ -36,7 +37,7 @@ def withheld_request(request_id: ColumnElement[int]) -> ColumnElement[bool]:
 DATETIME_COLUMNS = ("created_at", "updated_at", "request_created_at")
 
 
-def _request_filter(statement: Select, modality: str | None, since: datetime | None) -> Select:
+def _request_filter(statement: Select[*tuple[Any, ...]], modality: str | None, since: datetime | None) -> Select[*tuple[Any, ...]]:
     if modality is not None:
         statement = statement.where(Request.modality == modality)
     if since is not None:
@@ -44,7 +45,7 @@ def _request_filter(statement: Select, modality: str | None, since: datetime | N
     return statement
 
 
-def _read(session: Session, statement: Select) -> pd.DataFrame:
+def _read(session: Session, statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
     frame = pd.read_sql(statement, session.connection())
     if "parameters" in frame:
         frame["parameters"] = frame["parameters"].map(_as_json_text)

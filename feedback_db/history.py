@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, UnknownIdError
@@ -76,7 +76,7 @@ class RequestView:
     best_index: int | None
 
 
-def _own(session_id: str, modality: str | None = None) -> list:
+def _own(session_id: str, modality: str | None = None) -> list[ColumnElement[bool]]:
     conditions = [Request.session_id == session_id, Request.source.in_(HISTORY_SOURCES)]
     return conditions + ([Request.modality == modality] if modality is not None else [])
 
@@ -154,17 +154,6 @@ def request_view(session: Session, *, request_id: int, session_id: str, rater_id
 
 
 def _candidate(output: Output, rating: Rating | None, flag: Flag | None) -> CandidateView:
-    mine = (
-        {}
-        if rating is None
-        else {
-            "naturalness": rating.naturalness,
-            "reliability": rating.reliability,
-            "thumbs": rating.thumbs,
-            "comment": rating.comment,
-            "reason": rating.reason,
-        }
-    )
     return CandidateView(
         output.id,
         output.index,
@@ -175,7 +164,11 @@ def _candidate(output: Output, rating: Rating | None, flag: Flag | None) -> Cand
         output.tokens,
         output.finish_reason,
         output.moderation,
-        **mine,
+        naturalness=rating.naturalness if rating else None,
+        reliability=rating.reliability if rating else None,
+        thumbs=rating.thumbs if rating else None,
+        comment=rating.comment if rating else None,
+        reason=rating.reason if rating else None,
         flagged=flag is not None,
         flag_reason=flag.reason if flag else None,
     )

@@ -40,7 +40,7 @@ class Leaderboard:
 
     @property
     def empty(self) -> bool:
-        return self.table.empty
+        return bool(self.table.empty)
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,16 @@ def fit_bradley_terry(wins: np.ndarray, *, alpha: float = PRIOR_STRENGTH, start:
 
     initial = np.zeros(size) if start is None else start
     result = optimize.minimize(objective, initial, jac=True, method="L-BFGS-B", options={"gtol": 1e-8})
-    return result.x - result.x.mean()
+    strengths: np.ndarray = result.x - result.x.mean()
+    return strengths
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # stable for large |x|
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * x)))  # stable for large |x|
 
 
 def to_elo(strengths: np.ndarray) -> np.ndarray:
-    return ELO_CENTRE + ELO_SCALE * (strengths - strengths.mean())
+    return np.asarray(ELO_CENTRE + ELO_SCALE * (strengths - strengths.mean()), dtype=float)
 
 
 # -- from battles to a leaderboard -----------------------------------------------------------
@@ -155,7 +156,7 @@ def _table(
     size = len(names)
 
     def count(mask: np.ndarray, sides: tuple[np.ndarray, ...]) -> np.ndarray:
-        return sum(np.bincount(side[mask], minlength=size) for side in sides)
+        return np.asarray(np.sum([np.bincount(side[mask], minlength=size) for side in sides], axis=0))
 
     is_a, is_b, is_tie, is_bad = (outcome == "a"), (outcome == "b"), (outcome == "tie"), (outcome == "both_bad")
     won = np.bincount(a[is_a], minlength=size) + np.bincount(b[is_b], minlength=size)

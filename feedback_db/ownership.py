@@ -19,7 +19,8 @@ def request_session(session: Session, *, request_id: int) -> str | None:
     row = session.execute(select(Request.session_id).where(Request.id == request_id)).first()
     if row is None:
         raise UnknownIdError(f"request {request_id} does not exist")
-    return row.session_id
+    owner: str | None = row.session_id
+    return owner
 
 
 def output_session(session: Session, *, output_id: int) -> str | None:
@@ -28,7 +29,8 @@ def output_session(session: Session, *, output_id: int) -> str | None:
     row = session.execute(select(Request.session_id).join(Output, Output.request_id == Request.id).where(Output.id == output_id)).first()
     if row is None:
         raise UnknownIdError(f"output {output_id} does not exist")
-    return row.session_id
+    owner: str | None = row.session_id
+    return owner
 
 
 def rater_rating(session: Session, *, output_id: int, rater_id: int) -> Rating | None:

@@ -240,7 +240,7 @@ def set_flag(session: Session, *, output_id: int, rater_id: int, flagged: bool, 
     existing = session.scalar(select(Flag).where(Flag.output_id == output_id, Flag.rater_id == rater_id))
     if flagged and existing is None:
         session.add(Flag(output_id=output_id, rater_id=rater_id, reason=clean_text(reason or DEFAULT_FLAG_REASON)))
-    elif flagged and reason is not None:
+    elif flagged and existing is not None and reason is not None:
         existing.reason = clean_text(reason)
     elif not flagged and existing is not None:
         session.delete(existing)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from feedback_db.engine import rows_changed
 from feedback_db.errors import InvalidInputError, UnknownIdError
 from feedback_db.schema import MODALITIES, ModelVersion, TrainingRun, utcnow
 
@@ -77,7 +78,7 @@ def fail_interrupted_runs(session: Session) -> int:
     result = session.execute(
         update(TrainingRun).where(TrainingRun.status == "running").values(status="failed", error=INTERRUPTED, finished_at=utcnow())
     )
-    return int(result.rowcount or 0)
+    return rows_changed(result)
 
 
 def registered_adapter_folders(session: Session) -> set[str]:
@@ -123,5 +124,7 @@ def record_running_evidence(session: Session, *, version_id: int, evidence: dict
     if version is None or version.training_run_id is None:
         raise UnknownIdError(f"model version {version_id} does not exist or has no training run")
     run = session.get(TrainingRun, version.training_run_id)
+    if run is None:
+        raise UnknownIdError(f"training run {version.training_run_id} does not exist")
     run.metrics = {**(run.metrics or {}), "running_evidence": dict(evidence)}  # a new dict: SQLAlchemy sees it
     session.flush()

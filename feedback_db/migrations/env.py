@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -15,7 +15,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write the cleaning column types (feedback_db/clean_text.py) as the plain types they store.
 
     The cleaning happens in Python, not in the schema, so a generated migration should say
@@ -28,7 +28,7 @@ def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | b
 
 
 def run_migrations_online() -> None:
-    engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
         # render_as_batch: SQLite cannot ALTER most things, so Alembic copies the table instead.
         context.configure(
