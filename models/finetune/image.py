@@ -36,6 +36,9 @@ ADAPTER = "default"
 TARGETS = {
     "attention": ATTENTION_MODULES,
     "wide": (*ATTENTION_MODULES, "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2", "time_emb_proj", "linear_1", "linear_2"),
+    # The ResNet blocks' 3x3 convolutions: where local structure (edges, texture) is drawn.
+    "conv": (*ATTENTION_MODULES, "conv1", "conv2"),
+    "conv-all": (*ATTENTION_MODULES, "conv1", "conv2", "conv_in", "conv_out", "conv_shortcut", "conv"),
 }
 
 
@@ -80,8 +83,16 @@ class ImageTrainConfig:
     @classmethod
     def for_device(cls, is_cuda: bool, **overrides: Any) -> ImageTrainConfig:
         if is_cuda:  # SD-sized UNets at 512 px: smaller batches, gentler rate, bf16
-            defaults = {"lora_r": 16, "lora_alpha": 16, "learning_rate": 1e-4, "batch_size": 4, "dpo_batch_pairs": 2,
-                        "epochs": 10.0, "max_steps": 1000, "mixed_precision": True}
+            defaults = {
+                "lora_r": 16,
+                "lora_alpha": 16,
+                "learning_rate": 1e-4,
+                "batch_size": 4,
+                "dpo_batch_pairs": 2,
+                "epochs": 10.0,
+                "max_steps": 1000,
+                "mixed_precision": True,
+            }
             return cls(**{**defaults, **overrides})
         return cls(**overrides)
 
@@ -159,12 +170,19 @@ def train_image_adapter(
     log.info("trained image LoRA (%s) on %d rows, %d steps in %.0f s", method, examples, steps, seconds)
     tail = losses[-max(1, steps // 5) :]  # the last fifth: a steadier figure than the last step
     return TrainResult(
-        method=method, adapter_dir=out_dir, examples=examples, steps=steps, seconds=seconds,
-        train_loss=sum(tail) / len(tail), config={**asdict(config), "resolution": parts.resolution},
+        method=method,
+        adapter_dir=out_dir,
+        examples=examples,
+        steps=steps,
+        seconds=seconds,
+        train_loss=sum(tail) / len(tail),
+        config={**asdict(config), "resolution": parts.resolution},
     )
 
 
-def _sft_steps(parts: Any, datasets: FeedbackDatasets, image_root: Path, config: ImageTrainConfig) -> tuple[int, Callable[[], Any], Callable[[], None]]:
+def _sft_steps(
+    parts: Any, datasets: FeedbackDatasets, image_root: Path, config: ImageTrainConfig
+) -> tuple[int, Callable[[], Any], Callable[[], None]]:
     """SFT: the MSE of the denoiser's prediction on top-rated images at uniform timesteps."""
     import torch
 
@@ -190,8 +208,9 @@ def _sft_steps(parts: Any, datasets: FeedbackDatasets, image_root: Path, config:
     return len(rows), step_loss, lambda: None
 
 
-def _dpo_steps(parts: Any, datasets: FeedbackDatasets, image_root: Path, config: ImageTrainConfig,
-               active_adapter: Path | None) -> tuple[int, Callable[[], Any], Callable[[], None]]:
+def _dpo_steps(
+    parts: Any, datasets: FeedbackDatasets, image_root: Path, config: ImageTrainConfig, active_adapter: Path | None
+) -> tuple[int, Callable[[], Any], Callable[[], None]]:
     """Diffusion-DPO on the training pairs against a frozen reference (see `image_dpo`)."""
     import torch
 
@@ -201,8 +220,9 @@ def _dpo_steps(parts: Any, datasets: FeedbackDatasets, image_root: Path, config:
     noise_gen = torch.Generator().manual_seed(config.seed + 1)
 
     def step_loss() -> Any:
-        loss, _ = dpo_step_loss(parts, data, next(batches), noise_gen, config.caption_dropout, config.dpo_beta,
-                                has_reference, config.mixed_precision)
+        loss, _ = dpo_step_loss(
+            parts, data, next(batches), noise_gen, config.caption_dropout, config.dpo_beta, has_reference, config.mixed_precision
+        )
         return loss
 
     return len(data), step_loss, lambda: detach_reference(parts.denoiser, has_reference)
@@ -222,7 +242,9 @@ def _attach_lora(denoiser: Any, config: ImageTrainConfig, active_adapter: Path |
         from peft import LoraConfig
 
         # As `lora.add_adapter`, with a choice of target layers.
-        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, init_lora_weights="gaussian", target_modules=list(TARGETS[config.targets]))
+        lora = LoraConfig(
+            r=config.lora_r, lora_alpha=config.lora_alpha, init_lora_weights="gaussian", target_modules=list(TARGETS[config.targets])
+        )
         denoiser.add_adapter(lora, adapter_name=ADAPTER)
         denoiser.set_adapters([ADAPTER])
     trainable = []

@@ -11,29 +11,79 @@ import statistics
 
 import pytest
 
-from feedback_db.queries import upsert_rating, upsert_set_rating
 from models.base import TextParams
 from models.metrics import distinct_n, words
-from playground.context import AppContext
-from playground.database import open_database
-from playground.generation import stream_text
 from playground.retrain import RetrainOptions, retrain
-from playground.settings import Settings
-from tests.db.helpers import add_rater
+from tests.retrain.text_feedback import rate_one_request, text_loop
 
 pytestmark = [pytest.mark.real_model, pytest.mark.timeout(3600)]
 
 TOPICS = [
-    "the ocean", "volcanoes", "the moon", "coffee", "bicycles", "honey bees", "the piano", "rainforests",
-    "chess", "bread baking", "the Roman Empire", "electric cars", "penguins", "the internet", "tea",
-    "mountains", "photosynthesis", "the violin", "deserts", "airplanes", "football", "the sun",
-    "libraries", "gardening", "trains", "whales", "cheese", "snow", "rivers", "the human heart",
-    "dinosaurs", "castles", "jazz music", "recycling", "the Eiffel Tower", "owls", "chocolate",
-    "lighthouses", "glaciers", "butterflies", "printing", "submarines", "wolves", "rainbows",
-    "the Great Wall of China", "earthquakes", "apples", "kites", "clocks", "the Amazon river",
+    "the ocean",
+    "volcanoes",
+    "the moon",
+    "coffee",
+    "bicycles",
+    "honey bees",
+    "the piano",
+    "rainforests",
+    "chess",
+    "bread baking",
+    "the Roman Empire",
+    "electric cars",
+    "penguins",
+    "the internet",
+    "tea",
+    "mountains",
+    "photosynthesis",
+    "the violin",
+    "deserts",
+    "airplanes",
+    "football",
+    "the sun",
+    "libraries",
+    "gardening",
+    "trains",
+    "whales",
+    "cheese",
+    "snow",
+    "rivers",
+    "the human heart",
+    "dinosaurs",
+    "castles",
+    "jazz music",
+    "recycling",
+    "the Eiffel Tower",
+    "owls",
+    "chocolate",
+    "lighthouses",
+    "glaciers",
+    "butterflies",
+    "printing",
+    "submarines",
+    "wolves",
+    "rainbows",
+    "the Great Wall of China",
+    "earthquakes",
+    "apples",
+    "kites",
+    "clocks",
+    "the Amazon river",
 ]
-HELDOUT_TOPICS = ["elephants", "thunderstorms", "the guitar", "pyramids", "coral reefs", "comets",
-                  "rice farming", "hot air balloons", "bamboo", "the Arctic", "museums", "lemons"]
+HELDOUT_TOPICS = [
+    "elephants",
+    "thunderstorms",
+    "the guitar",
+    "pyramids",
+    "coral reefs",
+    "comets",
+    "rice farming",
+    "hot air balloons",
+    "bamboo",
+    "the Arctic",
+    "museums",
+    "lemons",
+]
 # Prompts that draw both short and long answers from the model, so that within one prompt the
 # rater sees candidates on both sides of 40 words (pairs are built within a prompt).
 TEMPLATES = ("What is {}? Answer briefly.", "Tell me briefly about {}.")
@@ -58,28 +108,17 @@ def median_words(generator, version: str, adapter, prompts: list[str]) -> tuple[
 
 
 def test_a_rater_who_prefers_short_answers_gets_shorter_answers(tmp_path, model_cache_dir, real_text_generator):
-    settings = Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
-    database = open_database(settings)
-    context = AppContext(settings=settings, database=database,
-                         text_factory=lambda: real_text_generator, image_factory=lambda: None)
-    with database.sessions.begin() as session:
-        rater_id = add_rater(session, "scripted-rater", role="annotator").id
-    # 1. 50 prompts x 4 candidates = 200 outputs, generated and rated as they come.
+    loop = text_loop(tmp_path, model_cache_dir, real_text_generator, "scripted-rater")
+    settings = loop.settings
+    # 1. 50 prompts x 4 candidates = 200 outputs, generated and rated as they come; the best pick
+    # is the shortest of the top-scored.
     for k, topic in enumerate(TOPICS):
-        prompt = TEMPLATES[k % 2].format(topic)
-        final = list(stream_text(context, None, prompt, TextParams(**{**GENERATE.__dict__, "seed": k})))[-1]
-        with database.sessions.begin() as session:
-            for output, output_id in zip(final.outputs, final.recorded.output_ids, strict=True):
-                naturalness, reliability = scripted_scores(output.text)
-                upsert_rating(session, output_id=output_id, rater_id=rater_id, source="annotator",
-                              naturalness=naturalness, reliability=reliability)
-            shortest = min(zip(final.outputs, final.recorded.output_ids), key=lambda pair: words(pair[0].text))
-            upsert_set_rating(session, request_id=final.recorded.request_id, rater_id=rater_id,
-                              source="annotator", diversity=3, best_output_id=shortest[1])
+        params = TextParams(**{**GENERATE.__dict__, "seed": k})
+        rate_one_request(loop, TEMPLATES[k % 2].format(topic), params, scripted_scores, lambda text: -words(text))
     # 2. Retrain: the new version must pass the held-out gate (a one-sided sign test over held-out
     # prompts at 5%) and be promoted. Of the 50 prompts, DataConfig holds out 20 (40%), so the
     # test can reach significance on prompts alone (about 18 are needed to see a 0.8 win rate).
-    outcome, = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0))
+    (outcome,) = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0))
     assert outcome.status == "promoted", outcome.message
     # 3. On prompts never seen in feedback, answers are clearly shorter and still coherent.
     prompts = [TEMPLATES[k % 2].format(topic) for k, topic in enumerate(HELDOUT_TOPICS[:8])]
