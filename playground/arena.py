@@ -34,13 +34,12 @@ from feedback_db.arena import (
 )
 from feedback_db.schema import Battle, Output, Request, utcnow
 from feedback_db.versions import list_versions
-from models.base import ImageParams, TextParams, check_prompt
+from models.base import ImageParams, TextParams, check_modality, check_prompt
 from playground.context import AppContext
-from playground.errors import NotAllowedError, PlaygroundError
+from playground.errors import NotAllowedError
 from playground.generation import screened_prompt, stream_image, stream_text
 from playground.identity import Viewer
 
-MODALITIES = ("text", "image")
 SIDES = ("a", "b")
 MAX_PROMPT_CHARS = {"text": 4000, "image": 2000}
 ARENA_SOURCE = "arena"
@@ -54,10 +53,6 @@ IMAGE_STEPS = 20
 # A battle streams for a minute or two at most; one still unfinished after this was cut off by a
 # process that died, and is removed when the next battle starts.
 STALE_BATTLE = timedelta(hours=1)
-
-
-class UnknownModalityError(PlaygroundError):
-    """The arena runs "text" or "image" battles only."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +84,7 @@ class Reveal:
 def validate_battle(context: AppContext, modality: str, prompt: str) -> str:
     """The checked, cleaned prompt of a battle request, passed by the content filter; raises
     before anything (a battle, or a new browser's identity) is written."""
-    if modality not in MODALITIES:
-        raise UnknownModalityError(f"the arena runs text or image battles, not {modality!r}")
-    return screened_prompt(context, check_prompt(prompt, MAX_PROMPT_CHARS[modality]))
+    return screened_prompt(context, check_prompt(prompt, MAX_PROMPT_CHARS[check_modality(modality)]))
 
 
 def start_battle(context: AppContext, viewer: Viewer, modality: str, prompt: str, rng: random.Random | None = None) -> int:

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from feedback_db.errors import FeedbackDBError
 from models.base import MAX_CANDIDATES, ImageParams, InvalidParameterError, ModelError, TextParams
 from playground.context import AppContext
-from playground.errors import PlaygroundError
+from playground.errors import IncompleteGenerationError, PlaygroundError
 from playground.generation import stream_image, stream_text
 
 PARAMS = {"text": TextParams, "image": ImageParams}
@@ -132,7 +132,8 @@ def generate_one(context: AppContext, line: PromptLine, *, modality: str) -> int
     recorded = None
     for update in updates:
         recorded = update.recorded or recorded
-    assert recorded is not None, "generation ended without recording its request"
+    if recorded is None:
+        raise IncompleteGenerationError("generation ended without recording its request")
     return recorded.request_id
 
 

@@ -25,5 +25,6 @@ class ContentRefusedError(PlaygroundError):
     """The content filter refused a prompt."""
 
 
-class StorageError(PlaygroundError):
-    """The data dir or database cannot be written (read-only, full, or no permission)."""
+class IncompleteGenerationError(RuntimeError):
+    """A generation ended without its final update or without recording its request: a fault of
+    the backend, not of the request, so the edges log it with its traceback (not a PlaygroundError)."""

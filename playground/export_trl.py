@@ -29,11 +29,11 @@ from typing import Any
 import pandas as pd
 
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
+from models.base import MODALITIES
 from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets
 from playground.database import Database
 
 TRL_FILE_FORMATS = {"parquet": ".parquet", "jsonl": ".jsonl"}
-MODALITIES = ("text", "image")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from feedback_db.queries import NewOutput, clean_text, record_request
 from models.base import ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
 from playground.context import AppContext, ServedVersion
-from playground.errors import ContentRefusedError
+from playground.errors import ContentRefusedError, IncompleteGenerationError
 from playground.identity import Viewer, viewer_in_transaction
 from playground.moderation import WITHHELD_TEXT
 
@@ -80,7 +80,8 @@ def stream_text(
                 final = progress
                 break
             yield TextUpdate(texts=[_shown(t, context.moderator.blocklisted(t)) for t in progress.texts])
-    assert final is not None, "the text stream ended without a final update"
+    if final is None:
+        raise IncompleteGenerationError("the text stream ended without a final update")
     # 4. Record the request and its outputs (with any moderation) in one transaction.
     withheld = context.moderator.reasons([clean_text(o.text) for o in final.outputs])
     outputs = [_text_row(o, reason) for o, reason in zip(final.outputs, withheld, strict=True)]

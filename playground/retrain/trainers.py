@@ -48,10 +48,6 @@ class VersionRef:
     name: str
     adapter_path: Path | None
 
-    @property
-    def is_base(self) -> bool:
-        return self.adapter_path is None
-
 
 BASE = VersionRef(BASE_VERSION, None)
 

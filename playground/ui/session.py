@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import gradio as gr
 
 from playground.context import AppContext
-from playground.identity import Client, Viewer, find_viewer, viewer_for_token
+from playground.identity import Client, Viewer, find_viewer
 from playground.secret_key import new_token, token_hash
 from playground.web_guard import client_token_from_cookie_header
 
@@ -57,11 +57,6 @@ def wire_identity(app: gr.Blocks, context: AppContext) -> gr.State:
 
     app.load(restore, None, viewer, api_visibility="private", queue=False)
     return viewer
-
-
-def ensure_viewer(context: AppContext, viewer: Viewer | None) -> Viewer:
-    """Scripts without a browser: a fresh identity when none is given."""
-    return viewer if viewer is not None else viewer_for_token(context.database, None)
 
 
 def _stop_key(who: Viewer | Client | str) -> str:

@@ -83,7 +83,7 @@ def test_another_viewer_can_neither_play_vote_nor_see_names(context, viewer, dat
     [
         ("text", "   ", "prompt is empty"),
         ("text", "x" * 4001, "limit is 4000"),
-        ("audio", "hi", "text or image"),
+        ("audio", "hi", "unknown modality .audio.; use one of text, image"),
     ],
 )
 def test_bad_input_writes_nothing(context, viewer, database, modality, prompt, message):

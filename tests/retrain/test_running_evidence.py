@@ -39,7 +39,7 @@ class ScriptedTrainer(ModalityTrainer):
             rows = []
             for prompt, completion in zip(prompts, completions, strict=True):
                 k = int(re.search(r"number (\d+)", prompt).group(1))
-                gain = 0.0 if version.is_base else (1.0 if type(self).wins(_name(version.name), k) else -1.0)
+                gain = 0.0 if version.adapter_path is None else (1.0 if type(self).wins(_name(version.name), k) else -1.0)
                 rows.append((gain if completion.startswith(SHORT) else 0.0, 8))
             return rows
 
