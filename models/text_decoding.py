@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import torch
 from transformers.generation.logits_process import (
@@ -54,7 +55,7 @@ class PerRowSampler(LogitsProcessor):
         probs = torch.softmax(scores.float(), dim=-1)
         chosen = torch.stack([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)])
         only_chosen = torch.full_like(scores, float("-inf"))
-        return only_chosen.scatter_(1, chosen, 0.0)
+        return cast(torch.FloatTensor, only_chosen.scatter_(1, chosen, 0.0))
 
 
 class StopOnEvent(StoppingCriteria):
@@ -63,9 +64,9 @@ class StopOnEvent(StoppingCriteria):
     def __init__(self, *events: threading.Event):
         self.events = events
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
         stop = any(e.is_set() for e in self.events)
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device))
 
 
 class StopOnStrings(StoppingCriteria):
@@ -75,17 +76,17 @@ class StopOnStrings(StoppingCriteria):
     character takes at most four, so 4 tokens per character (plus slack) always cover it.
     """
 
-    def __init__(self, tokenizer, stops: Sequence[str], prompt_length: int):
+    def __init__(self, tokenizer: Any, stops: Sequence[str], prompt_length: int):
         self.tokenizer = tokenizer
         self.stops = tuple(stops)
         self.prompt_length = prompt_length
         self.window = 4 * max(len(s) for s in self.stops) + 4
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
         tails = input_ids[:, max(self.prompt_length, input_ids.shape[1] - self.window) :]
         texts = self.tokenizer.batch_decode(tails, skip_special_tokens=True)
         hits = [any(s in text for s in self.stops) for text in texts]
-        return torch.tensor(hits, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, torch.tensor(hits, dtype=torch.bool, device=input_ids.device))
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
@@ -103,7 +104,7 @@ class BatchStreamer(BaseStreamer):
 
     def __init__(
         self,
-        tokenizer,
+        tokenizer: Any,
         n: int,
         end_ids: set[int],
         stops: Sequence[str],

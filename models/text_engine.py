@@ -219,14 +219,14 @@ class EngineTextGenerator:
             # The consumer may stop reading early (closed stream, client gone): close the streams.
             job.abandoned.set()
 
-    def _candidate(self, job: _Job, index: int, seed: int, events: queue.Queue) -> None:
+    def _candidate(self, job: _Job, index: int, seed: int, events: queue.Queue[tuple[str, int, Any]]) -> None:
         """Stream one candidate into `events`: ("delta", i, text)..., then ("done", i, output)."""
         try:
             events.put(("done", index, self._stream_one(job, index, seed, events)))
         except BaseException as error:  # handed to the consumer thread, which re-raises it
             events.put(("error", index, error))
 
-    def _stream_one(self, job: _Job, index: int, seed: int, events: queue.Queue) -> TextOutput:
+    def _stream_one(self, job: _Job, index: int, seed: int, events: queue.Queue[tuple[str, int, Any]]) -> TextOutput:
         parts: list[str] = []
         first: float | None = None
         reason: str | None = None
@@ -318,7 +318,7 @@ class EngineTextGenerator:
         self._http.close()
 
 
-def _drain(events: queue.Queue) -> list[tuple[str, int, Any]]:
+def _drain(events: queue.Queue[tuple[str, int, Any]]) -> list[tuple[str, int, Any]]:
     """Wait for the next event, then take every other one already waiting (a slow consumer gets
     fewer, bigger updates instead of a growing backlog)."""
     batch = [events.get()]

@@ -10,7 +10,7 @@ the SDK anyway. The SDK would add jiter, a compiled dependency, for none of that
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,7 @@ class EngineHTTP:
         except ValueError:
             return response.text  # vLLM answers the LoRA endpoints with a plain sentence
 
-    def stream(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def stream(self, path: str, body: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
         """The JSON chunks of one streamed completion, up to `[DONE]`. Closing the iterator
         closes the HTTP stream, which is how the engine learns to stop (cancel). Raises
         EngineError (unreachable, an HTTP error status, a chunk that is not JSON or an error)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from models.embedded_image.scenes import BACKGROUND_COLOURS, OBJECT_COLOURS, POSITIONS, SHAPES, SIZES
 
 
-def write_model_card(out: Path, info: dict) -> None:
+def write_model_card(out: Path, info: dict[str, Any]) -> None:
     """Write README.md from the training facts in `info` (see train.py) and the saved configs."""
     unet_config = json.loads((out / "unet" / "config.json").read_text())
     text_layers = json.loads((out / "model_index.json").read_text())["text_layers"]
@@ -85,18 +86,18 @@ real-world images.
     (out / "README.md").write_text(text)
 
 
-def _pairs(info: dict) -> float:
+def _pairs(info: dict[str, Any]) -> float:
     """The share of two-object scenes the model was trained on (0 for one-object models)."""
     return float(info["config"].get("pair_fraction", 0))
 
 
-def _pair_example(info: dict) -> str:
+def _pair_example(info: dict[str, Any]) -> str:
     if not _pairs(info):
         return ""
     return ' or "a small blue square at the top right and a small yellow star at the bottom left on a white background"'
 
 
-def _pair_data(info: dict) -> str:
+def _pair_data(info: dict[str, Any]) -> str:
     if not _pairs(info):
         return ""
     return (
@@ -105,7 +106,7 @@ def _pair_data(info: dict) -> str:
     )
 
 
-def _following_text(scores: dict | None) -> str:
+def _following_text(scores: dict[str, Any] | None) -> str:
     """One sentence on what the measured scores say the model follows reliably (>= 0.8)."""
     if not scores:
         return "Not evaluated yet."
@@ -117,7 +118,7 @@ def _following_text(scores: dict | None) -> str:
     return text + (f"; {', '.join(weaker)} less so." if weaker else ".")
 
 
-def _stage(info: dict) -> str:
+def _stage(info: dict[str, Any]) -> str:
     config = info["config"]
     return (
         f"- steps completed: {info['steps']} of {info['planned_steps']}, batch {config['batch_size']}, "
@@ -126,9 +127,9 @@ def _stage(info: dict) -> str:
     )
 
 
-def _training_text(info: dict) -> str:
+def _training_text(info: dict[str, Any]) -> str:
     """The commands that reproduce these weights, one per stage (a run may continue an earlier one)."""
-    stages = []
+    stages: list[dict[str, Any]] = []
     while info:
         stages.insert(0, info)
         info = info.get("continued_from") or {}

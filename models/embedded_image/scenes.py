@@ -126,7 +126,7 @@ def vocabulary() -> ImageVocabulary:
     )
 
 
-def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+def _distance(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return float(np.linalg.norm(np.subtract(a, b, dtype=float)))
 
 

@@ -15,6 +15,7 @@ simulates it). With one signal this is the margin test exactly as before.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from models.finetune.evaluate import Evaluation, GateConfig, sign_test_p
 
@@ -74,7 +75,7 @@ def combine(margins: Evaluation, answers: Evaluation | None, gate: GateConfig = 
     return replace(lead, verdict="not-better", details=details, reason=f"not better: answers {_tally(answers)}; margins {_tally(margins)}")
 
 
-def _brief(evaluation: Evaluation) -> dict:
+def _brief(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "metric": evaluation.metric,
         "verdict": evaluation.verdict,

@@ -175,9 +175,9 @@ def _pair(prompt: str, chosen: str, rejected: str, weight: float, origin: str) -
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected, "weight": weight, "origin": origin}
 
 
-def _best_pick_pairs(scored: pd.DataFrame, set_ratings: pd.DataFrame, modality: str) -> dict[str, list]:
+def _best_pick_pairs(scored: pd.DataFrame, set_ratings: pd.DataFrame, modality: str) -> dict[str, list[dict[str, Any]]]:
     """Best pick beats every other (unflagged) candidate of its request."""
-    pairs: dict[str, list] = {}
+    pairs: dict[str, list[dict[str, Any]]] = {}
     if set_ratings.empty:
         return pairs
     picks = set_ratings[(set_ratings["modality"] == modality) & set_ratings["best_output_id"].notna()]
@@ -208,7 +208,7 @@ def _gap_pairs(pool: pd.DataFrame, config: DataConfig) -> list[dict[str, Any]]:
     return pairs
 
 
-def _merge_pairs(best: list, gaps: list, config: DataConfig) -> list[dict[str, Any]]:
+def _merge_pairs(best: list[dict[str, Any]], gaps: list[dict[str, Any]], config: DataConfig) -> list[dict[str, Any]]:
     """Best picks first, then the widest gaps; one pair per (chosen, rejected); capped per prompt."""
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for pair in best + sorted(gaps, key=lambda p: -p["weight"]):

@@ -119,4 +119,5 @@ def _fit(chosen: np.ndarray, rejected: np.ndarray) -> tuple[np.ndarray, Any]:
 def _project(model: tuple[np.ndarray, Any], vectors: np.ndarray) -> np.ndarray:
     """w . x on the fitted scale: the judge's preference score (differences are linear in it)."""
     scale, classifier = model
-    return (vectors / scale) @ classifier.coef_.ravel()
+    scores: np.ndarray = (vectors / scale) @ classifier.coef_.ravel()
+    return scores
