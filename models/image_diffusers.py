@@ -29,6 +29,7 @@ from typing import Any
 
 from models.base import (
     BASE_VERSION,
+    FinishReason,
     ImageOutput,
     ImageParams,
     ImageVocabulary,
@@ -153,7 +154,7 @@ class DiffusersImageGenerator:
             version = self.model_version
 
         # 4. Save each image as a PNG named by its sha256, with provenance in its metadata.
-        finish = "cancelled" if cancelled.is_set() else "stop"
+        finish: FinishReason = "cancelled" if cancelled.is_set() else "stop"
         outputs = []
         for i, (image, seed) in enumerate(zip(images, seeds, strict=True)):
             path, digest = save_png(image, out_dir, _png_metadata(prompt, params, seed, self.model, version))

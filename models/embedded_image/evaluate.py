@@ -13,8 +13,10 @@ import argparse
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch
+from diffusers import ImagePipelineOutput
 
 from models.embedded_image.card import write_model_card
 from models.embedded_image.pipeline import EmbeddedImagePipeline
@@ -55,13 +57,14 @@ def evaluate(
     for start in range(0, len(scenes), batch_size):
         chunk = scenes[start : start + batch_size]
         generators = [torch.Generator().manual_seed(seed + start + i) for i in range(len(chunk))]
-        images = pipe(
+        output = pipe(
             [s.caption() for s in chunk],
             num_inference_steps=steps,
             guidance_scale=guidance_scale,
             generator=generators,
             output_size=None,
-        ).images
+        )
+        images = cast(ImagePipelineOutput, output).images
         # 3. Compare what the pixels show with what the caption asked for.
         for scene, image in zip(chunk, images, strict=True):
             seen = analyse_image(image)

@@ -83,8 +83,8 @@ def build_scheduler() -> DDIMScheduler:
 
 def to_pil(images: torch.Tensor, size: tuple[int, int] | None, resample: str = "bicubic") -> list[Image.Image]:
     """Map [-1, 1] tensors to PIL images, upsampled to (width, height) if given."""
-    arrays = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    arrays = arrays.permute(0, 2, 3, 1).cpu().numpy()
+    pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    arrays = pixels.permute(0, 2, 3, 1).cpu().numpy()
     filters = {"bicubic": Image.Resampling.BICUBIC, "nearest": Image.Resampling.NEAREST}
     pils = [Image.fromarray(np.ascontiguousarray(a)) for a in arrays]
     return pils if size is None else [p.resize(size, filters[resample]) for p in pils]
@@ -162,7 +162,7 @@ class EmbeddedImagePipeline(DiffusionPipeline):
         return_dict: bool = True,
         callback_on_step_end: Callable[..., dict[str, Any]] | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
-    ) -> ImagePipelineOutput | tuple:
+    ) -> ImagePipelineOutput | tuple[Any, ...]:
         """Generate images.
 
         `output_size` is the displayed (width, height) of PIL outputs (an int means square; None

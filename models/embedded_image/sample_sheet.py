@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import cast
 
 import torch
+from diffusers import ImagePipelineOutput
 from PIL import Image, ImageDraw
 
 from models.embedded_image.pipeline import EmbeddedImagePipeline
@@ -31,7 +33,8 @@ def make_sheet(
 ) -> Image.Image:
     # 1. Generate every prompt x seed in one batch (one generator per image).
     generators = [torch.Generator().manual_seed(s) for _ in prompts for s in seeds]
-    images = pipe(prompts, num_images_per_prompt=len(seeds), generator=generators, num_inference_steps=steps, output_size=CELL).images
+    output = pipe(prompts, num_images_per_prompt=len(seeds), generator=generators, num_inference_steps=steps, output_size=CELL)
+    images = cast(ImagePipelineOutput, output).images
     # 2. Lay them out with the prompt text on the left.
     width = LABEL_WIDTH + len(seeds) * (CELL + PAD)
     sheet = Image.new("RGB", (width, len(prompts) * (CELL + PAD) + PAD), "white")

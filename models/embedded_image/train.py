@@ -18,6 +18,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -112,7 +113,7 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def train(config: TrainConfig) -> dict:
+def train(config: TrainConfig) -> dict[str, Any]:
     # 1. Reproducibility: one seed drives init, data and noise; fixed thread count.
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
@@ -120,7 +121,7 @@ def train(config: TrainConfig) -> dict:
     noise_gen = torch.Generator().manual_seed(config.seed + 1)
 
     # 2. Model, scheduler, optimizer with warm-up + cosine decay.
-    previous: dict = {}
+    previous: dict[str, Any] = {}
     if config.init_from:  # a continuation: the saved model (weights, text layers), and its history
         pipe = EmbeddedImagePipeline.from_pretrained(config.init_from, dtype=torch.float32)
         previous = json.loads((Path(config.init_from) / "training.json").read_text())

@@ -46,7 +46,7 @@ class DiffusionParts:
 
     @property
     def prediction_type(self) -> str:
-        return self.noise_scheduler.config.prediction_type
+        return str(self.noise_scheduler.config.prediction_type)
 
 
 def diffusion_parts(pipe: Any, denoiser: Any | None = None) -> DiffusionParts:
