@@ -7,7 +7,7 @@ and survives a reload, a browser crash or a server restart. It only exists on a 
 - `save_draft` replaces it with the page's current scores, after checking them like a submit
   would (1-5, candidates of this request); it refuses another annotator's item, an unknown
   request and a lapsed lease, and an error leaves the stored draft as it was.
-- `load_draft` gives it back while the lease is live (`playground.annotation.take_next`).
+- `load_draft` gives it back while the lease is live (`playground.services.annotation.take_next`).
 - It goes with the lease: submit, skip, log-out (`release`), the annotator's own lapsed leases
   when they ask for the next item, and a take-over by another annotator all clear it
   (feedback_db/assignments.py).

@@ -225,6 +225,11 @@ class TextGenerator(Protocol):
 
     def use_version(self, version_id: str, adapter_path: Path | None) -> None: ...
 
+    @property
+    def loaded_versions(self) -> list[str]: ...  # the base and every version whose adapter is loaded
+
+    def unload_version(self, version_id: str) -> bool: ...  # free its adapter; False: it was not loaded
+
 
 class ImageGenerator(Protocol):
     model_version: str
@@ -246,3 +251,8 @@ class ImageGenerator(Protocol):
     ) -> list[ImageOutput]: ...
 
     def use_version(self, version_id: str, adapter_path: Path | None) -> None: ...
+
+    @property
+    def loaded_versions(self) -> list[str]: ...  # the base and every version whose adapter is loaded
+
+    def unload_version(self, version_id: str) -> bool: ...  # free its adapter; False: it was not loaded

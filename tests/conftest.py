@@ -12,8 +12,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from playground.database import Database, open_database  # noqa: E402
-from playground.settings import Settings  # noqa: E402
+from playground.core.database import Database, open_database  # noqa: E402
+from playground.core.settings import Settings  # noqa: E402
 
 
 @pytest.fixture

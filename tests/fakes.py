@@ -34,6 +34,13 @@ class FakeTextGenerator:
         self.versions.append((version_id, adapter_path))
         self.model_version = version_id
 
+    @property
+    def loaded_versions(self) -> list[str]:
+        return ["base"]  # a fake has no adapters to keep
+
+    def unload_version(self, version_id: str) -> bool:
+        return False
+
     def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None):
         params.validate()
         prompt = check_prompt(prompt, 8000)
@@ -70,6 +77,13 @@ class FakeImageGenerator:
 
     def use_version(self, version_id: str, adapter_path: Path | None) -> None:
         self.model_version = version_id
+
+    @property
+    def loaded_versions(self) -> list[str]:
+        return ["base"]  # a fake has no adapters to keep
+
+    def unload_version(self, version_id: str) -> bool:
+        return False
 
     def generate(self, prompt, params: ImageParams, out_dir: Path, on_step=None, cancel=None):
         params.validate()

@@ -6,8 +6,8 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playground.app import build_app, start
-from playground.context import AppContext
+from playground.serving.context import AppContext
+from playground.web.app import build_app, start
 
 
 def free_port() -> int:

@@ -6,8 +6,8 @@ import urllib.request
 
 from gradio_client import Client
 
-from playground.app import build_app, start, status_markdown
-from playground.context import AppContext
+from playground.serving.context import build_context
+from playground.web.app import build_app, start, status_markdown
 
 
 def free_port() -> int:
@@ -23,7 +23,7 @@ def test_status_counts_feedback(settings, database):
 
 
 def test_app_serves_its_page(settings, database):
-    context = AppContext.from_settings(settings, database)  # models load lazily: not here
+    context = build_context(settings, database)  # models load lazily: not here
     app = build_app(context)
     port = free_port()
     start(app.queue(), settings, server_port=port, prevent_thread_lock=True, quiet=True)

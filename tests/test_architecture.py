@@ -1,7 +1,8 @@
 """The architecture's rules, checked on the source: the three packages import one way
-(`playground` wires `models` and `feedback_db`, which never import each other nor it), there is
-no import cycle, every module imports alone, and no SQL is built outside `feedback_db` (the app
-calls named queries; see docs/ARCHITECTURE.md)."""
+(`playground` wires `models` and `feedback_db`, which never import each other nor it), playground
+imports down its layers (web -> services -> serving/retrain -> core), there is no import cycle,
+every module imports alone, and no SQL is built outside `feedback_db` (the app calls named
+queries; see docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,44 @@ def test_the_three_packages_import_one_way():
             assert targets <= {"models"}, module
         if module.startswith("feedback_db"):
             assert targets <= {"feedback_db"}, module
+
+
+# playground's layers, lowest first: a module imports its own package and the layers below, never
+# one above or beside it (docs/ARCHITECTURE.md, "Layout"). cli is the top: it wires everything.
+LAYERS = {"core": 1, "serving": 2, "retrain": 2, "services": 3, "web": 4, "cli": 5}
+
+
+def layer_violations(module: str, targets: set[str]) -> list[str]:
+    """The imports of `module` (a playground.<layer>... name) that go up or sideways."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[0] != "playground":
+        return []  # playground/__init__ and __main__ (the CLI entry) sit above the layers
+    own = parts[1]
+    found = []
+    for target in sorted(targets):
+        other = target.split(".")
+        if other[0] == "playground" and len(other) > 1 and other[1] != own and LAYERS.get(other[1], 99) >= LAYERS[own]:
+            found.append(f"{module} -> {target}")
+    return found
+
+
+def test_playground_imports_down_its_layers_only():
+    known = {name for package in PACKAGES for name in module_names(package)}
+    modules = [m for m in known if m.startswith("playground.")]
+    assert {m.split(".")[1] for m in modules if m.count(".") >= 2} == set(LAYERS), "a layer package was added or removed"
+    offenders = [v for module in sorted(modules) for v in layer_violations(module, imports_of(module, known))]
+    assert not offenders, offenders
+
+
+def test_the_layer_check_finds_a_planted_violation():
+    assert layer_violations("playground.core.settings", {"playground.web.origins"}) == [
+        "playground.core.settings -> playground.web.origins"
+    ]
+    assert layer_violations("playground.serving.context", {"playground.retrain.run"}) == [
+        "playground.serving.context -> playground.retrain.run"
+    ]
+    assert layer_violations("playground.services.generation", {"playground.serving.context", "playground.core.errors"}) == []
+    assert layer_violations("playground.web.app", {"playground.web.ui.arena", "models.base"}) == []
 
 
 # What builds SQL: SQLAlchemy's statement constructors, and running statements on a session.

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from playground.cli import main
+from playground.cli.main import main
 
 
 def run(argv, capsys, stdin: str | None = None, monkeypatch=None):

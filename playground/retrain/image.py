@@ -24,8 +24,8 @@ from models.finetune.image_score import denoising_scorer
 from models.finetune.text import TrainResult
 from models.image_diffusers import DiffusersImageGenerator
 from models.metrics import image_metrics
+from playground.core.settings import Settings
 from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
-from playground.settings import Settings
 
 SAMPLE_PARAMS = ImageParams(n=2, seed=1234, width=64, height=64)  # same seeds for both versions
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from models.base import Modality
 from models.finetune.data import FeedbackDatasets
+from playground.core.settings import Settings
 from playground.retrain.trainers import VersionRef
-from playground.settings import Settings
 
 SHARED_MODALITIES: frozenset[Modality] = frozenset({"text"})  # trained by every process
 

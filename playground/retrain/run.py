@@ -50,15 +50,15 @@ from models.finetune.combine import combine
 from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets, sample_rows
 from models.finetune.evaluate import Evaluation
 from models.finetune.sampling import learn_sampling_defaults
-from playground.database import Database, open_database
-from playground.errors import PlaygroundError
+from playground.core.database import Database, open_database
+from playground.core.errors import PlaygroundError
+from playground.core.settings import Settings
 from playground.retrain.image import ImageTrainer
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob, current_ranks
 from playground.retrain.report import ReportInputs, write_report
 from playground.retrain.running import examine_gathering_candidate, first_night
 from playground.retrain.text import TextTrainer
 from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef, candidate_version, served_version
-from playground.settings import Settings
 
 log = logging.getLogger("playground.retrain")
 TEMP_PREFIX = ".tmp-"
@@ -356,7 +356,7 @@ def decide_promotion(evaluation: Evaluation, *, arena_min_battles: int | None = 
 
     The one place that turns evidence into a promotion. With `arena_min_battles` set, the
     held-out gate alone is not enough: a version that passes it stays a candidate until the
-    arena gate (`playground.arena_gate`, run at the start of each retrain) has seen that many
+    arena gate (`playground.retrain.arena_gate`, run at the start of each retrain) has seen that many
     battles against the active version and its win rate's 95% CI lies above one half.
     """
     if evaluation.verdict == "better" and arena_min_battles:

@@ -26,7 +26,7 @@ from feedback_db.versions import active_version, promote_version
 from models.finetune.data import FeedbackDatasets, normalise_prompt
 from models.finetune.evaluate import GateConfig
 from models.finetune.sequential import RunningEvidence
-from playground.database import Database
+from playground.core.database import Database
 from playground.retrain.trainers import ModalityTrainer, served_version
 
 log = logging.getLogger("playground.retrain")

@@ -26,9 +26,9 @@ from models.metrics import distinct_n, text_metrics, words
 from models.text_embedding import SentenceEmbedder
 from models.text_engine_spec import is_engine_spec
 from models.text_hf import HFTextGenerator
-from playground.errors import PlaygroundError
+from playground.core.errors import PlaygroundError
+from playground.core.settings import Settings
 from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
-from playground.settings import Settings
 
 SAMPLE_PARAMS = TextParams(max_new_tokens=96, temperature=0.7, n=2, seed=1234)  # same seeds for both versions
 

@@ -20,8 +20,8 @@ from models.base import BASE_VERSION, Modality
 from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Evaluation, GateConfig, Scorer, evaluate_heldout
 from models.finetune.text import TrainResult
+from playground.core.settings import Settings
 from playground.retrain.behaviour import BehaviourComparison, compare_behaviour, judge_answers
-from playground.settings import Settings
 
 CANDIDATE_PREFIX = "candidate-"
 CPU_SAMPLING_BUDGET_S = 300.0  # the judged-answers test: both versions answering held-out prompts

@@ -38,8 +38,8 @@ def make_annotators(database):
 @pytest.fixture
 def fake_context(settings, database):
     """The app's context on the fast fake generators."""
-    from playground.context import AppContext
+    from playground.serving.context import build_context
     from tests.fakes import FakeImageGenerator, FakeTextGenerator
 
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    return AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
+    return build_context(settings, database, text_factory=lambda: text, image_factory=lambda: image)

@@ -10,8 +10,8 @@ from feedback_db.assignments import ItemRatings
 from feedback_db.frames import ratings_frame, set_ratings_frame
 from feedback_db.schema import Assignment, User
 from feedback_db.users import create_user
-from playground.annotation import NotLoggedInError, keep_draft, log_in, require_annotator, take_next
-from playground.errors import NotAllowedError
+from playground.core.errors import NotAllowedError
+from playground.services.annotation import NotLoggedInError, keep_draft, log_in, require_annotator, take_next
 from tests.launch import running_app
 
 PASSWORD = "correct horse"

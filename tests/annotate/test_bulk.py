@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from feedback_db.assignments import next_item
 from feedback_db.schema import Request
-from playground.bulk import generate_from_file, read_prompt_file
-from playground.cli import main
-from playground.context import AppContext
+from playground.cli.main import main
+from playground.services.bulk import generate_from_file, read_prompt_file
+from playground.serving.context import build_context
 from tests.annotate.conftest import add_annotator
 
 GOOD_AND_BAD = "\n".join(
@@ -81,7 +81,7 @@ def test_image_prompts(fake_context, tmp_path, database):
 
 
 def test_unreadable_file_is_an_error(tmp_path):
-    from playground.bulk import PromptFileError
+    from playground.services.bulk import PromptFileError
 
     with pytest.raises(PromptFileError, match="cannot read"):
         read_prompt_file(tmp_path / "missing.jsonl", modality="text", n=2)
@@ -92,7 +92,7 @@ def test_unreadable_file_is_an_error(tmp_path):
 
 @pytest.fixture
 def cli_on_fakes(monkeypatch, fake_context):
-    monkeypatch.setattr(AppContext, "from_settings", classmethod(lambda cls, s, d: fake_context))
+    monkeypatch.setattr("playground.serving.context.build_context", lambda settings, database: fake_context)
     return ["--data-dir", str(fake_context.settings.data_dir)]
 
 
@@ -124,9 +124,9 @@ def test_export_writes_the_agreement_files(cli_on_fakes, tmp_path, capsys):
 
 @pytest.mark.real_model
 def test_bulk_generation_on_the_embedded_text_model(settings, database, real_text_generator, tmp_path):
-    context = AppContext(
-        settings=settings,
-        database=database,
+    context = build_context(
+        settings,
+        database,
         text_factory=lambda: real_text_generator,
         image_factory=lambda: pytest.fail("no image model needed"),
     )

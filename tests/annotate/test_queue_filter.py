@@ -7,8 +7,8 @@ import pytest
 from feedback_db.assignments import QueuePolicy, next_item, progress
 from feedback_db.errors import InvalidInputError
 from feedback_db.queries import NewOutput, record_request
-from playground.annotation import policy_for
-from playground.settings import Settings
+from playground.core.settings import Settings
+from playground.services.annotation import policy_for
 from tests.annotate.conftest import add_annotator
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from playground.context import AppContext
-from playground.identity import viewer_for_token
+from playground.services.identity import viewer_for_token
+from playground.serving.context import build_context
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 
 
@@ -17,7 +17,7 @@ def fake_image():
 
 @pytest.fixture
 def context(settings, database, fake_text, fake_image):
-    return AppContext(settings=settings, database=database, text_factory=lambda: fake_text, image_factory=lambda: fake_image)
+    return build_context(settings, database, text_factory=lambda: fake_text, image_factory=lambda: fake_image)
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import pytest
 from feedback_db.errors import InvalidInputError, UnknownIdError
 from feedback_db.frames import ratings_frame, set_ratings_frame
 from models.base import TextParams
-from playground.errors import NotAllowedError
-from playground.feedback import flag_output, rate_output, rate_set
-from playground.generation import stream_text
-from playground.identity import viewer_for_token
+from playground.core.errors import NotAllowedError
+from playground.services.generation import stream_text
+from playground.services.identity import viewer_for_token
+from playground.services.ratings import flag_output, rate_output, rate_set
 
 
 @pytest.fixture

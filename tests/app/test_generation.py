@@ -8,7 +8,7 @@ from feedback_db.frames import outputs_frame
 from feedback_db.schema import Output, Request
 from feedback_db.versions import create_version, promote_version
 from models.base import ImageParams, InvalidParameterError, TextParams, TextProgress
-from playground.generation import paced, stream_image, stream_text
+from playground.services.generation import paced, stream_image, stream_text
 
 
 def count_rows(database):
@@ -91,7 +91,7 @@ def test_bad_image_size_is_refused_before_anything_runs(context, viewer, databas
 def test_partial_updates_are_paced_and_lose_no_text():
     ticks = iter([0.0, 0.01, 0.02, 0.06, 0.07, 0.2, 0.21])
     stream = [TextProgress(texts=["a" * k]) for k in range(1, 7)] + [TextProgress(texts=["aaaaaaa"], done=True)]
-    with patch("playground.generation.time.monotonic", lambda: next(ticks)):
+    with patch("playground.services.generation.time.monotonic", lambda: next(ticks)):
         sent = list(paced(stream, 0.05))
 
     # The first at once, then one per 50 ms, and the final whatever the time: its text is whole.

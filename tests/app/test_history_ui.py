@@ -1,6 +1,7 @@
 """The history panel, the restore after a reload and Regenerate, below the browser: what a stored
 request turns into on screen, on fake models (the browser run is tests/e2e/test_history_browser.py)."""
 
+import dataclasses
 from datetime import UTC, datetime
 
 import gradio as gr
@@ -9,15 +10,15 @@ import pytest
 from feedback_db.errors import UnknownIdError
 from feedback_db.history import HistoryEntry
 from models.base import ImageParams, TextParams
-from playground.feedback import flag_output, give_reason, rate_output, rate_set
-from playground.generation import stream_image, stream_text
-from playground.identity import viewer_for_token
-from playground.moderation import Moderator
-from playground.ui.candidates import build_card, build_set_panel
-from playground.ui.content import load_guidelines
-from playground.ui.history import PROMPT_CHARS, entry_label
-from playground.ui.regenerate import image_inputs, text_inputs
-from playground.ui.restore import load_view, show_request
+from playground.core.moderation import Moderator
+from playground.services.generation import stream_image, stream_text
+from playground.services.identity import viewer_for_token
+from playground.services.ratings import flag_output, give_reason, rate_output, rate_set
+from playground.web.ui.candidates import build_card, build_set_panel
+from playground.web.ui.content import load_guidelines
+from playground.web.ui.history import PROMPT_CHARS, entry_label
+from playground.web.ui.regenerate import image_inputs, text_inputs
+from playground.web.ui.restore import load_view, show_request
 
 
 def prop(update, name: str):
@@ -35,7 +36,7 @@ def widgets(settings):
 
 
 def test_a_text_request_comes_back_with_my_ratings_and_withheld_text_stays_withheld(context, database, viewer, widgets):
-    context.moderator = Moderator(blocked=("answer1",))  # the fake's second candidate
+    context = dataclasses.replace(context, moderator=Moderator(blocked=("answer1",)))  # the fake's second candidate
     params = TextParams(n=2, max_new_tokens=30, temperature=0.4, stop=("END",), seed=11)
     recorded = list(stream_text(context, viewer, "hello there", params))[-1].recorded
     first, second = recorded.output_ids

@@ -8,7 +8,7 @@ import pytest
 from models.base import InvalidParameterError
 from models.embedded_image.scenes import BACKGROUND_COLOURS, OBJECT_COLOURS, POSITIONS, SHAPES, vocabulary
 from models.image_diffusers import DiffusersImageGenerator
-from playground.ui.image_words import vocabulary_note
+from playground.web.ui.image_words import vocabulary_note
 
 
 def test_chips_compose_the_model_s_own_caption_words():

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from feedback_db.frames import ratings_frame
 from models.base import TextProgress
-from playground.settings import Settings
+from playground.core.settings import Settings
 from tests.fakes import FakeTextGenerator
 from tests.launch import running_app
 

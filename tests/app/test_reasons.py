@@ -7,8 +7,8 @@ from feedback_db.export import read_frame, write_frame
 from feedback_db.frames import flags_frame, ratings_frame
 from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, Reason, compose_reason, parse_reason
 from models.base import TextParams
-from playground.feedback import flag_output, give_reason, rate_output
-from playground.generation import stream_text
+from playground.services.generation import stream_text
+from playground.services.ratings import flag_output, give_reason, rate_output
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.queries import NewOutput, record_request, upsert_rating, upsert_set_rating
 from feedback_db.versions import create_version, promote_version
 from models.finetune.sampling import SamplingConfig, learn_sampling_defaults
-from playground.ui.text_tab import _learned
+from playground.web.ui.text_tab import _learned
 from tests.db.helpers import add_rater
 
 

@@ -1,6 +1,6 @@
 """Stop: a press while queued skips the run; the stop never leaks into the next request."""
 
-from playground.ui.session import request_stop, unless_stopped
+from playground.web.ui.session import request_stop, unless_stopped
 
 
 def test_a_stop_pressed_while_queued_skips_the_run_and_is_then_cleared(context, viewer):
@@ -8,7 +8,7 @@ def test_a_stop_pressed_while_queued_skips_the_run_and_is_then_cleared(context, 
     ran = []
     updates = list(unless_stopped(context, viewer, {"status": "stopped"}, lambda cancel: iter([ran.append(1) or {}])))
     assert updates == [{"status": "stopped"}] and ran == []
-    assert not context.cancel_event(viewer.browser_session).is_set()
+    assert not context.stops.event(viewer.browser_session).is_set()
 
 
 def test_the_run_sees_the_stop_event_and_it_is_cleared_afterwards(context, viewer):
@@ -17,4 +17,19 @@ def test_the_run_sees_the_stop_event_and_it_is_cleared_afterwards(context, viewe
         yield {"stopped": cancel.is_set()}
 
     assert list(unless_stopped(context, viewer, {}, run)) == [{"stopped": True}]
-    assert not context.cancel_event(viewer.browser_session).is_set()
+    assert not context.stops.event(viewer.browser_session).is_set()
+
+
+def test_a_closed_page_forgets_its_signal_unless_a_run_still_holds_it():
+    from playground.serving.clients import StopSignals
+
+    stops = StopSignals()
+    stops.event("a").set()
+    stops.forget("a")
+    assert len(stops) == 0 and not stops.event("a").is_set()  # a new, clear signal
+    with stops.held("b") as held:
+        stops.forget("b")  # the page closed mid-run; another tab may still press Stop
+        assert stops.event("b") is held and len(stops) == 2
+    stops.forget("b")
+    stops.forget("a")
+    assert len(stops) == 0

@@ -7,9 +7,9 @@ import gc
 import threading
 
 from models.base import ModelLoadError
-from playground.context import AppContext
-from playground.ui.waiting import first_token_words
-from playground.warmup import ModelWarmup, freeze_the_loaded_heap
+from playground.serving.context import AppContext
+from playground.serving.warmup import ModelWarmup, freeze_the_loaded_heap
+from playground.web.ui.waiting import first_token_words
 
 
 def wait_ready(warmup: ModelWarmup) -> None:
@@ -76,12 +76,12 @@ def test_without_warmup_a_request_says_it_loads_the_model_itself(context, fake_t
 
 
 def test_the_click_time_is_used_once_and_never_later_than_the_run(context: AppContext):
-    context.mark_clicked("client-a")
-    clicked = context.clicked_at("client-a", fallback=1e12)
+    context.clicks.mark("client-a")
+    clicked = context.clicks.take("client-a", fallback=1e12)
     assert clicked < 1e12
-    assert context.clicked_at("client-a", fallback=5.0) == 5.0  # used up: an API call has no click
-    context.mark_clicked("client-b")
-    assert context.clicked_at("client-b", fallback=0.0) == 0.0  # a click after the run started is not its click
+    assert context.clicks.take("client-a", fallback=5.0) == 5.0  # used up: an API call has no click
+    context.clicks.mark("client-b")
+    assert context.clicks.take("client-b", fallback=0.0) == 0.0  # a click after the run started is not its click
 
 
 def test_first_token_words_count_from_the_click_when_the_wait_matters():

@@ -1,7 +1,7 @@
 import pytest
 
-from playground.context import AppContext
-from playground.identity import viewer_for_token
+from playground.services.identity import viewer_for_token
+from playground.serving.context import build_context
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 
 
@@ -13,7 +13,7 @@ def fake_text():
 @pytest.fixture
 def context(settings, database, fake_text):
     image = FakeImageGenerator()
-    return AppContext(settings=settings, database=database, text_factory=lambda: fake_text, image_factory=lambda: image)
+    return build_context(settings, database, text_factory=lambda: fake_text, image_factory=lambda: image)
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from feedback_db.schema import Request
 from feedback_db.standings import preset_votes, version_leaderboard
 from feedback_db.versions import create_version, promote_version
 from models.base import InvalidParameterError
-from playground.arena import PRESETS, reveal, start_battle, stream_battle, vote
-from playground.errors import NotAllowedError
-from playground.identity import viewer_for_token
+from playground.core.errors import NotAllowedError
+from playground.services.arena import PRESETS, reveal, start_battle, stream_battle, vote
+from playground.services.identity import viewer_for_token
 
 ACTIVE, CANDIDATE = "text-active-7c1e", "text-cand-93ab"
 
@@ -120,7 +120,7 @@ def test_image_battle(context, viewer, database):
 
 
 def test_an_unknown_version_in_a_battle_is_a_clear_error(context, viewer, database, two_versions):
-    from playground.context import UnknownServedVersionError
+    from playground.serving.context import UnknownServedVersionError
 
     with pytest.raises(UnknownServedVersionError, match="no text version named"), context.serving("text", "nope"):
         pass

@@ -11,13 +11,13 @@ from feedback_db.schema import Flag, ModelVersion, TrainingRun, utcnow
 from feedback_db.users import create_user
 from feedback_db.versions import create_version, promote_version
 from models.base import TextParams
-from playground.annotation import NotLoggedInError, log_in
-from playground.arena_gate import apply_arena_gate
-from playground.cli import main
-from playground.errors import NotAllowedError
-from playground.generation import stream_text
-from playground.insights import insights_for_admin, read_insights
-from playground.my_ratings import my_ratings
+from playground.cli.main import main
+from playground.core.errors import NotAllowedError
+from playground.retrain.arena_gate import apply_arena_gate
+from playground.services.annotation import NotLoggedInError, log_in
+from playground.services.generation import stream_text
+from playground.services.insights import insights_for_admin, read_insights
+from playground.services.my_ratings import my_ratings
 from tests.db.helpers import add_rater, add_text_request
 from tests.launch import running_app
 

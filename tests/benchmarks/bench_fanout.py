@@ -52,6 +52,13 @@ class PacedTextGenerator:
     def use_version(self, version_id: str, adapter_path) -> None:
         self.model_version = version_id
 
+    @property
+    def loaded_versions(self) -> list[str]:
+        return ["base"]  # a fake has no adapters to keep
+
+    def unload_version(self, version_id: str) -> bool:
+        return False
+
     def stream(self, prompt: str, params, cancel=None):
         from models.base import TextOutput, TextProgress
 
@@ -71,10 +78,10 @@ class PacedTextGenerator:
 
 def serve_ours(port: int, tokens: int, rate: float, max_threads: int) -> None:
     """The real app on fake tokens; blocks until killed."""
-    from playground.app import build_app, start
-    from playground.context import AppContext
-    from playground.database import open_database
-    from playground.settings import Settings
+    from playground.core.database import open_database
+    from playground.core.settings import Settings
+    from playground.serving.context import build_context
+    from playground.web.app import build_app, start
     from tests.fakes import FakeImageGenerator
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-fanout-")) / "data"
@@ -82,7 +89,7 @@ def serve_ours(port: int, tokens: int, rate: float, max_threads: int) -> None:
         data_dir=data_dir, port=port, gpu_concurrency=1024, max_queue_size=10_000, generations_per_client=10_000, generations_per_ip=10_000
     )
     text, image = PacedTextGenerator(tokens, rate), FakeImageGenerator()
-    context = AppContext(settings=settings, database=open_database(settings), text_factory=lambda: text, image_factory=lambda: image)
+    context = build_context(settings, open_database(settings), text_factory=lambda: text, image_factory=lambda: image)
     app = build_app(context)
     app.queue(max_size=settings.max_queue_size)
     start(app, settings, max_threads=max_threads, quiet=True, prevent_thread_lock=True)

@@ -18,8 +18,8 @@ from sqlalchemy import insert, text
 sys.path.insert(0, ".")
 from feedback_db.history import history_page, last_request_id  # noqa: E402
 from feedback_db.schema import Output, Rating, Request, User, UserSession  # noqa: E402
-from playground.database import open_database  # noqa: E402
-from playground.settings import Settings  # noqa: E402
+from playground.core.database import open_database  # noqa: E402
+from playground.core.settings import Settings  # noqa: E402
 from tests.benchmarks.machine import describe_machine  # noqa: E402
 
 REQUESTS, BROWSERS, CANDIDATES, LOOKUPS = 100_000, 2_000, 2, 200

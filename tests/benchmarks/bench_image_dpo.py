@@ -41,8 +41,8 @@ def child(method: str, steps: int, threads: int) -> None:
     from models.finetune.diffusion import fresh_denoiser
     from models.finetune.image import ImageTrainConfig, train_image_adapter
     from models.registry import load_image_generator
-    from playground.database import open_database
-    from playground.settings import Settings
+    from playground.core.database import open_database
+    from playground.core.settings import Settings
     from tests.retrain.image_feedback import seed_brightness_preference
 
     torch.set_num_threads(threads)

@@ -34,9 +34,9 @@ def main() -> None:
     import torch
 
     from models.registry import load_image_generator
-    from playground.database import open_database
+    from playground.core.database import open_database
+    from playground.core.settings import Settings
     from playground.retrain import RetrainOptions, retrain
-    from playground.settings import Settings
     from tests.retrain.image_feedback import seed_brightness_preference
 
     if args.threads:

@@ -31,9 +31,9 @@ def main() -> None:
 
     import torch
 
-    from playground.database import open_database
+    from playground.core.database import open_database
+    from playground.core.settings import Settings
     from playground.retrain import RetrainOptions, retrain
-    from playground.settings import Settings
     from tests.retrain.seed import seed_length_preference
 
     if args.threads:

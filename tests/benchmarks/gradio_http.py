@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-COOKIE_NAME = "playground_client"  # playground/web_guard.py
+COOKIE_NAME = "playground_client"  # playground/web/guard.py
 API = "gradio_api"
 
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
 
 POSTGRES_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]

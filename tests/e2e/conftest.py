@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from playground.context import AppContext
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.serving.context import build_context
 from tests.e2e.helpers import open_page
 from tests.launch import running_app
 
@@ -59,9 +59,9 @@ def live_app(tmp_path_factory, model_cache_dir, real_text_generator):
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("e2e-data"), device="cpu")
     database = open_database(settings)
-    context = AppContext(
-        settings=settings,
-        database=database,
+    context = build_context(
+        settings,
+        database,
         text_factory=lambda: load_text_generator("embedded", "cpu", model_cache_dir),
         image_factory=lambda: load_image_generator("embedded", "cpu"),
     )

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from feedback_db.frames import ratings_frame, set_ratings_frame
 from feedback_db.schema import Assignment, Flag
 from feedback_db.users import create_user
-from playground.context import AppContext
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.serving.context import build_context
 from tests.db.helpers import add_text_request
 from tests.e2e.conftest import screenshot
 from tests.e2e.helpers import pick
@@ -40,7 +40,7 @@ def four_card_app(tmp_path_factory):
         for i in range(3):
             add_text_request(session, n=CARDS, prompt=f"Describe colour number {i}")
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    context = AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
+    context = build_context(settings, database, text_factory=lambda: text, image_factory=lambda: image)
     with running_app(context) as url:
         yield url, database
     database.engine.dispose()

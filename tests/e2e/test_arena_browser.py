@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from feedback_db.versions import create_version
-from playground.context import AppContext
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.serving.context import build_context
 from tests.e2e.conftest import screenshot
 from tests.launch import running_app
 
@@ -64,9 +64,9 @@ def arena_app(tmp_path_factory, model_cache_dir, real_text_generator):
     write_random_lora(real_text_generator.model.config, adapter)
     with database.sessions.begin() as session:
         create_version(session, name=CANDIDATE, modality="text", base_model="embedded", adapter_path=str(adapter))
-    context = AppContext(
-        settings=settings,
-        database=database,
+    context = build_context(
+        settings,
+        database,
         text_factory=lambda: load_text_generator("embedded", "cpu", model_cache_dir),
         image_factory=lambda: load_image_generator("embedded", "cpu"),
     )

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from feedback_db.users import create_user
-from playground.context import AppContext
-from playground.database import open_database
-from playground.settings import Settings
-from playground.web_guard import COOKIE_NAME
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.serving.context import build_context
+from playground.web.guard import COOKIE_NAME
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import running_app
 
@@ -25,7 +25,7 @@ def app_url(tmp_path):
     with database.sessions.begin() as session:
         create_user(session, name="admin1", role="admin", password=PASSWORD)
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    context = AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
+    context = build_context(settings, database, text_factory=lambda: text, image_factory=lambda: image)
     with running_app(context) as url:
         yield url
     database.engine.dispose()

@@ -16,9 +16,9 @@ import threading
 import pytest
 
 from feedback_db.users import create_user
-from playground.context import AppContext
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.serving.context import build_context
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import free_port, running_app
 
@@ -35,7 +35,7 @@ def app_and_other_origin(tmp_path_factory):
         create_user(session, name="ann", role="annotator", password=PASSWORD)
         create_user(session, name="admin1", role="admin", password=PASSWORD)
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    context = AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
+    context = build_context(settings, database, text_factory=lambda: text, image_factory=lambda: image)
 
     class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the stdlib's name

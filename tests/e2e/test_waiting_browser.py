@@ -4,15 +4,16 @@ position of a request waiting behind another, and the time to first token counte
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
 
 from models.text_hf import HFTextGenerator
-from playground.context import AppContext
-from playground.database import open_database
-from playground.settings import Settings
-from playground.warmup import ModelWarmup
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.serving.context import build_context
+from playground.serving.warmup import ModelWarmup
 from tests.e2e.helpers import set_number, wait_done
 from tests.launch import running_app
 
@@ -31,16 +32,16 @@ def warming_app(tmp_path_factory, model_cache_dir, real_text_generator):
     # A fresh instance (not the session's loaded one): the warm-up really loads it (from the
     # converted copy the session fixture made).
     text = HFTextGenerator("embedded", "cpu", model_cache_dir)
-    context = AppContext(
-        settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: load_image_generator("embedded", "cpu")
-    )
+    context = build_context(settings, database, text_factory=lambda: text, image_factory=lambda: load_image_generator("embedded", "cpu"))
     gate = threading.Event()
 
     def load_after_gate(modality):
         gate.wait(300)
         context.generator(modality).load()
 
-    context.warmup = ModelWarmup(load=load_after_gate, is_loaded=lambda modality: context.generator(modality).is_loaded)
+    context = dataclasses.replace(
+        context, warmup=ModelWarmup(load=load_after_gate, is_loaded=lambda modality: context.generator(modality).is_loaded)
+    )
     context.warmup.start()
     with running_app(context) as url:
         yield url, gate, context

@@ -8,12 +8,12 @@ import pytest
 
 from models.base import ImageParams, TextParams
 from models.registry import load_text_generator
-from playground.context import AppContext
-from playground.feedback import rate_output
-from playground.generation import stream_image, stream_text
-from playground.identity import viewer_for_token
-from playground.settings import Settings
-from playground.ui.errors import shown_to_user
+from playground.core.settings import Settings
+from playground.services.generation import stream_image, stream_text
+from playground.services.identity import viewer_for_token
+from playground.services.ratings import rate_output
+from playground.serving.context import build_context
+from playground.web.ui.errors import shown_to_user
 from tests.engine.vllm_server import free_port
 
 pytestmark = pytest.mark.real_model
@@ -22,9 +22,9 @@ pytestmark = pytest.mark.real_model
 def test_engine_down_is_a_clear_message_and_images_and_ratings_still_work(settings, database, real_image_generator):
     url = f"http://127.0.0.1:{free_port()}/v1"
     settings = Settings(data_dir=settings.data_dir, device="cpu", text_model=f"openai:{url}")
-    context = AppContext(
-        settings=settings,
-        database=database,
+    context = build_context(
+        settings,
+        database,
         text_factory=lambda: load_text_generator(settings.text_model, "cpu", settings.model_cache_dir),
         image_factory=lambda: real_image_generator,
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from playground.cli import main
+from playground.cli.main import main
+from playground.core.settings import Settings
 from playground.retrain.text import MissingTrainModelError, local_text_model
-from playground.settings import Settings
 
 ENGINE = "openai:http://127.0.0.1:9/v1"
 

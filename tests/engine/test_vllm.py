@@ -17,10 +17,10 @@ import pytest
 from feedback_db.versions import create_version, promote_version
 from models.base import TextParams
 from models.text_engine import EngineTextGenerator
-from playground.context import AppContext
-from playground.database import open_database
-from playground.generation import stream_text
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.services.generation import stream_text
+from playground.serving.context import build_context
 from tests.engine.vllm_server import SERVED_NAME
 from tests.retrain.seed import seed_length_preference
 
@@ -141,7 +141,7 @@ def test_a_version_promoted_by_a_real_retrain_is_served_through_the_engine(vllm_
     )
     assert run.returncode == 0 and "[text] promoted: text-v1" in run.stdout, run.stdout + run.stderr[-3000:]
     # 2. The app's next request answers with text-v1, which the engine loaded and serves.
-    context = AppContext.from_settings(settings, database)
+    context = build_context(settings, database)
     prompt, params = "What is the capital of France?", TextParams(n=2, seed=77, max_new_tokens=24)
     final = list(stream_text(context, None, prompt, params))[-1]
     generator = context.generator("text")

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from playground.database import Database, open_database
-from playground.settings import Settings
+from playground.core.database import Database, open_database
+from playground.core.settings import Settings
 from tests.replicas.servers import Replica, replica_env, running_replicas
 
 POSTGRES_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES_URL")

@@ -17,7 +17,7 @@ from feedback_db.queries import upsert_rating, upsert_set_rating
 from models.base import ImageParams
 from models.embedded_image.scenes import POSITIONS, SHAPES, SIZES, analyse_image
 from models.metrics import brightness
-from playground.generation import stream_image
+from playground.services.generation import stream_image
 
 COLOURS = ("red", "green", "blue", "yellow", "orange", "purple")
 # Luma difference from the request's mean brightness that is worth one point of naturalness.

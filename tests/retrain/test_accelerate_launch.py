@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from feedback_db.schema import ModelVersion, TrainingRun
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
 from tests.launch import free_port
 from tests.retrain.seed import seed_length_preference
 
@@ -95,7 +95,7 @@ def test_two_processes_train_together_and_only_the_main_one_publishes(seeded):
 
 
 def test_eval_prompts_must_not_be_negative(capsys):
-    from playground.cli import main
+    from playground.cli.main import main
 
     assert main(["retrain", "--eval-prompts", "-1"]) == 1
     assert "error: --eval-prompts must be 0 or more" in capsys.readouterr().err
@@ -103,7 +103,7 @@ def test_eval_prompts_must_not_be_negative(capsys):
 
 @pytest.mark.parametrize("budget", ["0", "-5", "nan"])
 def test_the_sampling_budget_must_be_positive(capsys, budget):
-    from playground.cli import main
+    from playground.cli.main import main
 
     assert main(["retrain", "--sampling-budget", budget]) == 1
     assert "error: --sampling-budget must be more than 0 seconds" in capsys.readouterr().err

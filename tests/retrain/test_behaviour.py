@@ -52,7 +52,7 @@ def test_answers_that_moved_towards_the_taste_score_higher():
 
 def test_the_cli_prints_the_status_of_a_version_kept_for_lack_of_evidence(monkeypatch, tmp_path, capsys):
     import playground.retrain
-    from playground.cli import main
+    from playground.cli.main import main
     from playground.retrain import RetrainOutcome
 
     message = "insufficient-evidence: text-v2 kept as a candidate, too little evidence: 9 held-out prompts cannot show ..."

@@ -16,7 +16,7 @@ import pytest
 from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.queries import NewOutput, record_request, set_flag, upsert_rating, upsert_set_rating
 from models.finetune.data import build_datasets
-from playground.cli import main
+from playground.cli.main import main
 from tests.db.helpers import add_rater
 from tests.retrain.seed import seed_length_preference
 

@@ -30,8 +30,8 @@ from models.finetune.image_dpo import dpo_loss
 from models.finetune.image_score import denoising_scorer
 from models.finetune.text import NotEnoughDataError
 from models.metrics import brightness
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
 from tests.db.helpers import add_rater
 from tests.retrain.image_feedback import COLOURS, MEASURE
 

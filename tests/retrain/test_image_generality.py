@@ -25,11 +25,11 @@ import pytest
 from feedback_db.queries import upsert_rating, upsert_set_rating
 from models.base import ImageParams
 from models.embedded_image.scenes import POSITIONS, SHAPES, SIZES, analyse_image
-from playground.context import AppContext
-from playground.database import open_database
-from playground.generation import stream_image
+from playground.core.database import open_database
+from playground.core.settings import Settings
 from playground.retrain import RetrainOptions, retrain
-from playground.settings import Settings
+from playground.services.generation import stream_image
+from playground.serving.context import build_context
 from tests.db.helpers import add_rater
 from tests.retrain.image_feedback import COLLECT, COLOURS, MEASURE
 
@@ -109,7 +109,7 @@ def test_the_image_loop_learns_a_preference_it_was_not_tuned_for(name, tmp_path,
     preference = PREFERENCES[name]
     settings = Settings(data_dir=tmp_path / "data", device="cpu")
     database = open_database(settings)
-    context = AppContext(settings=settings, database=database, text_factory=lambda: None, image_factory=lambda: real_image_generator)
+    context = build_context(settings, database, text_factory=lambda: None, image_factory=lambda: real_image_generator)
     feedback, heldout = prompts(preference.feedback_prompts)
     with database.sessions.begin() as session:
         rater_id = add_rater(session, f"scripted {name}", role="annotator").id

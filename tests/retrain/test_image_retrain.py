@@ -23,12 +23,12 @@ from models.embedded_image.lora import WEIGHT_NAME
 from models.embedded_image.scenes import analyse_image
 from models.finetune.data import build_datasets
 from models.metrics import brightness
-from playground.context import AppContext
-from playground.database import open_database
+from playground.core.database import open_database
+from playground.core.settings import Settings
 from playground.retrain import RetrainOptions, retrain
 from playground.retrain.image import ImageTrainer
 from playground.retrain.trainers import BASE, VersionRef
-from playground.settings import Settings
+from playground.serving.context import build_context
 from tests.db.helpers import add_rater
 from tests.retrain.image_feedback import MEASURE, collect_feedback, scene_prompts, seed_brightness_preference
 
@@ -118,7 +118,7 @@ def sign_test_p(differences: np.ndarray) -> float:
 @pytest.mark.timeout(2400)  # a loop-closure test: 200 images and ~45 Diffusion-DPO steps on 2 CPU cores
 def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, real_image_generator, tmp_path):
     database = open_database(image_settings)
-    context = AppContext(settings=image_settings, database=database, text_factory=lambda: None, image_factory=lambda: real_image_generator)
+    context = build_context(image_settings, database, text_factory=lambda: None, image_factory=lambda: real_image_generator)
     feedback_prompts, heldout_prompts = scene_prompts()
     with database.sessions.begin() as session:
         rater_id = add_rater(session, "scripted-image-rater", role="annotator").id

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from feedback_db.schema import ModelVersion, TrainingRun
 from feedback_db.versions import active_version
-from playground.database import open_database
+from playground.core.database import open_database
+from playground.core.settings import Settings
 from playground.retrain import RetrainOptions, retrain
-from playground.settings import Settings
 from tests.retrain.seed import seed_length_preference
 
 pytestmark = pytest.mark.real_model

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from feedback_db.schema import ModelVersion, TrainingRun
 from models.finetune.text import TrainResult
-from playground.database import open_database
+from playground.core.database import open_database
+from playground.core.settings import Settings
 from playground.retrain import RetrainOptions, retrain
 from playground.retrain import run as retrain_run
 from playground.retrain.trainers import ModalityTrainer
-from playground.settings import Settings
 from tests.retrain.seed import SHORT, seed_length_preference
 
 FIRST_NIGHT = 30  # prompts 0..29 are rated before the first night, the rest later

@@ -16,9 +16,9 @@ import pytest
 
 from feedback_db.versions import create_version, promote_version
 from models.base import ImageParams, TextParams
-from playground.context import AppContext
-from playground.database import open_database
-from playground.settings import Settings
+from playground.core.database import open_database
+from playground.core.settings import Settings
+from playground.serving.context import build_context
 
 pytestmark = pytest.mark.real_model
 CYCLES = 10
@@ -73,9 +73,7 @@ def promote(database, modality: str, name: str, adapter: Path) -> None:
 def test_ten_promotions_keep_adapters_and_memory_flat(tmp_path, model_cache_dir, real_text_generator, real_image_generator):
     settings = Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
     database = open_database(settings)
-    context = AppContext(
-        settings=settings, database=database, text_factory=lambda: real_text_generator, image_factory=lambda: real_image_generator
-    )
+    context = build_context(settings, database, text_factory=lambda: real_text_generator, image_factory=lambda: real_image_generator)
     texts = text_adapters(model_cache_dir, tmp_path / "adapters", CYCLES)
     images = image_adapters(real_image_generator.pipeline, tmp_path / "adapters", CYCLES)
     # Versions other tests left loaded are unloaded on the first sync, like stale ones in the app.

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from feedback_db.queries import upsert_rating, upsert_set_rating
 from models.base import TextParams
-from playground.context import AppContext
-from playground.database import Database, open_database
-from playground.generation import stream_text
-from playground.settings import Settings
+from playground.core.database import Database, open_database
+from playground.core.settings import Settings
+from playground.services.generation import stream_text
+from playground.serving.context import AppContext, build_context
 from tests.db.helpers import add_rater
 
 
@@ -27,7 +27,7 @@ class TextLoop:
 def text_loop(tmp_path: Path, model_cache_dir: Path, generator, rater: str) -> TextLoop:
     settings = Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
     database = open_database(settings)
-    context = AppContext(settings=settings, database=database, text_factory=lambda: generator, image_factory=lambda: None)
+    context = build_context(settings, database, text_factory=lambda: generator, image_factory=lambda: None)
     with database.sessions.begin() as session:
         rater_id = add_rater(session, rater, role="annotator").id
     return TextLoop(settings, database, context, rater_id)

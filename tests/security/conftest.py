@@ -6,7 +6,7 @@ import pytest
 from gradio_client import Client
 
 from feedback_db.users import create_user
-from playground.context import AppContext
+from playground.serving.context import build_context
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import running_app
 
@@ -16,7 +16,7 @@ PASSWORD = "adminpass123"
 @pytest.fixture
 def context(settings, database):
     text, image = FakeTextGenerator(), FakeImageGenerator()
-    return AppContext(settings=settings, database=database, text_factory=lambda: text, image_factory=lambda: image)
+    return build_context(settings, database, text_factory=lambda: text, image_factory=lambda: image)
 
 
 @pytest.fixture

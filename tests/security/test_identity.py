@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from feedback_db.schema import User, UserSession
-from playground.secret_key import SECRET_FILE
-from playground.web_guard import COOKIE_NAME
+from playground.core.secret_key import SECRET_FILE
+from playground.serving.context import build_context
+from playground.web.guard import COOKIE_NAME
 from tests.launch import running_app
 from tests.security.conftest import PASSWORD, client
 
@@ -34,7 +35,7 @@ def test_3_a_stolen_session_hash_without_the_cookie_gets_nothing(url):
     attacker = client(url)  # its own cookie, the admin's session_hash
     attacker.session_hash = admin.session_hash
     # The session_hash is bound to the admin's cookie: refused before any handler runs
-    # (playground/web_sessions.py); the handlers would refuse it too, as they read the cookie.
+    # (playground/web/sessions.py); the handlers would refuse it too, as they read the cookie.
     with pytest.raises(Exception, match="403 Forbidden"):
         attacker.predict(api_name="/annotate_agreement")
     with pytest.raises(Exception, match="403 Forbidden"):
@@ -63,9 +64,7 @@ def test_8_a_browser_keeps_its_identity_across_a_restart(context, accounts, data
     with database.read_sessions() as session:
         before = session.scalars(select(User.id).where(User.role == "end_user")).all()
     with running_app(
-        context.__class__(
-            settings=context.settings, database=database, text_factory=context.text_factory, image_factory=context.image_factory
-        )
+        build_context(context.settings, database, lambda: context.generator("text"), lambda: context.generator("image"))
     ) as url:
         again = client(url, cookies=cookies)
         again.predict("a blue square", "", 1, 2, 2.0, 256, 6, api_name="/generate_image")
@@ -84,7 +83,7 @@ def test_8_the_identity_cookie_is_http_only_and_same_site(url):
 
 
 def test_10_data_dir_secret_database_and_exports_are_private(url, context, tmp_path, capsys):
-    from playground.cli import main
+    from playground.cli.main import main
 
     data_dir = context.settings.data_dir
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700

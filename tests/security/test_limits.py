@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from playground.limits import SlidingWindow
-from playground.ui.annotate import PUBLIC
-from playground.ui.login import LOGIN_POOL
+from playground.core.limits import SlidingWindow
+from playground.web.ui.annotate import PUBLIC
+from playground.web.ui.login import LOGIN_POOL
 from tests.launch import running_app
 from tests.security.conftest import PASSWORD, client
 
@@ -47,7 +47,7 @@ def test_2_the_lockout_ends_when_the_window_has_passed():
 
 
 def test_2_log_in_runs_in_its_own_small_pool_apart_from_annotation(context):
-    from playground.app import build_app
+    from playground.web.app import build_app
 
     pools = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in build_app(context).fns.values()}
     assert pools["annotate_login"] == pools["insights_login"] == ("login", 2)

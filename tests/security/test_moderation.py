@@ -3,6 +3,8 @@ or flagged outputs never reach training data or the annotation queue."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,7 +13,7 @@ from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.queries import set_flag, upsert_rating, upsert_set_rating
 from feedback_db.schema import Output, Request, User
 from models.finetune.data import DataConfig, build_datasets
-from playground.moderation import Moderator
+from playground.core.moderation import Moderator
 from tests.launch import running_app
 from tests.security.conftest import client
 
@@ -35,7 +37,7 @@ def test_the_classifier_hook_flags_what_the_blocklist_misses():
 
 
 def test_a_moderated_output_is_withheld_on_screen_and_kept_out_of_training_and_the_queue(context, accounts, database):
-    context.moderator = Moderator(blocked=("answer1",))  # the fake's second candidate
+    context = dataclasses.replace(context, moderator=Moderator(blocked=("answer1",)))  # the fake's second candidate
     with running_app(context) as url:
         caller = client(url)
         result = caller.predict("hello world", 2, 8, 0.7, 0.9, 1.1, 1, "", api_name="/generate_text")

@@ -13,9 +13,9 @@ import time
 import httpx
 
 from feedback_db.schema import Rating
-from playground.app import drain
-from playground.cli import main
-from playground.web_guard import GuardState
+from playground.cli.main import main
+from playground.web.app import drain
+from playground.web.guard import GuardState
 from tests.db.helpers import add_rater, add_text_request
 from tests.launch import free_port
 
@@ -103,7 +103,7 @@ def test_sigterm_stops_the_server_cleanly(tmp_path):
 def test_a_read_only_or_full_data_dir_is_reported_as_such(tmp_path):
     from sqlalchemy.exc import OperationalError
 
-    from playground.storage import storage_problem
+    from playground.core.storage import storage_problem
 
     full = OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
     read_only = OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database"))

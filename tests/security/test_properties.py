@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from feedback_db.errors import FeedbackDBError
 from feedback_db.queries import NewOutput, record_request, upsert_rating
 from feedback_db.schema import Output, Rating, Request, SetRating
-from playground.errors import PlaygroundError
-from playground.feedback import rate_output, rate_set
-from playground.identity import viewer_for_token
-from playground.ui.values import score_value
+from playground.core.errors import PlaygroundError
+from playground.services.identity import viewer_for_token
+from playground.services.ratings import rate_output, rate_set
+from playground.web.ui.values import score_value
 from tests.db.helpers import add_text_request
 
 ANY = st.one_of(

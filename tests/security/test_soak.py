@@ -19,8 +19,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from playground.secret_key import SECRET_FILE, token_hash
-from playground.web_guard import COOKIE_NAME
+from playground.core.secret_key import SECRET_FILE, token_hash
+from playground.web.guard import COOKIE_NAME
 from tests.launch import free_port
 
 CLIENTS = 50

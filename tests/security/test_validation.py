@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from feedback_db.export import export_frames
 from feedback_db.frames import read_frames
 from feedback_db.schema import Rating, Request, SetRating, User, UserSession
-from playground.cli import main
+from playground.cli.main import main
 from tests.security.conftest import client
 
 
@@ -131,25 +131,25 @@ def test_9_a_read_only_database_is_reported_as_such(url, database, monkeypatch):
 
         raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("attempt to write a readonly database"))
 
-    monkeypatch.setattr("playground.feedback.save_rating", refuse_writes)  # the write of /rate_text
+    monkeypatch.setattr("playground.services.ratings.save_rating", refuse_writes)  # the write of /rate_text
     with pytest.raises(Exception, match="read-only"):
         caller.predict(0, 3, None, None, None, api_name="/rate_text")
 
 
 def test_12_a_refusal_is_one_log_line_and_http_422_a_fault_keeps_its_traceback(url, caplog, capfd, monkeypatch):
-    caplog.set_level(logging.INFO, logger="playground.ui")
+    caplog.set_level(logging.INFO, logger="playground.web.ui")
     api = url + "gradio_api/run/rate_text"
     response = httpx.post(api, json={"data": [None, 0, 9, None, None, None]})  # (state, index, scores...)
     assert response.status_code == 422 and "naturalness must be a whole number" in response.json()["error"]
-    refusals = [r for r in caplog.records if r.name == "playground.ui"]
+    refusals = [r for r in caplog.records if r.name == "playground.web.ui"]
     assert len(refusals) == 1 and refusals[0].exc_info is None
     assert "Traceback" not in capfd.readouterr().err
 
     def crash(*args, **kwargs):
         raise RuntimeError("a real bug")
 
-    monkeypatch.setattr("playground.ui.rating_api.viewer_of", crash)
+    monkeypatch.setattr("playground.web.ui.rating_api.viewer_of", crash)
     response = httpx.post(api, json={"data": [None, 0, 3, None, None, None]})
     assert response.status_code == 500
-    faults = [r for r in caplog.records if r.name == "playground.ui" and r.exc_info]
+    faults = [r for r in caplog.records if r.name == "playground.web.ui" and r.exc_info]
     assert len(faults) == 1 and "a real bug" in str(faults[0].exc_info[1])

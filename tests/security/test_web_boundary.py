@@ -19,9 +19,9 @@ from contextlib import AbstractContextManager
 import httpx
 import pytest
 
-from playground.settings import Settings
-from playground.web_origins import parse_origin
-from playground.web_sessions import SessionOwners
+from playground.core.settings import Settings
+from playground.web.origins import parse_origin
+from playground.web.sessions import SessionOwners
 from tests.db.helpers import add_text_request
 from tests.launch import running_app
 from tests.security.conftest import PASSWORD

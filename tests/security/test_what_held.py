@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from feedback_db.schema import Battle, Request, User
-from playground.cli import main
+from playground.cli.main import main
 from tests.security.conftest import client
 
 HUGE = "x" * 100_000

@@ -1,0 +1,218 @@
+"""The arena as plain functions (no Gradio): start a battle, stream both sides, take the vote.
+
+Which contestants meet is decided here, on the server, and kept in the `battles` row; the
+page only ever holds the battle id. Both sides answer through the ordinary generators
+(`stream_text` / `stream_image`, pinned to the side's version), so every battle also leaves two
+normal requests (source "arena") whose outputs can be rated like any other.
+
+With a single published version of a modality, the arena compares sampling presets of it
+(`PRESETS`); those votes feed the learned sampling defaults (docs/ARENA.md).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from feedback_db.arena import (
+    Contestant,
+    PairPolicy,
+    battle_vote,
+    choose_pair,
+    create_battle,
+    finish_battle,
+    forget_stale_battles,
+    forget_unfinished_battle,
+    get_battle,
+    pair_votes,
+    published_versions,
+    record_vote,
+)
+from feedback_db.schema import Battle, Output, Request, utcnow
+from feedback_db.versions import list_versions
+from models.base import ImageParams, TextParams, check_modality, check_prompt
+from playground.core.errors import NotAllowedError
+from playground.services.generation import screened_prompt, stream_image, stream_text
+from playground.services.identity import Viewer
+from playground.serving.context import AppContext
+
+SIDES = ("a", "b")
+MAX_PROMPT_CHARS = {"text": 4000, "image": 2000}
+ARENA_SOURCE = "arena"
+# The knob each modality's presets move, and the values compared while only one version exists.
+PRESETS: dict[str, dict[str, dict[str, float]]] = {
+    "text": {f"temperature={t}": {"temperature": t} for t in (0.4, 0.7, 1.0)},
+    "image": {f"guidance={g}": {"guidance_scale": float(g)} for g in (2, 3, 4)},
+}
+TEXT_MAX_NEW_TOKENS = 160
+IMAGE_STEPS = 20
+# A battle streams for a minute or two at most; one still unfinished after this was cut off by a
+# process that died, and is removed when the next battle starts.
+STALE_BATTLE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SideUpdate:
+    """Progress of one side; carries content only, never the contestant behind it."""
+
+    side: str
+    text: str | None = None
+    image: Any | None = None  # a PIL image once finished
+    step: int = 0
+    total_steps: int = 0
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class RevealedSide:
+    contestant: Contestant
+    status: str  # base | active | candidate | retired
+    latency_ms: float | None
+    tokens: int | None
+
+
+@dataclass(frozen=True)
+class Reveal:
+    outcome: str
+    sides: dict[str, RevealedSide]
+
+
+def validate_battle(context: AppContext, modality: str, prompt: str) -> str:
+    """The checked, cleaned prompt of a battle request, passed by the content filter; raises
+    before anything (a battle, or a new browser's identity) is written."""
+    return screened_prompt(context, check_prompt(prompt, MAX_PROMPT_CHARS[check_modality(modality)]))
+
+
+def start_battle(context: AppContext, viewer: Viewer, modality: str, prompt: str, rng: random.Random | None = None) -> int:
+    """Pick two contestants for `prompt` and open a battle; return its id (all the page keeps)."""
+    # 1. Validate before anything is written.
+    prompt = validate_battle(context, modality, prompt)
+    rng = rng or random.Random()
+    with context.database.sessions.begin() as session:
+        forget_stale_battles(session, started_before=utcnow() - STALE_BATTLE)
+        # 2. Versions of this modality; with only one, its sampling presets compete instead.
+        versions = published_versions(session, modality=modality)
+        candidates = [v for v in versions if v.status == "candidate"]
+        active = next((v for v in versions if v.status == "active"), None)
+        if len(versions) >= 2:
+            contestants = [Contestant(v.name) for v in versions]
+            focus = Contestant(candidates[-1].name) if candidates else None
+            active_side = Contestant(active.name) if active else None
+        else:
+            contestants = [Contestant(versions[0].name, preset) for preset in PRESETS[modality]]
+            focus = active_side = None
+        # 3. The pair (few votes first, the newest candidate until it has enough), sides random.
+        side_a, side_b = choose_pair(
+            contestants,
+            pair_votes(session, modality=modality),
+            rng,
+            focus=focus,
+            active=active_side,
+            policy=PairPolicy(),
+        )
+        battle = create_battle(session, modality=modality, prompt=prompt, side_a=side_a, side_b=side_b, user_id=viewer.user_id)
+        return battle.id
+
+
+def stream_battle(context: AppContext, viewer: Viewer, battle_id: int, cancel: threading.Event | None = None) -> Iterator[SideUpdate]:
+    """Generate side A, then side B (same seed for both), then mark the battle ready for a vote."""
+    battle = _own_battle(context, viewer, battle_id)
+    if battle.finished_at is not None:
+        raise NotAllowedError("this battle has already been played: start a new one")
+    seed = random.randrange(2**31)  # both sides share it, so only the contestant differs
+    request_ids: dict[str, int] = {}
+    for side in SIDES:
+        version, preset = (battle.version_a, battle.preset_a) if side == "a" else (battle.version_b, battle.preset_b)
+        if battle.modality == "text":
+            params = _text_params(context, version, preset, seed)
+            for update in stream_text(context, viewer, battle.prompt, params, cancel, ARENA_SOURCE, version):
+                yield SideUpdate(side, text=update.texts[0], done=update.recorded is not None)
+                if update.recorded is not None:
+                    request_ids[side] = update.recorded.request_id
+        else:
+            params = _image_params(context, version, preset, seed)
+            for update in stream_image(context, viewer, battle.prompt, params, cancel, ARENA_SOURCE, version):
+                image = update.outputs[0].image if update.outputs else None
+                yield SideUpdate(side, image=image, step=update.step, total_steps=update.total_steps, done=update.recorded is not None)
+                if update.recorded is not None:
+                    request_ids[side] = update.recorded.request_id
+    with context.database.sessions.begin() as session:
+        finish_battle(session, battle_id=battle_id, request_a_id=request_ids["a"], request_b_id=request_ids["b"])
+
+
+def abandon_battle(context: AppContext, battle_id: int) -> None:
+    """A battle whose stream ended before both answers finished is removed (a finished one is
+    kept): unfinished battles never take a vote, so they would only be clutter."""
+    with context.database.sessions.begin() as session:
+        forget_unfinished_battle(session, battle_id=battle_id)
+
+
+def vote(context: AppContext, viewer: Viewer, battle_id: int, outcome: str, reason: str | None = None) -> Reveal:
+    """Record the viewer's vote; only then say who was behind A and B."""
+    with context.database.sessions.begin() as session:
+        record_vote(session, battle_id=battle_id, voter_id=viewer.user_id, outcome=outcome, reason=reason)
+    return reveal(context, viewer, battle_id)
+
+
+def reveal(context: AppContext, viewer: Viewer, battle_id: int) -> Reveal:
+    """The names and figures behind a voted battle (refused before the vote)."""
+    with context.database.read_sessions() as session:
+        battle = get_battle(session, battle_id=battle_id)
+        if battle.user_id != viewer.user_id:
+            raise NotAllowedError("this battle belongs to another viewer")
+        cast = battle_vote(session, battle_id=battle_id)
+        if cast is None:
+            raise NotAllowedError("vote first: the names are shown after the vote")
+        statuses = {v.name: v.status for v in published_versions(session, modality=battle.modality)}
+        sides = {
+            "a": _revealed(session, Contestant(battle.version_a, battle.preset_a), battle.request_a_id, statuses),
+            "b": _revealed(session, Contestant(battle.version_b, battle.preset_b), battle.request_b_id, statuses),
+        }
+        return Reveal(cast.outcome, sides)
+
+
+def _revealed(session, contestant: Contestant, request_id: int | None, statuses: dict[str, str]) -> RevealedSide:
+    output = None
+    if request_id is not None:
+        request = session.get(Request, request_id)
+        output = request.outputs[0] if request is not None and request.outputs else None
+    return RevealedSide(
+        contestant,
+        statuses.get(contestant.version, "deleted"),
+        output.latency_ms if isinstance(output, Output) else None,
+        output.tokens if isinstance(output, Output) else None,
+    )
+
+
+def _own_battle(context: AppContext, viewer: Viewer, battle_id: int) -> Battle:
+    with context.database.read_sessions() as session:
+        battle = get_battle(session, battle_id=battle_id)
+    if battle.user_id != viewer.user_id:
+        raise NotAllowedError("this battle belongs to another viewer: start your own battle")
+    return battle
+
+
+def _defaults(context: AppContext, modality: str, version: str) -> dict[str, Any]:
+    with context.database.read_sessions() as session:
+        row = next((v for v in list_versions(session, modality=modality) if v.name == version), None)
+        return dict(row.sampling_defaults) if row is not None else {}
+
+
+def _text_params(context: AppContext, version: str, preset: str, seed: int) -> TextParams:
+    params = TextParams(max_new_tokens=TEXT_MAX_NEW_TOKENS, n=1, seed=seed)
+    learned = _defaults(context, "text", version)
+    if "temperature" in learned:
+        params = replace(params, temperature=float(learned["temperature"]))
+    return replace(params, **PRESETS["text"].get(preset, {})).validate()
+
+
+def _image_params(context: AppContext, version: str, preset: str, seed: int) -> ImageParams:
+    params = ImageParams(steps=IMAGE_STEPS, n=1, seed=seed)
+    learned = _defaults(context, "image", version)
+    if "guidance_scale" in learned:
+        params = replace(params, guidance_scale=float(learned["guidance_scale"]))
+    return replace(params, **PRESETS["image"].get(preset, {})).validate()

@@ -1,0 +1,103 @@
+"""`playground report`: the leaderboards and per-version figures as Markdown, plots as PNG.
+
+Meant for a nightly mail or a wiki page: `report.md` links the PNGs written beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from feedback_db.standings import (
+    leaderboard_rows,
+    preset_leaderboard,
+    version_leaderboard,
+    version_rating_means,
+)
+from playground.core.database import Database
+from playground.core.settings import Settings
+from playground.services.insights import Insights, read_insights
+
+
+@dataclass
+class Report:
+    markdown: str
+    figures: dict[str, object] = field(default_factory=dict)  # file name -> matplotlib Figure
+
+
+def build_report(database: Database, settings: Settings, *, modalities: tuple[str, ...], since: datetime | None, rounds: int) -> Report:
+    lines = ["# Playground report", ""]
+    if since is not None:
+        lines += [f"Feedback since {since:%Y-%m-%d}.", ""]
+    figures: dict[str, object] = {}
+    for modality in modalities:
+        with database.read_sessions() as session:
+            board = version_leaderboard(session, modality=modality, since=since, rounds=rounds)
+            presets = preset_leaderboard(session, modality=modality, since=since, rounds=rounds)
+            means = version_rating_means(session, modality=modality, since=since)
+        insights = read_insights(database, modality, since=since, data_dir=settings.data_dir)
+        lines += [f"## {modality.capitalize()}", "", "### Arena: model versions", ""]
+        lines += [_table(leaderboard_rows(board), "No version battles voted on yet.")]
+        lines += ["", "### Arena: sampling presets", "", _table(leaderboard_rows(presets), "No preset battles yet.")]
+        lines += ["", "### Mean ratings per version (95% CI)", "", _table(means.round(2), "No ratings yet.")]
+        lines += ["", "### Latency (s)", "", _table(insights.latency.drop(columns="bar").round(2), "No outputs yet.")]
+        lines += ["", "### Automatic metrics", "", _table(insights.metrics.round(3), "No outputs yet.")]
+        for name, figure in _figures(insights).items():
+            file_name = f"{modality}-{name}.png"
+            figures[file_name] = figure
+            lines += ["", f"![{modality} {name}]({file_name})"]
+        lines.append("")
+    return Report("\n".join(lines), figures)
+
+
+def write_report(report: Report, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for file_name, figure in report.figures.items():
+        figure.savefig(out_dir / file_name, dpi=100, bbox_inches="tight")
+    path = out_dir / "report.md"
+    path.write_text(report.markdown, encoding="utf-8")
+    return path
+
+
+def _table(frame: pd.DataFrame, empty: str) -> str:
+    if frame.empty:
+        return f"_{empty}_"
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _figures(insights: Insights) -> dict[str, object]:
+    """Score distribution, mean score per version and latency, each as one matplotlib figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    figures = {}
+    if not insights.scores.empty:
+        pivot = insights.scores.pivot_table(index="score", columns=["axis", "model_version"], values="count", fill_value=0)
+        figure, axis = plt.subplots(figsize=(8, 4))
+        pivot.plot.bar(ax=axis, title="Score distribution per version and axis", rot=0)
+        axis.set_ylabel("ratings")
+        figures["scores"] = figure
+    if not insights.trend_version.empty:
+        pivot = insights.trend_version.pivot_table(index="model_version", columns="axis", values="mean", sort=False)
+        figure, axis = plt.subplots(figsize=(8, 4))
+        pivot.plot(ax=axis, marker="o", title="Mean score per version (in order of first use)", ylim=(1, 5))
+        figures["trend"] = figure
+    if not insights.latency.empty:
+        pivot = insights.latency.pivot_table(index="model_version", columns="quantile", values="latency_s")
+        figure, axis = plt.subplots(figsize=(8, 4))
+        pivot.plot.bar(ax=axis, title="Latency per output (s)", rot=0)
+        figures["latency"] = figure
+    return figures

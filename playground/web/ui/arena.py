@@ -1,0 +1,158 @@
+"""The Arena tab: one prompt, two anonymous answers "A" and "B", one vote, then the names.
+
+Layout only wires `playground.services.arena`. The page state holds the battle id and nothing else;
+which versions answered stays in the database until the vote is in. The vote buttons are
+enabled once both answers have finished, and the server refuses an early or second vote anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from playground.core.errors import StaleRequestError
+from playground.services.arena import SIDES, Reveal, abandon_battle, start_battle, stream_battle, validate_battle, vote
+from playground.services.identity import find_viewer, viewer_for_token
+from playground.serving.context import AppContext
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.session import client_of
+
+VOTES = (("a", "← A is better"), ("b", "B is better →"), ("tie", "Tie"), ("both_bad", "Both bad"))
+OUTCOME_WORDS = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "both bad"}
+INTRO = (
+    "Two model versions answer the same prompt as **A** and **B**, in random order. "
+    "Vote for the better one; the names are shown after your vote. "
+    "Votes decide which version is served next."
+)
+
+
+def build_arena_tab(context: AppContext) -> None:
+    battle = gr.State(None)  # {"battle_id": int}: never a version name
+    # 1. Prompt and the battle button.
+    gr.Markdown(INTRO, elem_id="arena-intro")
+    with gr.Row(equal_height=False):
+        prompt = gr.Textbox(
+            label="Prompt", lines=2, max_lines=8, scale=4, elem_id="arena-prompt", placeholder="Ask something, or describe a picture…"
+        )
+        with gr.Column(scale=1, min_width=180):
+            modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Battle of", elem_id="arena-modality")
+            start = gr.Button("New battle", variant="primary", elem_id="arena-start")
+    status = gr.Markdown(elem_id="arena-status")
+    # 2. The two sides.
+    texts, images = {}, {}
+    with gr.Row(equal_height=True, elem_classes="cards"):
+        for side in SIDES:
+            with gr.Column(min_width=260, elem_id=f"arena-{side}", elem_classes="card"):
+                texts[side] = gr.Textbox(label=side.upper(), lines=10, max_lines=24, interactive=False, elem_id=f"arena-{side}-text")
+                images[side] = gr.Image(
+                    label=side.upper(),
+                    interactive=False,
+                    height=256,
+                    visible=False,
+                    buttons=["fullscreen"],  # no Spaces-only "share"
+                    format="png",
+                    elem_id=f"arena-{side}-image",
+                )
+    # 3. The vote, then the reveal.
+    reason = gr.Textbox(label="Why? (optional)", max_lines=2, max_length=500, elem_id="arena-reason")
+    with gr.Row():
+        buttons = {outcome: gr.Button(label, interactive=False, elem_id=f"arena-vote-{outcome}") for outcome, label in VOTES}
+    revealed = gr.Markdown(elem_id="arena-reveal")
+
+    def enable(on: bool) -> dict:
+        return {button: gr.Button(interactive=on) for button in buttons.values()}
+
+    def fight(modality_value: str, prompt_value: str, request: gr.Request) -> Iterator[dict]:
+        with shown_to_user("start a battle"):
+            # 1. Who is asking: the caller's cookie, never Gradio's session_hash; a new browser's
+            #    identity row is written only once the request is known to be valid.
+            client = client_of(context, request)
+            viewer_value = find_viewer(context.database, client.key)
+            if viewer_value is None:
+                validate_battle(context, modality_value, prompt_value)
+                viewer_value = viewer_for_token(context.database, client.key)
+            context.generation_limits.take(client.key, client.ip)
+            battle_id = start_battle(context, viewer_value, modality_value, prompt_value)
+            finished = False
+            try:
+                yield from play(battle_id, viewer_value, modality_value == "image")
+                finished = True
+            finally:
+                # Stopped, disconnected, failed, or a direct API call that returns after the first
+                # update; a finished battle costs no extra write transaction here.
+                if not finished:
+                    abandon_battle(context, battle_id)
+
+    def play(battle_id: int, viewer_value, is_image: bool) -> Iterator[dict]:
+        yield {
+            battle: {"battle_id": battle_id},
+            revealed: "",
+            reason: "",
+            status: "Generating **A**…",
+            **enable(False),
+            **{texts[s]: gr.Textbox(value="", visible=not is_image) for s in SIDES},
+            **{images[s]: gr.Image(value=None, visible=is_image) for s in SIDES},
+        }
+        for update in stream_battle(context, viewer_value, battle_id):
+            label = update.side.upper()
+            if is_image:
+                progress = f"Drawing **{label}**: step {update.step}/{update.total_steps}"
+                yield {images[update.side]: update.image, status: progress} if update.done else {status: progress}
+            else:
+                yield {texts[update.side]: update.text, status: f"Generating **{label}**…"}
+        yield {status: "Both answers are in: which is better?", **enable(True)}
+
+    def caster(outcome: str):
+        # A closure, not functools.partial: Gradio finds the gr.Request parameter by signature.
+        def cast_vote(battle_value: dict | None, reason_value: str, request: gr.Request) -> dict:
+            return cast(outcome, battle_value, reason_value, request)
+
+        return cast_vote
+
+    def cast(outcome: str, battle_value: dict | None, reason_value: str, request: gr.Request) -> dict:
+        with shown_to_user("vote"):
+            viewer_value = find_viewer(context.database, client_of(context, request).key)
+            if viewer_value is None or not battle_value:
+                raise StaleRequestError("start a battle first, then vote")
+            result = vote(context, viewer_value, int(battle_value["battle_id"]), outcome, reason_value)
+            return {revealed: reveal_markdown(result), status: "✓ Vote saved. Click **New battle** for another.", **enable(False)}
+
+    sides_out = [texts[s] for s in SIDES] + [images[s] for s in SIDES]
+    start.click(
+        fight,
+        [modality, prompt],
+        [battle, revealed, reason, status, *buttons.values(), *sides_out],
+        api_name="arena_battle",
+        concurrency_id="models",
+        concurrency_limit=context.settings.gpu_concurrency,
+        show_progress_on=[status],
+    )
+    for outcome, button in buttons.items():
+        button.click(
+            caster(outcome),
+            [battle, reason],
+            [revealed, status, *buttons.values()],
+            api_name=f"arena_vote_{outcome}",
+            concurrency_id="arena",
+            concurrency_limit=8,
+            show_progress="hidden",
+        )
+
+
+def reveal_markdown(result: Reveal) -> str:
+    lines = [f"**You voted: {OUTCOME_WORDS[result.outcome]}.**", ""]
+    for side in SIDES:
+        revealed = result.sides[side]
+        figures = []
+        if revealed.latency_ms is not None:
+            figures.append(f"{revealed.latency_ms / 1000:.1f} s")
+        if revealed.tokens is not None:
+            figures.append(f"{revealed.tokens} tokens")
+        preset = f" with sampling preset `{revealed.contestant.preset}`" if revealed.contestant.preset else ""
+        lines.append(
+            f"- **{side.upper()}** was `{revealed.contestant.version}`{preset} "
+            f"({revealed.status}){' · ' + ' · '.join(figures) if figures else ''}"
+        )
+    lines += ["", "See the **Leaderboard** tab for the standings."]
+    return "\n".join(lines)

@@ -1,0 +1,410 @@
+"""Candidate cards (one output with its rating widgets) and the set panel (diversity, best pick).
+
+Shared by the Text and Image tabs. Every rating widget saves on its own event (`.input`, so
+programmatic resets never write), and shows that it was saved next to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MethodType
+from typing import Any
+
+import gradio as gr
+
+from feedback_db.errors import InvalidInputError
+from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS, compose_reason
+from playground.core.errors import StaleRequestError
+from playground.services.identity import Viewer
+from playground.services.ratings import flag_output, give_reason, rate_output, rate_set
+from playground.serving.context import AppContext
+from playground.web.ui.content import Guidelines
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.session import viewer_of
+from playground.web.ui.values import score_value
+from playground.web.ui.wording import saved_line
+
+MAX_CARDS = 4
+# Rating events never wait behind anything: un-queued for the browser (one POST each), and
+# without a concurrency limit for gradio_client, which joins the queue even for un-queued
+# events and there met Gradio's default limit of 1 per event: 50 raters took turns on one slot.
+# Writes take turns on the database's write lock instead (playground/core/database.py).
+RATING_EVENT: dict[str, Any] = {"queue": False, "concurrency_limit": None}
+SCORES = [1, 2, 3, 4, 5]
+THUMBS = [("Up", 1), ("Down", -1)]
+
+
+def _typed_api_info(self: Any) -> dict[str, Any]:
+    values = [value for _, value in self.choices]
+    integer = bool(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    return {"type": "integer" if integer else "string", "enum": values, "title": type(self).__name__}
+
+
+def _typed_preprocess(self: Any, payload: Any) -> Any:
+    by_text = {str(value): value for _, value in self.choices}
+    if isinstance(payload, str) and payload.strip() in by_text:
+        payload = by_text[payload.strip()]
+    return type(self).preprocess(self, payload)
+
+
+def _typed(component: Any) -> Any:
+    """Gradio describes every Radio/Dropdown value as a string in the API schema, even integer
+    choices, and then refuses the strings. This instance says the real type and accepts a choice
+    sent as its text ("3" for 3). Bound per instance, not subclassed: the browser loads a
+    component's code by its class, and a subclass would be fetched as a custom component; bound
+    methods follow the copies Gradio makes when choices are updated."""
+    component.api_info = MethodType(_typed_api_info, component)
+    component.preprocess = MethodType(_typed_preprocess, component)
+    return component
+
+
+def TypedRadio(*args: Any, **kwargs: Any) -> gr.Radio:  # noqa: N802 - used like a component class
+    return _typed(gr.Radio(*args, **kwargs))
+
+
+def TypedDropdown(*args: Any, **kwargs: Any) -> gr.Dropdown:  # noqa: N802
+    return _typed(gr.Dropdown(*args, **kwargs))
+
+
+@dataclass
+class CandidateCard:
+    column: gr.Column
+    content: gr.Textbox | gr.Image  # text: the raw text (hidden unless "Show raw text")
+    rendered: gr.Markdown | None  # text: the same text as sanitized Markdown; None for images
+    meta: gr.Markdown
+    naturalness: gr.Radio
+    reliability: gr.Radio
+    thumbs: gr.Radio
+    comment: gr.Textbox
+    flag: gr.Checkbox
+    saved: gr.Markdown
+    why: gr.Group  # reason chips and details, shown on a thumbs-down or a flag
+    reasons: gr.CheckboxGroup
+    reason_detail: gr.Textbox
+    image: gr.Image | None = None  # history cards show either text or an image
+    regenerate: gr.Button | None = None  # same prompt and parameters, new seeds (playground/web/ui/regenerate.py)
+
+
+@dataclass
+class SetPanel:
+    group: gr.Group
+    diversity: gr.Radio
+    best: gr.Radio
+    saved: gr.Markdown
+
+
+def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
+    """One candidate: the output, its facts, and naturalness/reliability/thumbs/comment/flag."""
+    prefix = f"{kind}-{index}"
+    with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
+        rendered = image = None
+        if kind in ("text", "history"):
+            # Gradio sanitizes the Markdown's HTML (sanitize_html), so markup in a model's output
+            # is shown, never run; the raw text stays one toggle away, with its copy button.
+            rendered = gr.Markdown(
+                label=f"Candidate {index + 1}",
+                show_label=True,
+                container=True,
+                buttons=["copy"],
+                sanitize_html=True,
+                min_height=120,
+                max_height=480,
+                elem_id=f"{prefix}-rendered",
+                elem_classes="rendered-output",
+            )
+            content = gr.Textbox(
+                label=f"Candidate {index + 1} (raw text)",
+                lines=8,
+                max_lines=20,
+                interactive=False,
+                elem_id=f"{prefix}-output",
+                elem_classes="raw-output",
+                buttons=["copy"],
+            )
+        if kind != "text":
+            image = gr.Image(
+                # No "share": it needs Hugging Face Spaces and only says so; download is the copy.
+                label=f"Image {index + 1}",
+                interactive=False,
+                height=256,
+                visible=kind == "image",
+                buttons=["download", "fullscreen"],
+                elem_id=f"{prefix}-{'image' if kind == 'history' else 'output'}",
+                format="png",
+            )
+            content = content if kind == "history" else image
+        meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+        regenerate = (
+            None
+            if kind == "history"
+            else gr.Button(
+                "↻ Regenerate",
+                size="sm",
+                variant="secondary",
+                interactive=False,
+                elem_id=f"{prefix}-regenerate",
+                elem_classes="regenerate",
+            )
+        )
+        # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
+        naturalness = TypedRadio(
+            SCORES,
+            label="Naturalness",
+            info=guidelines.one_line("naturalness"),
+            elem_id=f"{prefix}-naturalness",
+            elem_classes="score",
+            interactive=False,
+        )
+        reliability = TypedRadio(
+            SCORES,
+            label="Reliability",
+            info=guidelines.one_line("reliability"),
+            elem_id=f"{prefix}-reliability",
+            elem_classes="score",
+            interactive=False,
+        )
+        with gr.Row(elem_classes="card-actions"):
+            thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
+            flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
+        with gr.Group(visible=False, elem_id=f"{prefix}-why") as why:
+            reasons = gr.CheckboxGroup(
+                list(REASON_CHIPS),
+                label="Why? (thumbs-down or flag)",
+                elem_id=f"{prefix}-reasons",
+            )
+            reason_detail = gr.Textbox(
+                label="Details",
+                placeholder="Optional; press Enter to save",
+                lines=1,
+                max_length=MAX_REASON_DETAIL_CHARS,
+                elem_id=f"{prefix}-reason-detail",
+            )
+        comment = gr.Textbox(
+            label="Comment",
+            placeholder="Optional; press Enter to save",
+            lines=1,
+            max_length=5000,
+            elem_id=f"{prefix}-comment",
+            interactive=False,
+        )
+        saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
+    return CandidateCard(
+        column,
+        content,
+        rendered,
+        meta,
+        naturalness,
+        reliability,
+        thumbs,
+        comment,
+        flag,
+        saved,
+        why,
+        reasons,
+        reason_detail,
+        image,
+        regenerate,
+    )
+
+
+def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
+    with gr.Group(visible=False, elem_id=f"{kind}-set") as group:
+        with gr.Row():
+            diversity = TypedRadio(
+                SCORES,
+                label="Diversity of the set",
+                info=guidelines.one_line("diversity"),
+                elem_id=f"{kind}-diversity",
+                scale=2,
+            )
+            best = TypedRadio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
+        saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
+    return SetPanel(group, diversity, best, saved)
+
+
+def raw_text_toggle(kind: str) -> gr.Checkbox:
+    """Show the candidates' raw text instead of rendered Markdown; runs in the browser only."""
+    toggle = gr.Checkbox(False, label="Show raw text", elem_id=f"{kind}-raw", container=False)
+    toggle.change(
+        None,
+        toggle,
+        None,
+        js=f"(on) => document.getElementById('{kind}-cards')?.classList.toggle('show-raw', on)",
+    )
+    return toggle
+
+
+def output_id_for(shown: dict[str, Any] | None, index: Any) -> int:
+    """The database id of the output shown in card `index`, from the request state."""
+    if not shown or not shown.get("output_ids"):
+        raise StaleRequestError("there is no candidate here to rate yet: generate first")
+    count = len(shown["output_ids"])
+    position = score_value("the candidate index", index, low=0, high=count - 1)
+    if position is None:
+        raise InvalidInputError(f"give a candidate index from 0 to {count - 1}")
+    return int(shown["output_ids"][position])
+
+
+def request_id_for(shown: dict[str, Any] | None) -> int:
+    if not shown:
+        raise StaleRequestError("there are no candidates to rate yet: generate first")
+    return int(shown["request_id"])
+
+
+def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.State) -> None:
+    """Save each rating widget of card `index` the moment the user changes it."""
+    database = context.database
+
+    def save(field: str):
+        def handler(shown_value: dict | None, value: Any, request: gr.Request) -> str:
+            with shown_to_user("save the rating"):
+                viewer_value = require_viewer(viewer_of(context, request))
+                output_id = output_id_for(shown_value, index)
+                if field == "flag":
+                    return saved_line(flag_output(database, viewer_value, output_id, bool(value)))
+                if field == "comment":
+                    value = value.strip() or None
+                return saved_line(rate_output(database, viewer_value, output_id, **{field: value}))
+
+        return handler
+
+    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
+    for field, component in (("naturalness", card.naturalness), ("reliability", card.reliability)):
+        component.input(save(field), [shown, component], card.saved, **common)
+
+    def save_negative(field: str):
+        """Thumbs and flag: saved with the reason already chosen; the reason box follows them."""
+
+        def handler(shown_value, thumbs, flagged, chips, detail, request: gr.Request) -> tuple:
+            with shown_to_user("save the rating"):
+                viewer_value = require_viewer(viewer_of(context, request))
+                output_id = output_id_for(shown_value, index)
+                reason = compose_reason(chips, detail)
+                if field == "flag":
+                    message = flag_output(database, viewer_value, output_id, bool(flagged), reason)
+                else:
+                    extra = {"reason": reason} if thumbs == -1 else {}
+                    message = rate_output(database, viewer_value, output_id, thumbs=thumbs, **extra)
+                return saved_line(message), gr.Group(visible=thumbs == -1 or bool(flagged))
+
+        return handler
+
+    negative_inputs = [shown, card.thumbs, card.flag, card.reasons, card.reason_detail]
+    card.thumbs.input(save_negative("thumbs"), negative_inputs, [card.saved, card.why], **common)
+    card.flag.input(save_negative("flag"), negative_inputs, [card.saved, card.why], **common)
+
+    def save_reason(shown_value, chips, detail, request: gr.Request) -> str:
+        with shown_to_user("save the reason"):
+            viewer_value = require_viewer(viewer_of(context, request))
+            return saved_line(give_reason(database, viewer_value, output_id_for(shown_value, index), chips, detail))
+
+    reason_inputs = [shown, card.reasons, card.reason_detail]
+    for trigger in (card.reasons.input, card.reason_detail.submit, card.reason_detail.blur):
+        trigger(save_reason, reason_inputs, card.saved, **common)
+    for trigger in (card.comment.submit, card.comment.blur):
+        trigger(
+            save("comment"),
+            [shown, card.comment],
+            card.saved,
+            **RATING_EVENT,
+            api_visibility="private",
+            show_progress="hidden",
+        )
+
+
+def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> None:
+    database = context.database
+
+    def save_diversity(shown_value: dict | None, value: Any, request: gr.Request) -> str:
+        with shown_to_user("save the diversity score"):
+            viewer_value = require_viewer(viewer_of(context, request))
+            diversity = score_value("diversity", value, low=1, high=5)
+            return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity))
+
+    def save_best(shown_value: dict | None, index: Any, request: gr.Request) -> str:
+        with shown_to_user("save the best pick"):
+            viewer_value = require_viewer(viewer_of(context, request))
+            best = output_id_for(shown_value, index) if index not in (None, "") else None
+            return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best))
+
+    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
+    panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)
+    panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
+
+
+def require_viewer(viewer: Viewer | None) -> Viewer:
+    """Rating needs an identity, which only a finished generation creates (never a refusal)."""
+    if viewer is None:
+        raise StaleRequestError("generate first, then rate")
+    return viewer
+
+
+def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -> dict:
+    """Updates that show `n` empty cards with cleared ratings, and hide the set panel."""
+    updates: dict = {}
+    for index, card in enumerate(cards):
+        updates[card.column] = gr.Column(visible=index < n)
+        updates[card.content] = None
+        if card.rendered is not None:
+            updates[card.rendered] = ""
+        updates[card.meta] = ""
+        for radio in (card.naturalness, card.reliability, card.thumbs):
+            updates[radio] = gr.Radio(value=None, interactive=False)
+        updates[card.flag] = gr.Checkbox(value=False, interactive=False)
+        updates[card.comment] = gr.Textbox(value="", interactive=False)
+        updates[card.saved] = ""
+        updates[card.why] = gr.Group(visible=False)
+        updates[card.reasons] = []
+        updates[card.reason_detail] = ""
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=False)
+    updates[panel.group] = gr.Group(visible=False)
+    updates[panel.diversity] = None
+    updates[panel.best] = gr.Radio(choices=[], value=None)
+    updates[panel.saved] = ""
+    return updates
+
+
+def enable_ratings(cards: list[CandidateCard], n: int) -> dict:
+    """Once the `n` candidates are recorded, their rating widgets become interactive."""
+    updates: dict = {}
+    for card in cards[:n]:
+        for radio in (card.naturalness, card.reliability, card.thumbs):
+            updates[radio] = gr.Radio(interactive=True)
+        updates[card.flag] = gr.Checkbox(interactive=True)
+        updates[card.comment] = gr.Textbox(interactive=True)
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=True)
+    return updates
+
+
+def show_set_panel(panel: SetPanel, n: int) -> dict:
+    """After generation: the set panel, with one best-pick choice per candidate (none for n=1)."""
+    choices = [(f"Candidate {i + 1}", i) for i in range(n)]
+    return {
+        panel.group: gr.Group(visible=n > 1),
+        panel.best: gr.Radio(choices=choices, value=None),
+    }
+
+
+def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.components.Component]:
+    """Every component `reset_for_new_request` updates, for an event's outputs list."""
+    components: list = []
+    for card in cards:
+        components += [
+            card.column,
+            card.content,
+            *([card.rendered] if card.rendered is not None else []),
+            card.meta,
+            card.naturalness,
+            card.reliability,
+            card.thumbs,
+            card.flag,
+            card.comment,
+            card.saved,
+            card.why,
+            card.reasons,
+            card.reason_detail,
+            *([card.regenerate] if card.regenerate is not None else []),
+        ]
+    return components + [panel.group, panel.diversity, panel.best, panel.saved]

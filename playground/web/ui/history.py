@@ -1,0 +1,139 @@
+"""The "My history" tab: this browser's past requests, newest first and paged; open one to see
+its candidates and change its ratings (through the same handlers as the Text and Image tabs).
+
+Everything is read through the caller's cookie identity (playground/web/ui/session.py), so the
+history survives reloads and restarts and never shows another browser's requests.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from feedback_db.history import HistoryEntry, history_page
+from playground.serving.context import AppContext
+from playground.web.ui.candidates import (
+    MAX_CARDS,
+    TypedRadio,
+    build_card,
+    build_set_panel,
+    raw_text_toggle,
+    wire_card,
+    wire_set_panel,
+)
+from playground.web.ui.content import Guidelines
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.restore import load_view, show_request, shown_state
+from playground.web.ui.session import viewer_of
+from playground.web.ui.values import score_value
+from playground.web.ui.wording import plural
+
+PER_PAGE = 10
+PROMPT_CHARS = 80
+NOTHING_YET = "Nothing here yet: your requests in the Text and Image tabs appear here, newest first."
+
+
+def entry_label(entry: HistoryEntry) -> str:
+    prompt = " ".join(entry.prompt.split())
+    prompt = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
+    return (
+        f"{entry.created_at:%Y-%m-%d %H:%M} UTC · {entry.modality} · {prompt} · "
+        f"{plural(entry.candidates, 'candidate')}, {entry.rated} rated by you"
+    )
+
+
+def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) -> None:
+    shown = gr.State(None)  # the opened request: {"request_id": int, "output_ids": [int, ...]}
+    page = gr.State(1)
+    # 1. The list, newest first, with paging.
+    summary = gr.Markdown(elem_id="history-summary")
+    entries = TypedRadio([], label="Your requests, newest first", elem_id="history-list")
+    with gr.Row():
+        newer = gr.Button("← Newer", size="sm", elem_id="history-newer")
+        where = gr.Markdown(elem_id="history-page")
+        older = gr.Button("Older →", size="sm", elem_id="history-older")
+        refresh = gr.Button("↻ Refresh", size="sm", elem_id="history-refresh")
+    # 2. The opened request: its prompt, candidates and this browser's ratings, all editable.
+    with gr.Column(visible=False, elem_id="history-detail") as detail:
+        prompt = gr.Textbox(label="Prompt", interactive=False, lines=2, max_lines=8, elem_id="history-prompt")
+        facts = gr.Markdown(elem_id="history-facts", elem_classes="meta")
+        raw_text_toggle("history")
+        with gr.Row(equal_height=False, elem_classes="cards", elem_id="history-cards"):
+            cards = [build_card("history", i, guidelines) for i in range(MAX_CARDS)]
+        panel = build_set_panel("history", guidelines)
+
+    def list_page(page_value: int, request: gr.Request) -> tuple:
+        with shown_to_user("load your history"):
+            viewer = viewer_of(context, request)
+            if viewer is None:
+                return NOTHING_YET, gr.Radio(choices=[], value=None), "", 1
+            with context.database.read_sessions() as session:
+                found = history_page(
+                    session,
+                    session_id=viewer.browser_session,
+                    rater_id=viewer.user_id,
+                    page=max(1, int(page_value or 1)),
+                    per_page=PER_PAGE,
+                )
+            if not found.total:
+                return NOTHING_YET, gr.Radio(choices=[], value=None), "", 1
+            choices = [(entry_label(e), e.request_id) for e in found.entries]
+            return (
+                f"{plural(found.total, 'request')} from this browser. Open one to see and change your ratings.",
+                gr.Radio(choices=choices, value=None),
+                f"Page {found.page} of {found.pages}",
+                found.page,
+            )
+
+    def open_request(request_id, request: gr.Request) -> dict:
+        with shown_to_user("open the request"):
+            checked = score_value("the request id", request_id, low=1, high=2**63 - 1)
+            viewer = viewer_of(context, request)
+            if checked is None or viewer is None:
+                return {detail: gr.skip()}  # an empty dict would read as one missing value
+            view = load_view(context, viewer, checked)
+            return {
+                **show_request(context, cards, panel, view),
+                detail: gr.Column(visible=True),
+                shown: shown_state(view),
+                prompt: view.prompt,
+                facts: f"{view.modality} · {view.created_at:%Y-%m-%d %H:%M} UTC · version `{view.model_version}`",
+            }
+
+    common = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    list_outputs = [summary, entries, where, page]
+
+    def first_page(request: gr.Request) -> tuple:
+        return list_page(1, request)
+
+    def newer_page(page_value: int, request: gr.Request) -> tuple:
+        return list_page(max(1, int(page_value or 1) - 1), request)
+
+    def older_page(page_value: int, request: gr.Request) -> tuple:
+        return list_page(int(page_value or 1) + 1, request)
+
+    for trigger in (tab.select, refresh.click):
+        trigger(first_page, None, list_outputs, **common)
+    newer.click(newer_page, page, list_outputs, **common)
+    older.click(older_page, page, list_outputs, **common)
+    detail_outputs = [detail, shown, prompt, facts, panel.group, panel.diversity, panel.best, panel.saved]
+    for card in cards:
+        detail_outputs += [
+            card.column,
+            card.content,
+            card.rendered,
+            card.image,
+            card.meta,
+            card.naturalness,
+            card.reliability,
+            card.thumbs,
+            card.flag,
+            card.comment,
+            card.saved,
+            card.why,
+            card.reasons,
+            card.reason_detail,
+        ]
+    entries.input(open_request, entries, detail_outputs, **common)
+    for index, card in enumerate(cards):
+        wire_card(card, index, context, shown)
+    wire_set_panel(panel, context, shown)

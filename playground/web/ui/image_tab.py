@@ -1,0 +1,168 @@
+"""The Image tab: prompt, negative prompt, steps, guidance, seed, N images with a progress bar
+and previews, and ratings under each image."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from feedback_db.queries import clean_text
+from models.base import ImageOutput, ImageParams
+from playground.services.generation import stream_image
+from playground.serving.context import AppContext
+from playground.web.ui.candidates import (
+    MAX_CARDS,
+    TypedDropdown,
+    build_card,
+    build_set_panel,
+    wire_card,
+    wire_set_panel,
+)
+from playground.web.ui.content import Guidelines
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.image_words import build_word_chips
+from playground.web.ui.inputs import parse_seed, seed_box
+from playground.web.ui.rating_api import wire_rating_api
+from playground.web.ui.regenerate import image_inputs, wire_regenerate
+from playground.web.ui.restore import TabParts
+from playground.web.ui.session import client_of, unless_stopped, wire_stop
+from playground.web.ui.streaming import chain_generation, finished_cards
+from playground.web.ui.values import number, whole
+from playground.web.ui.waiting import loading_update
+from playground.web.ui.wording import finish_words
+
+DEFAULTS = ImageParams()
+
+
+def image_meta(output: ImageOutput, version: str) -> str:
+    return f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · {finish_words(output.finish_reason)}"
+
+
+def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None) -> TabParts:
+    """`viewer` is unused: every event reads the caller from its cookie (playground/web/ui/session.py)."""
+    shown = gr.State(None)
+    # 1. Prompt and buttons.
+    with gr.Row(equal_height=False, elem_classes="prompt-row"):
+        with gr.Column(scale=4):
+            prompt = gr.Textbox(
+                label="Prompt",
+                lines=2,
+                elem_id="image-prompt",
+                placeholder="Describe the picture…",
+                info="Enter generates · Shift+Enter adds a new line",
+            )
+            negative = gr.Textbox(label="Negative prompt", lines=1, elem_id="image-negative", placeholder="What to avoid (optional)")
+        with gr.Column(scale=1, min_width=180):
+            n = gr.Slider(1, MAX_CARDS, value=2, step=1, label="Images", elem_id="image-n")
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="image-generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="image-stop")
+    gr.Examples(examples, inputs=prompt, label="Examples")
+    build_word_chips(context, prompt)
+    # 2. Parameters, collapsed.
+    with gr.Accordion("Parameters", open=False, elem_id="image-parameters"), gr.Row():
+        steps = gr.Slider(1, 100, value=DEFAULTS.steps, step=1, label="Steps", elem_id="image-steps")
+        guidance = gr.Slider(
+            0,
+            20,
+            step=0.5,
+            label="Guidance",
+            elem_id="image-guidance",
+            # Read on every page load: the active version's learned default (docs/RETRAIN.md).
+            value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
+        )
+        size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
+        seed = seed_box("image", "blank = random; image i uses seed + i")
+    status = gr.Markdown(elem_id="image-status")
+    # 3. One card per image, then the set panel.
+    with gr.Row(equal_height=False, elem_classes="cards", elem_id="image-cards"):
+        cards = [build_card("image", i, guidelines) for i in range(MAX_CARDS)]
+    panel = build_set_panel("image", guidelines)
+
+    pending = gr.State(None)  # what `finish` puts on the cards once the images are done
+
+    def params_of(
+        negative_value: str,
+        n_value: float,
+        steps_value: float,
+        guidance_value: float,
+        size_value: float,
+        seed_value: str | None,
+    ) -> ImageParams:
+        side = whole("Size", size_value, 1)
+        return ImageParams(
+            steps=whole("Steps", steps_value, 1),
+            guidance_scale=number("Guidance", guidance_value),
+            width=side,
+            height=side,
+            n=whole("Images", n_value, 1, MAX_CARDS),
+            seed=parse_seed(seed_value),
+            negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
+        ).validate()
+
+    def run(
+        prompt_value: str,
+        negative_value: str,
+        n_value: float,
+        steps_value: float,
+        guidance_value: float,
+        size_value: float,
+        seed_value: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[dict]:
+        with shown_to_user("generate images"):
+            client = client_of(context, request)
+            params = params_of(negative_value, n_value, steps_value, guidance_value, size_value, seed_value)
+            context.generation_limits.take(client.key, client.ip)
+            stopped = {status: "Stopped before it started."}
+            if loading := loading_update(context, "image", status):
+                yield loading
+            yield from unless_stopped(
+                context,
+                client,
+                stopped,
+                lambda cancel: _stream(client.key, prompt_value, params, cancel, progress),
+            )
+
+    def _stream(client_key, prompt_value, params, cancel, progress) -> Iterator[dict]:
+        # Each update names only the images, the status and States (playground/web/ui/streaming.py).
+        yield {shown: None, pending: None}
+        for update in stream_image(context, None, prompt_value, params, cancel, client_key=client_key):
+            if update.recorded is None:
+                progress((update.step, update.total_steps), desc="Denoising", unit="steps")
+                previews = {cards[i].content: image for i, image in enumerate(update.previews or [])}
+                yield {**previews, status: f"Step {update.step} of {update.total_steps}…"}
+                continue
+            recorded = update.recorded
+            done = f"Done · version `{recorded.model_version}` · rate each image below."
+            yield {
+                **{cards[o.index].content: str(o.path) for o in update.outputs},
+                shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
+                pending: finished_cards(params.n, [image_meta(o, recorded.model_version) for o in update.outputs], done),
+                # The status says "Done" only once `finish` has made the cards ratable.
+                status: "Saved · making the images ratable…",
+            }
+
+    inputs = [prompt, negative, n, steps, guidance, size, seed]
+    regenerate = wire_regenerate(context, cards, shown, inputs, image_inputs)
+    events = wire_stop(context, [generate.click, *regenerate], stop, status, "stop_image")
+    chain_generation(
+        events,
+        "generate_image",
+        params_of=params_of,
+        run=run,
+        inputs=inputs,
+        cards=cards,
+        panel=panel,
+        status=status,
+        shown=shown,
+        pending=pending,
+        concurrency_limit=context.settings.gpu_concurrency,
+    )
+    for index, card in enumerate(cards):
+        wire_card(card, index, context, shown)
+    wire_set_panel(panel, context, shown)
+    wire_rating_api("image", context, shown)
+    return TabParts(prompt, shown, status, cards, panel)  # for playground.web.ui.restore (after a reload)

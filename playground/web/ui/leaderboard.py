@@ -1,0 +1,80 @@
+"""The Leaderboard tab: arena scores with 95% CIs, the win-rate matrix, and mean ratings per version.
+
+Computed when the tab is opened or refreshed (not at page load), so the Arena's page carries
+no version names before a vote.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from feedback_db.leaderboard import Leaderboard
+from feedback_db.standings import leaderboard_rows, preset_leaderboard, version_leaderboard, version_rating_means
+from playground.serving.context import AppContext
+from playground.web.ui.errors import shown_to_user
+
+EXPLAIN = (
+    "Scores are Bradley-Terry strengths on the Elo scale (mean version = 1000; +400 = 10:1 odds), "
+    "with bootstrap 95% confidence intervals. A tie counts half a win; *both bad* is shown "
+    "separately and does not move scores or win rates."
+)
+
+
+def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
+    with gr.Row():
+        modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Modality", elem_id="leaderboard-modality", scale=3)
+        refresh = gr.Button("↻ Refresh", size="sm", elem_id="leaderboard-refresh", scale=0)
+    gr.Markdown(EXPLAIN)
+    summary = gr.Markdown(elem_id="leaderboard-summary")
+    versions = gr.Dataframe(label="Arena: model versions", interactive=False, elem_id="leaderboard-versions")
+    pairwise = gr.Dataframe(label="Win rate of row against column", interactive=False, elem_id="leaderboard-pairwise")
+    presets = gr.Dataframe(label="Arena: sampling presets", interactive=False, elem_id="leaderboard-presets")
+    ratings = gr.Dataframe(label="Mean ratings per version (95% CI)", interactive=False, elem_id="leaderboard-ratings")
+
+    def load(modality_value: str) -> tuple:
+        with shown_to_user("compute the leaderboard"):
+            with context.database.read_sessions() as session:
+                board = version_leaderboard(session, modality=modality_value)
+                preset_board = preset_leaderboard(session, modality=modality_value)
+                means = version_rating_means(session, modality=modality_value)
+            return (
+                _summary(board, preset_board),
+                leaderboard_rows(board),
+                _pairwise_percent(board),
+                leaderboard_rows(preset_board),
+                _means_rows(means),
+            )
+
+    outputs = [summary, versions, pairwise, presets, ratings]
+    events = dict(fn=load, inputs=modality, outputs=outputs, concurrency_id="insights", concurrency_limit=2)
+    refresh.click(**events, api_name="leaderboard")
+    modality.change(**events, api_visibility="private")
+    tab.select(**events, api_visibility="private")
+
+
+def _summary(board: Leaderboard, presets: Leaderboard) -> str:
+    if board.empty and presets.empty:
+        return "No arena votes yet for this modality: play a battle in the **Arena** tab."
+    parts = []
+    if not board.empty:
+        leader = board.table.iloc[0]
+        parts.append(f"**{int(board.table['battles'].sum() // 2)} version battles**; leading: `{leader.contestant}`")
+    if not presets.empty:
+        parts.append(f"{int(presets.table['battles'].sum() // 2)} preset battles")
+    return " · ".join(parts)
+
+
+def _pairwise_percent(board: Leaderboard) -> pd.DataFrame:
+    if board.pairwise.empty:
+        return pd.DataFrame()
+    return (100 * board.pairwise).round(1).reset_index()
+
+
+def _means_rows(means: pd.DataFrame) -> pd.DataFrame:
+    if means.empty:
+        return means
+    rows = means.copy()
+    rows["mean"] = rows["mean"].round(2)
+    rows["95% CI"] = ["n/a" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)]
+    return rows[["model_version", "axis", "mean", "95% CI", "count"]]

@@ -1,0 +1,30 @@
+"""The "Your ratings at work" tab: what this browser's ratings trained, and how that went."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from playground.services.my_ratings import my_ratings
+from playground.serving.context import AppContext
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.session import viewer_of
+
+NOTHING_YET = "This browser has not rated anything yet: rate a few candidates or play an arena battle."
+
+
+def build_my_ratings_tab(context: AppContext, tab: gr.Tab) -> None:
+    summary = gr.Markdown(elem_id="mine-summary")
+    table = gr.Dataframe(label="Where your ratings went", interactive=False, elem_id="mine-table")
+    refresh = gr.Button("↻ Refresh", size="sm", elem_id="mine-refresh")
+
+    def load(request: gr.Request) -> tuple:
+        with shown_to_user("load your ratings"):
+            # The caller's cookie names them; a browser that never wrote anything gets no row.
+            viewer = viewer_of(context, request)
+            if viewer is None:
+                return NOTHING_YET, None
+            return my_ratings(context.database, viewer)
+
+    events = dict(fn=load, inputs=None, outputs=[summary, table], concurrency_id="insights", concurrency_limit=2)
+    refresh.click(**events, api_name="my_ratings")
+    tab.select(**events, api_visibility="private")

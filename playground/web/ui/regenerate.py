@@ -1,0 +1,78 @@
+"""Regenerate: ask again with the shown request's prompt and parameters, and new random seeds.
+
+Each candidate card has the button. Its first step (un-queued) reads the shown request from the
+database - only the caller's own - and fills the tab's inputs with its prompt and parameters and
+a blank seed; the tab then runs its usual generation on those inputs, so limits, validation,
+streaming and recording are the same as for Generate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from feedback_db.history import RequestView
+from models.base import ImageParams, TextParams
+from playground.core.errors import StaleRequestError
+from playground.serving.context import AppContext
+from playground.web.ui.candidates import CandidateCard, request_id_for
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.restore import load_view
+from playground.web.ui.session import viewer_of
+
+TEXT_DEFAULTS, IMAGE_DEFAULTS = TextParams(), ImageParams()
+
+
+def text_inputs(view: RequestView) -> list[Any]:
+    """prompt, n, max new tokens, temperature, top-p, repetition penalty, seed, stop sequences."""
+    p = view.parameters
+    return [
+        view.prompt,
+        len(view.candidates),
+        p.get("max_new_tokens", TEXT_DEFAULTS.max_new_tokens),
+        p.get("temperature", TEXT_DEFAULTS.temperature),
+        p.get("top_p", TEXT_DEFAULTS.top_p),
+        p.get("repetition_penalty", TEXT_DEFAULTS.repetition_penalty),
+        "",
+        "\n".join(p.get("stop") or []),
+    ]
+
+
+def image_inputs(view: RequestView) -> list[Any]:
+    """prompt, negative prompt, n, steps, guidance, size, seed."""
+    p = view.parameters
+    return [
+        view.prompt,
+        p.get("negative_prompt", ""),
+        len(view.candidates),
+        p.get("steps", IMAGE_DEFAULTS.steps),
+        p.get("guidance_scale", IMAGE_DEFAULTS.guidance_scale),
+        p.get("width", IMAGE_DEFAULTS.width),
+        "",
+    ]
+
+
+def wire_regenerate(
+    context: AppContext,
+    cards: list[CandidateCard],
+    shown: gr.State,
+    inputs: list,
+    values: Callable[[RequestView], list[Any]],
+) -> list:
+    """Each card's Regenerate fills `inputs` from the shown request; returns the fill events'
+    `.success` triggers, for the tab to chain its generation to."""
+
+    def fill(shown_value: dict | None, request: gr.Request) -> list[Any]:
+        with shown_to_user("regenerate"):
+            viewer = viewer_of(context, request)
+            if viewer is None:
+                raise StaleRequestError("there is nothing to regenerate yet: generate first")
+            return values(load_view(context, viewer, request_id_for(shown_value)))
+
+    return [
+        card.regenerate.click(fill, shown, inputs, queue=False, api_visibility="private").success
+        for card in cards
+        if card.regenerate is not None
+    ]

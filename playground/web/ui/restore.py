@@ -1,0 +1,140 @@
+"""Showing a stored request in candidate cards: the Text and Image tabs after a reload, and the
+history panel. Read from the database through the caller's cookie identity; nothing of it is kept
+in the browser's storage, and the request's ids stay in server-side state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from feedback_db.history import CandidateView, RequestView, last_request_id, request_view
+from feedback_db.queries import DEFAULT_FLAG_REASON
+from feedback_db.reasons import parse_reason
+from playground.core.moderation import WITHHELD_TEXT
+from playground.services.identity import Viewer
+from playground.serving.context import AppContext
+from playground.web.ui.candidates import CandidateCard, SetPanel, rating_components
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.session import viewer_of
+from playground.web.ui.wording import finish_words
+
+RESTORED_STATUS = "Your last request, restored · change any rating below; every click is saved."
+
+
+@dataclass
+class TabParts:
+    """What a playground tab shows a request in."""
+
+    prompt: gr.Textbox
+    shown: gr.State  # {"request_id": int, "output_ids": [int, ...]}
+    status: gr.Markdown
+    cards: list[CandidateCard]
+    panel: SetPanel
+
+
+def load_view(context: AppContext, viewer: Viewer, request_id: int) -> RequestView:
+    with context.database.read_sessions() as session:
+        return request_view(session, request_id=request_id, session_id=viewer.browser_session, rater_id=viewer.user_id)
+
+
+def shown_state(view: RequestView) -> dict:
+    return {"request_id": view.request_id, "output_ids": [c.output_id for c in view.candidates]}
+
+
+def shown_text(candidate: CandidateView) -> str:
+    """What the Text tab showed: a moderated candidate's text is replaced by a notice."""
+    if candidate.moderation:
+        return WITHHELD_TEXT.format(reason=candidate.moderation)
+    return candidate.text or ""
+
+
+def candidate_meta(candidate: CandidateView, view: RequestView) -> str:
+    tokens = [f"{candidate.tokens} tokens"] if candidate.tokens is not None else []
+    return " · ".join(
+        [
+            f"{candidate.latency_ms / 1000:.1f} s",
+            *tokens,
+            f"seed `{candidate.seed}`",
+            f"version `{view.model_version}`",
+            finish_words(candidate.finish_reason),
+        ]
+    )
+
+
+def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPanel, view: RequestView) -> dict:
+    """Updates that show `view`'s candidates with this viewer's ratings, ready to be changed."""
+    updates: dict = {}
+    count = len(view.candidates)
+    for index, card in enumerate(cards):
+        updates[card.column] = gr.Column(visible=index < count)
+        if index < count:
+            updates |= _card(context, card, view.candidates[index], view)
+        if card.regenerate is not None:
+            updates[card.regenerate] = gr.Button(interactive=index < count)
+    choices = [(f"Candidate {i + 1}", i) for i in range(count)]
+    updates[panel.group] = gr.Group(visible=count > 1)
+    updates[panel.diversity] = gr.Radio(value=view.diversity)
+    updates[panel.best] = gr.Radio(choices=choices, value=view.best_index)
+    updates[panel.saved] = ""
+    return updates
+
+
+def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, view: RequestView) -> dict:
+    # 1. The content: text (rendered and raw) or the image file.
+    is_image = view.modality == "image"
+    image = str(context.settings.stored_file(candidate.image_path)) if is_image and candidate.image_path else None
+    text = "" if is_image else shown_text(candidate)
+    updates: dict = {}
+    if card.image is not None and card.image is not card.content:  # a history card shows either
+        updates[card.image] = gr.Image(value=image, visible=is_image)
+        updates[card.content] = gr.Textbox(value=text, visible=not is_image)
+        updates[card.rendered] = gr.Markdown(value=text, visible=not is_image)
+    elif card.rendered is not None:
+        updates[card.content] = text
+        updates[card.rendered] = text
+    else:
+        updates[card.content] = image
+    # 2. This viewer's ratings, interactive so they can be changed.
+    reason = parse_reason(candidate.reason if candidate.thumbs == -1 else candidate.flag_reason)
+    detail = "" if not reason.chips and reason.detail == DEFAULT_FLAG_REASON else reason.detail
+    return updates | {
+        card.meta: candidate_meta(candidate, view),
+        card.naturalness: gr.Radio(value=candidate.naturalness, interactive=True),
+        card.reliability: gr.Radio(value=candidate.reliability, interactive=True),
+        card.thumbs: gr.Radio(value=candidate.thumbs, interactive=True),
+        card.flag: gr.Checkbox(value=candidate.flagged, interactive=True),
+        card.comment: gr.Textbox(value=candidate.comment or "", interactive=True),
+        card.saved: "",
+        card.why: gr.Group(visible=candidate.thumbs == -1 or candidate.flagged),
+        card.reasons: list(reason.chips),
+        card.reason_detail: detail,
+    }
+
+
+def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabParts) -> None:
+    """On page load, show this browser's last `modality` request with its ratings."""
+
+    # Gradio reads an empty dict as one missing value, so "nothing to restore" names one output.
+    nothing = {parts.status: gr.skip()}
+
+    def restore(request: gr.Request) -> dict:
+        with shown_to_user("restore your last request"):
+            viewer = viewer_of(context, request)
+            if viewer is None:
+                return nothing
+            with context.database.read_sessions() as session:
+                request_id = last_request_id(session, session_id=viewer.browser_session, modality=modality)
+            if request_id is None:
+                return nothing
+            view = load_view(context, viewer, request_id)
+            return {
+                **show_request(context, parts.cards, parts.panel, view),
+                parts.prompt: view.prompt,
+                parts.shown: shown_state(view),
+                parts.status: RESTORED_STATUS,
+            }
+
+    outputs = [parts.prompt, parts.shown, parts.status, *rating_components(parts.cards, parts.panel)]
+    app.load(restore, None, outputs, api_visibility="private", queue=False, show_progress="hidden")

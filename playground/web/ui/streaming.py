@@ -1,0 +1,113 @@
+"""How a tab's Generate is chained, so that streamed updates stay cheap.
+
+Gradio rebuilds every output component that an update leaves out (a skip is a prop update): with
+a tab's ~60 outputs that cost ~40 ms of the event loop per streamed token or denoising step, and
+held up every other client's events, ratings among them (docs/PERFORMANCE.md, "Rating under
+load"). So a generation is three steps:
+
+1. `begin` (un-queued, at the click): checks the input and clears the cards for the request;
+2. `run` (the models queue, streamed): names only the candidates' contents, the status line and
+   two States: `shown` (the recorded request, which API clients rate by) and `pending`;
+3. `finish` (un-queued, after the stream): each card's facts, ratings on, the set panel and the
+   final status, from `pending`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from models.base import check_prompt
+from playground.web.ui.candidates import (
+    CandidateCard,
+    SetPanel,
+    enable_ratings,
+    rating_components,
+    reset_for_new_request,
+    show_set_panel,
+)
+from playground.web.ui.errors import USER_ERRORS
+
+PRIVATE_STEP = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+
+
+def begin_handler(
+    params_of: Callable[..., Any],
+    cards: list[CandidateCard],
+    panel: SetPanel,
+    shown: gr.State,
+    pending: gr.State,
+) -> Callable[..., dict]:
+    """`begin(prompt, *knobs)`: clear the cards for the new request at the click if its input is
+    valid (`params_of(*knobs)` builds and checks the parameters); otherwise leave them as they
+    are: `run` refuses the input and says why (a queued event's error reaches the page as a
+    message, an un-queued one's does not)."""
+
+    def begin(prompt_value: str, *knobs) -> dict:
+        try:
+            params = params_of(*knobs)
+            check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
+        except USER_ERRORS:
+            return gr.skip()  # (an empty dict would read as one missing value)
+        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
+
+    return begin
+
+
+def finished_cards(n: int, metas: list[str], status: str) -> dict:
+    """What `finish` needs, for the stream's last update's `pending` value."""
+    return {"n": n, "metas": metas, "status": status}
+
+
+def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markdown) -> Callable[[dict | None], dict]:
+    def finish(finished: dict | None) -> dict:
+        if not finished:  # stopped before it started: nothing to show
+            return gr.skip()  # (an empty dict would read as one missing value)
+        return {
+            **{cards[i].meta: meta for i, meta in enumerate(finished["metas"])},
+            **show_set_panel(panel, finished["n"]),
+            **enable_ratings(cards, finished["n"]),
+            status: finished["status"],
+        }
+
+    return finish
+
+
+def chain_generation(
+    events: list,
+    api_name: str,
+    *,
+    params_of: Callable,
+    run: Callable,
+    inputs: list,
+    cards: list[CandidateCard],
+    panel: SetPanel,
+    status: gr.Markdown,
+    shown: gr.State,
+    pending: gr.State,
+    concurrency_limit: int,
+) -> None:
+    """Chain begin -> run -> finish after each trigger; the first event's run is `/<api_name>`.
+    `inputs` are the prompt, then `params_of`'s arguments."""
+    begin = begin_handler(params_of, cards, panel, shown, pending)
+    contents = [c.content for c in cards] + [c.rendered for c in cards if c.rendered is not None]
+    finish = finish_handler(cards, panel, status)
+    first, *others = events
+    for event, api in ((first, {"api_name": api_name}), *((e, {"api_visibility": "private"}) for e in others)):
+        event.then(
+            begin,
+            inputs,
+            [*rating_components(cards, panel), shown, pending],
+            **PRIVATE_STEP,
+        ).then(
+            run,
+            inputs,
+            [shown, pending, status, *contents],
+            **api,
+            concurrency_id="models",
+            concurrency_limit=concurrency_limit,
+            show_progress_on=[status],
+        ).then(finish, pending, [*rating_components(cards, panel), status], **PRIVATE_STEP)

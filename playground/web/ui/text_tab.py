@@ -1,0 +1,203 @@
+"""The Text tab: prompt, parameters, N candidates streaming side by side, ratings under each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import gradio as gr
+
+from models.base import TextOutput, TextParams
+from playground.services.generation import stream_text
+from playground.services.identity import Client
+from playground.serving.context import AppContext
+from playground.web.ui.candidates import (
+    MAX_CARDS,
+    build_card,
+    build_set_panel,
+    raw_text_toggle,
+    wire_card,
+    wire_set_panel,
+)
+from playground.web.ui.content import Guidelines
+from playground.web.ui.errors import shown_to_user
+from playground.web.ui.inputs import parse_seed, seed_box
+from playground.web.ui.rating_api import wire_rating_api
+from playground.web.ui.regenerate import text_inputs, wire_regenerate
+from playground.web.ui.restore import TabParts
+from playground.web.ui.session import client_of, unless_stopped, wire_stop
+from playground.web.ui.streaming import chain_generation, finished_cards
+from playground.web.ui.values import number, whole
+from playground.web.ui.waiting import first_token_words, loading_update
+from playground.web.ui.wording import finish_words
+
+DEFAULTS = TextParams()
+
+
+def text_meta(output: TextOutput, version: str, from_click_ms: float | None = None) -> str:
+    return (
+        f"{output.latency_ms / 1000:.1f} s · {first_token_words(output.time_to_first_token_ms, from_click_ms)} · "
+        f"{output.tokens_per_s:.1f} tok/s · {output.tokens} tokens · seed `{output.seed}` · "
+        f"version `{version}` · {finish_words(output.finish_reason)}"
+    )
+
+
+def parse_stop(text: str | None) -> tuple[str, ...]:
+    """One stop sequence per line; blank lines ignored."""
+    return tuple(line for line in (text or "").splitlines() if line.strip())
+
+
+def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None) -> TabParts:
+    """`viewer` is unused: every event reads the caller from its cookie (playground/web/ui/session.py)."""
+    shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
+    # 1. Prompt, candidates and the buttons.
+    with gr.Row(equal_height=False, elem_classes="prompt-row"):
+        prompt = gr.Textbox(
+            label="Prompt",
+            placeholder="Ask or instruct the model…",
+            lines=3,
+            max_lines=12,
+            info="Enter generates · Shift+Enter adds a new line",
+            elem_id="text-prompt",
+            scale=4,
+            autofocus=True,
+        )
+        with gr.Column(scale=1, min_width=180):
+            n = gr.Slider(1, MAX_CARDS, value=2, step=1, label="Candidates", elem_id="text-n")
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="text-generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="text-stop")
+    gr.Examples(examples, inputs=prompt, label="Examples")
+    # 2. Sampling parameters, collapsed.
+    with gr.Accordion("Parameters", open=False, elem_id="text-parameters"):
+        with gr.Row():
+            max_new_tokens = gr.Slider(1, 512, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens", elem_id="text-max-tokens")
+            # A callable value is read on every page load: a newly promoted version's defaults show up.
+            temperature = gr.Slider(
+                0,
+                2,
+                step=0.05,
+                label="Temperature",
+                info="0 = greedy",
+                elem_id="text-temperature",
+                value=lambda: _learned(context, "temperature", DEFAULTS.temperature),
+            )
+            top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
+            repetition_penalty = gr.Slider(1, 2, value=DEFAULTS.repetition_penalty, step=0.05, label="Repetition penalty")
+        with gr.Row():
+            seed = seed_box("text", "blank = random; shown under each output")
+            stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
+    status = gr.Markdown(elem_id="text-status")
+    raw_text_toggle("text")
+    # 3. The candidate cards and the set panel.
+    with gr.Row(equal_height=False, elem_classes="cards", elem_id="text-cards"):
+        cards = [build_card("text", i, guidelines) for i in range(MAX_CARDS)]
+    panel = build_set_panel("text", guidelines)
+
+    pending = gr.State(None)  # what `finish` puts on the cards once the stream has ended
+
+    def params_of(
+        n_value: float,
+        max_tokens: float,
+        temperature_value: float,
+        top_p_value: float,
+        penalty: float,
+        seed_value: str | None,
+        stop_value: str,
+    ) -> TextParams:
+        return TextParams(
+            max_new_tokens=whole("Max new tokens", max_tokens, 1),
+            temperature=number("Temperature", temperature_value),
+            top_p=number("Top-p", top_p_value),
+            repetition_penalty=number("Repetition penalty", penalty),
+            stop=parse_stop(stop_value),
+            n=whole("Candidates", n_value, 1, MAX_CARDS),
+            seed=parse_seed(seed_value),
+        ).validate()
+
+    def run(
+        prompt_value: str,
+        n_value: float,
+        max_tokens: float,
+        temperature_value: float,
+        top_p_value: float,
+        penalty: float,
+        seed_value: str | None,
+        stop_value: str,
+        request: gr.Request,
+    ) -> Iterator[dict]:
+        with shown_to_user("generate"):
+            started_at = time.monotonic()
+            client = client_of(context, request)
+            clicked = context.clicks.take(client.key, fallback=started_at)  # taken even if input is refused
+            params = params_of(n_value, max_tokens, temperature_value, top_p_value, penalty, seed_value, stop_value)
+            context.generation_limits.take(client.key, client.ip)
+            stopped = {status: "Stopped before it started."}
+            if loading := loading_update(context, "text", status):
+                yield loading
+            yield from unless_stopped(context, client, stopped, lambda cancel: _stream(client, prompt_value, params, cancel, clicked))
+
+    def _stream(client: Client, prompt_value: str, params: TextParams, cancel, clicked: float) -> Iterator[dict]:
+        # Each update names only the texts, the status and States (playground/web/ui/streaming.py).
+        first_seen: dict[int, float] = {}  # candidate -> when its first text arrived
+        yield {shown: None, pending: None}  # the status may still say the model is loading
+        for update in stream_text(context, None, prompt_value, params, cancel, client_key=client.key):
+            now = time.monotonic()
+            first_seen.update({i: now for i, text in enumerate(update.texts) if text and i not in first_seen})
+            if update.recorded is None:
+                yield {**_texts(cards, update.texts), status: "Generating…"}
+                continue
+            recorded = update.recorded
+            metas = [text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index))) for o in update.outputs]
+            yield {
+                **_texts(cards, update.texts),
+                shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
+                pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.model_version)),
+                # The status says "Done" only once `finish` has made the cards ratable.
+                status: "Saved · making the candidates ratable…",
+            }
+
+    inputs = [prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
+    regenerate = wire_regenerate(context, cards, shown, inputs, text_inputs)
+    events = wire_stop(context, [generate.click, prompt.submit, *regenerate], stop, status, "stop_text")
+    chain_generation(
+        events,
+        "generate_text",
+        params_of=params_of,
+        run=run,
+        inputs=inputs,
+        cards=cards,
+        panel=panel,
+        status=status,
+        shown=shown,
+        pending=pending,
+        concurrency_limit=context.settings.gpu_concurrency,
+    )
+    for index, card in enumerate(cards):
+        wire_card(card, index, context, shown)
+    wire_set_panel(panel, context, shown)
+    wire_rating_api("text", context, shown)
+    return TabParts(prompt, shown, status, cards, panel)  # for playground.web.ui.restore (after a reload)
+
+
+def _learned(context: AppContext, knob: str, fallback: float) -> float:
+    """The active version's learned default for `knob` (see docs/RETRAIN.md), else ours."""
+    return float(context.sampling_defaults("text").get(knob, fallback))
+
+
+def _since(clicked: float, at: float | None) -> float | None:
+    return (at - clicked) * 1000 if at is not None else None
+
+
+def _texts(cards, texts: list[str]) -> dict:
+    """A value for every card's text, "" for the unused ones: a card left out of an update
+    would be rebuilt by Gradio as a prop update (playground/web/ui/streaming.py)."""
+    padded = [*texts, *[""] * (len(cards) - len(texts))]
+    raw = {card.content: text for card, text in zip(cards, padded, strict=True)}
+    return {**raw, **{card.rendered: text for card, text in zip(cards, padded, strict=True)}}
+
+
+def _done_status(outputs: list[TextOutput], version: str) -> str:
+    stopped = any(o.finish_reason == "cancelled" for o in outputs)
+    head = "Stopped by you" if stopped else "Done"
+    return f"{head} · version `{version}` · rate each candidate below; every click is saved."

@@ -1,0 +1,45 @@
+"""What the page says while people wait: the warm-up banner, the model-loading notice, and the
+time to the first token counted from the click."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from models.base import Modality
+from playground.serving.context import AppContext
+
+BANNER_REFRESH_S = 1.0
+
+
+def build_warmup_banner(app: gr.Blocks, context: AppContext) -> gr.Markdown:
+    """A line under the header saying which models are still loading; it refreshes every second
+    until warm-up is over (or was never started), then stops asking the server."""
+    banner = gr.Markdown(elem_id="warmup", elem_classes="warmup")
+    timer = gr.Timer(BANNER_REFRESH_S, active=False)
+
+    def refresh() -> tuple[str, gr.Timer]:
+        warmup = context.warmup
+        text = warmup.banner()
+        return text, gr.Timer(active=warmup.started and not warmup.ready())
+
+    gr.on([app.load, timer.tick], refresh, outputs=[banner, timer], api_visibility="private", queue=False, show_progress="hidden")
+    return banner
+
+
+def loading_update(context: AppContext, modality: Modality, status: gr.Markdown) -> dict:
+    """A status update saying the model is still loading, or nothing when it is ready."""
+    notice = context.warmup.loading_notice(modality)
+    return {status: notice} if notice else {}
+
+
+def first_token_words(model_ms: float, from_click_ms: float | None) -> str:
+    """'first token 40.2 s after your click (model 506 ms)'; the model's own figure alone when
+    the wait around it was negligible or unknown (API calls have no click)."""
+    model = _duration(model_ms)
+    if from_click_ms is None or from_click_ms - model_ms < 1000:
+        return f"first token {model}"
+    return f"first token {_duration(from_click_ms)} after your click (model {model})"
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
