@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from playground.cli.common import EXIT_OK, command
 from playground.core.settings import Settings
 
-EXIT_OK = 0
 
-
-def add_arena_commands(commands: argparse._SubParsersAction, command: Callable) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     versions = commands.add_parser("versions", help="list, promote and retire model versions").add_subparsers(
         title="versions commands", metavar="VERSIONS_COMMAND"
     )

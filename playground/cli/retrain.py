@@ -1,0 +1,88 @@
+"""`playground retrain`: turn feedback into a better model version."""
+
+from __future__ import annotations
+
+import argparse
+
+from playground.cli.common import DEVICE_HELP, EXIT_OK, IMAGE_MODEL_HELP, TEXT_MODEL_HELP, command
+from playground.cli.errors import CLIError
+from playground.core.settings import Settings
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    retrain = command(commands, "retrain", "turn feedback into a better model version", cmd_retrain)
+    retrain.add_argument("--modality", choices=("text", "image", "all"), default="all")
+    retrain.add_argument("--dry-run", action="store_true", help="print the data counts and samples; train nothing")
+    retrain.add_argument("--min-examples", type=int, help="usable training rows needed to train (default 16)")
+    retrain.add_argument("--max-steps", type=int, help="cap the training steps (quick runs)")
+    retrain.add_argument(
+        "--eval-prompts",
+        type=int,
+        metavar="N",
+        help="at most this many held-out prompts both versions answer, judged for the gate "
+        "(default 24; 0 skips it: the margin test alone decides)",
+    )
+    retrain.add_argument(
+        "--sampling-budget",
+        type=float,
+        metavar="SECONDS",
+        help="time for both versions to answer them (default 300 on a CPU, 120 on a GPU)",
+    )
+    retrain.add_argument(
+        "--alpha", type=float, help="the gate's one-sided error rate: how often a version that is no better may be promoted (default 0.05)"
+    )
+    retrain.add_argument("--text-model", help=TEXT_MODEL_HELP)
+    retrain.add_argument(
+        "--text-train-model", help="with an engine --text-model: its base model as a local copy ('embedded', an id or path) to train on"
+    )
+    retrain.add_argument("--image-model", help=IMAGE_MODEL_HELP)
+    retrain.add_argument("--device", help=DEVICE_HELP)
+    retrain.add_argument(
+        "--arena-min-battles",
+        type=int,
+        metavar="N",
+        help="first promote (or retire) candidates whose arena record against the active version "
+        "is clear after at least N battles; a new version that passes the held-out gate then "
+        "stays a candidate until the arena decides (docs/RETRAIN.md, 'Arena gate')",
+    )
+
+
+def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
+    from models.finetune.evaluate import GateConfig
+    from playground.cli.arena import run_arena_gate
+    from playground.retrain import RetrainOptions, retrain
+    from playground.retrain.text import local_text_model
+
+    if args.modality in ("text", "all"):
+        local_text_model(settings)  # with an engine: is a local copy named? (before reading any feedback)
+    options = RetrainOptions(modality=args.modality, dry_run=args.dry_run)
+    if args.arena_min_battles is not None:
+        # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new
+        #    version that passes the held-out gate then waits for the arena as a candidate.
+        run_arena_gate(settings, args.modality, args.arena_min_battles)
+        options.arena_min_battles = args.arena_min_battles
+    if args.min_examples is not None:
+        if args.min_examples < 1:
+            raise CLIError("--min-examples must be at least 1")
+        options.min_examples = args.min_examples
+    if args.max_steps is not None:
+        if args.max_steps < 1:
+            raise CLIError("--max-steps must be at least 1")
+        options.max_steps = args.max_steps
+    if args.eval_prompts is not None:
+        if args.eval_prompts < 0:
+            raise CLIError("--eval-prompts must be 0 or more")
+        options.eval_generation_prompts = args.eval_prompts
+    if args.sampling_budget is not None:
+        if not args.sampling_budget > 0:
+            raise CLIError("--sampling-budget must be more than 0 seconds")
+        options.sampling_budget_s = args.sampling_budget
+    if args.alpha is not None:
+        if not 0 < args.alpha < 0.5:
+            raise CLIError("--alpha must be between 0 and 0.5 (e.g. 0.05)")
+        options.gate = GateConfig(alpha=args.alpha)
+    for outcome in retrain(settings, options):
+        print(f"[{outcome.modality}] {outcome.message}")
+        if outcome.report_path:
+            print(f"[{outcome.modality}] report: {outcome.report_path}")
+    return EXIT_OK
