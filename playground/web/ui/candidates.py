@@ -12,7 +12,6 @@ from typing import Any
 
 import gradio as gr
 
-from feedback_db.errors import InvalidInputError
 from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS, compose_reason
 from playground.core.errors import StaleRequestError
 from playground.services.identity import Viewer
@@ -21,6 +20,7 @@ from playground.serving.context import AppContext
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
+from playground.web.ui.state import ShownRequest, output_id_for, request_id_for
 from playground.web.ui.values import score_value
 from playground.web.ui.wording import saved_line
 
@@ -234,29 +234,12 @@ def raw_text_toggle(kind: str) -> gr.Checkbox:
     return toggle
 
 
-def output_id_for(shown: dict[str, Any] | None, index: Any) -> int:
-    """The database id of the output shown in card `index`, from the request state."""
-    if not shown or not shown.get("output_ids"):
-        raise StaleRequestError("there is no candidate here to rate yet: generate first")
-    count = len(shown["output_ids"])
-    position = score_value("the candidate index", index, low=0, high=count - 1)
-    if position is None:
-        raise InvalidInputError(f"give a candidate index from 0 to {count - 1}")
-    return int(shown["output_ids"][position])
-
-
-def request_id_for(shown: dict[str, Any] | None) -> int:
-    if not shown:
-        raise StaleRequestError("there are no candidates to rate yet: generate first")
-    return int(shown["request_id"])
-
-
 def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.State) -> None:
     """Save each rating widget of card `index` the moment the user changes it."""
     database = context.database
 
     def save(field: str):
-        def handler(shown_value: dict | None, value: Any, request: gr.Request) -> str:
+        def handler(shown_value: ShownRequest | None, value: Any, request: gr.Request) -> str:
             with shown_to_user("save the rating"):
                 viewer_value = require_viewer(viewer_of(context, request))
                 output_id = output_id_for(shown_value, index)
@@ -315,13 +298,13 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
 def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> None:
     database = context.database
 
-    def save_diversity(shown_value: dict | None, value: Any, request: gr.Request) -> str:
+    def save_diversity(shown_value: ShownRequest | None, value: Any, request: gr.Request) -> str:
         with shown_to_user("save the diversity score"):
             viewer_value = require_viewer(viewer_of(context, request))
             diversity = score_value("diversity", value, low=1, high=5)
             return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity))
 
-    def save_best(shown_value: dict | None, index: Any, request: gr.Request) -> str:
+    def save_best(shown_value: ShownRequest | None, index: Any, request: gr.Request) -> str:
         with shown_to_user("save the best pick"):
             viewer_value = require_viewer(viewer_of(context, request))
             best = output_id_for(shown_value, index) if index not in (None, "") else None

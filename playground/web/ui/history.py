@@ -42,7 +42,7 @@ def entry_label(entry: HistoryEntry) -> str:
 
 
 def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) -> None:
-    shown = gr.State(None)  # the opened request: {"request_id": int, "output_ids": [int, ...]}
+    shown = gr.State(None)  # the opened request: ShownRequest | None
     page = gr.State(1)
     # 1. The list, newest first, with paging.
     summary = gr.Markdown(elem_id="history-summary")

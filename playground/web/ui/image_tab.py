@@ -27,6 +27,7 @@ from playground.web.ui.rating_api import wire_rating_api
 from playground.web.ui.regenerate import image_inputs, wire_regenerate
 from playground.web.ui.restore import TabParts
 from playground.web.ui.session import client_of, unless_stopped, wire_stop
+from playground.web.ui.state import ShownRequest
 from playground.web.ui.streaming import chain_generation, finished_cards
 from playground.web.ui.values import number, whole
 from playground.web.ui.waiting import loading_update
@@ -139,7 +140,7 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
             done = f"Done · version `{recorded.model_version}` · rate each image below."
             yield {
                 **{cards[o.index].content: str(o.path) for o in update.outputs},
-                shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
+                shown: ShownRequest.of(recorded.request_id, recorded.output_ids),
                 pending: finished_cards(params.n, [image_meta(o, recorded.model_version) for o in update.outputs], done),
                 # The status says "Done" only once `finish` has made the cards ratable.
                 status: "Saved · making the images ratable…",

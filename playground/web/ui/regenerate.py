@@ -17,10 +17,11 @@ from feedback_db.history import RequestView
 from models.base import ImageParams, TextParams
 from playground.core.errors import StaleRequestError
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import CandidateCard, request_id_for
+from playground.web.ui.candidates import CandidateCard
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.restore import load_view
 from playground.web.ui.session import viewer_of
+from playground.web.ui.state import ShownRequest, request_id_for
 
 TEXT_DEFAULTS, IMAGE_DEFAULTS = TextParams(), ImageParams()
 
@@ -64,7 +65,7 @@ def wire_regenerate(
     """Each card's Regenerate fills `inputs` from the shown request; returns the fill events'
     `.success` triggers, for the tab to chain its generation to."""
 
-    def fill(shown_value: dict | None, request: gr.Request) -> list[Any]:
+    def fill(shown_value: ShownRequest | None, request: gr.Request) -> list[Any]:
         with shown_to_user("regenerate"):
             viewer = viewer_of(context, request)
             if viewer is None:

@@ -18,6 +18,7 @@ from playground.serving.context import AppContext
 from playground.web.ui.candidates import CandidateCard, SetPanel, rating_components
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
+from playground.web.ui.state import ShownRequest
 from playground.web.ui.wording import finish_words
 
 RESTORED_STATUS = "Your last request, restored · change any rating below; every click is saved."
@@ -28,7 +29,7 @@ class TabParts:
     """What a playground tab shows a request in."""
 
     prompt: gr.Textbox
-    shown: gr.State  # {"request_id": int, "output_ids": [int, ...]}
+    shown: gr.State  # ShownRequest | None
     status: gr.Markdown
     cards: list[CandidateCard]
     panel: SetPanel
@@ -39,8 +40,8 @@ def load_view(context: AppContext, viewer: Viewer, request_id: int) -> RequestVi
         return request_view(session, request_id=request_id, session_id=viewer.browser_session, rater_id=viewer.user_id)
 
 
-def shown_state(view: RequestView) -> dict:
-    return {"request_id": view.request_id, "output_ids": [c.output_id for c in view.candidates]}
+def shown_state(view: RequestView) -> ShownRequest:
+    return ShownRequest.of(view.request_id, [c.output_id for c in view.candidates])
 
 
 def shown_text(candidate: CandidateView) -> str:

@@ -26,6 +26,7 @@ from playground.web.ui.rating_api import wire_rating_api
 from playground.web.ui.regenerate import text_inputs, wire_regenerate
 from playground.web.ui.restore import TabParts
 from playground.web.ui.session import client_of, unless_stopped, wire_stop
+from playground.web.ui.state import ShownRequest
 from playground.web.ui.streaming import chain_generation, finished_cards
 from playground.web.ui.values import number, whole
 from playground.web.ui.waiting import first_token_words, loading_update
@@ -49,7 +50,7 @@ def parse_stop(text: str | None) -> tuple[str, ...]:
 
 def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/web/ui/session.py)."""
-    shown = gr.State(None)  # {"request_id": int, "output_ids": [int, ...]}
+    shown = gr.State(None)  # ShownRequest | None
     # 1. Prompt, candidates and the buttons.
     with gr.Row(equal_height=False, elem_classes="prompt-row"):
         prompt = gr.Textbox(
@@ -151,7 +152,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
             metas = [text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index))) for o in update.outputs]
             yield {
                 **_texts(cards, update.texts),
-                shown: {"request_id": recorded.request_id, "output_ids": recorded.output_ids},
+                shown: ShownRequest.of(recorded.request_id, recorded.output_ids),
                 pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.model_version)),
                 # The status says "Done" only once `finish` has made the cards ratable.
                 status: "Saved · making the candidates ratable…",

@@ -1,0 +1,178 @@
+"""The Annotate tab's cards and set scores: the components, the updates that show a queue item in
+them, and the reading of their values back into the ratings of the item on screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from feedback_db.assignments import ItemRatings
+from playground.core.errors import StaleRequestError
+from playground.core.settings import Settings
+from playground.services.annotation import Shown
+from playground.web.ui.candidates import MAX_CARDS, SCORES, TypedRadio, raw_text_toggle
+from playground.web.ui.content import Guidelines
+from playground.web.ui.values import score_value
+
+
+@dataclass(frozen=True)
+class ItemOnScreen:
+    """The page's server-side state: which queue item is shown, and whether it is an earlier,
+    submitted one being edited (its scores are saved by Submit only, never as a draft)."""
+
+    request_id: int
+    output_ids: tuple[int, ...]
+    editing: bool
+
+    @classmethod
+    def of(cls, shown: Shown | None) -> ItemOnScreen | None:
+        if shown is None:
+            return None
+        return cls(shown.item.request_id, tuple(o.output_id for o in shown.item.outputs), shown.editing)
+
+
+# The score widgets' values in `AnnotateView.score_inputs` order: naturalness per card,
+# reliability per card, diversity, best, a flag per card.
+ScoreValues = tuple[Any, ...]
+
+
+class AnnotateView:
+    """The tab's components, and the updates that show an item (or the empty queue) in them."""
+
+    def __init__(self, guidelines: Guidelines):
+        self.cards: list[tuple[gr.Column, gr.Textbox, gr.Image, gr.Radio, gr.Radio]] = []
+        self.flags: list[gr.Checkbox] = []  # per card; saved with the item on Submit
+        self.rendered: list[gr.Markdown] = []  # each card's text as sanitized Markdown
+        raw_text_toggle("annotate")
+        with gr.Row(equal_height=False, elem_classes="cards", elem_id="annotate-cards"):
+            for i in range(MAX_CARDS):
+                with gr.Column(visible=False, min_width=240, elem_id=f"annotate-{i}-card", elem_classes="card") as column:
+                    self.rendered.append(
+                        gr.Markdown(
+                            label=f"Candidate {i + 1}",
+                            show_label=True,
+                            container=True,
+                            sanitize_html=True,
+                            min_height=100,
+                            max_height=480,
+                            elem_id=f"annotate-{i}-rendered",
+                            elem_classes="rendered-output",
+                        )
+                    )
+                    text = gr.Textbox(
+                        label=f"Candidate {i + 1} (raw text)",
+                        lines=6,
+                        max_lines=20,
+                        interactive=False,
+                        elem_id=f"annotate-{i}-text",
+                        elem_classes="raw-output",
+                    )
+                    image = gr.Image(
+                        label=f"Image {i + 1}",
+                        interactive=False,
+                        height=256,
+                        visible=False,
+                        buttons=["download", "fullscreen"],  # no Spaces-only "share"
+                        elem_id=f"annotate-{i}-image",
+                    )
+                    naturalness = TypedRadio(
+                        SCORES,
+                        label="Naturalness",
+                        info=guidelines.one_line("naturalness"),
+                        elem_id=f"annotate-{i}-naturalness",
+                        elem_classes="annotate-score",
+                    )
+                    reliability = TypedRadio(
+                        SCORES,
+                        label="Reliability",
+                        info=guidelines.one_line("reliability"),
+                        elem_id=f"annotate-{i}-reliability",
+                        elem_classes="annotate-score",
+                    )
+                    self.flags.append(gr.Checkbox(label="Flag as harmful (F)", elem_id=f"annotate-{i}-flag", elem_classes="annotate-flag"))
+                self.cards.append((column, text, image, naturalness, reliability))
+        with gr.Row():
+            self.diversity = TypedRadio(
+                SCORES,
+                label="Diversity of the set",
+                info=guidelines.one_line("diversity"),
+                elem_id="annotate-diversity",
+                elem_classes="annotate-score",
+                scale=1,
+            )
+            self.best = TypedRadio(
+                [],
+                label="Best candidate (optional)",
+                info="keys 1-4 when highlighted",
+                elem_id="annotate-best",
+                elem_classes="annotate-score",
+                scale=1,
+            )
+
+    @property
+    def components(self) -> list:
+        parts: list = []
+        for card in self.cards:
+            parts += list(card)
+        return parts + [self.diversity, self.best, *self.rendered, *self.flags]
+
+    def show(self, shown: Shown | None, settings: Settings) -> list:
+        """Updates for `components`: the item's candidates with any earlier scores, or nothing."""
+        outputs = shown.item.outputs if shown else []
+        updates: list = []
+        for index, _ in enumerate(self.cards):
+            output = outputs[index] if index < len(outputs) else None
+            scores = shown.ratings.scores.get(output.output_id, (None, None)) if output else (None, None)
+            is_image = output is not None and output.image_path is not None
+            updates += [
+                gr.Column(visible=output is not None),
+                gr.Textbox(value=output.text if output else "", visible=not is_image),
+                gr.Image(value=str(settings.stored_file(output.image_path)) if is_image else None, visible=is_image),
+                gr.Radio(value=scores[0]),
+                gr.Radio(value=scores[1]),
+            ]
+        several = len(outputs) > 1
+        best_index = next((o.index for o in outputs if shown and o.output_id == shown.ratings.best_output_id), None)
+        updates += [
+            gr.Radio(value=shown.ratings.diversity if shown else None, visible=several),
+            gr.Radio(choices=[(f"Candidate {o.index + 1}", o.index) for o in outputs], value=best_index, visible=several),
+        ]
+        for index, _ in enumerate(self.rendered):
+            output = outputs[index] if index < len(outputs) else None
+            text = output.text if output is not None and output.image_path is None else None
+            updates.append(gr.Markdown(value=text or "", visible=text is not None))
+        flagged = shown.ratings.flagged if shown else frozenset()
+        updates += [gr.Checkbox(value=index < len(outputs) and outputs[index].output_id in flagged) for index, _ in enumerate(self.flags)]
+        return updates
+
+    @property
+    def score_inputs(self) -> list:
+        """The widgets whose values `ratings` reads, in `ScoreValues` order."""
+        return [c[3] for c in self.cards] + [c[4] for c in self.cards] + [self.diversity, self.best, *self.flags]
+
+
+def request_id_of(item: ItemOnScreen | None) -> int:
+    if item is None:
+        raise StaleRequestError("There is no item on screen: the queue is empty or you are logged out.")
+    return item.request_id
+
+
+def ratings_of(item: ItemOnScreen | None, values: ScoreValues) -> ItemRatings:
+    """Score widget values -> ItemRatings for the outputs on screen."""
+    output_ids = list(item.output_ids) if item else []
+    naturalness, reliability = values[:MAX_CARDS], values[MAX_CARDS : 2 * MAX_CARDS]
+    diversity, best = values[2 * MAX_CARDS], values[2 * MAX_CARDS + 1]
+    flags = values[2 * MAX_CARDS + 2 :]
+    flagged = frozenset(output_id for i, output_id in enumerate(output_ids) if i < len(flags) and flags[i] is True)
+    scores = {output_id: (_score(naturalness[i]), _score(reliability[i])) for i, output_id in enumerate(output_ids)}
+    best_id = None
+    if best not in (None, ""):
+        index = score_value("best candidate", best, low=0, high=len(output_ids) - 1)
+        best_id = output_ids[index]
+    return ItemRatings(scores, diversity=_score(diversity), best_output_id=best_id, flagged=flagged)
+
+
+def _score(value: Any) -> int | None:
+    return score_value("a score", value, low=1, high=5)
