@@ -40,3 +40,10 @@ def resolve_device(name: str = "auto") -> DevicePlacement:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return DevicePlacement(torch.device(name), dtype)
     raise ModelLoadError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N")
+
+
+def to_device(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """`model.to(device)` (which returns the model), typed as `torch.nn.Module.to`: transformers
+    wraps `PreTrainedModel.to` in functools.wraps, which the checker does not bind as a method.
+    The call still runs transformers' own `to`."""
+    return model.to(device)

@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from models.base import ModelLoadError
+
 if TYPE_CHECKING:  # keep `import models.registry` cheap: no torch until a model is used
     from models.image_diffusers import DiffusersImageGenerator
     from models.text_engine import EngineTextGenerator
@@ -51,7 +53,8 @@ def load_local_text_generator(spec: str, device: str, cache_dir: Path) -> HFText
     if is_engine_spec(spec):
         raise InvalidEngineSpecError(f"{spec!r} is an engine; this needs a local model (embedded, a hub id or a path)")
     generator = load_text_generator(spec, device, cache_dir)
-    assert isinstance(generator, HFTextGenerator)
+    if not isinstance(generator, HFTextGenerator):  # a local spec always loads in process
+        raise ModelLoadError(f"{spec!r} did not load as an in-process model")
     return generator
 
 

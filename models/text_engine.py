@@ -99,7 +99,8 @@ class EngineTextGenerator:
     def base_model(self) -> str:
         """The engine's name of the base model (what requests for version "base" ask for)."""
         self.load()
-        assert self._base_model is not None
+        if self._base_model is None:  # load() sets it or raises
+            raise ModelLoadError("the engine's base model is unknown: it did not load")
         return self._base_model
 
     def load(self) -> None:

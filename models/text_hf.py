@@ -13,11 +13,11 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from models.base import (
     BASE_VERSION,
@@ -30,7 +30,7 @@ from models.base import (
     check_prompt,
     final_outputs,
 )
-from models.devices import DevicePlacement, resolve_device
+from models.devices import DevicePlacement, resolve_device, to_device
 from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
 
 if TYPE_CHECKING:
@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_PROMPT_CHARS = 8000
 log = logging.getLogger(__name__)
+
+# What the generation thread hands the consumer: ("texts", list[str]) while it runs, then
+# ("done", list[TextOutput]) or ("error", BaseException).
+_Event = tuple[Literal["texts", "done", "error"], Any]
 
 
 @dataclass
@@ -96,7 +100,8 @@ class HFTextGenerator:
     @property
     def placement(self) -> DevicePlacement:
         self.load()
-        assert self._placement is not None
+        if self._placement is None:  # load() sets it or raises
+            raise ModelLoadError("the text model did not load")
         return self._placement
 
     @property
@@ -122,14 +127,14 @@ class HFTextGenerator:
 
         # 1. Where the weights are: the embedded model is converted once into the cache dir.
         placement = resolve_device(self.device_name)
-        path = embedded_text_model_dir(self.cache_dir) if self.spec == EMBEDDED_TEXT_SPEC else self.spec
+        path = self._weights_path()
         # 2. Load; transformers raises OSError/ValueError for missing or malformed models.
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"could not load text model {self.spec!r}: {exc}") from exc
-        model.to(placement.device).eval()
+        to_device(model, placement.device).eval()
         # 3. Own the generation defaults: a hub generation_config.json may carry sampling
         # settings that would silently mix with ours; keep only the special tokens.
         eos = model.generation_config.eos_token_id
@@ -140,6 +145,14 @@ class HFTextGenerator:
         self._tokenizer, self._placement = tokenizer, placement
         self._model = model  # last: `load()` reads a set model as "fully loaded"
 
+    def _weights_path(self) -> Path | str:
+        """The folder or hub id to load: the embedded model is converted once into the cache dir."""
+        if self.spec != EMBEDDED_TEXT_SPEC:
+            return self.spec
+        if self.cache_dir is None:  # __init__ refuses the embedded model without one
+            raise ModelLoadError("the embedded text model needs a cache folder for its converted weights")
+        return embedded_text_model_dir(self.cache_dir)
+
     # -- prompts -------------------------------------------------------------------------------
 
     def format_prompt(self, prompt: str) -> str:
@@ -148,13 +161,14 @@ class HFTextGenerator:
         if not getattr(tokenizer, "chat_template", None):
             return prompt
         messages = [{"role": "user", "content": prompt}]
-        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
 
     def encode_prompt(self, prompt: str) -> torch.Tensor:
         """Token ids (1, length) of the formatted prompt, on the model's device."""
         # The template already holds the special tokens, so none are added here.
         ids = self.tokenizer(self.format_prompt(prompt), add_special_tokens=False, return_tensors="pt")
-        return ids["input_ids"].to(self.placement.device)
+        input_ids: torch.Tensor = ids["input_ids"]
+        return input_ids.to(self.placement.device)
 
     # -- generation ----------------------------------------------------------------------------
 
@@ -186,7 +200,7 @@ class HFTextGenerator:
         return _Job(input_ids, params, seed, cancel or threading.Event(), threading.Event())
 
     def _run_streaming(self, job: _Job) -> Iterator[TextProgress]:
-        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        events: queue.Queue[_Event] = queue.Queue()
         worker = threading.Thread(target=self._worker, args=(job, events), name="text-generate", daemon=True)
         worker.start()
         try:
@@ -203,13 +217,13 @@ class HFTextGenerator:
             # The consumer may stop reading early (closed stream, client gone): stop the model too.
             job.abandoned.set()
 
-    def _worker(self, job: _Job, events: queue.Queue) -> None:
+    def _worker(self, job: _Job, events: queue.Queue[_Event]) -> None:
         try:
             events.put(("done", self._generate_batch(job, lambda texts: events.put(("texts", texts)))))
         except BaseException as exc:  # handed to the consumer thread, which re-raises it
             events.put(("error", exc))
 
-    def _generate_batch(self, job: _Job, on_update) -> list[TextOutput]:
+    def _generate_batch(self, job: _Job, on_update: Callable[[list[str]], None]) -> list[TextOutput]:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
@@ -224,6 +238,7 @@ class HFTextGenerator:
 
         params = job.params
         with self._lock:
+            placement = self.placement  # loaded by `_prepare` (it encodes the prompt)
             started = time.perf_counter()
             # 1. N copies of the prompt make one batch: one generate call for all candidates.
             input_ids = job.input_ids.repeat(params.n, 1)
@@ -231,7 +246,7 @@ class HFTextGenerator:
             # 2. Sampling happens in PerRowSampler (per-candidate seeds); generate runs greedy.
             processors = LogitsProcessorList()
             if params.temperature > 0:
-                processors.append(PerRowSampler(seeds, params.temperature, params.top_p, self._placement.device))
+                processors.append(PerRowSampler(seeds, params.temperature, params.top_p, placement.device))
             criteria = StoppingCriteriaList([StopOnEvent(job.cancel, job.abandoned)])
             if params.stop:
                 criteria.append(StopOnStrings(self._tokenizer, params.stop, input_ids.shape[1]))
@@ -351,7 +366,7 @@ def _first(value: int | list[int] | None) -> int | None:
     return value[0] if isinstance(value, list) else value
 
 
-def _latest(events: queue.Queue) -> tuple[str, Any]:
+def _latest(events: queue.Queue[_Event]) -> _Event:
     """Wait for the next event; if text updates piled up, skip to the newest one.
 
     A slow consumer (a busy UI) then gets fewer, fresher updates instead of a growing backlog.

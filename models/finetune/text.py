@@ -16,10 +16,14 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from models.base import ModelError
 from models.finetune.data import FeedbackDatasets
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import Trainer
 
 log = logging.getLogger(__name__)
 TRAINER_STATE = "trainer-state"
@@ -150,7 +154,8 @@ def train_text_adapter(
     # 4. Save only the trained adapter (not TRL's "ref" copy); with several processes
     #    (`accelerate launch`) every one holds the same weights and the main one alone writes.
     if trainer.accelerator.is_main_process:
-        trainer.model.save_pretrained(str(out_dir), selected_adapters=["default"])
+        # TRL trains a PeftModel: the active adapter loaded trainable, or the model wrapped with peft_config.
+        cast("PeftModel", trainer.model).save_pretrained(str(out_dir), selected_adapters=["default"])
         tokenizer.save_pretrained(str(out_dir))
         shutil.rmtree(out_dir / TRAINER_STATE, ignore_errors=True)
     log.info("trained %s on %d rows in %.0f s", method, len(rows), seconds)
@@ -211,16 +216,25 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def _trainer(method, model, tokenizer, dataset, peft_config, config, out_dir, rows):
+def _trainer(
+    method: str,
+    model: Any,
+    tokenizer: Any,
+    dataset: Any,  # a datasets.Dataset (the datasets library is untyped)
+    peft_config: Any,
+    config: TextTrainConfig,
+    out_dir: Path,
+    rows: list[dict[str, Any]],
+) -> Trainer:
     from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer, SFTConfig, SFTTrainer
 
     common = _common_args(config, out_dir)
     if method == "dpo":
-        args = DPOConfig(**common, beta=config.beta)
-        return DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
+        dpo_args = DPOConfig(**common, beta=config.beta)
+        return DPOTrainer(model=model, args=dpo_args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
     if method == "kto":
         desirable, undesirable = kto_class_weights(rows)
-        args = KTOConfig(**common, beta=config.beta, desirable_weight=desirable, undesirable_weight=undesirable)
-        return KTOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
-    args = SFTConfig(**common)
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
+        kto_args = KTOConfig(**common, beta=config.beta, desirable_weight=desirable, undesirable_weight=undesirable)
+        return KTOTrainer(model=model, args=kto_args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
+    sft_args = SFTConfig(**common)
+    return SFTTrainer(model=model, args=sft_args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)

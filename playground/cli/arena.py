@@ -10,7 +10,7 @@ from playground.cli.common import EXIT_OK, command
 from playground.core.settings import Settings
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     versions = commands.add_parser("versions", help="list, promote and retire model versions").add_subparsers(
         title="versions commands", metavar="VERSIONS_COMMAND"
     )

@@ -14,7 +14,9 @@ IMAGE_MODEL_HELP = "'embedded' or a diffusers id / local path"
 DEVICE_HELP = "auto, cpu, cuda or cuda:N"
 
 
-def command(group: argparse._SubParsersAction, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
+def command(
+    group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, handler: Handler
+) -> argparse.ArgumentParser:
     """A sub-command of `group` that runs `handler(settings, args)`."""
     parser: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)

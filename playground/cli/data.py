@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playground.cli.common import DEVICE_HELP, EXIT_OK, IMAGE_MODEL_HELP, TEXT_MODEL_HELP, command
 from playground.cli.errors import CLIError
 from playground.core.settings import Settings
 
+if TYPE_CHECKING:
+    from playground.core.database import Database
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = command(commands, "export", "export feedback as CSV, Parquet or JSONL, or as TRL datasets", cmd_export)
     export.add_argument("--out", type=Path, required=True, help="folder to write the files into")
     export.add_argument(
@@ -61,8 +65,9 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _export_trl(database, out_dir: Path, args: argparse.Namespace) -> int:
-    from playground.services.export import MODALITIES, export_trl
+def _export_trl(database: Database, out_dir: Path, args: argparse.Namespace) -> int:
+    from models.base import MODALITIES
+    from playground.services.export import export_trl
 
     modalities = (args.modality,) if args.modality else MODALITIES
     try:

@@ -9,7 +9,7 @@ from playground.cli.common import EXIT_OK, command
 from playground.core.settings import Settings
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = commands.add_parser("db", help="database maintenance").add_subparsers(title="db commands", metavar="DB_COMMAND")
     command(db, "upgrade", "create or migrate the database to the latest schema", cmd_db_upgrade)
     command(db, "current", "print the database's schema revision", cmd_db_current)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from playground.cli import arena, data, db, retrain, serve, users
-from playground.cli.common import EXIT_ERROR, EXIT_USAGE
+from playground.cli.common import EXIT_ERROR, EXIT_USAGE, Handler
 from playground.cli.errors import CLIError
 from playground.core.settings import Settings
 
@@ -28,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)  # everything this process writes (database, exports, images) is ours alone
     try:
         settings = settings_from_args(args)
-        return args.handler(settings, args)
+        handler: Handler = args.handler  # set by `command` on every sub-command's parser
+        return handler(settings, args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

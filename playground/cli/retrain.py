@@ -9,7 +9,7 @@ from playground.cli.errors import CLIError
 from playground.core.settings import Settings
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     retrain = command(commands, "retrain", "turn feedback into a better model version", cmd_retrain)
     retrain.add_argument("--modality", choices=("text", "image", "all"), default="all")
     retrain.add_argument("--dry-run", action="store_true", help="print the data counts and samples; train nothing")

@@ -11,7 +11,7 @@ from playground.cli.errors import CLIError
 from playground.core.settings import Settings
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     users = commands.add_parser("users", help="annotator and admin accounts").add_subparsers(
         title="users commands", metavar="USERS_COMMAND"
     )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -18,7 +19,7 @@ from feedback_db.migrate import upgrade_to_head
 from playground.core.settings import Settings
 
 
-class CountingSessions(sessionmaker):
+class CountingSessions(sessionmaker[Session]):
     """A read-write sessionmaker that counts the write transactions in flight, so shutdown can
     wait for them (`with database.sessions.begin() as session:` as before).
 
@@ -31,7 +32,7 @@ class CountingSessions(sessionmaker):
     meet the busy timeout. Re-entrant, so a nested write in one thread behaves as before.
     """
 
-    def __init__(self, *args, serialize_writes: bool = False, **kwargs):
+    def __init__(self, *args: Any, serialize_writes: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
         self._write_turn: threading.RLock | None = threading.RLock() if serialize_writes else None
@@ -48,14 +49,14 @@ class CountingSessions(sessionmaker):
             with self._lock:
                 self.in_flight -= 1
 
-    def _turn(self) -> AbstractContextManager:
+    def _turn(self) -> AbstractContextManager[object]:
         return self._write_turn if self._write_turn is not None else nullcontext()
 
 
 @dataclass
 class Database:
     engine: Engine
-    sessions: sessionmaker[Session]  # read-write: `with database.sessions.begin() as s:`
+    sessions: CountingSessions  # read-write: `with database.sessions.begin() as s:`
     read_sessions: sessionmaker[Session]  # read-only: exports, insights, status
     revision: str
 

@@ -44,7 +44,8 @@ class RatingScorer:
     model: Any = field(repr=False)
 
     def predict(self, rows: list[dict[str, float]]) -> np.ndarray:
-        return self.model.predict(_matrix(rows, self.features))
+        scores: np.ndarray = self.model.predict(_matrix(rows, self.features))
+        return scores
 
 
 @dataclass
@@ -185,7 +186,8 @@ class _Vectors:
     """`represent` of rated outputs, each distinct output computed once (pairs share outputs)."""
 
     def __init__(self, represent: Callable[[Sequence[Any]], np.ndarray], load: Callable[[str], Any]):
-        self.represent, self.load, self.cache = represent, load, {}
+        self.represent, self.load = represent, load
+        self.cache: dict[str, np.ndarray] = {}
 
     def of(self, completions: Sequence[str]) -> np.ndarray:
         missing = [c for c in dict.fromkeys(completions) if c not in self.cache]

@@ -52,7 +52,7 @@ class ImageTrainer(ModalityTrainer):
         return train_image_adapter(pipe, denoiser, datasets, self.settings.data_dir, out_dir, config, parent.adapter_path)
 
     def on_gpu(self) -> bool:
-        return self.generator.pipeline.device.type == "cuda"
+        return bool(self.generator.pipeline.device.type == "cuda")
 
     def serve(self, version: VersionRef) -> None:
         self.generator.use_version(version.name, version.adapter_path)

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from models.base import Modality, TextParams
+from models.devices import to_device
 from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
 from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Scorer
@@ -50,7 +51,7 @@ class TextTrainer(ModalityTrainer):
         placement = self.generator.placement
         spec = self.spec
         path = embedded_text_model_dir(self.settings.model_cache_dir) if spec == EMBEDDED_TEXT_SPEC else spec
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype).to(placement.device)
+        model = to_device(AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype), placement.device)
         config = TextTrainConfig.for_device(self.on_gpu(), **self.config_overrides())
         return train_text_adapter(model, self.generator.tokenizer, datasets, out_dir, config, parent.adapter_path)
 

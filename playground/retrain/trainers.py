@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from feedback_db.schema import ModelVersion
 from models.base import BASE_VERSION, Modality
 from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Evaluation, GateConfig, Scorer, evaluate_heldout
@@ -52,7 +53,7 @@ class VersionRef:
 BASE = VersionRef(BASE_VERSION, None)
 
 
-def served_version(version: Any | None) -> VersionRef:
+def served_version(version: ModelVersion | None) -> VersionRef:
     """A registered version row (`feedback_db.schema.ModelVersion`) as a VersionRef; None or a row
     without an adapter is the base model."""
     return VersionRef(version.name, Path(version.adapter_path)) if version and version.adapter_path else BASE
@@ -125,10 +126,11 @@ class ModalityTrainer(ABC):
         comparison.judge = judge.summary() if judge else {"accepted": False, "reason": "no training pairs to fit a judge on"}
         return comparison
 
-    def sample_both(self, prompts: Sequence[str], parent: VersionRef, candidate: VersionRef) -> dict[str, list]:
+    def sample_both(self, prompts: Sequence[str], parent: VersionRef, candidate: VersionRef) -> dict[str, list[tuple[str, Any]]]:
         """The active version answers prompts one by one until half the sampling budget is spent;
         the candidate then answers the same prompts (same seeds)."""
-        budget, started, old = self.sampling_budget_s(), time.perf_counter(), []
+        budget, started = self.sampling_budget_s(), time.perf_counter()
+        old: list[tuple[str, Any]] = []
         answered: list[str] = []
         for prompt in prompts:
             if answered and time.perf_counter() - started > budget / 2:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from feedback_db.agreement import agreement_frames
 from feedback_db.assignments import (
@@ -213,6 +214,6 @@ def agreement_for_admin(database: Database, login: object) -> dict[str, pd.DataF
         return agreement_frames(session)
 
 
-def _shown_again(session, annotator_id: int, request_id: int) -> Shown:
+def _shown_again(session: Session, annotator_id: int, request_id: int) -> Shown:
     ratings = annotator_ratings(session, annotator_id=annotator_id, request_id=request_id)
     return Shown(load_item(session, request_id), ratings, editing=True)

@@ -16,7 +16,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
+
+from sqlalchemy.orm import Session
 
 from feedback_db.arena import (
     Contestant,
@@ -43,11 +45,24 @@ from playground.serving.context import AppContext
 SIDES = ("a", "b")
 MAX_PROMPT_CHARS = {"text": 4000, "image": 2000}
 ARENA_SOURCE = "arena"
+
+
+class TextPreset(TypedDict, total=False):
+    """The TextParams fields a text preset sets."""
+
+    temperature: float
+
+
+class ImagePreset(TypedDict, total=False):
+    """The ImageParams fields an image preset sets."""
+
+    guidance_scale: float
+
+
 # The knob each modality's presets move, and the values compared while only one version exists.
-PRESETS: dict[str, dict[str, dict[str, float]]] = {
-    "text": {f"temperature={t}": {"temperature": t} for t in (0.4, 0.7, 1.0)},
-    "image": {f"guidance={g}": {"guidance_scale": float(g)} for g in (2, 3, 4)},
-}
+TEXT_PRESETS: dict[str, TextPreset] = {f"temperature={t}": {"temperature": t} for t in (0.4, 0.7, 1.0)}
+IMAGE_PRESETS: dict[str, ImagePreset] = {f"guidance={g}": {"guidance_scale": float(g)} for g in (2, 3, 4)}
+PRESETS: dict[str, dict[str, TextPreset] | dict[str, ImagePreset]] = {"text": TEXT_PRESETS, "image": IMAGE_PRESETS}
 TEXT_MAX_NEW_TOKENS = 160
 IMAGE_STEPS = 20
 # A battle streams for a minute or two at most; one still unfinished after this was cut off by a
@@ -128,14 +143,14 @@ def stream_battle(context: AppContext, viewer: Viewer, battle_id: int, cancel: t
     for side in SIDES:
         version, preset = (battle.version_a, battle.preset_a) if side == "a" else (battle.version_b, battle.preset_b)
         if battle.modality == "text":
-            params = _text_params(context, version, preset, seed)
-            for update in stream_text(context, viewer, battle.prompt, params, cancel, ARENA_SOURCE, version):
-                yield SideUpdate(side, text=update.texts[0], done=update.recorded is not None)
-                if update.recorded is not None:
-                    request_ids[side] = update.recorded.request_id
+            text_params = _text_params(context, version, preset, seed)
+            for text_update in stream_text(context, viewer, battle.prompt, text_params, cancel, ARENA_SOURCE, version):
+                yield SideUpdate(side, text=text_update.texts[0], done=text_update.recorded is not None)
+                if text_update.recorded is not None:
+                    request_ids[side] = text_update.recorded.request_id
         else:
-            params = _image_params(context, version, preset, seed)
-            for update in stream_image(context, viewer, battle.prompt, params, cancel, ARENA_SOURCE, version):
+            image_params = _image_params(context, version, preset, seed)
+            for update in stream_image(context, viewer, battle.prompt, image_params, cancel, ARENA_SOURCE, version):
                 image = update.outputs[0].image if update.outputs else None
                 yield SideUpdate(side, image=image, step=update.step, total_steps=update.total_steps, done=update.recorded is not None)
                 if update.recorded is not None:
@@ -175,7 +190,7 @@ def reveal(context: AppContext, viewer: Viewer, battle_id: int) -> Reveal:
         return Reveal(cast.outcome, sides)
 
 
-def _revealed(session, contestant: Contestant, request_id: int | None, statuses: dict[str, str]) -> RevealedSide:
+def _revealed(session: Session, contestant: Contestant, request_id: int | None, statuses: dict[str, str]) -> RevealedSide:
     output = None
     if request_id is not None:
         request = session.get(Request, request_id)
@@ -207,7 +222,7 @@ def _text_params(context: AppContext, version: str, preset: str, seed: int) -> T
     learned = _defaults(context, "text", version)
     if "temperature" in learned:
         params = replace(params, temperature=float(learned["temperature"]))
-    return replace(params, **PRESETS["text"].get(preset, {})).validate()
+    return replace(params, **TEXT_PRESETS.get(preset, {})).validate()
 
 
 def _image_params(context: AppContext, version: str, preset: str, seed: int) -> ImageParams:
@@ -215,4 +230,4 @@ def _image_params(context: AppContext, version: str, preset: str, seed: int) -> 
     learned = _defaults(context, "image", version)
     if "guidance_scale" in learned:
         params = replace(params, guidance_scale=float(learned["guidance_scale"]))
-    return replace(params, **PRESETS["image"].get(preset, {})).validate()
+    return replace(params, **IMAGE_PRESETS.get(preset, {})).validate()

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tqdm import tqdm
 
 from feedback_db.errors import FeedbackDBError
 from models.base import MAX_CANDIDATES, ImageParams, InvalidParameterError, ModelError, TextParams
 from playground.core.errors import IncompleteGenerationError, PlaygroundError
-from playground.services.generation import stream_image, stream_text
+from playground.services.generation import ImageUpdate, TextUpdate, stream_image, stream_text
 from playground.serving.context import AppContext
 
-PARAMS = {"text": TextParams, "image": ImageParams}
+PARAMS: dict[str, type[TextParams] | type[ImageParams]] = {"text": TextParams, "image": ImageParams}
 
 
 class PromptFileError(PlaygroundError):
@@ -125,10 +125,12 @@ def generate_all(context: AppContext, lines: Iterable[PromptLine], *, modality: 
 
 def generate_one(context: AppContext, line: PromptLine, *, modality: str) -> int:
     """Run one prompt through the UI's generation path; return the recorded request id."""
+    # `parse_line` built the line's params for this modality.
+    updates: Iterator[TextUpdate | ImageUpdate]
     if modality == "text":
-        updates = stream_text(context, None, line.prompt, line.params, source="bulk")
+        updates = stream_text(context, None, line.prompt, cast(TextParams, line.params), source="bulk")
     else:
-        updates = stream_image(context, None, line.prompt, line.params, source="bulk")
+        updates = stream_image(context, None, line.prompt, cast(ImageParams, line.params), source="bulk")
     recorded = None
     for update in updates:
         recorded = update.recorded or recorded

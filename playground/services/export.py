@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
-from models.base import MODALITIES
+from models.base import MODALITIES, Modality
 from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets
 from playground.core.database import Database
 
@@ -42,7 +43,7 @@ class WrittenFile:
     rows: int
 
 
-def training_frames(session: Any, modality: str) -> dict[str, pd.DataFrame]:
+def training_frames(session: Session, modality: str) -> dict[str, pd.DataFrame]:
     """Retrain's input frames for one modality, without any flagged output."""
     frames = {
         "ratings": ratings_frame(session, modality=modality),
@@ -58,7 +59,7 @@ def training_frames(session: Any, modality: str) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def feedback_datasets(database: Database, modality: str, config: DataConfig = DataConfig()) -> FeedbackDatasets:
+def feedback_datasets(database: Database, modality: Modality, config: DataConfig = DataConfig()) -> FeedbackDatasets:
     with database.read_sessions() as session:
         frames = training_frames(session, modality)
     return build_datasets(modality, frames["ratings"], frames["set_ratings"], frames["outputs"], config)
@@ -88,7 +89,7 @@ def _conversational(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_trl(
-    database: Database, out_dir: Path, file_format: str = "parquet", modalities: tuple[str, ...] = MODALITIES
+    database: Database, out_dir: Path, file_format: str = "parquet", modalities: tuple[Modality, ...] = MODALITIES
 ) -> list[WrittenFile]:
     """Write each modality's TRL datasets under `out_dir`; return what was written."""
     if file_format not in TRL_FILE_FORMATS:

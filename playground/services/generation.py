@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from feedback_db.queries import NewOutput, clean_text, record_request
-from models.base import ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
+from feedback_db.clean_text import clean_text
+from feedback_db.queries import NewOutput, record_request
+from models.base import ImageGenerator, ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer, viewer_in_transaction
@@ -144,7 +145,7 @@ def stream_image(
 
 
 def _generate_images(
-    context: AppContext, generator: Any, prompt: str, params: ImageParams, cancel: threading.Event | None
+    context: AppContext, generator: ImageGenerator, prompt: str, params: ImageParams, cancel: threading.Event | None
 ) -> Generator[ImageUpdate, None, list[ImageOutput]]:
     """Run the blocking pipeline in a worker, yield its progress, and return its images."""
     updates: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -174,7 +175,7 @@ def _generate_images(
             return images
 
 
-def _parameters(context: AppContext, modality: str, params: Any) -> dict[str, Any]:
+def _parameters(context: AppContext, modality: str, params: TextParams | ImageParams) -> dict[str, Any]:
     parameters = asdict(params)
     parameters["model"] = context.model_spec(modality)
     if isinstance(parameters.get("stop"), tuple):

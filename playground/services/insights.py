@@ -8,18 +8,25 @@ annotation queue does: a Gradio handler is an API endpoint whatever the UI hides
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.runs import list_runs
 from models.metrics import distinct_n, image_metrics, words
 from playground.core.database import Database
 from playground.services.annotation import require_annotator
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 SCORE_AXES = ("naturalness", "reliability")
 MAX_IMAGES_PER_VERSION = 200  # automatic image metrics read files: a recent sample is enough
@@ -39,7 +46,7 @@ class Insights:
 
     @property
     def empty(self) -> bool:
-        return self.scores.empty and self.latency.empty and self.runs.empty
+        return bool(self.scores.empty and self.latency.empty and self.runs.empty)
 
 
 def insights_for_admin(database: Database, login: object, modality: str, since: datetime | None = None) -> Insights:
@@ -146,7 +153,7 @@ def _image_metrics(outputs: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame
         summary = image_metrics(present)
         distances = []
         for _, ids in frame.groupby("request_id")["output_id"]:
-            arrays = [np.asarray(loaded[i].resize((32, 32)), dtype=float) / 255 for i in ids if loaded.get(i)]
+            arrays = [np.asarray(image.resize((32, 32)), dtype=float) / 255 for i in ids if (image := loaded.get(i))]
             distances += [float(np.abs(a - b).mean()) for a, b in itertools.combinations(arrays, 2)]
         rows += [
             {"model_version": version, "metric": "brightness", "value": summary["mean_brightness"]},
@@ -156,22 +163,24 @@ def _image_metrics(outputs: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["model_version", "metric", "value"]).dropna()
 
 
-def _open(image_module, path: str, data_dir: Path | None):
+def _open(image_module: ModuleType, path: str, data_dir: Path | None) -> Image | None:
+    """The image at `path` (relative: under `data_dir`) as RGB, from PIL's `Image` module."""
     file = Path(path)
     if not file.is_absolute() and data_dir is not None:
         file = data_dir / file
     try:
-        return image_module.open(file).convert("RGB")
+        image: Image = image_module.open(file).convert("RGB")
+        return image
     except OSError:
         return None  # a deleted image leaves a gap in the figures, not an error
 
 
-def _mean(values) -> float:
+def _mean(values: Iterable[float]) -> float:
     values = list(values)
     return float(np.mean(values)) if values else np.nan
 
 
-def _runs(session, modality: str) -> pd.DataFrame:
+def _runs(session: Session, modality: str) -> pd.DataFrame:
     rows = []
     for run in list_runs(session, modality=modality):
         rows.append(

@@ -8,8 +8,10 @@ changed; that run's version (if it produced one) is the version the rating helpe
 from __future__ import annotations
 
 from bisect import bisect_right
+from datetime import datetime
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from feedback_db.activity import rating_times, vote_count
 from feedback_db.runs import list_runs
@@ -58,7 +60,7 @@ def my_ratings(database: Database, viewer: Viewer) -> tuple[str, pd.DataFrame]:
     return summary, pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _fate(session, run_id: int | None, runs: list[TrainingRun], board: pd.DataFrame) -> list[str]:
+def _fate(session: Session, run_id: int | None, runs: list[TrainingRun], board: pd.DataFrame) -> list[str]:
     if run_id is None:
         return ["the next retrain", "not trained yet", "-"]
     run = next(r for r in runs if r.id == run_id)
@@ -74,7 +76,7 @@ def _fate(session, run_id: int | None, runs: list[TrainingRun], board: pd.DataFr
     return [version.name, gate, standing]
 
 
-def _aware(value):
+def _aware(value: datetime) -> datetime:
     from datetime import UTC
 
     return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite drops the zone

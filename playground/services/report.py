@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,18 +22,21 @@ from playground.core.database import Database
 from playground.core.settings import Settings
 from playground.services.insights import Insights, read_insights
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 @dataclass
 class Report:
     markdown: str
-    figures: dict[str, object] = field(default_factory=dict)  # file name -> matplotlib Figure
+    figures: dict[str, Figure] = field(default_factory=dict)  # file name -> figure
 
 
 def build_report(database: Database, settings: Settings, *, modalities: tuple[str, ...], since: datetime | None, rounds: int) -> Report:
     lines = ["# Playground report", ""]
     if since is not None:
         lines += [f"Feedback since {since:%Y-%m-%d}.", ""]
-    figures: dict[str, object] = {}
+    figures: dict[str, Figure] = {}
     for modality in modalities:
         with database.read_sessions() as session:
             board = version_leaderboard(session, modality=modality, since=since, rounds=rounds)
@@ -76,14 +80,14 @@ def _cell(value: object) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _figures(insights: Insights) -> dict[str, object]:
+def _figures(insights: Insights) -> dict[str, Figure]:
     """Score distribution, mean score per version and latency, each as one matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
     import matplotlib.pyplot as plt
 
-    figures = {}
+    figures: dict[str, Figure] = {}
     if not insights.scores.empty:
         pivot = insights.scores.pivot_table(index="score", columns=["axis", "model_version"], values="count", fill_value=0)
         figure, axis = plt.subplots(figsize=(8, 4))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from models.base import ImageGenerator, Modality, TextGenerator, check_modality
 from playground.core.database import Database
@@ -22,6 +22,9 @@ from playground.core.settings import Settings
 from playground.serving.clients import ClickTimes, StopSignals
 from playground.serving.versions import ServedVersion, UnknownServedVersionError, VersionServer
 from playground.serving.warmup import ModelWarmup
+
+# The version server of either modality.
+ModalityServer = VersionServer[TextGenerator] | VersionServer[ImageGenerator]
 
 __all__ = ["AppContext", "ServedVersion", "UnknownServedVersionError", "build_context"]
 
@@ -41,13 +44,40 @@ class AppContext:
     stops: StopSignals
     clicks: ClickTimes
 
-    def versions(self, modality: str) -> VersionServer[Any]:
-        return {"text": self.text, "image": self.image}[check_modality(modality)]
+    @overload
+    def versions(self, modality: Literal["text"]) -> VersionServer[TextGenerator]: ...
+    @overload
+    def versions(self, modality: Literal["image"]) -> VersionServer[ImageGenerator]: ...
+    @overload
+    def versions(self, modality: str) -> ModalityServer: ...
+    def versions(self, modality: str) -> ModalityServer:
+        servers: dict[Modality, ModalityServer] = {"text": self.text, "image": self.image}
+        return servers[check_modality(modality)]
 
+    @overload
+    def generator(self, modality: Literal["text"]) -> TextGenerator: ...
+    @overload
+    def generator(self, modality: Literal["image"]) -> ImageGenerator: ...
+    @overload
+    def generator(self, modality: str) -> TextGenerator | ImageGenerator: ...
     def generator(self, modality: str) -> TextGenerator | ImageGenerator:
         return self.versions(modality).generator
 
-    def serving(self, modality: str, version: str | None = None) -> AbstractContextManager[tuple[Any, ServedVersion]]:
+    @overload
+    def serving(
+        self, modality: Literal["text"], version: str | None = None
+    ) -> AbstractContextManager[tuple[TextGenerator, ServedVersion]]: ...
+    @overload
+    def serving(
+        self, modality: Literal["image"], version: str | None = None
+    ) -> AbstractContextManager[tuple[ImageGenerator, ServedVersion]]: ...
+    @overload
+    def serving(
+        self, modality: str, version: str | None = None
+    ) -> AbstractContextManager[tuple[TextGenerator | ImageGenerator, ServedVersion]]: ...
+    def serving(
+        self, modality: str, version: str | None = None
+    ) -> AbstractContextManager[tuple[TextGenerator | ImageGenerator, ServedVersion]]:
         """Hold the modality's generator on `version` (None: the active one) for one generation."""
         return self.versions(modality).serving(version)
 
@@ -61,8 +91,8 @@ class AppContext:
 def build_context(
     settings: Settings,
     database: Database,
-    text_factory: Callable[[], Any] | None = None,
-    image_factory: Callable[[], Any] | None = None,
+    text_factory: Callable[[], TextGenerator] | None = None,
+    image_factory: Callable[[], ImageGenerator] | None = None,
     *,
     moderator: Moderator | None = None,
 ) -> AppContext:
@@ -74,7 +104,7 @@ def build_context(
     image_factory = image_factory or (lambda: load_image_generator(settings.image_model, settings.device))
     settings.create_layout()
     text, image = VersionServer("text", database, text_factory), VersionServer("image", database, image_factory)
-    servers = {"text": text, "image": image}
+    servers: dict[Modality, ModalityServer] = {"text": text, "image": image}
     return AppContext(
         settings=settings,
         database=database,

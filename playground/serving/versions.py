@@ -51,7 +51,7 @@ class VersionServer(Generic[G]):
     def __init__(self, modality: Modality, database: Database, factory: Callable[[], G]):
         self.modality = modality
         self._database = database
-        self._factory = factory
+        self._factory: Callable[[], G] = factory
         self._switch_lock = threading.Lock()
         # Generations running now, all on `generator.model_version`.
         self._serving = threading.Condition()

@@ -98,7 +98,7 @@ class ModelWarmup:
         if then is not None:
             then()
 
-    def _set(self, modality: Modality, **changes) -> None:
+    def _set(self, modality: Modality, **changes: object) -> None:
         with self._lock:
             for name, value in changes.items():
                 setattr(self._loads[modality], name, value)

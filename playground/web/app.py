@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 import time
+from typing import Any
 
 import gradio as gr
 
@@ -77,6 +78,7 @@ def build_app(context: AppContext) -> gr.Blocks:
     settings = context.settings
     guidelines = load_guidelines(settings.assets_dir)
     examples = load_example_prompts(settings.assets_dir)
+    app: CheckedBlocks  # Blocks.__enter__ returns the Blocks itself (untyped in Gradio)
     with CheckedBlocks(title=APP_NAME) as app:
         gr.Markdown(f"# {APP_NAME}\n{TAGLINE}", elem_id="header")
         build_warmup_banner(app, context)
@@ -117,7 +119,7 @@ def build_app(context: AppContext) -> gr.Blocks:
     return app
 
 
-def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict:
+def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict[str, Any]:
     """Arguments for `Blocks.launch` shared by `serve` and the tests.
 
     Run history is off: it would keep every event's inputs - the annotator's password among
@@ -140,7 +142,7 @@ def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict:
     }
 
 
-def start(app: gr.Blocks, settings: Settings, guard: GuardState | None = None, **launch_options) -> None:
+def start(app: gr.Blocks, settings: Settings, guard: GuardState | None = None, **launch_options: Any) -> None:
     """`app.launch` with `launch_kwargs` (and `launch_options` over them), X-Forwarded-For
     believed exactly as PLAYGROUND_TRUST_FORWARDED_FOR and PLAYGROUND_FORWARDED_ALLOW_IPS say."""
     with uvicorn_proxy_trust(settings):

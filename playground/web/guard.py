@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
 from gradio.route_utils import FnIndexInferError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from playground.core.secret_key import new_token
 from playground.web.reply import answer as _answer
@@ -59,13 +60,13 @@ def client_token_from_cookie_header(header: str | None) -> str | None:
 
 
 class GuardMiddleware:
-    def __init__(self, app, *, max_body_bytes: int, state: GuardState, secure_cookie: bool = False):
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, state: GuardState, secure_cookie: bool = False) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.state = state
         self.secure_cookie = secure_cookie
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if self.state.draining:
@@ -110,18 +111,18 @@ class GuardMiddleware:
         finally:
             self.state.in_flight.pop(key, None)
 
-    def _cookie(self, token: str, scope) -> bytes:
+    def _cookie(self, token: str, scope: Scope) -> bytes:
         secure = self.secure_cookie or scope.get("scheme") == "https"
         parts = [f"{COOKIE_NAME}={token}", "Path=/", f"Max-Age={COOKIE_MAX_AGE_S}", "HttpOnly", "SameSite=Lax"] + (
             ["Secure"] if secure else []
         )
         return "; ".join(parts).encode("latin-1")
 
-    def _limited(self, receive):
+    def _limited(self, receive: Receive) -> Receive:
         seen = 0
         limit = self.max_body_bytes
 
-        async def wrapped():
+        async def wrapped() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -134,20 +135,20 @@ class GuardMiddleware:
 
 
 class BodyTooLarge(Exception):
-    def __init__(self, limit: int):
+    def __init__(self, limit: int) -> None:
         super().__init__(f"Request body larger than {limit} bytes.")
 
 
 class _Responder:
     """Adds the Set-Cookie header; turns a direct route's 500 caused by a user error into 422."""
 
-    def __init__(self, send, set_cookie: bytes | None, direct: bool):
+    def __init__(self, send: Send, set_cookie: bytes | None, direct: bool) -> None:
         self._send, self._set_cookie, self._direct = send, set_cookie, direct
-        self._held: dict | None = None
+        self._held: Message | None = None
         self._body = b""
         self.started = False
 
-    async def send(self, message):
+    async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
             if self._set_cookie is not None:

@@ -22,11 +22,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from playground.core.origins import DEFAULT_PORTS, Origin, parse_host, parse_origin, show
 from playground.web.reply import answer
+
+if TYPE_CHECKING:  # the settings are only read here; importing them stays the caller's business
+    from playground.core.settings import Settings
 
 log = logging.getLogger("playground.web")
 
@@ -45,7 +49,7 @@ class OriginPolicy:
     https: bool = False  # PLAYGROUND_SECURE_COOKIE: the visitor's page is https, whatever the proxy says
 
     @classmethod
-    def from_settings(cls, settings) -> OriginPolicy:
+    def from_settings(cls, settings: Settings) -> OriginPolicy:
         extra = {parse_origin(entry) for entry in settings.extra_origins}
         return cls(
             extra=frozenset(o for o in extra if o is not None), trust_forwarded=settings.trust_forwarded_for, https=settings.secure_cookie

@@ -19,6 +19,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import gradio as gr
 from fastapi.responses import ORJSONResponse
@@ -38,7 +39,7 @@ _environment_lock = threading.Lock()
 class GuardedApp(App):
     """Gradio's App with OriginMiddleware around the whole middleware stack."""
 
-    def __init__(self, *, origins: OriginPolicy, **kwargs):
+    def __init__(self, *, origins: OriginPolicy, **kwargs: Any):
         super().__init__(**kwargs)
         self.origins = origins
 

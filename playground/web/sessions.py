@@ -120,7 +120,8 @@ def _digest(text: str) -> bytes:
 
 def _route_path(scope: Scope) -> str:
     """The path the router matches (without a root_path prefix, as Starlette does)."""
-    path, root = scope.get("path", ""), scope.get("root_path", "")
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
 
 
@@ -139,7 +140,7 @@ class BadSessionHash(ValueError):
     """A session_hash that is not text (Gradio's pydantic model would refuse it too)."""
 
 
-class _Object(dict):
+class _Object(dict[str, Any]):
     """A JSON object that remembers every value of its `session_hash` keys (duplicates too:
     json.loads, like Starlette's request.json(), keeps the last, and we check them all)."""
 

@@ -18,6 +18,7 @@ import gradio as gr
 import pandas as pd
 
 from feedback_db.errors import LeaseLostError
+from playground.core.database import Database
 from playground.core.errors import NotAllowedError
 from playground.services.annotation import (
     AnnotatorLogin,
@@ -45,7 +46,7 @@ from playground.web.ui.login import LOGIN_POOL, claimed_login, log_in_client
 # so annotators never wait behind the model queue or behind each other.
 # Messages (e.g. "Rate every candidate") leave after a few seconds: an annotator moves on fast.
 TOAST_S = 4
-PUBLIC = {"concurrency_id": "annotate", "concurrency_limit": 8, "show_progress": "hidden"}
+PUBLIC: dict[str, Any] = {"concurrency_id": "annotate", "concurrency_limit": 8, "show_progress": "hidden"}
 
 
 def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Blocks) -> None:
@@ -91,7 +92,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
 
     item_outputs = [current, status, prompt, progress, *view.components]
 
-    def present(user: object, shown: Shown | None, message: str = "") -> list:
+    def present(user: object, shown: Shown | None, message: str = "") -> list[Any]:
         """The updates for `item_outputs`."""
         done = progress_of(database, settings, user)
         counter = f"**Done today:** {done.done_today} · **left in the queue:** {done.left}"
@@ -99,11 +100,11 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
         return [ItemOnScreen.of(shown), headline, shown.item.prompt if shown else "", counter, *view.show(shown, settings)]
 
     # 3. Handlers: each one checks the login on the server before anything else.
-    def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
+    def do_login(name_value: str, password_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("log in", TOAST_S):
             return logged_in(log_in_client(context, name_value, password_value, request))
 
-    def logged_in(user: AnnotatorLogin) -> list:
+    def logged_in(user: AnnotatorLogin) -> list[Any]:
         """The updates for `login_outputs` once `user` is checked."""
         return [
             gr.Column(visible=False),
@@ -115,7 +116,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             *present(user, take_next(database, settings, user)),
         ]
 
-    def resume(request: gr.Request) -> list | dict:
+    def resume(request: gr.Request) -> list[Any] | dict[gr.Column, Any]:
         """On page load: a browser whose cookie holds a live log-in stays logged in, on its
         current item (the lease survives the reload); anyone else sees the form."""
         try:
@@ -125,7 +126,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
         with shown_to_user("resume your log-in", TOAST_S):
             return logged_in(user)
 
-    def do_logout(request: gr.Request) -> list:
+    def do_logout(request: gr.Request) -> list[Any]:
         with shown_to_user("log out", TOAST_S):
             log_out(database, login_of(request))
             return [None, gr.Column(visible=True), gr.Column(visible=False), gr.Column(visible=False), ""]
@@ -148,7 +149,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
 
         return handler
 
-    def submit_scores(user: AnnotatorLogin, item: ItemOnScreen | None, values: ScoreValues) -> list:
+    def submit_scores(user: AnnotatorLogin, item: ItemOnScreen | None, values: ScoreValues) -> list[Any]:
         with shown_to_user("save the ratings", TOAST_S):
             require_annotator(database, user)
             request_id = request_id_of(item)
@@ -169,7 +170,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             if item is not None and not item.editing:  # an earlier, submitted item is saved by Submit only
                 keep_draft(database, user, item.request_id, ratings_of(item, values))
 
-    def do_skip(item: ItemOnScreen | None, request: gr.Request) -> list:
+    def do_skip(item: ItemOnScreen | None, request: gr.Request) -> list[Any]:
         user = login_of(request)
         with shown_to_user("skip", TOAST_S):
             require_annotator(database, user)
@@ -178,7 +179,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             skip_item(database, user, item.request_id)
             return present(user, take_next(database, settings, user), "Skipped.")
 
-    def do_back(item: ItemOnScreen | None, request: gr.Request) -> list:
+    def do_back(item: ItemOnScreen | None, request: gr.Request) -> list[Any]:
         user = login_of(request)
         with shown_to_user("go back", TOAST_S):
             require_annotator(database, user)
@@ -187,7 +188,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
                 raise gr.Error("There is no earlier item to go back to.", title="Nothing earlier")
             return present(user, shown)
 
-    def do_next(request: gr.Request) -> list:
+    def do_next(request: gr.Request) -> list[Any]:
         user = login_of(request)
         with shown_to_user("load the next item", TOAST_S):
             return present(user, take_next(database, settings, user))
@@ -234,7 +235,7 @@ def _status(shown: Shown | None) -> str:
     return f"Request {shown.item.request_id} · {count} candidate{'s' * (count > 1)}{until}"
 
 
-def _agreement_markdown(database, user: object) -> str:
+def _agreement_markdown(database: Database, user: object) -> str:
     frames = agreement_for_admin(database, user)
     lines = [
         "### Agreement (Krippendorff's alpha, ordinal; annotator ratings only)",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from gradio.blocks import BlockContext
+from gradio.components import Component
 
 from feedback_db.assignments import ItemRatings
 from playground.core.errors import StaleRequestError
@@ -112,24 +114,26 @@ class AnnotateView:
             )
 
     @property
-    def components(self) -> list:
-        parts: list = []
+    def components(self) -> list[Component | BlockContext]:
+        parts: list[Component | BlockContext] = []
         for card in self.cards:
             parts += list(card)
         return parts + [self.diversity, self.best, *self.rendered, *self.flags]
 
-    def show(self, shown: Shown | None, settings: Settings) -> list:
+    def show(self, shown: Shown | None, settings: Settings) -> list[Any]:
         """Updates for `components`: the item's candidates with any earlier scores, or nothing."""
         outputs = shown.item.outputs if shown else []
-        updates: list = []
+        updates: list[Any] = []
         for index, _ in enumerate(self.cards):
             output = outputs[index] if index < len(outputs) else None
-            scores = shown.ratings.scores.get(output.output_id, (None, None)) if output else (None, None)
-            is_image = output is not None and output.image_path is not None
+            # An output is on screen only when an item is (`shown` is set).
+            scores = shown.ratings.scores.get(output.output_id, (None, None)) if output and shown else (None, None)
+            image_path = output.image_path if output is not None else None
+            is_image = image_path is not None
             updates += [
                 gr.Column(visible=output is not None),
                 gr.Textbox(value=output.text if output else "", visible=not is_image),
-                gr.Image(value=str(settings.stored_file(output.image_path)) if is_image else None, visible=is_image),
+                gr.Image(value=str(settings.stored_file(image_path)) if image_path is not None else None, visible=is_image),
                 gr.Radio(value=scores[0]),
                 gr.Radio(value=scores[1]),
             ]
@@ -148,9 +152,9 @@ class AnnotateView:
         return updates
 
     @property
-    def score_inputs(self) -> list:
+    def score_inputs(self) -> list[gr.Radio | gr.Checkbox]:
         """The widgets whose values `ratings` reads, in `ScoreValues` order."""
-        return [c[3] for c in self.cards] + [c[4] for c in self.cards] + [self.diversity, self.best, *self.flags]
+        return [*(c[3] for c in self.cards), *(c[4] for c in self.cards), self.diversity, self.best, *self.flags]
 
 
 def request_id_of(item: ItemOnScreen | None) -> int:
@@ -170,7 +174,7 @@ def ratings_of(item: ItemOnScreen | None, values: ScoreValues) -> ItemRatings:
     best_id = None
     if best not in (None, ""):
         index = score_value("best candidate", best, low=0, high=len(output_ids) - 1)
-        best_id = output_ids[index]
+        best_id = output_ids[index] if index is not None else None  # blank text: no pick
     return ItemRatings(scores, diversity=_score(diversity), best_output_id=best_id, flagged=flagged)
 
 

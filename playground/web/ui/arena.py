@@ -7,13 +7,15 @@ enabled once both answers have finished, and the server refuses an early or seco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 
 from playground.core.errors import StaleRequestError
 from playground.services.arena import SIDES, Reveal, abandon_battle, start_battle, stream_battle, validate_battle, vote
-from playground.services.identity import find_viewer, viewer_for_token
+from playground.services.identity import Viewer, find_viewer, viewer_for_token
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import client_of
@@ -40,7 +42,8 @@ def build_arena_tab(context: AppContext) -> None:
             start = gr.Button("New battle", variant="primary", elem_id="arena-start")
     status = gr.Markdown(elem_id="arena-status")
     # 2. The two sides.
-    texts, images = {}, {}
+    texts: dict[str, gr.Textbox] = {}
+    images: dict[str, gr.Image] = {}
     with gr.Row(equal_height=True, elem_classes="cards"):
         for side in SIDES:
             with gr.Column(min_width=260, elem_id=f"arena-{side}", elem_classes="card"):
@@ -60,10 +63,10 @@ def build_arena_tab(context: AppContext) -> None:
         buttons = {outcome: gr.Button(label, interactive=False, elem_id=f"arena-vote-{outcome}") for outcome, label in VOTES}
     revealed = gr.Markdown(elem_id="arena-reveal")
 
-    def enable(on: bool) -> dict:
+    def enable(on: bool) -> dict[Block, Any]:
         return {button: gr.Button(interactive=on) for button in buttons.values()}
 
-    def fight(modality_value: str, prompt_value: str, request: gr.Request) -> Iterator[dict]:
+    def fight(modality_value: str, prompt_value: str, request: gr.Request) -> Iterator[dict[Block, Any]]:
         with shown_to_user("start a battle"):
             # 1. Who is asking: the caller's cookie, never Gradio's session_hash; a new browser's
             #    identity row is written only once the request is known to be valid.
@@ -84,7 +87,7 @@ def build_arena_tab(context: AppContext) -> None:
                 if not finished:
                     abandon_battle(context, battle_id)
 
-    def play(battle_id: int, viewer_value, is_image: bool) -> Iterator[dict]:
+    def play(battle_id: int, viewer_value: Viewer, is_image: bool) -> Iterator[dict[Block, Any]]:
         yield {
             battle: {"battle_id": battle_id},
             revealed: "",
@@ -103,14 +106,14 @@ def build_arena_tab(context: AppContext) -> None:
                 yield {texts[update.side]: update.text, status: f"Generating **{label}**…"}
         yield {status: "Both answers are in: which is better?", **enable(True)}
 
-    def caster(outcome: str):
+    def caster(outcome: str) -> Callable[[dict[str, Any] | None, str, gr.Request], dict[Block, Any]]:
         # A closure, not functools.partial: Gradio finds the gr.Request parameter by signature.
-        def cast_vote(battle_value: dict | None, reason_value: str, request: gr.Request) -> dict:
+        def cast_vote(battle_value: dict[str, Any] | None, reason_value: str, request: gr.Request) -> dict[Block, Any]:
             return cast(outcome, battle_value, reason_value, request)
 
         return cast_vote
 
-    def cast(outcome: str, battle_value: dict | None, reason_value: str, request: gr.Request) -> dict:
+    def cast(outcome: str, battle_value: dict[str, Any] | None, reason_value: str, request: gr.Request) -> dict[Block, Any]:
         with shown_to_user("vote"):
             viewer_value = find_viewer(context.database, client_of(context, request).key)
             if viewer_value is None or not battle_value:

@@ -6,11 +6,14 @@ programmatic resets never write), and shows that it was saved next to it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MethodType
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
+from gradio.blocks import Block, BlockContext
+from gradio.components import Component
 
 from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS, compose_reason
 from playground.core.errors import StaleRequestError
@@ -59,11 +62,11 @@ def _typed(component: Any) -> Any:
 
 
 def TypedRadio(*args: Any, **kwargs: Any) -> gr.Radio:  # noqa: N802 - used like a component class
-    return _typed(gr.Radio(*args, **kwargs))
+    return cast(gr.Radio, _typed(gr.Radio(*args, **kwargs)))
 
 
 def TypedDropdown(*args: Any, **kwargs: Any) -> gr.Dropdown:  # noqa: N802
-    return _typed(gr.Dropdown(*args, **kwargs))
+    return cast(gr.Dropdown, _typed(gr.Dropdown(*args, **kwargs)))
 
 
 @dataclass
@@ -98,6 +101,7 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
     prefix = f"{kind}-{index}"
     with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
         rendered = image = None
+        content: gr.Textbox | gr.Image
         if kind in ("text", "history"):
             # Gradio sanitizes the Markdown's HTML (sanitize_html), so markup in a model's output
             # is shown, never run; the raw text stays one toggle away, with its copy button.
@@ -238,7 +242,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
     """Save each rating widget of card `index` the moment the user changes it."""
     database = context.database
 
-    def save(field: str):
+    def save(field: str) -> Callable[[ShownRequest | None, Any, gr.Request], str]:
         def handler(shown_value: ShownRequest | None, value: Any, request: gr.Request) -> str:
             with shown_to_user("save the rating"):
                 viewer_value = require_viewer(viewer_of(context, request))
@@ -251,14 +255,21 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
 
         return handler
 
-    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
+    common: dict[str, Any] = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
     for field, component in (("naturalness", card.naturalness), ("reliability", card.reliability)):
         component.input(save(field), [shown, component], card.saved, **common)
 
-    def save_negative(field: str):
+    def save_negative(field: str) -> Callable[..., tuple[str, gr.Group]]:
         """Thumbs and flag: saved with the reason already chosen; the reason box follows them."""
 
-        def handler(shown_value, thumbs, flagged, chips, detail, request: gr.Request) -> tuple:
+        def handler(
+            shown_value: ShownRequest | None,
+            thumbs: Any,
+            flagged: Any,
+            chips: list[str] | None,
+            detail: str | None,
+            request: gr.Request,
+        ) -> tuple[str, gr.Group]:
             with shown_to_user("save the rating"):
                 viewer_value = require_viewer(viewer_of(context, request))
                 output_id = output_id_for(shown_value, index)
@@ -266,7 +277,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
                 if field == "flag":
                     message = flag_output(database, viewer_value, output_id, bool(flagged), reason)
                 else:
-                    extra = {"reason": reason} if thumbs == -1 else {}
+                    extra: dict[str, Any] = {"reason": reason} if thumbs == -1 else {}
                     message = rate_output(database, viewer_value, output_id, thumbs=thumbs, **extra)
                 return saved_line(message), gr.Group(visible=thumbs == -1 or bool(flagged))
 
@@ -276,7 +287,7 @@ def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.St
     card.thumbs.input(save_negative("thumbs"), negative_inputs, [card.saved, card.why], **common)
     card.flag.input(save_negative("flag"), negative_inputs, [card.saved, card.why], **common)
 
-    def save_reason(shown_value, chips, detail, request: gr.Request) -> str:
+    def save_reason(shown_value: ShownRequest | None, chips: list[str] | None, detail: str | None, request: gr.Request) -> str:
         with shown_to_user("save the reason"):
             viewer_value = require_viewer(viewer_of(context, request))
             return saved_line(give_reason(database, viewer_value, output_id_for(shown_value, index), chips, detail))
@@ -310,7 +321,7 @@ def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> Non
             best = output_id_for(shown_value, index) if index not in (None, "") else None
             return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best))
 
-    common = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
+    common: dict[str, Any] = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
     panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)
     panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
 
@@ -322,9 +333,9 @@ def require_viewer(viewer: Viewer | None) -> Viewer:
     return viewer
 
 
-def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -> dict:
+def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -> dict[Block, Any]:
     """Updates that show `n` empty cards with cleared ratings, and hide the set panel."""
-    updates: dict = {}
+    updates: dict[Block, Any] = {}
     for index, card in enumerate(cards):
         updates[card.column] = gr.Column(visible=index < n)
         updates[card.content] = None
@@ -348,9 +359,9 @@ def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -
     return updates
 
 
-def enable_ratings(cards: list[CandidateCard], n: int) -> dict:
+def enable_ratings(cards: list[CandidateCard], n: int) -> dict[Block, Any]:
     """Once the `n` candidates are recorded, their rating widgets become interactive."""
-    updates: dict = {}
+    updates: dict[Block, Any] = {}
     for card in cards[:n]:
         for radio in (card.naturalness, card.reliability, card.thumbs):
             updates[radio] = gr.Radio(interactive=True)
@@ -361,7 +372,7 @@ def enable_ratings(cards: list[CandidateCard], n: int) -> dict:
     return updates
 
 
-def show_set_panel(panel: SetPanel, n: int) -> dict:
+def show_set_panel(panel: SetPanel, n: int) -> dict[Block, Any]:
     """After generation: the set panel, with one best-pick choice per candidate (none for n=1)."""
     choices = [(f"Candidate {i + 1}", i) for i in range(n)]
     return {
@@ -370,9 +381,9 @@ def show_set_panel(panel: SetPanel, n: int) -> dict:
     }
 
 
-def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[gr.components.Component]:
+def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[Component | BlockContext]:
     """Every component `reset_for_new_request` updates, for an event's outputs list."""
-    components: list = []
+    components: list[Component | BlockContext] = []
     for card in cards:
         components += [
             card.column,

@@ -33,7 +33,7 @@ SHOWN_CHARS = 40  # of a refused value, in the message
 class CheckedBlocks(gr.Blocks):
     """`gr.Blocks` whose input checks speak the user's language (see the module docstring)."""
 
-    async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False):
+    async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
         # 1. The count, then each value against its component, before Gradio's own preprocessing.
         _check_count(block_fn, inputs)
         checked = list(inputs)

@@ -40,4 +40,5 @@ def load_guidelines(assets_dir: Path) -> Guidelines:
 
 
 def load_example_prompts(assets_dir: Path) -> dict[str, list[str]]:
-    return json.loads((assets_dir / "example_prompts.json").read_text(encoding="utf-8"))
+    prompts: dict[str, list[str]] = json.loads((assets_dir / "example_prompts.json").read_text(encoding="utf-8"))
+    return prompts

@@ -7,7 +7,10 @@ history survives reloads and restarts and never shows another browser's requests
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
+from gradio.blocks import Block
 
 from feedback_db.history import HistoryEntry, history_page
 from playground.serving.context import AppContext
@@ -61,7 +64,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
             cards = [build_card("history", i, guidelines) for i in range(MAX_CARDS)]
         panel = build_set_panel("history", guidelines)
 
-    def list_page(page_value: int, request: gr.Request) -> tuple:
+    def list_page(page_value: int, request: gr.Request) -> tuple[str, gr.Radio, str, int]:
         with shown_to_user("load your history"):
             viewer = viewer_of(context, request)
             if viewer is None:
@@ -84,7 +87,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
                 found.page,
             )
 
-    def open_request(request_id, request: gr.Request) -> dict:
+    def open_request(request_id: Any, request: gr.Request) -> dict[Block, Any]:
         with shown_to_user("open the request"):
             checked = score_value("the request id", request_id, low=1, high=2**63 - 1)
             viewer = viewer_of(context, request)
@@ -99,16 +102,16 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
                 facts: f"{view.modality} · {view.created_at:%Y-%m-%d %H:%M} UTC · version `{view.model_version}`",
             }
 
-    common = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    common: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     list_outputs = [summary, entries, where, page]
 
-    def first_page(request: gr.Request) -> tuple:
+    def first_page(request: gr.Request) -> tuple[str, gr.Radio, str, int]:
         return list_page(1, request)
 
-    def newer_page(page_value: int, request: gr.Request) -> tuple:
+    def newer_page(page_value: int, request: gr.Request) -> tuple[str, gr.Radio, str, int]:
         return list_page(max(1, int(page_value or 1) - 1), request)
 
-    def older_page(page_value: int, request: gr.Request) -> tuple:
+    def older_page(page_value: int, request: gr.Request) -> tuple[str, gr.Radio, str, int]:
         return list_page(int(page_value or 1) + 1, request)
 
     for trigger in (tab.select, refresh.click):

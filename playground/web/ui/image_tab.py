@@ -3,11 +3,14 @@ and previews, and ratings under each image."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 
-from feedback_db.queries import clean_text
+from feedback_db.clean_text import clean_text
 from models.base import ImageOutput, ImageParams
 from playground.services.generation import stream_image
 from playground.serving.context import AppContext
@@ -112,12 +115,12 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
         seed_value: str | None,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),
-    ) -> Iterator[dict]:
+    ) -> Iterator[dict[Block, Any]]:
         with shown_to_user("generate images"):
             client = client_of(context, request)
             params = params_of(negative_value, n_value, steps_value, guidance_value, size_value, seed_value)
             context.generation_limits.take(client.key, client.ip)
-            stopped = {status: "Stopped before it started."}
+            stopped: dict[Block, Any] = {status: "Stopped before it started."}
             if loading := loading_update(context, "image", status):
                 yield loading
             yield from unless_stopped(
@@ -127,19 +130,22 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
                 lambda cancel: _stream(client.key, prompt_value, params, cancel, progress),
             )
 
-    def _stream(client_key, prompt_value, params, cancel, progress) -> Iterator[dict]:
+    def _stream(
+        client_key: str, prompt_value: str, params: ImageParams, cancel: threading.Event, progress: gr.Progress
+    ) -> Iterator[dict[Block, Any]]:
         # Each update names only the images, the status and States (playground/web/ui/streaming.py).
         yield {shown: None, pending: None}
         for update in stream_image(context, None, prompt_value, params, cancel, client_key=client_key):
             if update.recorded is None:
                 progress((update.step, update.total_steps), desc="Denoising", unit="steps")
-                previews = {cards[i].content: image for i, image in enumerate(update.previews or [])}
+                previews: dict[Block, Any] = {cards[i].content: image for i, image in enumerate(update.previews or [])}
                 yield {**previews, status: f"Step {update.step} of {update.total_steps}…"}
                 continue
             recorded = update.recorded
             done = f"Done · version `{recorded.model_version}` · rate each image below."
+            images: dict[Block, Any] = {cards[o.index].content: str(o.path) for o in update.outputs}
             yield {
-                **{cards[o.index].content: str(o.path) for o in update.outputs},
+                **images,
                 shown: ShownRequest.of(recorded.request_id, recorded.output_ids),
                 pending: finished_cards(params.n, [image_meta(o, recorded.model_version) for o in update.outputs], done),
                 # The status says "Done" only once `finish` has made the cards ratable.

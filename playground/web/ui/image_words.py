@@ -15,7 +15,7 @@ KIND_LABELS = {"shape": "Shape", "colour": "Colour", "size": "Size", "position":
 
 def vocabulary_note(vocabulary: ImageVocabulary, prompt: str | None) -> str:
     """Empty while the prompt is empty or uses a known word; otherwise what the model knows."""
-    if not (prompt or "").strip() or vocabulary.known_in(prompt):
+    if not prompt or not prompt.strip() or vocabulary.known_in(prompt):
         return ""
     kinds = ", ".join(KIND_LABELS.get(kind, kind).lower() for kind in vocabulary.groups)
     return (

@@ -8,6 +8,7 @@ so anonymous and annotator calls to these endpoints are refused whatever the pag
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import gradio as gr
 import pandas as pd
@@ -18,7 +19,7 @@ from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.login import LOGIN_POOL, claimed_login, log_in_client, log_out_client
 
-PUBLIC = {"concurrency_id": "insights", "concurrency_limit": 2}
+PUBLIC: dict[str, Any] = {"concurrency_id": "insights", "concurrency_limit": 2}
 EMPTY = "No feedback for this modality yet: the plots appear once people generate and rate."
 
 
@@ -65,12 +66,12 @@ def build_insights_tab(context: AppContext) -> None:
 
     plots = [message, scores, by_version, over_time, latency, metrics, runs, flagged]
 
-    def load(modality_value: str, request: gr.Request) -> list:
+    def load(modality_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("load the insights"):
             figures = insights_for_admin(database, claimed_login(context, request), modality_value)
             return _updates(figures)
 
-    def do_login(name_value: str, password_value: str, request: gr.Request) -> list:
+    def do_login(name_value: str, password_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("log in"):
             user = log_in_client(context, name_value, password_value, request)
             try:
@@ -80,7 +81,7 @@ def build_insights_tab(context: AppContext) -> None:
                 raise
             return [gr.Column(visible=False), gr.Column(visible=True), "", *_updates(figures)]
 
-    def do_logout(request: gr.Request) -> list:
+    def do_logout(request: gr.Request) -> list[gr.Column]:
         with shown_to_user("log out"):
             log_out_client(context, request)
             return [gr.Column(visible=True), gr.Column(visible=False)]
@@ -92,7 +93,7 @@ def build_insights_tab(context: AppContext) -> None:
     logout.click(do_logout, None, [login_box, work], api_name="insights_logout", **PUBLIC)
 
 
-def _updates(figures: Insights) -> list:
+def _updates(figures: Insights) -> list[Any]:
     trend = (
         figures.trend_time.groupby(["day", "model_version"])["mean"].mean().reset_index()
         if not figures.trend_time.empty

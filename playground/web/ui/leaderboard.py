@@ -6,6 +6,8 @@ no version names before a vote.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 import pandas as pd
 
@@ -32,7 +34,7 @@ def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
     presets = gr.Dataframe(label="Arena: sampling presets", interactive=False, elem_id="leaderboard-presets")
     ratings = gr.Dataframe(label="Mean ratings per version (95% CI)", interactive=False, elem_id="leaderboard-ratings")
 
-    def load(modality_value: str) -> tuple:
+    def load(modality_value: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         with shown_to_user("compute the leaderboard"):
             with context.database.read_sessions() as session:
                 board = version_leaderboard(session, modality=modality_value)
@@ -47,7 +49,7 @@ def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
             )
 
     outputs = [summary, versions, pairwise, presets, ratings]
-    events = dict(fn=load, inputs=modality, outputs=outputs, concurrency_id="insights", concurrency_limit=2)
+    events: dict[str, Any] = dict(fn=load, inputs=modality, outputs=outputs, concurrency_id="insights", concurrency_limit=2)
     refresh.click(**events, api_name="leaderboard")
     modality.change(**events, api_visibility="private")
     tab.select(**events, api_visibility="private")

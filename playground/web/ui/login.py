@@ -6,6 +6,8 @@ hash of the browser's cookie token) serves both, and both are throttled the same
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import gradio as gr
 
 from playground.core.errors import NotAllowedError
@@ -16,7 +18,7 @@ from playground.web.ui.session import client_of
 # Log-in hashes passwords (argon2, ~50 ms of CPU each): a small pool of its own, so a flood of
 # log-in attempts cannot slow down annotators who are already working. No progress overlay: a
 # refused log-in must leave the form usable for the next try.
-LOGIN_POOL = {"concurrency_id": "login", "concurrency_limit": 2, "show_progress": "hidden"}
+LOGIN_POOL: dict[str, Any] = {"concurrency_id": "login", "concurrency_limit": 2, "show_progress": "hidden"}
 
 
 def log_in_client(context: AppContext, name: object, password: object, request: gr.Request | None) -> AnnotatorLogin:
@@ -25,7 +27,8 @@ def log_in_client(context: AppContext, name: object, password: object, request: 
     name_text = name if isinstance(name, str) else ""
     context.login_throttle.check(name_text, client.ip)  # before any password is hashed
     try:
-        user = log_in(context.database, name_text, password, session_key=client.login_key)
+        # log_in refuses a password that is not a str itself (the API can send anything).
+        user = log_in(context.database, name_text, cast(str, password), session_key=client.login_key)
     except NotAllowedError:
         context.login_throttle.failed(name_text, client.ip)
         raise

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
+import pandas as pd
 
 from playground.services.my_ratings import my_ratings
 from playground.serving.context import AppContext
@@ -17,7 +20,7 @@ def build_my_ratings_tab(context: AppContext, tab: gr.Tab) -> None:
     table = gr.Dataframe(label="Where your ratings went", interactive=False, elem_id="mine-table")
     refresh = gr.Button("↻ Refresh", size="sm", elem_id="mine-refresh")
 
-    def load(request: gr.Request) -> tuple:
+    def load(request: gr.Request) -> tuple[str, pd.DataFrame | None]:
         with shown_to_user("load your ratings"):
             # The caller's cookie names them; a browser that never wrote anything gets no row.
             viewer = viewer_of(context, request)
@@ -25,6 +28,6 @@ def build_my_ratings_tab(context: AppContext, tab: gr.Tab) -> None:
                 return NOTHING_YET, None
             return my_ratings(context.database, viewer)
 
-    events = dict(fn=load, inputs=None, outputs=[summary, table], concurrency_id="insights", concurrency_limit=2)
+    events: dict[str, Any] = dict(fn=load, inputs=None, outputs=[summary, table], concurrency_id="insights", concurrency_limit=2)
     refresh.click(**events, api_name="my_ratings")
     tab.select(**events, api_visibility="private")

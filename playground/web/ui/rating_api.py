@@ -15,7 +15,7 @@ from playground.serving.context import AppContext
 from playground.web.ui.candidates import RATING_EVENT, require_viewer
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
-from playground.web.ui.state import output_id_for, request_id_for
+from playground.web.ui.state import ShownRequest, output_id_for, request_id_for
 from playground.web.ui.values import score_value
 
 
@@ -35,7 +35,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
         details = gr.Textbox(None, label=f"reason details (up to {MAX_REASON_DETAIL_CHARS} characters)")
     database = context.database
 
-    def rate(shown_value, index_value, nat, rel, thumb, text, request: gr.Request) -> str:
+    def rate(shown_value: ShownRequest | None, index_value: Any, nat: Any, rel: Any, thumb: Any, text: Any, request: gr.Request) -> str:
         with shown_to_user("save the rating"):
             fields: dict[str, Any] = {
                 "naturalness": score_value("naturalness", nat, low=1, high=5),
@@ -52,7 +52,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
             output_id = output_id_for(shown_value, index_value)
             return rate_output(database, viewer_value, output_id, **fields)
 
-    def rate_whole_set(shown_value, diversity_value, best_value, request: gr.Request) -> str:
+    def rate_whole_set(shown_value: ShownRequest | None, diversity_value: Any, best_value: Any, request: gr.Request) -> str:
         with shown_to_user("save the set rating"):
             fields: dict[str, Any] = {}
             if diversity_value not in (None, ""):
@@ -64,7 +64,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
                 raise InvalidInputError("give diversity or best")
             return rate_set(database, viewer_value, request_id_for(shown_value), **fields)
 
-    def reason(shown_value, index_value, chips_value, details_value, request: gr.Request) -> str:
+    def reason(shown_value: ShownRequest | None, index_value: Any, chips_value: Any, details_value: Any, request: gr.Request) -> str:
         with shown_to_user("save the reason"):
             given = [chip.strip() for chip in (_as_text(chips_value) or "").split(",") if chip.strip()]
             viewer_value = require_viewer(viewer_of(context, request))
@@ -75,7 +75,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
     # No preprocess: Gradio runs each input's preprocess as its own hop to a worker thread (five
     # for /rate_*), and each hop waited for the GIL while a model ran; these handlers check
     # the raw values themselves (score_value, _check_text).
-    api = {**RATING_EVENT, "preprocess": False}
+    api: dict[str, Any] = {**RATING_EVENT, "preprocess": False}
     gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **api)
     gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result, api_name=f"rate_{kind}", **api)
     gr.on([], rate_whole_set, [shown, diversity, best], result, api_name=f"rate_{kind}_set", **api)

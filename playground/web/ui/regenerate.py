@@ -8,10 +8,13 @@ streaming and recording are the same as for Generate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gradio as gr
+from gradio.blocks import BlockContext
+from gradio.components import Component
+from gradio.events import Dependency
 
 from feedback_db.history import RequestView
 from models.base import ImageParams, TextParams
@@ -59,9 +62,9 @@ def wire_regenerate(
     context: AppContext,
     cards: list[CandidateCard],
     shown: gr.State,
-    inputs: list,
+    inputs: Sequence[Component | BlockContext],
     values: Callable[[RequestView], list[Any]],
-) -> list:
+) -> list[Callable[..., Dependency]]:
     """Each card's Regenerate fills `inputs` from the shown request; returns the fill events'
     `.success` triggers, for the tab to chain its generation to."""
 

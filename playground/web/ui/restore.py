@@ -6,8 +6,10 @@ in the browser's storage, and the request's ids stay in server-side state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 
 from feedback_db.history import CandidateView, RequestView, last_request_id, request_view
 from feedback_db.queries import DEFAULT_FLAG_REASON
@@ -64,9 +66,9 @@ def candidate_meta(candidate: CandidateView, view: RequestView) -> str:
     )
 
 
-def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPanel, view: RequestView) -> dict:
+def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPanel, view: RequestView) -> dict[Block, Any]:
     """Updates that show `view`'s candidates with this viewer's ratings, ready to be changed."""
-    updates: dict = {}
+    updates: dict[Block, Any] = {}
     count = len(view.candidates)
     for index, card in enumerate(cards):
         updates[card.column] = gr.Column(visible=index < count)
@@ -82,16 +84,17 @@ def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPane
     return updates
 
 
-def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, view: RequestView) -> dict:
+def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, view: RequestView) -> dict[Block, Any]:
     # 1. The content: text (rendered and raw) or the image file.
     is_image = view.modality == "image"
     image = str(context.settings.stored_file(candidate.image_path)) if is_image and candidate.image_path else None
     text = "" if is_image else shown_text(candidate)
-    updates: dict = {}
+    updates: dict[Block, Any] = {}
     if card.image is not None and card.image is not card.content:  # a history card shows either
         updates[card.image] = gr.Image(value=image, visible=is_image)
         updates[card.content] = gr.Textbox(value=text, visible=not is_image)
-        updates[card.rendered] = gr.Markdown(value=text, visible=not is_image)
+        if card.rendered is not None:  # always, on a history card
+            updates[card.rendered] = gr.Markdown(value=text, visible=not is_image)
     elif card.rendered is not None:
         updates[card.content] = text
         updates[card.rendered] = text
@@ -118,9 +121,9 @@ def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabP
     """On page load, show this browser's last `modality` request with its ratings."""
 
     # Gradio reads an empty dict as one missing value, so "nothing to restore" names one output.
-    nothing = {parts.status: gr.skip()}
+    nothing: dict[Block, Any] = {parts.status: gr.skip()}
 
-    def restore(request: gr.Request) -> dict:
+    def restore(request: gr.Request) -> dict[Block, Any]:
         with shown_to_user("restore your last request"):
             viewer = viewer_of(context, request)
             if viewer is None:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
+from gradio.events import Dependency
 
 from playground.core.secret_key import new_token, token_hash
 from playground.services.identity import Client, Viewer, find_viewer
@@ -103,7 +106,9 @@ def clear_stop_handler(context: AppContext) -> Callable[[gr.Request], None]:
     return clear
 
 
-def wire_stop(context: AppContext, triggers: list, stop_button: gr.Button, status, api_name: str):
+def wire_stop(
+    context: AppContext, triggers: list[Callable[..., Dependency]], stop_button: gr.Button, status: gr.Markdown, api_name: str
+) -> list[Dependency]:
     """Clear an old Stop when a generation is triggered; the Stop button, per client.
     Returns the clearing events, for `.then(generate)`."""
 
@@ -115,8 +120,11 @@ def wire_stop(context: AppContext, triggers: list, stop_button: gr.Button, statu
 
 
 def unless_stopped(
-    context: AppContext, who: Viewer | Client | str, stopped: dict, run: Callable[[threading.Event], Iterator[dict]]
-) -> Iterator[dict]:
+    context: AppContext,
+    who: Viewer | Client | str,
+    stopped: dict[Block, Any],
+    run: Callable[[threading.Event], Iterator[dict[Block, Any]]],
+) -> Iterator[dict[Block, Any]]:
     """Run a generation with this client's stop event, unless Stop came while it was queued.
 
     The event is cleared when the run ends, so a Stop never leaks into the next request.

@@ -15,10 +15,13 @@ load"). So a generation is three steps:
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import gradio as gr
+from gradio.blocks import Block, BlockContext
+from gradio.components import Component
+from gradio.events import Dependency
 
 from models.base import check_prompt
 from playground.web.ui.candidates import (
@@ -31,7 +34,7 @@ from playground.web.ui.candidates import (
 )
 from playground.web.ui.errors import USER_ERRORS
 
-PRIVATE_STEP = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+PRIVATE_STEP: dict[str, Any] = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
 
 
 def begin_handler(
@@ -40,32 +43,32 @@ def begin_handler(
     panel: SetPanel,
     shown: gr.State,
     pending: gr.State,
-) -> Callable[..., dict]:
+) -> Callable[..., dict[Block, Any]]:
     """`begin(prompt, *knobs)`: clear the cards for the new request at the click if its input is
     valid (`params_of(*knobs)` builds and checks the parameters); otherwise leave them as they
     are: `run` refuses the input and says why (a queued event's error reaches the page as a
     message, an un-queued one's does not)."""
 
-    def begin(prompt_value: str, *knobs) -> dict:
+    def begin(prompt_value: str, *knobs: Any) -> dict[Block, Any]:
         try:
             params = params_of(*knobs)
             check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
         except USER_ERRORS:
-            return gr.skip()  # (an empty dict would read as one missing value)
+            return cast(dict[Block, Any], gr.skip())  # (an empty dict would read as one missing value)
         return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
 
     return begin
 
 
-def finished_cards(n: int, metas: list[str], status: str) -> dict:
+def finished_cards(n: int, metas: list[str], status: str) -> dict[str, Any]:
     """What `finish` needs, for the stream's last update's `pending` value."""
     return {"n": n, "metas": metas, "status": status}
 
 
-def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markdown) -> Callable[[dict | None], dict]:
-    def finish(finished: dict | None) -> dict:
+def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markdown) -> Callable[[dict[str, Any] | None], dict[Block, Any]]:
+    def finish(finished: dict[str, Any] | None) -> dict[Block, Any]:
         if not finished:  # stopped before it started: nothing to show
-            return gr.skip()  # (an empty dict would read as one missing value)
+            return cast(dict[Block, Any], gr.skip())  # (an empty dict would read as one missing value)
         return {
             **{cards[i].meta: meta for i, meta in enumerate(finished["metas"])},
             **show_set_panel(panel, finished["n"]),
@@ -77,12 +80,12 @@ def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markd
 
 
 def chain_generation(
-    events: list,
+    events: list[Dependency],
     api_name: str,
     *,
-    params_of: Callable,
-    run: Callable,
-    inputs: list,
+    params_of: Callable[..., Any],
+    run: Callable[..., Any],
+    inputs: Sequence[Component | BlockContext],
     cards: list[CandidateCard],
     panel: SetPanel,
     status: gr.Markdown,

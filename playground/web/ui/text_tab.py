@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 
 from models.base import TextOutput, TextParams
 from playground.services.generation import stream_text
@@ -13,6 +16,7 @@ from playground.services.identity import Client
 from playground.serving.context import AppContext
 from playground.web.ui.candidates import (
     MAX_CARDS,
+    CandidateCard,
     build_card,
     build_set_panel,
     raw_text_toggle,
@@ -126,19 +130,21 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
         seed_value: str | None,
         stop_value: str,
         request: gr.Request,
-    ) -> Iterator[dict]:
+    ) -> Iterator[dict[Block, Any]]:
         with shown_to_user("generate"):
             started_at = time.monotonic()
             client = client_of(context, request)
             clicked = context.clicks.take(client.key, fallback=started_at)  # taken even if input is refused
             params = params_of(n_value, max_tokens, temperature_value, top_p_value, penalty, seed_value, stop_value)
             context.generation_limits.take(client.key, client.ip)
-            stopped = {status: "Stopped before it started."}
+            stopped: dict[Block, Any] = {status: "Stopped before it started."}
             if loading := loading_update(context, "text", status):
                 yield loading
             yield from unless_stopped(context, client, stopped, lambda cancel: _stream(client, prompt_value, params, cancel, clicked))
 
-    def _stream(client: Client, prompt_value: str, params: TextParams, cancel, clicked: float) -> Iterator[dict]:
+    def _stream(
+        client: Client, prompt_value: str, params: TextParams, cancel: threading.Event, clicked: float
+    ) -> Iterator[dict[Block, Any]]:
         # Each update names only the texts, the status and States (playground/web/ui/streaming.py).
         first_seen: dict[int, float] = {}  # candidate -> when its first text arrived
         yield {shown: None, pending: None}  # the status may still say the model is loading
@@ -190,12 +196,13 @@ def _since(clicked: float, at: float | None) -> float | None:
     return (at - clicked) * 1000 if at is not None else None
 
 
-def _texts(cards, texts: list[str]) -> dict:
+def _texts(cards: list[CandidateCard], texts: list[str]) -> dict[Block, Any]:
     """A value for every card's text, "" for the unused ones: a card left out of an update
     would be rebuilt by Gradio as a prop update (playground/web/ui/streaming.py)."""
     padded = [*texts, *[""] * (len(cards) - len(texts))]
-    raw = {card.content: text for card, text in zip(cards, padded, strict=True)}
-    return {**raw, **{card.rendered: text for card, text in zip(cards, padded, strict=True)}}
+    raw: dict[Block, Any] = {card.content: text for card, text in zip(cards, padded, strict=True)}
+    # Every text card has its rendered Markdown.
+    return {**raw, **{card.rendered: text for card, text in zip(cards, padded, strict=True) if card.rendered is not None}}
 
 
 def _done_status(outputs: list[TextOutput], version: str) -> str:

@@ -3,7 +3,10 @@ time to the first token counted from the click."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
+from gradio.blocks import Block
 
 from models.base import Modality
 from playground.serving.context import AppContext
@@ -26,7 +29,7 @@ def build_warmup_banner(app: gr.Blocks, context: AppContext) -> gr.Markdown:
     return banner
 
 
-def loading_update(context: AppContext, modality: Modality, status: gr.Markdown) -> dict:
+def loading_update(context: AppContext, modality: Modality, status: gr.Markdown) -> dict[Block, Any]:
     """A status update saying the model is still loading, or nothing when it is ready."""
     notice = context.warmup.loading_notice(modality)
     return {status: notice} if notice else {}
