@@ -87,6 +87,22 @@ class CandidateCard:
     image: gr.Image | None = None  # history cards show either text or an image
     regenerate: gr.Button | None = None  # same prompt and parameters, new seeds (playground/web/ui/regenerate.py)
 
+    def shown_parts(self) -> list[Component | BlockContext]:
+        """What showing a request updates, in this order: the column, the output (raw text,
+        rendered text, image where the card has them), the facts line and the rating widgets."""
+        # An Image tab card's image is its content: listed once.
+        optional: list[Component | BlockContext] = [p for p in (self.rendered, self.image) if p is not None and p is not self.content]
+        rating: list[Component | BlockContext] = [
+            self.naturalness,
+            self.reliability,
+            self.thumbs,
+            self.flag,
+            self.comment,
+            self.saved,
+            self.why,
+        ]
+        return [self.column, self.content, *optional, self.meta, *rating, self.reasons, self.reason_detail]
+
 
 @dataclass
 class SetPanel:
@@ -385,20 +401,5 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[Compo
     """Every component `reset_for_new_request` updates, for an event's outputs list."""
     components: list[Component | BlockContext] = []
     for card in cards:
-        components += [
-            card.column,
-            card.content,
-            *([card.rendered] if card.rendered is not None else []),
-            card.meta,
-            card.naturalness,
-            card.reliability,
-            card.thumbs,
-            card.flag,
-            card.comment,
-            card.saved,
-            card.why,
-            card.reasons,
-            card.reason_detail,
-            *([card.regenerate] if card.regenerate is not None else []),
-        ]
+        components += [*card.shown_parts(), *([card.regenerate] if card.regenerate is not None else [])]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]

@@ -120,22 +120,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
     older.click(older_page, page, list_outputs, **common)
     detail_outputs = [detail, shown, prompt, facts, panel.group, panel.diversity, panel.best, panel.saved]
     for card in cards:
-        detail_outputs += [
-            card.column,
-            card.content,
-            card.rendered,
-            card.image,
-            card.meta,
-            card.naturalness,
-            card.reliability,
-            card.thumbs,
-            card.flag,
-            card.comment,
-            card.saved,
-            card.why,
-            card.reasons,
-            card.reason_detail,
-        ]
+        detail_outputs += card.shown_parts()
     entries.input(open_request, entries, detail_outputs, **common)
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)

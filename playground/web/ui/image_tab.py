@@ -19,19 +19,17 @@ from playground.web.ui.candidates import (
     TypedDropdown,
     build_card,
     build_set_panel,
-    wire_card,
-    wire_set_panel,
 )
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.image_words import build_word_chips
 from playground.web.ui.inputs import parse_seed, seed_box
-from playground.web.ui.rating_api import wire_rating_api
-from playground.web.ui.regenerate import image_inputs, wire_regenerate
+from playground.web.ui.regenerate import image_inputs
 from playground.web.ui.restore import TabParts
-from playground.web.ui.session import client_of, unless_stopped, wire_stop
+from playground.web.ui.session import client_of, unless_stopped
 from playground.web.ui.state import ShownRequest
-from playground.web.ui.streaming import chain_generation, finished_cards
+from playground.web.ui.streaming import finished_cards
+from playground.web.ui.tab_wiring import wire_generation_tab
 from playground.web.ui.values import number, whole
 from playground.web.ui.waiting import loading_update
 from playground.web.ui.wording import finish_words
@@ -153,23 +151,20 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
             }
 
     inputs = [prompt, negative, n, steps, guidance, size, seed]
-    regenerate = wire_regenerate(context, cards, shown, inputs, image_inputs)
-    events = wire_stop(context, [generate.click, *regenerate], stop, status, "stop_image")
-    chain_generation(
-        events,
-        "generate_image",
+    # The restore after a reload (playground.web.ui.restore) fills the returned parts.
+    return wire_generation_tab(
+        context,
+        "image",
+        prompt=prompt,
+        triggers=[generate.click],
+        stop=stop,
+        inputs=inputs,
+        regenerate_values=image_inputs,
         params_of=params_of,
         run=run,
-        inputs=inputs,
         cards=cards,
         panel=panel,
         status=status,
         shown=shown,
         pending=pending,
-        concurrency_limit=context.settings.gpu_concurrency,
     )
-    for index, card in enumerate(cards):
-        wire_card(card, index, context, shown)
-    wire_set_panel(panel, context, shown)
-    wire_rating_api("image", context, shown)
-    return TabParts(prompt, shown, status, cards, panel)  # for playground.web.ui.restore (after a reload)

@@ -29,6 +29,10 @@ from playground.web.ui.state import ShownRequest, request_id_for
 TEXT_DEFAULTS, IMAGE_DEFAULTS = TextParams(), ImageParams()
 
 
+# A shown request -> the values of a tab's generation inputs (prompt first).
+RequestValues = Callable[[RequestView], list[Any]]
+
+
 def text_inputs(view: RequestView) -> list[Any]:
     """prompt, n, max new tokens, temperature, top-p, repetition penalty, seed, stop sequences."""
     p = view.parameters
@@ -63,7 +67,7 @@ def wire_regenerate(
     cards: list[CandidateCard],
     shown: gr.State,
     inputs: Sequence[Component | BlockContext],
-    values: Callable[[RequestView], list[Any]],
+    values: RequestValues,
 ) -> list[Callable[..., Dependency]]:
     """Each card's Regenerate fills `inputs` from the shown request; returns the fill events'
     `.success` triggers, for the tab to chain its generation to."""

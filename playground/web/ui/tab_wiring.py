@@ -1,0 +1,64 @@
+"""What the Text and Image tabs wire alike once their components exist: Regenerate, Stop, the
+begin -> run -> finish chain of a generation, saving each rating, and the API endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gradio as gr
+from gradio.blocks import BlockContext
+from gradio.components import Component
+from gradio.events import Dependency
+
+from models.base import Modality
+from playground.serving.context import AppContext
+from playground.web.ui.candidates import CandidateCard, SetPanel, wire_card, wire_set_panel
+from playground.web.ui.rating_api import wire_rating_api
+from playground.web.ui.regenerate import RequestValues, wire_regenerate
+from playground.web.ui.restore import TabParts
+from playground.web.ui.session import wire_stop
+from playground.web.ui.streaming import chain_generation
+
+
+def wire_generation_tab(
+    context: AppContext,
+    modality: Modality,
+    *,
+    prompt: gr.Textbox,
+    triggers: list[Callable[..., Dependency]],
+    stop: gr.Button,
+    inputs: Sequence[Component | BlockContext],
+    regenerate_values: RequestValues,
+    params_of: Callable[..., Any],
+    run: Callable[..., Any],
+    cards: list[CandidateCard],
+    panel: SetPanel,
+    status: gr.Markdown,
+    shown: gr.State,
+    pending: gr.State,
+) -> TabParts:
+    """1. Regenerate fills `inputs` from the shown request; 2. each trigger (and each Regenerate)
+    clears an old Stop, then runs the generation chain (`/generate_<modality>`, `/stop_<modality>`);
+    3. every rating widget saves on change; 4. `/rate_<modality>` and friends for API callers.
+    Returns what the restore after a reload fills in."""
+    regenerate = wire_regenerate(context, cards, shown, inputs, regenerate_values)
+    events = wire_stop(context, [*triggers, *regenerate], stop, status, f"stop_{modality}")
+    chain_generation(
+        events,
+        f"generate_{modality}",
+        params_of=params_of,
+        run=run,
+        inputs=inputs,
+        cards=cards,
+        panel=panel,
+        status=status,
+        shown=shown,
+        pending=pending,
+        concurrency_limit=context.settings.gpu_concurrency,
+    )
+    for index, card in enumerate(cards):
+        wire_card(card, index, context, shown)
+    wire_set_panel(panel, context, shown)
+    wire_rating_api(modality, context, shown)
+    return TabParts(prompt, shown, status, cards, panel)
