@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -125,57 +125,42 @@ def _check_request(modality: str, prompt: str, outputs: list[NewOutput]) -> None
             raise InvalidInputError(f"unknown finish reason {output.finish_reason!r}")
 
 
-def upsert_rating(
-    session: Session,
-    *,
-    output_id: int,
-    rater_id: int,
-    source: str,
-    naturalness: int | None | _Unset = UNSET,
-    reliability: int | None | _Unset = UNSET,
-    thumbs: int | None | _Unset = UNSET,
-    comment: str | None | _Unset = UNSET,
-    reason: str | None | _Unset = UNSET,
-) -> Rating:
-    """Create or update the one rating of `rater_id` for `output_id`; UNSET fields stay as they are."""
+class RatingFields(TypedDict, total=False):
+    """The fields of one rating a call may set; a field left out keeps its stored value."""
+
+    naturalness: int | None
+    reliability: int | None
+    thumbs: int | None
+    comment: str | None
+    reason: str | None
+
+
+def upsert_rating(session: Session, *, output_id: int, rater_id: int, source: str, **fields: Unpack[RatingFields]) -> Rating:
+    """Create or update the one rating of `rater_id` for `output_id`; fields not given stay as they are."""
     # 1. The referenced rows must exist (a clear error instead of a foreign-key failure).
     _require(session, Output, output_id, "output")
     _require(session, User, rater_id, "user")
     # 2. One statement that inserts or updates, so concurrent raters never race.
-    save_rating(
-        session,
-        output_id=output_id,
-        rater_id=rater_id,
-        source=source,
-        naturalness=naturalness,
-        reliability=reliability,
-        thumbs=thumbs,
-        comment=comment,
-        reason=reason,
-    )
+    save_rating(session, output_id=output_id, rater_id=rater_id, source=source, **fields)
     return session.scalars(
         select(Rating).where(Rating.output_id == output_id, Rating.rater_id == rater_id).execution_options(populate_existing=True)
     ).one()
 
 
-def save_rating(
-    session: Session,
-    *,
-    output_id: int,
-    rater_id: int,
-    source: str,
-    naturalness: int | None | _Unset = UNSET,
-    reliability: int | None | _Unset = UNSET,
-    thumbs: int | None | _Unset = UNSET,
-    comment: str | None | _Unset = UNSET,
-    reason: str | None | _Unset = UNSET,
-) -> None:
+def save_rating(session: Session, *, output_id: int, rater_id: int, source: str, **fields: Unpack[RatingFields]) -> None:
     """`upsert_rating` in one statement, for callers that know the output and rater exist.
 
     The app checks them (and that the rater owns the output) in a read before its write
     transaction: on SQLite the write holds the database's only write lock, so under load every
     statement in it is one more wait for every other rater.
     """
+    if unknown := set(fields) - set(RatingFields.__annotations__):
+        raise TypeError(f"a rating has no field {sorted(unknown)[0]!r}")
+    naturalness = fields.get("naturalness", UNSET)
+    reliability = fields.get("reliability", UNSET)
+    thumbs = fields.get("thumbs", UNSET)
+    comment = fields.get("comment", UNSET)
+    reason = fields.get("reason", UNSET)
     # 1. Validate every given value before touching the database.
     _check_source(source)
     _check_score("naturalness", naturalness)

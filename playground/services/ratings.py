@@ -7,20 +7,20 @@ could cycle through output ids over the API and stuff the ballot.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Unpack
 
 from feedback_db.errors import InvalidInputError
 from feedback_db.ownership import output_session, rater_flag, rater_rating, request_session
-from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, save_rating, set_flag, upsert_rating, upsert_set_rating
+from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, RatingFields, save_rating, set_flag, upsert_rating, upsert_set_rating
 from feedback_db.reasons import compose_reason
 from playground.core.database import Database
 from playground.core.errors import NotAllowedError
 from playground.services.identity import Viewer
 
-RATING_FIELDS = ("naturalness", "reliability", "thumbs", "comment", "reason")
+RATING_FIELDS = tuple(RatingFields.__annotations__)  # naturalness, reliability, thumbs, comment, reason
 
 
-def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: Any) -> str:
+def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: Unpack[RatingFields]) -> str:
     """Save some of naturalness/reliability/thumbs/comment for one output; return a status line."""
     unknown = set(fields) - set(RATING_FIELDS)
     if unknown:
