@@ -14,6 +14,8 @@ import pytest  # noqa: E402
 
 from playground.core.database import Database, open_database  # noqa: E402
 from playground.core.settings import Settings  # noqa: E402
+from playground.serving.context import AppContext, build_context  # noqa: E402
+from tests.fakes import FakeImageGenerator, FakeTextGenerator  # noqa: E402
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -33,6 +35,31 @@ def database(settings: Settings) -> Database:
     database = open_database(settings)
     yield database
     database.engine.dispose()
+
+
+# -- the app's context on fast fake generators (a test module may override fake_text/fake_image) --
+
+
+@pytest.fixture
+def fake_text() -> FakeTextGenerator:
+    return FakeTextGenerator()
+
+
+@pytest.fixture
+def fake_image() -> FakeImageGenerator:
+    return FakeImageGenerator()
+
+
+@pytest.fixture
+def context(settings: Settings, database: Database, fake_text: FakeTextGenerator, fake_image: FakeImageGenerator) -> AppContext:
+    return build_context(settings, database, text_factory=lambda: fake_text, image_factory=lambda: fake_image)
+
+
+@pytest.fixture
+def viewer(database: Database):
+    from playground.services.identity import viewer_for_token
+
+    return viewer_for_token(database, None)
 
 
 # -- the real embedded models, loaded once per test session -----------------------------------

@@ -1,19 +1,13 @@
 """The app starts on the foundation alone and serves its page and status."""
 
 import json
-import socket
 import urllib.request
 
 from gradio_client import Client
 
 from playground.serving.context import build_context
 from playground.web.app import build_app, start, status_markdown
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.ports import free_port
 
 
 def test_status_counts_feedback(settings, database):

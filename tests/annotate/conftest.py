@@ -36,10 +36,6 @@ def make_annotators(database):
 
 
 @pytest.fixture
-def fake_context(settings, database):
-    """The app's context on the fast fake generators."""
-    from playground.serving.context import build_context
-    from tests.fakes import FakeImageGenerator, FakeTextGenerator
-
-    text, image = FakeTextGenerator(), FakeImageGenerator()
-    return build_context(settings, database, text_factory=lambda: text, image_factory=lambda: image)
+def fake_context(context):
+    """The app's context on the fast fake generators (tests/conftest.py)."""
+    return context

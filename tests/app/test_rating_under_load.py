@@ -46,7 +46,7 @@ def held_text():
 
 
 @pytest.fixture
-def fake_text(held_text):  # the app's context (tests/app/conftest.py) serves this generator
+def fake_text(held_text):  # the app's context (tests/conftest.py) serves this generator
     return held_text
 
 

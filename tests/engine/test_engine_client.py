@@ -3,7 +3,6 @@ request bodies, seeds, finish reasons, cancel, versions and errors that name the
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
@@ -19,6 +18,7 @@ from models.text_engine import (
     InvalidEngineSpecError,
 )
 from tests.engine.fake_engine import BASE_MODEL, FakeEngine, reply_words
+from tests.ports import free_port
 
 
 @pytest.fixture
@@ -31,12 +31,6 @@ def engine():
 @pytest.fixture
 def generator(engine) -> EngineTextGenerator:
     return EngineTextGenerator(f"openai:{engine.url}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize(

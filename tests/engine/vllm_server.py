@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.ports import free_port
 
 VLLM_VERSION = "0.32.0"
 HEALTH_TIMEOUT_S = 300  # ~100 s on 2 idle cores; a busy CI machine needs more
@@ -46,12 +47,6 @@ def missing_venv_reason(venv: Path) -> str | None:
     if not list(venv.glob(".complete-*")) or not (venv / "bin" / "vllm").exists():
         return f"no engine venv at {venv}: run `make engine-venv` (tests/engine/vllm_venv.sh)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

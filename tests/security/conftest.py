@@ -6,17 +6,9 @@ import pytest
 from gradio_client import Client
 
 from feedback_db.users import create_user
-from playground.serving.context import build_context
-from tests.fakes import FakeImageGenerator, FakeTextGenerator
 from tests.launch import running_app
 
 PASSWORD = "adminpass123"
-
-
-@pytest.fixture
-def context(settings, database):
-    text, image = FakeTextGenerator(), FakeImageGenerator()
-    return build_context(settings, database, text_factory=lambda: text, image_factory=lambda: image)
 
 
 @pytest.fixture
