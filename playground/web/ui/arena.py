@@ -8,6 +8,7 @@ enabled once both answers have finished, and the server refuses an early or seco
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -29,8 +30,16 @@ INTRO = (
 )
 
 
+@dataclass(frozen=True)
+class BattleOnScreen:
+    """The page's server-side state in the arena: which battle is on screen (its versions stay
+    in the database until the vote reveals them)."""
+
+    battle_id: int
+
+
 def build_arena_tab(context: AppContext) -> None:
-    battle = gr.State(None)  # {"battle_id": int}: never a version name
+    battle = gr.State(None)  # BattleOnScreen | None: the id only, never a version name
     # 1. Prompt and the battle button.
     gr.Markdown(INTRO, elem_id="arena-intro")
     with gr.Row(equal_height=False):
@@ -89,7 +98,7 @@ def build_arena_tab(context: AppContext) -> None:
 
     def play(battle_id: int, viewer_value: Viewer, is_image: bool) -> Iterator[dict[Block, Any]]:
         yield {
-            battle: {"battle_id": battle_id},
+            battle: BattleOnScreen(battle_id),
             revealed: "",
             reason: "",
             status: "Generating **A**…",
@@ -106,19 +115,19 @@ def build_arena_tab(context: AppContext) -> None:
                 yield {texts[update.side]: update.text, status: f"Generating **{label}**…"}
         yield {status: "Both answers are in: which is better?", **enable(True)}
 
-    def caster(outcome: str) -> Callable[[dict[str, Any] | None, str, gr.Request], dict[Block, Any]]:
+    def caster(outcome: str) -> Callable[[BattleOnScreen | None, str, gr.Request], dict[Block, Any]]:
         # A closure, not functools.partial: Gradio finds the gr.Request parameter by signature.
-        def cast_vote(battle_value: dict[str, Any] | None, reason_value: str, request: gr.Request) -> dict[Block, Any]:
+        def cast_vote(battle_value: BattleOnScreen | None, reason_value: str, request: gr.Request) -> dict[Block, Any]:
             return cast(outcome, battle_value, reason_value, request)
 
         return cast_vote
 
-    def cast(outcome: str, battle_value: dict[str, Any] | None, reason_value: str, request: gr.Request) -> dict[Block, Any]:
+    def cast(outcome: str, battle_value: BattleOnScreen | None, reason_value: str, request: gr.Request) -> dict[Block, Any]:
         with shown_to_user("vote"):
             viewer_value = find_viewer(context.database, client_of(context, request).key)
-            if viewer_value is None or not battle_value:
+            if viewer_value is None or battle_value is None:
                 raise StaleRequestError("start a battle first, then vote")
-            result = vote(context, viewer_value, int(battle_value["battle_id"]), outcome, reason_value)
+            result = vote(context, viewer_value, battle_value.battle_id, outcome, reason_value)
             return {revealed: reveal_markdown(result), status: "✓ Vote saved. Click **New battle** for another.", **enable(False)}
 
     sides_out = [texts[s] for s in SIDES] + [images[s] for s in SIDES]

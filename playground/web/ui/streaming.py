@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import gradio as gr
@@ -60,20 +61,28 @@ def begin_handler(
     return begin
 
 
-def finished_cards(n: int, metas: list[str], status: str) -> dict[str, Any]:
-    """What `finish` needs, for the stream's last update's `pending` value."""
-    return {"n": n, "metas": metas, "status": status}
+@dataclass(frozen=True)
+class FinishedCards:
+    """What `finish` puts on the cards: the stream's last update leaves it in `pending`."""
+
+    n: int
+    metas: tuple[str, ...]
+    status: str
 
 
-def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markdown) -> Callable[[dict[str, Any] | None], dict[Block, Any]]:
-    def finish(finished: dict[str, Any] | None) -> dict[Block, Any]:
-        if not finished:  # stopped before it started: nothing to show
+def finished_cards(n: int, metas: list[str], status: str) -> FinishedCards:
+    return FinishedCards(n, tuple(metas), status)
+
+
+def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markdown) -> Callable[[FinishedCards | None], dict[Block, Any]]:
+    def finish(finished: FinishedCards | None) -> dict[Block, Any]:
+        if finished is None:  # stopped before it started: nothing to show
             return cast(dict[Block, Any], gr.skip())  # (an empty dict would read as one missing value)
         return {
-            **{cards[i].meta: meta for i, meta in enumerate(finished["metas"])},
-            **show_set_panel(panel, finished["n"]),
-            **enable_ratings(cards, finished["n"]),
-            status: finished["status"],
+            **{cards[i].meta: meta for i, meta in enumerate(finished.metas)},
+            **show_set_panel(panel, finished.n),
+            **enable_ratings(cards, finished.n),
+            status: finished.status,
         }
 
     return finish
