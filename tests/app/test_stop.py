@@ -28,8 +28,21 @@ def test_a_closed_page_forgets_its_signal_unless_a_run_still_holds_it():
     stops.forget("a")
     assert len(stops) == 0 and not stops.event("a").is_set()  # a new, clear signal
     with stops.held("b") as held:
-        stops.forget("b")  # the page closed mid-run; another tab may still press Stop
-        assert stops.event("b") is held and len(stops) == 2
-    stops.forget("b")
+        stops.forget("b")  # the page closed mid-run: Stop still reaches the run until it ends
+        assert len(stops) == 2
+        held.set()
+        assert held.is_set()
+    assert len(stops) == 1  # dropped when the run ended
     stops.forget("a")
     assert len(stops) == 0
+    # A client that comes back (another tab) while its closed page's run still holds the
+    # signal keeps it after that run ends.
+    with stops.held("c"):
+        stops.forget("c")
+        stops.event("c")
+    assert len(stops) == 1
+    # A run the queue starts only after its page closed drops the signal when it ends.
+    stops.forget("d")
+    with stops.held("d"):
+        pass
+    assert len(stops) == 1
