@@ -14,8 +14,9 @@ from feedback_db.assignments import ItemRatings
 from playground.core.errors import StaleRequestError
 from playground.core.settings import Settings
 from playground.services.annotation import Shown
-from playground.web.ui.candidates import MAX_CARDS, SCORES, TypedRadio, raw_text_toggle
+from playground.web.ui.candidates import MAX_CARDS, SCORES, raw_text_toggle
 from playground.web.ui.content import Guidelines
+from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
 
 

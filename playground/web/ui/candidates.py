@@ -1,72 +1,26 @@
-"""Candidate cards (one output with its rating widgets) and the set panel (diversity, best pick).
+"""Candidate cards (one output with its rating widgets) and the set panel (diversity, best pick):
+their layout, and the updates a generation makes to them.
 
-Shared by the Text and Image tabs. Every rating widget saves on its own event (`.input`, so
-programmatic resets never write), and shows that it was saved next to it.
+Shared by the Text, Image and My history tabs. Saving the ratings is wired in
+playground/web/ui/card_ratings.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import MethodType
-from typing import Any, cast
+from typing import Any
 
 import gradio as gr
 from gradio.blocks import Block, BlockContext
 from gradio.components import Component
 
-from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS, compose_reason
-from playground.core.errors import StaleRequestError
-from playground.services.identity import Viewer
-from playground.services.ratings import flag_output, give_reason, rate_output, rate_set
-from playground.serving.context import AppContext
+from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS
 from playground.web.ui.content import Guidelines
-from playground.web.ui.errors import shown_to_user
-from playground.web.ui.session import viewer_of
-from playground.web.ui.state import ShownRequest, output_id_for, request_id_for
-from playground.web.ui.values import score_value
-from playground.web.ui.wording import saved_line
+from playground.web.ui.typed_choices import TypedRadio
 
 MAX_CARDS = 4
-# Rating events never wait behind anything: un-queued for the browser (one POST each), and
-# without a concurrency limit for gradio_client, which joins the queue even for un-queued
-# events and there met Gradio's default limit of 1 per event: 50 raters took turns on one slot.
-# Writes take turns on the database's write lock instead (playground/core/database.py).
-RATING_EVENT: dict[str, Any] = {"queue": False, "concurrency_limit": None}
 SCORES = [1, 2, 3, 4, 5]
 THUMBS = [("Up", 1), ("Down", -1)]
-
-
-def _typed_api_info(self: Any) -> dict[str, Any]:
-    values = [value for _, value in self.choices]
-    integer = bool(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-    return {"type": "integer" if integer else "string", "enum": values, "title": type(self).__name__}
-
-
-def _typed_preprocess(self: Any, payload: Any) -> Any:
-    by_text = {str(value): value for _, value in self.choices}
-    if isinstance(payload, str) and payload.strip() in by_text:
-        payload = by_text[payload.strip()]
-    return type(self).preprocess(self, payload)
-
-
-def _typed(component: Any) -> Any:
-    """Gradio describes every Radio/Dropdown value as a string in the API schema, even integer
-    choices, and then refuses the strings. This instance says the real type and accepts a choice
-    sent as its text ("3" for 3). Bound per instance, not subclassed: the browser loads a
-    component's code by its class, and a subclass would be fetched as a custom component; bound
-    methods follow the copies Gradio makes when choices are updated."""
-    component.api_info = MethodType(_typed_api_info, component)
-    component.preprocess = MethodType(_typed_preprocess, component)
-    return component
-
-
-def TypedRadio(*args: Any, **kwargs: Any) -> gr.Radio:  # noqa: N802 - used like a component class
-    return cast(gr.Radio, _typed(gr.Radio(*args, **kwargs)))
-
-
-def TypedDropdown(*args: Any, **kwargs: Any) -> gr.Dropdown:  # noqa: N802
-    return cast(gr.Dropdown, _typed(gr.Dropdown(*args, **kwargs)))
 
 
 @dataclass
@@ -252,101 +206,6 @@ def raw_text_toggle(kind: str) -> gr.Checkbox:
         js=f"(on) => document.getElementById('{kind}-cards')?.classList.toggle('show-raw', on)",
     )
     return toggle
-
-
-def wire_card(card: CandidateCard, index: int, context: AppContext, shown: gr.State) -> None:
-    """Save each rating widget of card `index` the moment the user changes it."""
-    database = context.database
-
-    def save(field: str) -> Callable[[ShownRequest | None, Any, gr.Request], str]:
-        def handler(shown_value: ShownRequest | None, value: Any, request: gr.Request) -> str:
-            with shown_to_user("save the rating"):
-                viewer_value = require_viewer(viewer_of(context, request))
-                output_id = output_id_for(shown_value, index)
-                if field == "flag":
-                    return saved_line(flag_output(database, viewer_value, output_id, bool(value)))
-                if field == "comment":
-                    value = value.strip() or None
-                return saved_line(rate_output(database, viewer_value, output_id, **{field: value}))
-
-        return handler
-
-    common: dict[str, Any] = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
-    for field, component in (("naturalness", card.naturalness), ("reliability", card.reliability)):
-        component.input(save(field), [shown, component], card.saved, **common)
-
-    def save_negative(field: str) -> Callable[..., tuple[str, gr.Group]]:
-        """Thumbs and flag: saved with the reason already chosen; the reason box follows them."""
-
-        def handler(
-            shown_value: ShownRequest | None,
-            thumbs: Any,
-            flagged: Any,
-            chips: list[str] | None,
-            detail: str | None,
-            request: gr.Request,
-        ) -> tuple[str, gr.Group]:
-            with shown_to_user("save the rating"):
-                viewer_value = require_viewer(viewer_of(context, request))
-                output_id = output_id_for(shown_value, index)
-                reason = compose_reason(chips, detail)
-                if field == "flag":
-                    message = flag_output(database, viewer_value, output_id, bool(flagged), reason)
-                else:
-                    extra: dict[str, Any] = {"reason": reason} if thumbs == -1 else {}
-                    message = rate_output(database, viewer_value, output_id, thumbs=thumbs, **extra)
-                return saved_line(message), gr.Group(visible=thumbs == -1 or bool(flagged))
-
-        return handler
-
-    negative_inputs = [shown, card.thumbs, card.flag, card.reasons, card.reason_detail]
-    card.thumbs.input(save_negative("thumbs"), negative_inputs, [card.saved, card.why], **common)
-    card.flag.input(save_negative("flag"), negative_inputs, [card.saved, card.why], **common)
-
-    def save_reason(shown_value: ShownRequest | None, chips: list[str] | None, detail: str | None, request: gr.Request) -> str:
-        with shown_to_user("save the reason"):
-            viewer_value = require_viewer(viewer_of(context, request))
-            return saved_line(give_reason(database, viewer_value, output_id_for(shown_value, index), chips, detail))
-
-    reason_inputs = [shown, card.reasons, card.reason_detail]
-    for trigger in (card.reasons.input, card.reason_detail.submit, card.reason_detail.blur):
-        trigger(save_reason, reason_inputs, card.saved, **common)
-    for trigger in (card.comment.submit, card.comment.blur):
-        trigger(
-            save("comment"),
-            [shown, card.comment],
-            card.saved,
-            **RATING_EVENT,
-            api_visibility="private",
-            show_progress="hidden",
-        )
-
-
-def wire_set_panel(panel: SetPanel, context: AppContext, shown: gr.State) -> None:
-    database = context.database
-
-    def save_diversity(shown_value: ShownRequest | None, value: Any, request: gr.Request) -> str:
-        with shown_to_user("save the diversity score"):
-            viewer_value = require_viewer(viewer_of(context, request))
-            diversity = score_value("diversity", value, low=1, high=5)
-            return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), diversity=diversity))
-
-    def save_best(shown_value: ShownRequest | None, index: Any, request: gr.Request) -> str:
-        with shown_to_user("save the best pick"):
-            viewer_value = require_viewer(viewer_of(context, request))
-            best = output_id_for(shown_value, index) if index not in (None, "") else None
-            return saved_line(rate_set(database, viewer_value, request_id_for(shown_value), best_output_id=best))
-
-    common: dict[str, Any] = {**RATING_EVENT, "api_visibility": "private", "show_progress": "hidden"}
-    panel.diversity.input(save_diversity, [shown, panel.diversity], panel.saved, **common)
-    panel.best.input(save_best, [shown, panel.best], panel.saved, **common)
-
-
-def require_viewer(viewer: Viewer | None) -> Viewer:
-    """Rating needs an identity, which only a finished generation creates (never a refusal)."""
-    if viewer is None:
-        raise StaleRequestError("generate first, then rate")
-    return viewer
 
 
 def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -> dict[Block, Any]:

@@ -104,7 +104,7 @@ def _checked_number(block: Any, label: str, value: Any) -> Any:
 def _checked_choice(block: Any, label: str, value: Any) -> Any:
     values = [choice for _, choice in block.choices]
     if value is None or value in values or (isinstance(value, str) and value.strip() in map(str, values)):
-        return value  # a choice's text ("256") is read by the typed choices (ui/candidates.py)
+        return value  # a choice's text ("256") is read by the typed choices (ui/typed_choices.py)
     raise refused(f"{label} must be one of {', '.join(map(str, values))}; got {_shown(value)}")
 
 

@@ -14,19 +14,13 @@ from gradio.blocks import Block
 
 from feedback_db.history import HistoryEntry, history_page
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import (
-    MAX_CARDS,
-    TypedRadio,
-    build_card,
-    build_set_panel,
-    raw_text_toggle,
-    wire_card,
-    wire_set_panel,
-)
+from playground.web.ui.candidates import MAX_CARDS, build_card, build_set_panel, raw_text_toggle
+from playground.web.ui.card_ratings import wire_card, wire_set_panel
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.restore import load_view, show_request, shown_state
 from playground.web.ui.session import viewer_of
+from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
 from playground.web.ui.wording import plural
 

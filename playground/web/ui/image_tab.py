@@ -14,12 +14,7 @@ from feedback_db.clean_text import clean_text
 from models.base import ImageOutput, ImageParams
 from playground.services.generation import stream_image
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import (
-    MAX_CARDS,
-    TypedDropdown,
-    build_card,
-    build_set_panel,
-)
+from playground.web.ui.candidates import MAX_CARDS, build_card, build_set_panel
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.image_words import build_word_chips
@@ -30,6 +25,7 @@ from playground.web.ui.session import client_of, unless_stopped
 from playground.web.ui.state import ShownRequest
 from playground.web.ui.streaming import finished_cards
 from playground.web.ui.tab_wiring import wire_generation_tab
+from playground.web.ui.typed_choices import TypedDropdown
 from playground.web.ui.values import number, whole
 from playground.web.ui.waiting import loading_update
 from playground.web.ui.wording import finish_words

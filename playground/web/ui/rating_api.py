@@ -12,7 +12,7 @@ from feedback_db.errors import InvalidInputError
 from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS
 from playground.services.ratings import give_reason, rate_output, rate_set
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import RATING_EVENT, require_viewer
+from playground.web.ui.card_ratings import RATING_EVENT, require_viewer
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
 from playground.web.ui.state import ShownRequest, output_id_for, request_id_for

@@ -13,7 +13,8 @@ from gradio.events import Dependency
 
 from models.base import Modality
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import CandidateCard, SetPanel, wire_card, wire_set_panel
+from playground.web.ui.candidates import CandidateCard, SetPanel
+from playground.web.ui.card_ratings import wire_card, wire_set_panel
 from playground.web.ui.rating_api import wire_rating_api
 from playground.web.ui.regenerate import RequestValues, wire_regenerate
 from playground.web.ui.restore import TabParts
