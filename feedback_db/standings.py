@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,8 @@ from feedback_db.leaderboard import (
 from feedback_db.versions import active_version
 
 Decision = Literal["promote", "retire", "wait"]
+# Which arena battles: two versions on their own defaults, or two sampling presets of one version.
+BattleKind = Literal["versions", "presets"]
 
 
 @dataclass(frozen=True)
@@ -41,30 +43,42 @@ class ArenaVerdict:
     reason: str
 
 
-def version_leaderboard(
+def _battles(session: Session, kind: BattleKind, *, modality: str, since: datetime | None = None) -> pd.DataFrame:
+    """The voted battles of one kind (`feedback_db.arena.battles_frame` holds both kinds)."""
+    battles = battles_frame(session, modality=modality, since=since)
+    return battles[battles["kind"] == kind]
+
+
+class BoardOptions(TypedDict, total=False):
+    """The optional keywords both leaderboards take (`leaderboard` documents them)."""
+
+    since: datetime | None
+    rounds: int
+    seed: int
+
+
+def leaderboard(
     session: Session,
+    kind: BattleKind,
     *,
     modality: str,
     since: datetime | None = None,
     rounds: int = DEFAULT_ROUNDS,
     seed: int = 0,
 ) -> Leaderboard:
+    """The arena leaderboard of one kind of battle, voted on since `since` (all when None), with
+    `rounds` bootstrap rounds for its CIs drawn from `seed` (`feedback_db.leaderboard`)."""
+    return compute_leaderboard(_battles(session, kind, modality=modality, since=since), rounds=rounds, seed=seed)
+
+
+def version_leaderboard(session: Session, *, modality: str, **options: Unpack[BoardOptions]) -> Leaderboard:
     """Versions against each other (battles where both sides ran on their own defaults)."""
-    battles = battles_frame(session, modality=modality, since=since)
-    return compute_leaderboard(battles[battles["kind"] == "versions"], rounds=rounds, seed=seed)
+    return leaderboard(session, "versions", modality=modality, **options)
 
 
-def preset_leaderboard(
-    session: Session,
-    *,
-    modality: str,
-    since: datetime | None = None,
-    rounds: int = DEFAULT_ROUNDS,
-    seed: int = 0,
-) -> Leaderboard:
+def preset_leaderboard(session: Session, *, modality: str, **options: Unpack[BoardOptions]) -> Leaderboard:
     """Sampling presets of one version against each other."""
-    battles = battles_frame(session, modality=modality, since=since)
-    return compute_leaderboard(battles[battles["kind"] == "presets"], rounds=rounds, seed=seed)
+    return leaderboard(session, "presets", modality=modality, **options)
 
 
 def preset_votes(session: Session, *, modality: str, since: datetime | None = None) -> pd.DataFrame:
@@ -74,8 +88,7 @@ def preset_votes(session: Session, *, modality: str, since: datetime | None = No
     wins, losses, ties, both-bad and the win rate (ties half, both-bad left out). Empty when
     no preset battle has been voted on.
     """
-    battles = battles_frame(session, modality=modality, since=since)
-    battles = battles[battles["kind"] == "presets"]
+    battles = _battles(session, "presets", modality=modality, since=since)
     columns = ["version", "preset", "knob", "value", "battles", "wins", "losses", "ties", "both_bad", "win_rate"]
     if battles.empty:
         return pd.DataFrame(columns=columns)
@@ -136,8 +149,7 @@ def arena_verdict(session: Session, *, modality: str, candidate: str, min_battle
         raise ValueError("min_battles must be at least 1")
     active = active_version(session, modality=modality)
     opponent = active.name if active is not None else BASE_VERSION
-    battles = battles_frame(session, modality=modality)
-    result = head_to_head(battles[battles["kind"] == "versions"], candidate, opponent, seed=seed)
+    result = head_to_head(_battles(session, "versions", modality=modality), candidate, opponent, seed=seed)
     if result.battles < min_battles:
         return ArenaVerdict("wait", candidate, opponent, result, f"{result.battles} of {min_battles} battles against {opponent} so far")
     ci = f"win rate {result.win_rate:.2f}, 95% CI [{result.ci_low:.2f}, {result.ci_high:.2f}] over {result.battles} battles"
