@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playground.cli.common import EXIT_OK, command
 from playground.core.settings import Settings
+
+if TYPE_CHECKING:  # imported for its type only: the commands import feedback_db lazily
+    from feedback_db.backup import CheckedCopy
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,10 +46,7 @@ def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_db.backup import backup_database
 
     report = backup_database(settings.resolved_database_url, args.path)
-    print(
-        f"backed up {report.tables['requests']} requests, {report.tables['ratings']} ratings "
-        f"(revision {report.revision}, integrity ok) to {args.path}"
-    )
+    print(f"backed up {_checked_copy_text(report)} to {args.path}")
     return EXIT_OK
 
 
@@ -53,11 +54,13 @@ def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_db.backup import restore_database
 
     report = restore_database(settings.resolved_database_url, args.path)
-    print(
-        f"restored {report.tables['requests']} requests, {report.tables['ratings']} ratings "
-        f"(revision {report.revision}, integrity ok); the previous database is at {report.previous}"
-    )
+    print(f"restored {_checked_copy_text(report)}; the previous database is at {report.previous}")
     return EXIT_OK
+
+
+def _checked_copy_text(report: CheckedCopy) -> str:
+    """What a backup and a restore both say about the copy they checked."""
+    return f"{report.tables['requests']} requests, {report.tables['ratings']} ratings (revision {report.revision}, integrity ok)"
 
 
 def _safe_url(settings: Settings) -> str:
