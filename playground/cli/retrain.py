@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TypeVar
 
 from playground.cli.common import DEVICE_HELP, EXIT_OK, IMAGE_MODEL_HELP, TEXT_MODEL_HELP, command
 from playground.cli.errors import CLIError
 from playground.core.settings import Settings
+
+T = TypeVar("T", int, float)  # an option's type
+D = TypeVar("D")  # its default's type (None where RetrainOptions leaves it unset)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,28 +66,30 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
         #    version that passes the held-out gate then waits for the arena as a candidate.
         run_arena_gate(settings, args.modality, args.arena_min_battles)
         options.arena_min_battles = args.arena_min_battles
-    if args.min_examples is not None:
-        if args.min_examples < 1:
-            raise CLIError("--min-examples must be at least 1")
-        options.min_examples = args.min_examples
-    if args.max_steps is not None:
-        if args.max_steps < 1:
-            raise CLIError("--max-steps must be at least 1")
-        options.max_steps = args.max_steps
-    if args.eval_prompts is not None:
-        if args.eval_prompts < 0:
-            raise CLIError("--eval-prompts must be 0 or more")
-        options.eval_generation_prompts = args.eval_prompts
-    if args.sampling_budget is not None:
-        if not args.sampling_budget > 0:
-            raise CLIError("--sampling-budget must be more than 0 seconds")
-        options.sampling_budget_s = args.sampling_budget
-    if args.alpha is not None:
-        if not 0 < args.alpha < 0.5:
-            raise CLIError("--alpha must be between 0 and 0.5 (e.g. 0.05)")
-        options.gate = GateConfig(alpha=args.alpha)
+    # Each tuning option given is checked against its range (in this order); one not given keeps
+    # RetrainOptions' default.
+    options.min_examples = _given(args.min_examples, options.min_examples, lambda n: n >= 1, "--min-examples must be at least 1")
+    options.max_steps = _given(args.max_steps, options.max_steps, lambda n: n >= 1, "--max-steps must be at least 1")
+    options.eval_generation_prompts = _given(
+        args.eval_prompts, options.eval_generation_prompts, lambda n: n >= 0, "--eval-prompts must be 0 or more"
+    )
+    options.sampling_budget_s = _given(
+        args.sampling_budget, options.sampling_budget_s, lambda s: s > 0, "--sampling-budget must be more than 0 seconds"
+    )
+    alpha = _given(args.alpha, None, lambda a: 0 < a < 0.5, "--alpha must be between 0 and 0.5 (e.g. 0.05)")
+    if alpha is not None:
+        options.gate = GateConfig(alpha=alpha)
     for outcome in retrain(settings, options):
         print(f"[{outcome.modality}] {outcome.message}")
         if outcome.report_path:
             print(f"[{outcome.modality}] report: {outcome.report_path}")
     return EXIT_OK
+
+
+def _given(value: T | None, default: D, in_range: Callable[[T], bool], message: str) -> T | D:
+    """A command-line option's value, or `default` when it was not given; out of range, a CLIError."""
+    if value is None:
+        return default
+    if not in_range(value):
+        raise CLIError(message)
+    return value
