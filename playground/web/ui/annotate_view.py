@@ -14,7 +14,7 @@ from feedback_db.assignments import ItemRatings
 from playground.core.errors import StaleRequestError
 from playground.core.settings import Settings
 from playground.services.annotation import Shown
-from playground.web.ui.candidates import MAX_CARDS, SCORES, raw_text_toggle
+from playground.web.ui.candidates import MAX_CARDS, image_view, raw_text_toggle, score_radio, text_views
 from playground.web.ui.content import Guidelines
 from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
@@ -52,59 +52,15 @@ class AnnotateView:
         with gr.Row(equal_height=False, elem_classes="cards", elem_id="annotate-cards"):
             for i in range(MAX_CARDS):
                 with gr.Column(visible=False, min_width=240, elem_id=f"annotate-{i}-card", elem_classes="card") as column:
-                    self.rendered.append(
-                        gr.Markdown(
-                            label=f"Candidate {i + 1}",
-                            show_label=True,
-                            container=True,
-                            sanitize_html=True,
-                            min_height=100,
-                            max_height=480,
-                            elem_id=f"annotate-{i}-rendered",
-                            elem_classes="rendered-output",
-                        )
-                    )
-                    text = gr.Textbox(
-                        label=f"Candidate {i + 1} (raw text)",
-                        lines=6,
-                        max_lines=20,
-                        interactive=False,
-                        elem_id=f"annotate-{i}-text",
-                        elem_classes="raw-output",
-                    )
-                    image = gr.Image(
-                        label=f"Image {i + 1}",
-                        interactive=False,
-                        height=256,
-                        visible=False,
-                        buttons=["download", "fullscreen"],  # no Spaces-only "share"
-                        elem_id=f"annotate-{i}-image",
-                    )
-                    naturalness = TypedRadio(
-                        SCORES,
-                        label="Naturalness",
-                        info=guidelines.one_line("naturalness"),
-                        elem_id=f"annotate-{i}-naturalness",
-                        elem_classes="annotate-score",
-                    )
-                    reliability = TypedRadio(
-                        SCORES,
-                        label="Reliability",
-                        info=guidelines.one_line("reliability"),
-                        elem_id=f"annotate-{i}-reliability",
-                        elem_classes="annotate-score",
-                    )
+                    rendered, text = text_views(i, f"annotate-{i}", raw_id=f"annotate-{i}-text", lines=6, min_height=100, copy=False)
+                    self.rendered.append(rendered)
+                    image = image_view(i, f"annotate-{i}-image", visible=False, format="webp")  # Gradio's default format
+                    naturalness = score_radio("naturalness", guidelines, f"annotate-{i}-naturalness", elem_classes="annotate-score")
+                    reliability = score_radio("reliability", guidelines, f"annotate-{i}-reliability", elem_classes="annotate-score")
                     self.flags.append(gr.Checkbox(label="Flag as harmful (F)", elem_id=f"annotate-{i}-flag", elem_classes="annotate-flag"))
                 self.cards.append((column, text, image, naturalness, reliability))
         with gr.Row():
-            self.diversity = TypedRadio(
-                SCORES,
-                label="Diversity of the set",
-                info=guidelines.one_line("diversity"),
-                elem_id="annotate-diversity",
-                elem_classes="annotate-score",
-                scale=1,
-            )
+            self.diversity = score_radio("diversity", guidelines, "annotate-diversity", elem_classes="annotate-score", scale=1)
             self.best = TypedRadio(
                 [],
                 label="Best candidate (optional)",

@@ -1,14 +1,15 @@
 """Candidate cards (one output with its rating widgets) and the set panel (diversity, best pick):
 their layout, and the updates a generation makes to them.
 
-Shared by the Text, Image and My history tabs. Saving the ratings is wired in
+Shared by the Text, Image and My history tabs; the Annotate tab builds its own cards from the
+same pieces (`text_views`, `image_view`, `score_radio`). Saving the ratings is wired in
 playground/web/ui/card_ratings.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 from gradio.blocks import Block, BlockContext
@@ -21,6 +22,74 @@ from playground.web.ui.typed_choices import TypedRadio
 MAX_CARDS = 4
 SCORES = [1, 2, 3, 4, 5]
 THUMBS = [("Up", 1), ("Down", -1)]
+ScoreAxis = Literal["naturalness", "reliability", "diversity"]
+SCORE_LABELS: dict[ScoreAxis, str] = {
+    "naturalness": "Naturalness",
+    "reliability": "Reliability",
+    "diversity": "Diversity of the set",
+}
+
+
+def text_views(index: int, prefix: str, *, raw_id: str, lines: int, min_height: int, copy: bool) -> tuple[gr.Markdown, gr.Textbox]:
+    """Candidate `index`'s text twice: as Markdown, shown, and as raw text, shown instead by the
+    tab's "Show raw text" (`raw_text_toggle`, through the CSS classes). Gradio sanitizes the
+    Markdown's HTML (sanitize_html), so markup in a model's output is shown, never run."""
+    rendered = gr.Markdown(
+        label=f"Candidate {index + 1}",
+        show_label=True,
+        container=True,
+        buttons=["copy"] if copy else None,
+        sanitize_html=True,
+        min_height=min_height,
+        max_height=480,
+        elem_id=f"{prefix}-rendered",
+        elem_classes="rendered-output",
+    )
+    raw = gr.Textbox(
+        label=f"Candidate {index + 1} (raw text)",
+        lines=lines,
+        max_lines=20,
+        interactive=False,
+        elem_id=raw_id,
+        elem_classes="raw-output",
+        buttons=["copy"] if copy else None,
+    )
+    return rendered, raw
+
+
+def image_view(index: int, elem_id: str, *, visible: bool, format: Literal["png", "webp"]) -> gr.Image:  # noqa: A002 - Gradio's name
+    """Candidate `index`'s image. No "share" button: it needs Hugging Face Spaces and only says
+    so; download is the copy."""
+    return gr.Image(
+        label=f"Image {index + 1}",
+        interactive=False,
+        height=256,
+        visible=visible,
+        buttons=["download", "fullscreen"],
+        elem_id=elem_id,
+        format=format,
+    )
+
+
+def score_radio(
+    axis: ScoreAxis,
+    guidelines: Guidelines,
+    elem_id: str,
+    *,
+    elem_classes: str | None = None,
+    scale: int | None = None,
+    interactive: bool | None = None,
+) -> gr.Radio:
+    """A 1-5 score, with the guidelines' meaning of each score on one line under its label."""
+    return TypedRadio(
+        SCORES,
+        label=SCORE_LABELS[axis],
+        info=guidelines.one_line(axis),
+        elem_id=elem_id,
+        elem_classes=elem_classes,
+        scale=scale,
+        interactive=interactive,
+    )
 
 
 @dataclass
@@ -67,46 +136,20 @@ class SetPanel:
 
 
 def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
-    """One candidate: the output, its facts, and naturalness/reliability/thumbs/comment/flag."""
+    """One candidate: 1. the output (text, image, or either for history), 2. its facts and
+    Regenerate, 3. naturalness/reliability/thumbs/flag, the reason box and the comment."""
     prefix = f"{kind}-{index}"
     with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
+        # 1. The output. A history card shows either a text or an image.
         rendered = image = None
         content: gr.Textbox | gr.Image
         if kind in ("text", "history"):
-            # Gradio sanitizes the Markdown's HTML (sanitize_html), so markup in a model's output
-            # is shown, never run; the raw text stays one toggle away, with its copy button.
-            rendered = gr.Markdown(
-                label=f"Candidate {index + 1}",
-                show_label=True,
-                container=True,
-                buttons=["copy"],
-                sanitize_html=True,
-                min_height=120,
-                max_height=480,
-                elem_id=f"{prefix}-rendered",
-                elem_classes="rendered-output",
-            )
-            content = gr.Textbox(
-                label=f"Candidate {index + 1} (raw text)",
-                lines=8,
-                max_lines=20,
-                interactive=False,
-                elem_id=f"{prefix}-output",
-                elem_classes="raw-output",
-                buttons=["copy"],
-            )
+            rendered, content = text_views(index, prefix, raw_id=f"{prefix}-output", lines=8, min_height=120, copy=True)
         if kind != "text":
-            image = gr.Image(
-                # No "share": it needs Hugging Face Spaces and only says so; download is the copy.
-                label=f"Image {index + 1}",
-                interactive=False,
-                height=256,
-                visible=kind == "image",
-                buttons=["download", "fullscreen"],
-                elem_id=f"{prefix}-{'image' if kind == 'history' else 'output'}",
-                format="png",
-            )
+            image_id = f"{prefix}-{'image' if kind == 'history' else 'output'}"
+            image = image_view(index, image_id, visible=kind == "image", format="png")
             content = content if kind == "history" else image
+        # 2. The facts line, and Regenerate (not in history: it has no generation inputs).
         meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
         regenerate = (
             None
@@ -120,23 +163,9 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
                 elem_classes="regenerate",
             )
         )
-        # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
-        naturalness = TypedRadio(
-            SCORES,
-            label="Naturalness",
-            info=guidelines.one_line("naturalness"),
-            elem_id=f"{prefix}-naturalness",
-            elem_classes="score",
-            interactive=False,
-        )
-        reliability = TypedRadio(
-            SCORES,
-            label="Reliability",
-            info=guidelines.one_line("reliability"),
-            elem_id=f"{prefix}-reliability",
-            elem_classes="score",
-            interactive=False,
-        )
+        # 3. Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
+        naturalness = score_radio("naturalness", guidelines, f"{prefix}-naturalness", elem_classes="score", interactive=False)
+        reliability = score_radio("reliability", guidelines, f"{prefix}-reliability", elem_classes="score", interactive=False)
         with gr.Row(elem_classes="card-actions"):
             thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
             flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
@@ -184,16 +213,18 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
 def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
     with gr.Group(visible=False, elem_id=f"{kind}-set") as group:
         with gr.Row():
-            diversity = TypedRadio(
-                SCORES,
-                label="Diversity of the set",
-                info=guidelines.one_line("diversity"),
-                elem_id=f"{kind}-diversity",
-                scale=2,
-            )
+            diversity = score_radio("diversity", guidelines, f"{kind}-diversity", scale=2)
             best = TypedRadio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
         saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
     return SetPanel(group, diversity, best, saved)
+
+
+def build_cards(kind: str, guidelines: Guidelines) -> tuple[list[CandidateCard], SetPanel]:
+    """A tab's candidates: MAX_CARDS cards side by side in `<kind>-cards` (the row that
+    `raw_text_toggle(kind)` switches), then the set panel."""
+    with gr.Row(equal_height=False, elem_classes="cards", elem_id=f"{kind}-cards"):
+        cards = [build_card(kind, i, guidelines) for i in range(MAX_CARDS)]
+    return cards, build_set_panel(kind, guidelines)
 
 
 def raw_text_toggle(kind: str) -> gr.Checkbox:

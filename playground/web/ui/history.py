@@ -14,7 +14,7 @@ from gradio.blocks import Block
 
 from feedback_db.history import HistoryEntry, history_page
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import MAX_CARDS, build_card, build_set_panel, raw_text_toggle
+from playground.web.ui.candidates import build_cards, raw_text_toggle
 from playground.web.ui.card_ratings import wire_card, wire_set_panel
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
@@ -54,9 +54,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
         prompt = gr.Textbox(label="Prompt", interactive=False, lines=2, max_lines=8, elem_id="history-prompt")
         facts = gr.Markdown(elem_id="history-facts", elem_classes="meta")
         raw_text_toggle("history")
-        with gr.Row(equal_height=False, elem_classes="cards", elem_id="history-cards"):
-            cards = [build_card("history", i, guidelines) for i in range(MAX_CARDS)]
-        panel = build_set_panel("history", guidelines)
+        cards, panel = build_cards("history", guidelines)
 
     def list_page(page_value: int, request: gr.Request) -> tuple[str, gr.Radio, str, int]:
         with shown_to_user("load your history"):

@@ -14,7 +14,7 @@ from feedback_db.clean_text import clean_text
 from models.base import ImageOutput, ImageParams
 from playground.services.generation import stream_image
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import MAX_CARDS, build_card, build_set_panel
+from playground.web.ui.candidates import MAX_CARDS, build_cards
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.image_words import build_word_chips
@@ -74,9 +74,7 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
         seed = seed_box("image", "blank = random; image i uses seed + i")
     status = gr.Markdown(elem_id="image-status")
     # 3. One card per image, then the set panel.
-    with gr.Row(equal_height=False, elem_classes="cards", elem_id="image-cards"):
-        cards = [build_card("image", i, guidelines) for i in range(MAX_CARDS)]
-    panel = build_set_panel("image", guidelines)
+    cards, panel = build_cards("image", guidelines)
 
     pending = gr.State(None)  # what `finish` puts on the cards once the images are done
 

@@ -14,13 +14,7 @@ from models.base import TextOutput, TextParams
 from playground.services.generation import stream_text
 from playground.services.identity import Client
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import (
-    MAX_CARDS,
-    CandidateCard,
-    build_card,
-    build_set_panel,
-    raw_text_toggle,
-)
+from playground.web.ui.candidates import MAX_CARDS, CandidateCard, build_cards, raw_text_toggle
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.inputs import parse_seed, seed_box
@@ -93,9 +87,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
     status = gr.Markdown(elem_id="text-status")
     raw_text_toggle("text")
     # 3. The candidate cards and the set panel.
-    with gr.Row(equal_height=False, elem_classes="cards", elem_id="text-cards"):
-        cards = [build_card("text", i, guidelines) for i in range(MAX_CARDS)]
-    panel = build_set_panel("text", guidelines)
+    cards, panel = build_cards("text", guidelines)
 
     pending = gr.State(None)  # what `finish` puts on the cards once the stream has ended
 
