@@ -54,17 +54,21 @@ class GradioHTTP:
             if dependency.get("api_name"):
                 self.fn_ids[dependency["api_name"]] = dependency["id"]
 
-    async def run(self, browser: Browser, api_name: str, data: list[Any], via_queue: bool = False) -> Any:
-        """Call an un-queued endpoint the browser's way (one POST), or gradio_client's (queue)."""
-        if via_queue:
-            return await self.queued(browser, api_name, data)
-        body = {
+    def _body(self, browser: Browser, api_name: str, data: list[Any]) -> dict[str, Any]:
+        """What both kinds of call post: the event's inputs, which event, and whose session."""
+        return {
             "data": data,
             "fn_index": self.fn_ids[api_name],
             "session_hash": browser.session_hash,
             "event_data": None,
             "trigger_id": None,
         }
+
+    async def run(self, browser: Browser, api_name: str, data: list[Any], via_queue: bool = False) -> Any:
+        """Call an un-queued endpoint the browser's way (one POST), or gradio_client's (queue)."""
+        if via_queue:
+            return await self.queued(browser, api_name, data)
+        body = self._body(browser, api_name, data)
         response = await self.http.post(f"{self.base_url}{API}/run/{api_name}", json=body, headers=browser.headers)
         if response.status_code != 200:
             raise CallFailed(f"{api_name}: HTTP {response.status_code}: {response.text[:200]}")
@@ -74,13 +78,7 @@ class GradioHTTP:
         """Join the queue, then read this session's event stream until the event completes.
 
         `on_update(output)` is called for every streamed update (e.g. a generation's tokens)."""
-        body = {
-            "data": data,
-            "fn_index": self.fn_ids[api_name],
-            "session_hash": browser.session_hash,
-            "event_data": None,
-            "trigger_id": None,
-        }
+        body = self._body(browser, api_name, data)
         joined = await self.http.post(f"{self.base_url}{API}/queue/join", json=body, headers=browser.headers)
         if joined.status_code != 200:
             raise CallFailed(f"{api_name}: join HTTP {joined.status_code}: {joined.text[:200]}")
