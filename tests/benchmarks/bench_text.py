@@ -15,12 +15,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from tests.benchmarks.machine import describe_machine  # noqa: E402
+from tests.benchmarks.text_timing import PROMPT, Timed, timed_stream  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -28,18 +28,6 @@ import torch  # noqa: E402
 
 from models.base import TextParams  # noqa: E402
 from models.text_hf import HFTextGenerator  # noqa: E402
-
-PROMPT = "Write a long story about a dragon who learns to cook."
-
-
-@dataclass
-class Timed:
-    tokens: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.tokens / self.seconds
 
 
 def alternate(rounds: int, **runs: Callable[[], Timed]) -> dict[str, list[Timed]]:
@@ -55,14 +43,6 @@ def alternate(rounds: int, **runs: Callable[[], Timed]) -> dict[str, list[Timed]
 
 def median_rate(timed: list[Timed]) -> float:
     return statistics.median(t.rate for t in timed)
-
-
-def ours_streaming(gen: HFTextGenerator, params: TextParams) -> Timed:
-    started = time.perf_counter()
-    for progress in gen.stream(PROMPT, params):  # noqa: B007 - the last update holds the outputs
-        pass
-    seconds = time.perf_counter() - started
-    return Timed(sum(o.tokens for o in progress.outputs), seconds)
 
 
 def raw_generate(gen: HFTextGenerator, params: TextParams) -> Timed:
@@ -133,7 +113,7 @@ def main() -> None:
     ):
         res = alternate(
             args.rounds,
-            ours=lambda p=params: ours_streaming(gen, p),
+            ours=lambda p=params: timed_stream(gen, p),
             raw_thread=lambda p=params: in_worker_thread(lambda: raw_generate(gen, p)),
             raw_main=lambda p=params: raw_generate(gen, p),
         )
@@ -148,7 +128,7 @@ def main() -> None:
     print(f"\n2. {n} candidates of {tokens} tokens: one batched call vs {n} sequential calls")
     res = alternate(
         args.rounds,
-        batched=lambda: ours_streaming(gen, params),
+        batched=lambda: timed_stream(gen, params),
         sequential=lambda: sequential(gen, params, n),
     )
     batched, seq = res["batched"], res["sequential"]
