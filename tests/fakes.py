@@ -18,20 +18,18 @@ from models.base import (
 )
 
 
-class FakeTextGenerator:
-    """Streams "answer i to <prompt>" word by word; can be told to fail half-way."""
+class FakeVersions:
+    """The version side every fake generator shares: it serves `model_version`, loads at once and
+    keeps no adapters (so it has none to unload)."""
 
-    def __init__(self, fail_after_words: int | None = None):
+    def __init__(self) -> None:
         self.model_version = "base"
-        self.fail_after_words = fail_after_words
-        self.versions: list[tuple[str, Path | None]] = []
         self.is_loaded = False
 
     def load(self) -> None:
         self.is_loaded = True
 
     def use_version(self, version_id: str, adapter_path: Path | None) -> None:
-        self.versions.append((version_id, adapter_path))
         self.model_version = version_id
 
     @property
@@ -40,6 +38,19 @@ class FakeTextGenerator:
 
     def unload_version(self, version_id: str) -> bool:
         return False
+
+
+class FakeTextGenerator(FakeVersions):
+    """Streams "answer i to <prompt>" word by word; can be told to fail half-way."""
+
+    def __init__(self, fail_after_words: int | None = None):
+        super().__init__()
+        self.fail_after_words = fail_after_words
+        self.versions: list[tuple[str, Path | None]] = []  # every use_version call, for tests to read
+
+    def use_version(self, version_id: str, adapter_path: Path | None) -> None:
+        self.versions.append((version_id, adapter_path))
+        super().use_version(version_id, adapter_path)
 
     def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None):
         params.validate()
@@ -61,29 +72,15 @@ class FakeTextGenerator:
         return list(self.stream(prompt, params))[-1].outputs
 
 
-class FakeImageGenerator:
+class FakeImageGenerator(FakeVersions):
     """Solid-colour PNGs, one per seed, reporting every step."""
 
     def __init__(self, vocabulary=None):
-        self.model_version = "base"
-        self.is_loaded = False
+        super().__init__()
         self._vocabulary = vocabulary
-
-    def load(self) -> None:
-        self.is_loaded = True
 
     def vocabulary(self):
         return self._vocabulary
-
-    def use_version(self, version_id: str, adapter_path: Path | None) -> None:
-        self.model_version = version_id
-
-    @property
-    def loaded_versions(self) -> list[str]:
-        return ["base"]  # a fake has no adapters to keep
-
-    def unload_version(self, version_id: str) -> bool:
-        return False
 
     def generate(self, prompt, params: ImageParams, out_dir: Path, on_step=None, cancel=None):
         params.validate()

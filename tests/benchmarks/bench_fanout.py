@@ -33,31 +33,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import httpx  # noqa: E402
 
 from tests.benchmarks.gradio_http import Browser, GradioHTTP, now, percentile  # noqa: E402
+from tests.fakes import FakeVersions  # noqa: E402
 from tests.launch import free_port  # noqa: E402
 
 PROMPT = "Tell me a long story."
 
 
-class PacedTextGenerator:
+class PacedTextGenerator(FakeVersions):
     """A TextGenerator that streams `tokens` words at `rate` per second (one candidate each)."""
 
     def __init__(self, tokens: int, rate: float):
+        super().__init__()
         self.tokens, self.interval = tokens, 1.0 / rate
-        self.model_version = "base"
-        self.is_loaded = True
-
-    def load(self) -> None:
-        pass
-
-    def use_version(self, version_id: str, adapter_path) -> None:
-        self.model_version = version_id
-
-    @property
-    def loaded_versions(self) -> list[str]:
-        return ["base"]  # a fake has no adapters to keep
-
-    def unload_version(self, version_id: str) -> bool:
-        return False
+        self.is_loaded = True  # no model to load
 
     def stream(self, prompt: str, params, cancel=None):
         from models.base import TextOutput, TextProgress
