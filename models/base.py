@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar, get_args
 
 if TYPE_CHECKING:  # PIL is only needed for type hints here.
     from PIL.Image import Image
@@ -27,6 +28,7 @@ BASE_VERSION = "base"
 FinishReason = Literal["stop", "length", "cancelled"]
 
 MAX_CANDIDATES = 8
+JobT = TypeVar("JobT")  # a text backend's checked request (StreamingTextGenerator)
 
 
 class ModelError(Exception):
@@ -229,6 +231,31 @@ class TextGenerator(Protocol):
     def loaded_versions(self) -> list[str]: ...  # the base and every version whose adapter is loaded
 
     def unload_version(self, version_id: str) -> bool: ...  # free its adapter; False: it was not loaded
+
+
+class StreamingTextGenerator(ABC, Generic[JobT]):
+    """The skeleton both text backends share (`models.text_hf`, `models.text_engine`): check a
+    request at once into a job, then stream that job lazily; `generate` reads the stream to its end."""
+
+    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]:
+        """Validate now, then stream every candidate's text; the last item has `done` and outputs.
+
+        Raises InvalidParameterError at once (not on first iteration) for bad input, before any
+        model runs or network call is made; the backend's own failures raise while iterating.
+        """
+        job = self._prepare(prompt, params, cancel)
+        return self._run_streaming(job)
+
+    def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
+        return final_outputs(self.stream(prompt, params))
+
+    @abstractmethod
+    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> JobT:
+        """The checked request as a job; raises InvalidParameterError for bad input."""
+
+    @abstractmethod
+    def _run_streaming(self, job: JobT) -> Iterator[TextProgress]:
+        """Run the job, yielding progress; the last item has `done` and the outputs."""
 
 
 class ImageGenerator(Protocol):

@@ -27,12 +27,12 @@ from typing import Any
 from models.base import (
     BASE_VERSION,
     ModelLoadError,
+    StreamingTextGenerator,
     TextOutput,
     TextParams,
     TextProgress,
     UnknownVersionError,
     check_prompt,
-    final_outputs,
 )
 from models.text_engine_http import EngineHTTP, EngineTimeouts
 from models.text_engine_spec import (  # noqa: F401 - is_engine_spec and the errors are used from here too
@@ -63,7 +63,7 @@ class _Job:
         return self.cancel.is_set() or self.abandoned.is_set()
 
 
-class EngineTextGenerator:
+class EngineTextGenerator(StreamingTextGenerator[_Job]):
     """Text generation through an OpenAI-compatible chat completions endpoint.
 
     The server applies the model's chat template (the prompt is one user turn, as
@@ -138,17 +138,8 @@ class EngineTextGenerator:
 
     # -- generation ----------------------------------------------------------------------------
 
-    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]:
-        """Validate now, then stream every candidate's text; the last item has `done` and outputs.
-
-        Raises InvalidParameterError at once (not on first iteration) for bad input, before any
-        network call; engine failures raise EngineError while iterating.
-        """
-        job = self._prepare(prompt, params, cancel)
-        return self._run_streaming(job)
-
-    def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
-        return final_outputs(self.stream(prompt, params))
+    # `stream` and `generate` come from StreamingTextGenerator: `_prepare` checks before any network
+    # call, `_run_streaming` runs (engine failures raise EngineError while iterating).
 
     def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> _Job:
         # 1. Cheap checks first, before any network call.

@@ -23,12 +23,12 @@ from models.base import (
     BASE_VERSION,
     InvalidParameterError,
     ModelLoadError,
+    StreamingTextGenerator,
     TextOutput,
     TextParams,
     TextProgress,
     UnknownVersionError,
     check_prompt,
-    final_outputs,
 )
 from models.devices import DevicePlacement, resolve_device, to_device
 from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
@@ -55,7 +55,7 @@ class _Job:
     abandoned: threading.Event  # set when the consumer stops reading the stream
 
 
-class HFTextGenerator:
+class HFTextGenerator(StreamingTextGenerator[_Job]):
     """Text generation with a transformers causal LM, loaded lazily on first use.
 
     Seeds: a request with seed S (drawn at random when None, and reported) generates candidate i
@@ -172,16 +172,8 @@ class HFTextGenerator:
 
     # -- generation ----------------------------------------------------------------------------
 
-    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]:
-        """Validate now, then stream every candidate's text; the last item has `done` and outputs.
-
-        Raises InvalidParameterError at once (not on first iteration) for bad input.
-        """
-        job = self._prepare(prompt, params, cancel)
-        return self._run_streaming(job)
-
-    def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
-        return final_outputs(self.stream(prompt, params))
+    # `stream` and `generate` come from StreamingTextGenerator: `_prepare` checks before the model
+    # runs, `_run_streaming` runs it in a worker thread.
 
     def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> _Job:
         # 1. Cheap checks first, before any model is loaded.
