@@ -1,7 +1,8 @@
 """`playground retrain`: turn feedback into a new model version, promoted only on evidence.
 
-Modules, imported one way (`run` -> `text`/`image` -> `trainers` -> `behaviour`; `report` beside):
-- `run`: the stages, the lock, the promotion decision and the publishing transaction;
+Modules, imported one way (`run` -> `publish` -> `report`; `run` -> `text`/`image` -> `trainers` -> `behaviour`):
+- `run`: the stages and the lock;
+- `publish`: the promotion decision and the publishing transaction;
 - `trainers`: options, version references, candidate naming, the shared gate and behaviour steps;
 - `text`, `image`: how each modality trains, scores, samples and measures;
 - `behaviour`: a rating scorer fitted on feedback, to compare both versions' answers;

@@ -10,7 +10,8 @@ One run per modality, as numbered stages:
     the active version into a temporary folder;
  6. evaluate new vs active on held-out feedback: the margins of the raters' pairs and the judged
     answers of both versions on held-out prompts, combined into one verdict (the gate); write the report;
- 7. in one transaction: register the version, promote it if `decide_promotion` says so, close the run.
+ 7. in one transaction: register the version, promote it if `decide_promotion` says so, close the run
+    (the decision and the publishing: playground/retrain/publish.py).
 Apart from a gathering candidate's promotion at stage 5 (its own transaction), nothing visible
 changes before stage 7, so a kill at any point leaves the active version and
 the database as they were; the app picks up a promoted version on its next request.
@@ -27,16 +28,15 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
 from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.runs import (
     fail_interrupted_runs,
-    finish_run,
     last_finished_run,
     next_version_name,
     record_skipped_run,
@@ -44,16 +44,16 @@ from feedback_db.runs import (
     start_run,
 )
 from feedback_db.standings import preset_votes
-from feedback_db.versions import active_version, create_version, promote_version
+from feedback_db.versions import active_version
 from models.base import BASE_VERSION, MODALITIES, Modality, check_modality
 from models.finetune.combine import combine
 from models.finetune.data import DataConfig, FeedbackDatasets, build_datasets, sample_rows
-from models.finetune.evaluate import Evaluation
 from models.finetune.sampling import learn_sampling_defaults
 from playground.core.database import Database, open_database
 from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
 from playground.retrain.image import ImageTrainer
+from playground.retrain.publish import OutcomeStatus, decide_promotion, publish, run_metrics
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob, current_ranks
 from playground.retrain.report import ReportInputs, write_report
 from playground.retrain.running import examine_gathering_candidate, first_night
@@ -63,9 +63,6 @@ from playground.retrain.trainers import ModalityTrainer, RetrainOptions, Version
 log = logging.getLogger("playground.retrain")
 TEMP_PREFIX = ".tmp-"
 TRAINERS: dict[Modality, type[ModalityTrainer]] = {"text": TextTrainer, "image": ImageTrainer}
-# promoted: the gate showed the new version better; insufficient-evidence: ahead but not
-# significantly (kept as a candidate); rejected: not better (kept as a candidate, not served).
-OutcomeStatus = Literal["skipped", "dry-run", "promoted", "awaiting-arena", "insufficient-evidence", "rejected"]
 
 
 class RetrainBusyError(PlaygroundError):
@@ -81,15 +78,6 @@ class RetrainOutcome:
     version: str | None = None
     report_path: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Whether to promote, why, and the outcome status it gives."""
-
-    promote: bool
-    status: OutcomeStatus
-    summary: str  # one line for people: the verdict in words
 
 
 @dataclass
@@ -298,87 +286,28 @@ def train_and_gate(
     timings["evaluate_s"] = round(time.perf_counter() - started, 1)
     evaluation = combine(margins, behaviour.answers, options.gate)  # judged answers and margins: one verdict
     decision = decide_promotion(evaluation, arena_min_battles=options.arena_min_battles)
-    report_path = write_report(
-        settings.reports_dir,
-        ReportInputs(
-            name,
-            modality,
-            feedback.parent.name,
-            decision.summary,
-            decision.promote,
-            counts,
-            result,
-            evaluation,
-            behaviour,
-            sampling,
-            timings,
-            margins,
-        ),
+    report = ReportInputs(
+        name,
+        modality,
+        feedback.parent.name,
+        decision.summary,
+        decision.promote,
+        counts,
+        result,
+        evaluation,
+        behaviour,
+        sampling,
+        timings,
+        margins,
     )
+    report_path = write_report(settings.reports_dir, report)
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.
-    final_dir = settings.adapters_dir / name
-    temp_dir.rename(final_dir)
-    try:
-        with database.sessions.begin() as session:
-            parent = active_version(session, modality=modality)
-            version = create_version(
-                session,
-                name=name,
-                modality=modality,
-                base_model=_base_model(settings, modality),
-                adapter_path=str(final_dir.resolve()),
-                parent_id=parent.id if parent else None,
-                training_run_id=run_id,
-                sampling_defaults=sampling,
-            )
-            if decision.promote:
-                promote_version(session, version_id=version.id)
-            metrics = {
-                "decision": decision.status,
-                "evaluation": _evaluation_dict(evaluation),
-                "margins": _evaluation_dict(margins),
-                "behaviour": asdict(behaviour),
-                "train_loss": result.train_loss,
-                "steps": result.steps,
-            }
-            if decision.status == "insufficient-evidence" and not gathering:
-                metrics["running_evidence"] = first_night(datasets)
-            finish_run(session, run_id=run_id, method=result.method, timings=timings, report_path=str(report_path), metrics=metrics)
-    except BaseException:
-        shutil.rmtree(final_dir, ignore_errors=True)
-        raise
+    metrics = run_metrics(decision, evaluation, margins, behaviour, result)
+    if decision.status == "insufficient-evidence" and not gathering:
+        metrics["running_evidence"] = first_night(datasets)
+    publish(settings, database, report, run_id=run_id, temp_dir=temp_dir, report_path=report_path, metrics=metrics)
     message = f"{decision.status}: {name} {decision.summary}"
     return RetrainOutcome(modality, decision.status, message, run_id, name, report_path, counts)
-
-
-def decide_promotion(evaluation: Evaluation, *, arena_min_battles: int | None = None) -> Decision:
-    """Promote only on evidence: the held-out gate's verdict (`models.finetune.evaluate`).
-
-    The one place that turns evidence into a promotion. With `arena_min_battles` set, the
-    held-out gate alone is not enough: a version that passes it stays a candidate until the
-    arena gate (`playground.retrain.arena_gate`, run at the start of each retrain) has seen that many
-    battles against the active version and its win rate's 95% CI lies above one half.
-    """
-    if evaluation.verdict == "better" and arena_min_battles:
-        return Decision(
-            False,
-            "awaiting-arena",
-            f"kept as a candidate, passed the held-out gate ({evaluation.reason}); "
-            f"the arena decides after {arena_min_battles} battles against the active version",
-        )
-    if evaluation.verdict == "better":
-        return Decision(True, "promoted", f"promoted to active: {evaluation.reason}")
-    if evaluation.verdict == "insufficient-evidence":
-        return Decision(
-            False,
-            "insufficient-evidence",
-            f"kept as a candidate, too little evidence: {evaluation.reason}; the arena or more feedback decides",
-        )
-    return Decision(False, "rejected", f"not promoted (kept as a candidate): {evaluation.reason}")
-
-
-def _base_model(settings: Settings, modality: Modality) -> str:
-    return {"text": settings.text_model, "image": settings.image_model}[modality]
 
 
 def feedback_watermark(frames: dict[str, pd.DataFrame]) -> str:
@@ -389,10 +318,6 @@ def feedback_watermark(frames: dict[str, pd.DataFrame]) -> str:
         latest = frame["updated_at"].max() if not frame.empty else None
         parts.append(f"{key}:{len(frame)}:{latest}")
     return "|".join(parts)
-
-
-def _evaluation_dict(evaluation: Evaluation) -> dict[str, Any]:
-    return {key: value for key, value in asdict(evaluation).items() if key != "details"}
 
 
 def _counts_text(counts: dict[str, int]) -> str:

@@ -19,7 +19,7 @@ from models.finetune.evaluate import (
     sign_test_power,
     units_needed,
 )
-from playground.retrain.run import decide_promotion
+from playground.retrain.publish import decide_promotion
 
 PAIRS = [{"prompt": f"p{i}", "chosen": f"short {i}", "rejected": f"a much longer answer {i}"} for i in range(20)]
 LABELS = [

@@ -11,7 +11,7 @@ from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import GateConfig, evaluate_votes
 from models.finetune.judge import fit_judge
 from playground.retrain.behaviour import judge_answers
-from playground.retrain.run import decide_promotion
+from playground.retrain.publish import decide_promotion
 
 DIMENSIONS = 20
 
