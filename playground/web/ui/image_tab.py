@@ -37,6 +37,27 @@ def image_meta(output: ImageOutput, version: str) -> str:
     return f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · {finish_words(output.finish_reason)}"
 
 
+def image_params(
+    negative_value: str,
+    n_value: float,
+    steps_value: float,
+    guidance_value: float,
+    size_value: float,
+    seed_value: str | None,
+) -> ImageParams:
+    """The tab's parameter inputs (in `inputs` order, after the prompt) -> checked ImageParams."""
+    side = whole("Size", size_value, 1)
+    return ImageParams(
+        steps=whole("Steps", steps_value, 1),
+        guidance_scale=number("Guidance", guidance_value),
+        width=side,
+        height=side,
+        n=whole("Images", n_value, 1, MAX_CARDS),
+        seed=parse_seed(seed_value),
+        negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
+    ).validate()
+
+
 def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/web/ui/session.py)."""
     shown = gr.State(None)
@@ -78,25 +99,9 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
 
     pending = gr.State(None)  # what `finish` puts on the cards once the images are done
 
-    def params_of(
-        negative_value: str,
-        n_value: float,
-        steps_value: float,
-        guidance_value: float,
-        size_value: float,
-        seed_value: str | None,
-    ) -> ImageParams:
-        side = whole("Size", size_value, 1)
-        return ImageParams(
-            steps=whole("Steps", steps_value, 1),
-            guidance_scale=number("Guidance", guidance_value),
-            width=side,
-            height=side,
-            n=whole("Images", n_value, 1, MAX_CARDS),
-            seed=parse_seed(seed_value),
-            negative_prompt=clean_text(negative_value if isinstance(negative_value, str) else ""),
-        ).validate()
-
+    # `run` spells its parameters out: their names are the /generate_image API's parameter
+    # names (Gradio reads them from this signature), and Gradio passes gr.Request only to a
+    # positional parameter it finds by its annotation.
     def run(
         prompt_value: str,
         negative_value: str,
@@ -110,7 +115,7 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
     ) -> Iterator[dict[Block, Any]]:
         with shown_to_user("generate images"):
             client = client_of(context, request)
-            params = params_of(negative_value, n_value, steps_value, guidance_value, size_value, seed_value)
+            params = image_params(negative_value, n_value, steps_value, guidance_value, size_value, seed_value)
             context.generation_limits.take(client.key, client.ip)
             stopped: dict[Block, Any] = {status: "Stopped before it started."}
             if loading := loading_update(context, "image", status):
@@ -154,7 +159,7 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
         stop=stop,
         inputs=inputs,
         regenerate_values=image_inputs,
-        params_of=params_of,
+        params_of=image_params,
         run=run,
         cards=cards,
         panel=panel,

@@ -44,6 +44,27 @@ def parse_stop(text: str | None) -> tuple[str, ...]:
     return tuple(line for line in (text or "").splitlines() if line.strip())
 
 
+def text_params(
+    n_value: float,
+    max_tokens: float,
+    temperature_value: float,
+    top_p_value: float,
+    penalty: float,
+    seed_value: str | None,
+    stop_value: str,
+) -> TextParams:
+    """The tab's parameter inputs (in `inputs` order, after the prompt) -> checked TextParams."""
+    return TextParams(
+        max_new_tokens=whole("Max new tokens", max_tokens, 1),
+        temperature=number("Temperature", temperature_value),
+        top_p=number("Top-p", top_p_value),
+        repetition_penalty=number("Repetition penalty", penalty),
+        stop=parse_stop(stop_value),
+        n=whole("Candidates", n_value, 1, MAX_CARDS),
+        seed=parse_seed(seed_value),
+    ).validate()
+
+
 def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[str], viewer: gr.State | None = None) -> TabParts:
     """`viewer` is unused: every event reads the caller from its cookie (playground/web/ui/session.py)."""
     shown = gr.State(None)  # ShownRequest | None
@@ -91,25 +112,9 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
 
     pending = gr.State(None)  # what `finish` puts on the cards once the stream has ended
 
-    def params_of(
-        n_value: float,
-        max_tokens: float,
-        temperature_value: float,
-        top_p_value: float,
-        penalty: float,
-        seed_value: str | None,
-        stop_value: str,
-    ) -> TextParams:
-        return TextParams(
-            max_new_tokens=whole("Max new tokens", max_tokens, 1),
-            temperature=number("Temperature", temperature_value),
-            top_p=number("Top-p", top_p_value),
-            repetition_penalty=number("Repetition penalty", penalty),
-            stop=parse_stop(stop_value),
-            n=whole("Candidates", n_value, 1, MAX_CARDS),
-            seed=parse_seed(seed_value),
-        ).validate()
-
+    # `run` spells its parameters out: their names are the /generate_text API's parameter
+    # names (Gradio reads them from this signature), and Gradio passes gr.Request only to a
+    # positional parameter it finds by its annotation.
     def run(
         prompt_value: str,
         n_value: float,
@@ -125,7 +130,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
             started_at = time.monotonic()
             client = client_of(context, request)
             clicked = context.clicks.take(client.key, fallback=started_at)  # taken even if input is refused
-            params = params_of(n_value, max_tokens, temperature_value, top_p_value, penalty, seed_value, stop_value)
+            params = text_params(n_value, max_tokens, temperature_value, top_p_value, penalty, seed_value, stop_value)
             context.generation_limits.take(client.key, client.ip)
             stopped: dict[Block, Any] = {status: "Stopped before it started."}
             if loading := loading_update(context, "text", status):
@@ -164,7 +169,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
         stop=stop,
         inputs=inputs,
         regenerate_values=text_inputs,
-        params_of=params_of,
+        params_of=text_params,
         run=run,
         cards=cards,
         panel=panel,
