@@ -34,6 +34,11 @@ def runs(database) -> list[tuple[str, str]]:
         return [(r.modality, r.status) for r in session.scalars(select(TrainingRun).order_by(TrainingRun.id))]
 
 
+def retrain_text_command(settings: Settings, *options: str) -> list[str]:
+    """`playground retrain --modality text` with `options`, on the settings' data folder, as cron runs it."""
+    return [sys.executable, "-m", "playground", "--data-dir", str(settings.data_dir), "retrain", "--modality", "text", *options]
+
+
 def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_settings):
     database = open_database(retrain_settings)
     seed_length_preference(database, prompts=30)
@@ -85,18 +90,7 @@ def test_too_little_feedback_is_skipped_with_the_counts(retrain_settings):
 
 def test_the_cli_reports_a_skip_and_exits_zero(retrain_settings):
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "playground",
-            "--data-dir",
-            str(retrain_settings.data_dir),
-            "retrain",
-            "--modality",
-            "text",
-            "--min-examples",
-            "10",
-        ],
+        retrain_text_command(retrain_settings, "--min-examples", "10"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -117,20 +111,7 @@ def test_a_killed_run_changes_nothing_and_the_next_run_succeeds(retrain_settings
     # 2. New feedback, and a long run killed while it trains.
     seed_length_preference(database, prompts=10, prefer_short=False)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "playground",
-            "--data-dir",
-            str(retrain_settings.data_dir),
-            "retrain",
-            "--modality",
-            "text",
-            "--min-examples",
-            "4",
-            "--max-steps",
-            "500",
-        ],
+        retrain_text_command(retrain_settings, "--min-examples", "4", "--max-steps", "500"),
         env={**os.environ, "PLAYGROUND_MODEL_CACHE": str(retrain_settings.model_cache_dir), "PLAYGROUND_DEVICE": "cpu"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
