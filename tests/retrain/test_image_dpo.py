@@ -116,6 +116,7 @@ def light_over_dark(pairs: list[dict]) -> list[dict]:
     return [p for p in pairs if "-1.png" in p["chosen"] and "-0.png" in p["rejected"]]
 
 
+@pytest.mark.loop
 @pytest.mark.real_model
 def test_dpo_learns_the_pairwise_preference_that_sft_misses(tmp_path, real_image_generator):
     settings = Settings(data_dir=tmp_path / "data", device="cpu")

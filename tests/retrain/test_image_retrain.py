@@ -72,6 +72,7 @@ def test_a_quick_image_run_trains_reports_registers_then_skips(image_settings, r
     assert again.status == "skipped" and "no new image feedback" in again.message
 
 
+@pytest.mark.loop
 def test_the_gate_promotes_the_feedback_and_rejects_its_inverse(image_settings, tmp_path):
     # 1. Light-vs-dark feedback, and the same training prompts with the choice inverted.
     database = open_database(image_settings)
@@ -115,6 +116,7 @@ def sign_test_p(differences: np.ndarray) -> float:
     return sum(math.comb(changed, k) for k in range(brighter, changed + 1)) / 2**changed
 
 
+@pytest.mark.loop
 @pytest.mark.timeout(2400)  # a loop-closure test: 200 images and ~45 Diffusion-DPO steps on 2 CPU cores
 def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, real_image_generator, tmp_path):
     database = open_database(image_settings)

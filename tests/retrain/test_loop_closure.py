@@ -16,7 +16,7 @@ from models.metrics import distinct_n, words
 from playground.retrain import RetrainOptions, retrain
 from tests.retrain.text_feedback import rate_one_request, text_loop
 
-pytestmark = [pytest.mark.real_model, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.real_model, pytest.mark.loop, pytest.mark.timeout(3600)]
 
 TOPICS = [
     "the ocean",

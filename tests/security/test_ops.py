@@ -11,6 +11,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from feedback_db.schema import Rating
 from playground.cli.main import main
@@ -72,6 +73,7 @@ def test_drain_waits_for_a_write_in_flight(database):
     thread.join()
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_server_cleanly(tmp_path):
     port = free_port()
     env = {
