@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from playground.core.database import open_database
+from playground.core.database import Database, open_database
 from playground.core.settings import Settings
 from playground.serving.context import build_context
 from tests.e2e.helpers import open_page
@@ -55,10 +57,19 @@ def live_app(tmp_path_factory, model_cache_dir, real_text_generator):
     The registry hands out one generator per process, so the app shares the instances of the
     real-model fixtures; the image model loads on first use.
     """
-    from models.registry import load_image_generator, load_text_generator
-
     settings = Settings(data_dir=tmp_path_factory.mktemp("e2e-data"), device="cpu")
     database = open_database(settings)
+    with app_on_embedded_models(settings, database, model_cache_dir) as url:
+        yield url, database
+    database.engine.dispose()
+
+
+@contextmanager
+def app_on_embedded_models(settings: Settings, database: Database, model_cache_dir: Path) -> Iterator[str]:
+    """The app serving the process's embedded generators (the registry hands out one instance
+    per process, shared with the real-model fixtures); yields its URL."""
+    from models.registry import load_image_generator, load_text_generator
+
     context = build_context(
         settings,
         database,
@@ -66,8 +77,7 @@ def live_app(tmp_path_factory, model_cache_dir, real_text_generator):
         image_factory=lambda: load_image_generator("embedded", "cpu"),
     )
     with running_app(context) as url:
-        yield url, database
-    database.engine.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ from playwright.sync_api import expect
 from feedback_db.versions import create_version
 from playground.core.database import open_database
 from playground.core.settings import Settings
-from playground.serving.context import build_context
-from tests.e2e.conftest import screenshot
-from tests.launch import running_app
+from tests.e2e.conftest import app_on_embedded_models, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 CANDIDATE = "text-arena-e2e-41c7"
@@ -56,21 +54,13 @@ def write_random_lora(model_config, folder, rank: int = 4) -> None:
 
 @pytest.fixture(scope="module")
 def arena_app(tmp_path_factory, model_cache_dir, real_text_generator):
-    from models.registry import load_image_generator, load_text_generator
-
     settings = Settings(data_dir=tmp_path_factory.mktemp("arena-e2e"), device="cpu")
     database = open_database(settings)
     adapter = settings.adapters_dir / CANDIDATE
     write_random_lora(real_text_generator.model.config, adapter)
     with database.sessions.begin() as session:
         create_version(session, name=CANDIDATE, modality="text", base_model="embedded", adapter_path=str(adapter))
-    context = build_context(
-        settings,
-        database,
-        text_factory=lambda: load_text_generator("embedded", "cpu", model_cache_dir),
-        image_factory=lambda: load_image_generator("embedded", "cpu"),
-    )
-    with running_app(context) as url:
+    with app_on_embedded_models(settings, database, model_cache_dir) as url:
         yield url, database
     database.engine.dispose()
 
