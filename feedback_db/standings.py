@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypedDict, Unpack
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -49,14 +49,6 @@ def _battles(session: Session, kind: BattleKind, *, modality: str, since: dateti
     return battles[battles["kind"] == kind]
 
 
-class BoardOptions(TypedDict, total=False):
-    """The optional keywords both leaderboards take (`leaderboard` documents them)."""
-
-    since: datetime | None
-    rounds: int
-    seed: int
-
-
 def leaderboard(
     session: Session,
     kind: BattleKind,
@@ -66,19 +58,10 @@ def leaderboard(
     rounds: int = DEFAULT_ROUNDS,
     seed: int = 0,
 ) -> Leaderboard:
-    """The arena leaderboard of one kind of battle, voted on since `since` (all when None), with
-    `rounds` bootstrap rounds for its CIs drawn from `seed` (`feedback_db.leaderboard`)."""
+    """The arena leaderboard of one kind of battle ("versions": versions against each other on
+    their own defaults; "presets": sampling presets of one version), voted on since `since` (all
+    when None), with `rounds` bootstrap rounds for its CIs drawn from `seed` (`feedback_db.leaderboard`)."""
     return compute_leaderboard(_battles(session, kind, modality=modality, since=since), rounds=rounds, seed=seed)
-
-
-def version_leaderboard(session: Session, *, modality: str, **options: Unpack[BoardOptions]) -> Leaderboard:
-    """Versions against each other (battles where both sides ran on their own defaults)."""
-    return leaderboard(session, "versions", modality=modality, **options)
-
-
-def preset_leaderboard(session: Session, *, modality: str, **options: Unpack[BoardOptions]) -> Leaderboard:
-    """Sampling presets of one version against each other."""
-    return leaderboard(session, "presets", modality=modality, **options)
 
 
 def preset_votes(session: Session, *, modality: str, since: datetime | None = None) -> pd.DataFrame:

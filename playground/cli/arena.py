@@ -45,14 +45,14 @@ def _modalities(value: str) -> tuple[str, ...]:
 
 
 def cmd_versions_list(settings: Settings, args: argparse.Namespace) -> int:
-    from feedback_db.standings import version_leaderboard
+    from feedback_db.standings import leaderboard
     from feedback_db.versions import list_versions
     from playground.core.database import open_database
 
     database = open_database(settings)
     with database.read_sessions() as session:
         for modality in _modalities(args.modality or "all"):
-            board = version_leaderboard(session, modality=modality, rounds=0).table.set_index("contestant")
+            board = leaderboard(session, "versions", modality=modality, rounds=0).table.set_index("contestant")
             print(f"{modality}:")
             rows = [("base", "base", None)] + [(v.name, v.status, v.created_at) for v in list_versions(session, modality=modality)]
             for name, status, created in rows:

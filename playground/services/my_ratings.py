@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from feedback_db.activity import rating_times, vote_count
 from feedback_db.runs import list_runs
 from feedback_db.schema import TrainingRun
-from feedback_db.standings import version_leaderboard
+from feedback_db.standings import leaderboard
 from feedback_db.versions import version_of_run
 from playground.core.database import Database
 from playground.services.identity import Viewer
@@ -42,7 +42,7 @@ def my_ratings(database: Database, viewer: Viewer) -> tuple[str, pd.DataFrame]:
             if not times:
                 continue
             runs = sorted(list_runs(session, modality=modality), key=lambda run: _aware(run.started_at))
-            board = version_leaderboard(session, modality=modality, rounds=0).table.set_index("contestant")
+            board = leaderboard(session, "versions", modality=modality, rounds=0).table.set_index("contestant")
             counts: dict[int | None, int] = {}
             starts = [_aware(r.started_at) for r in runs]
             for time in times:

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from feedback_db.standings import (
+    leaderboard,
     leaderboard_rows,
-    preset_leaderboard,
-    version_leaderboard,
     version_rating_means,
 )
 from playground.core.database import Database
@@ -39,8 +38,8 @@ def build_report(database: Database, settings: Settings, *, modalities: tuple[st
     figures: dict[str, Figure] = {}
     for modality in modalities:
         with database.read_sessions() as session:
-            board = version_leaderboard(session, modality=modality, since=since, rounds=rounds)
-            presets = preset_leaderboard(session, modality=modality, since=since, rounds=rounds)
+            board = leaderboard(session, "versions", modality=modality, since=since, rounds=rounds)
+            presets = leaderboard(session, "presets", modality=modality, since=since, rounds=rounds)
             means = version_rating_means(session, modality=modality, since=since)
         insights = read_insights(database, modality, since=since, data_dir=settings.data_dir)
         lines += [f"## {modality.capitalize()}", "", "### Arena: model versions", ""]

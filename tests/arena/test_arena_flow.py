@@ -8,7 +8,7 @@ import pytest
 
 from feedback_db.arena import AlreadyVotedError, BattleNotFinishedError, battles_frame
 from feedback_db.schema import Request
-from feedback_db.standings import preset_votes, version_leaderboard
+from feedback_db.standings import leaderboard, preset_votes
 from feedback_db.versions import create_version, promote_version
 from models.base import InvalidParameterError
 from playground.core.errors import NotAllowedError
@@ -100,7 +100,7 @@ def test_single_version_pits_sampling_presets_and_their_votes_form_a_frame(conte
     with database.read_sessions() as session:
         frame = battles_frame(session)
         presets = preset_votes(session, modality="text")
-        board = version_leaderboard(session, modality="text")
+        board = leaderboard(session, "versions", modality="text")
         requests = session.query(Request).all()
     assert set(frame["kind"]) == {"presets"} and set(frame["version_a"]) == {"base"}
     assert set(frame["preset_a"]) | set(frame["preset_b"]) <= set(PRESETS["text"])

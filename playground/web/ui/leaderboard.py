@@ -12,7 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from feedback_db.leaderboard import Leaderboard
-from feedback_db.standings import leaderboard_rows, preset_leaderboard, version_leaderboard, version_rating_means
+from feedback_db.standings import leaderboard, leaderboard_rows, version_rating_means
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
 
@@ -37,8 +37,8 @@ def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
     def load(modality_value: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         with shown_to_user("compute the leaderboard"):
             with context.database.read_sessions() as session:
-                board = version_leaderboard(session, modality=modality_value)
-                preset_board = preset_leaderboard(session, modality=modality_value)
+                board = leaderboard(session, "versions", modality=modality_value)
+                preset_board = leaderboard(session, "presets", modality=modality_value)
                 means = version_rating_means(session, modality=modality_value)
             return (
                 _summary(board, preset_board),
