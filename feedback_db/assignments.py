@@ -46,6 +46,9 @@ class QueuePolicy:
     # A request with a stopped output, or a text output shorter than this, is not worth an
     # annotator's time (a 2-token answer says nothing about fluency): it never enters the queue.
     min_output_tokens: int = 0
+    # An answer cut at the length limit is judged on a sentence it never finished; it enters the
+    # queue only when an admin asks for such answers (say, to study the length limit itself).
+    include_cut: bool = False
 
     def __post_init__(self) -> None:
         if self.min_output_tokens < 0:
@@ -218,14 +221,7 @@ def submitted_history(session: Session, *, annotator_id: int) -> list[int]:
     )
 
 
-def progress(
-    session: Session,
-    *,
-    annotator_id: int,
-    overlap: int,
-    now: datetime | None = None,
-    min_output_tokens: int = 0,
-) -> Progress:
+def progress(session: Session, *, annotator_id: int, policy: QueuePolicy, now: datetime | None = None) -> Progress:
     """Done today (since midnight UTC), done in all, and requests still open to this annotator."""
     now = now or utcnow()
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -236,7 +232,7 @@ def progress(
         .correlate(Request)
         .scalar_subquery()
     )
-    left = select(func.count(Request.id)).where(~_finished_by(annotator_id), submissions < overlap, worth_annotating(min_output_tokens))
+    left = select(func.count(Request.id)).where(~_finished_by(annotator_id), submissions < policy.overlap, worth_annotating(policy))
     return Progress(
         done_today=session.scalar(mine.where(Assignment.submitted_at >= midnight)) or 0,
         done_total=session.scalar(mine) or 0,
@@ -301,14 +297,16 @@ def _finished_by(annotator_id: int) -> ColumnElement[bool]:
     return or_(assigned, rated)
 
 
-def worth_annotating(min_output_tokens: int) -> ColumnElement[bool]:
-    """Requests whose outputs all finished on their own and are at least this many tokens long
-    (image outputs have no token count and pass the length test)."""
+def worth_annotating(policy: QueuePolicy) -> ColumnElement[bool]:
+    """Requests whose outputs all finished on their own (or were cut at the length limit, when the
+    policy takes those) and are at least the policy's tokens long (image outputs have no token
+    count and pass the length test)."""
+    unfinished = ("cancelled", "error") if policy.include_cut else ("cancelled", "error", "length")
     unfit = (
         select(Output.id)
         .where(
             Output.request_id == Request.id,
-            or_(Output.finish_reason.in_(("cancelled", "error")), Output.tokens < min_output_tokens),
+            or_(Output.finish_reason.in_(unfinished), Output.tokens < policy.min_output_tokens),
         )
         .correlate(Request)
     )
@@ -324,7 +322,7 @@ def _candidates(session: Session, annotator_id: int, policy: QueuePolicy, now: d
     return list(
         session.scalars(
             select(Request.id)
-            .where(~_finished_by(annotator_id), held < overlap, ~withheld_request(Request.id), worth_annotating(policy.min_output_tokens))
+            .where(~_finished_by(annotator_id), held < overlap, ~withheld_request(Request.id), worth_annotating(policy))
             .order_by(held.desc(), Request.id)
             .limit(CANDIDATE_BATCH)
         )

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         description="Requests with a text output shorter than this many tokens, or with an output "
         "stopped by the user, never enter the annotation queue.",
     )
+    annotation_include_cut: bool = Field(
+        False,
+        description="Let requests with an answer cut at the length limit into the annotation queue "
+        "(by default they stay out: a rating of an unfinished sentence says little about the model).",
+    )
 
     # -- security and limits (docs/SECURITY.md) --------------------------------------------
     login_failures_per_name: int = Field(

@@ -80,6 +80,7 @@ def policy_for(settings: Settings) -> QueuePolicy:
         overlap=settings.annotation_overlap,
         lease=timedelta(minutes=settings.annotation_lease_minutes),
         min_output_tokens=settings.annotation_min_tokens,
+        include_cut=settings.annotation_include_cut,
     )
 
 
@@ -199,12 +200,7 @@ def later_item(database: Database, login: object, current: int) -> Shown | None:
 def progress_of(database: Database, settings: Settings, login: object) -> Progress:
     user = require_annotator(database, login)
     with database.read_sessions() as session:
-        return progress(
-            session,
-            annotator_id=user.user_id,
-            overlap=settings.annotation_overlap,
-            min_output_tokens=settings.annotation_min_tokens,
-        )
+        return progress(session, annotator_id=user.user_id, policy=policy_for(settings))
 
 
 def agreement_for_admin(database: Database, login: object) -> dict[str, pd.DataFrame]:

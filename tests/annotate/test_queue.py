@@ -158,7 +158,7 @@ def test_a_lapsed_lease_nobody_took_can_still_be_submitted(database, make_reques
             policy=policy,
             now=start + timedelta(hours=2),
         )
-        assert progress(session, annotator_id=ann, overlap=1).done_total == 1
+        assert progress(session, annotator_id=ann, policy=QueuePolicy(overlap=1)).done_total == 1
 
 
 def test_a_live_lease_is_resumed_and_released_on_log_out(database, make_requests, make_annotators):
@@ -214,7 +214,7 @@ def test_back_and_edit_update_the_same_rows(database, make_requests, make_annota
         after = annotator_ratings(session, annotator_id=ann, request_id=first)
         assert {scores for scores in after.scores.values()} == {(5, 1)}
         assert session.scalar(select(func.count(Rating.id))) == 4
-        mine = progress(session, annotator_id=ann, overlap=2)
+        mine = progress(session, annotator_id=ann, policy=QueuePolicy(overlap=2))
         assert (mine.done_today, mine.done_total, mine.left) == (2, 2, 0)
 
 
@@ -228,8 +228,8 @@ def test_progress_counts_what_is_left_for_this_annotator(database, make_requests
             submit(
                 session, annotator_id=annotator, request_id=lease.request_id, ratings=full_ratings(session, lease.request_id), policy=policy
             )
-        assert progress(session, annotator_id=ann, overlap=2).left == 2
-        assert progress(session, annotator_id=carol, overlap=2).left == 2  # the first one is full
+        assert progress(session, annotator_id=ann, policy=QueuePolicy(overlap=2)).left == 2
+        assert progress(session, annotator_id=carol, policy=QueuePolicy(overlap=2)).left == 2  # the first one is full
 
 
 def test_incomplete_or_unassigned_submissions_are_refused(database, make_requests, make_annotators):

@@ -1,4 +1,5 @@
-"""Stopped and very short outputs never reach annotators: the queue filter, on a real database."""
+"""Stopped, cut and very short outputs never reach annotators (cut ones unless an admin asks for
+them): the queue filter, on a real database."""
 
 from __future__ import annotations
 
@@ -46,18 +47,31 @@ def drain(session, annotator_id: int, policy: QueuePolicy) -> list[int]:
     return served
 
 
-def test_stopped_and_short_requests_never_enter_the_queue(database):
+def test_stopped_cut_and_short_requests_never_enter_the_queue(database):
     with database.sessions.begin() as session:
         annotator = add_annotator(session, "ann")
-        good = add_request(session, "good", [(30, "length"), (12, "stop")])
-        add_request(session, "stopped", [(30, "length"), (9, "cancelled")])
+        good = add_request(session, "good", [(30, "stop"), (12, "stop")])
+        add_request(session, "cut", [(30, "length"), (12, "stop")])
+        add_request(session, "stopped", [(30, "stop"), (9, "cancelled")])
         add_request(session, "two tokens", [(30, "stop"), (2, "stop")])
-        at_limit = add_request(session, "at the limit", [(5, "stop"), (5, "length")])
+        at_limit = add_request(session, "at the minimum", [(5, "stop"), (5, "stop")])
         image = add_request(session, "image", [(None, "stop")], image=True)
         add_request(session, "stopped image", [(None, "cancelled")], image=True)
-        assert progress(session, annotator_id=annotator, overlap=1, min_output_tokens=5).left == 3
         policy = QueuePolicy(overlap=1, min_output_tokens=5)
+        assert progress(session, annotator_id=annotator, policy=policy).left == 3
         assert sorted(drain(session, annotator, policy)) == sorted([good, at_limit, image])
+
+
+def test_cut_answers_enter_the_queue_when_an_admin_asks_for_them(database):
+    with database.sessions.begin() as session:
+        annotator = add_annotator(session, "ann")
+        cut = add_request(session, "cut", [(30, "length"), (12, "stop")])
+        add_request(session, "stopped", [(30, "length"), (9, "cancelled")])
+        policy = QueuePolicy(overlap=1, min_output_tokens=5, include_cut=True)
+        assert progress(session, annotator_id=annotator, policy=policy).left == 1
+        assert drain(session, annotator, policy) == [cut]
+    assert policy_for(Settings(annotation_include_cut=True)).include_cut
+    assert not policy_for(Settings()).include_cut
 
 
 def test_the_minimum_length_is_a_setting_and_zero_still_drops_stopped_outputs(database):
