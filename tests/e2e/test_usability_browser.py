@@ -111,7 +111,7 @@ def test_enter_generates_shift_enter_adds_a_line_and_ratings_wait_for_a_candidat
     # 3. Now the candidates can be rated; the card speaks plain words.
     assert not radios.first.is_disabled()
     meta = page.inner_text("#text-0-meta")
-    assert re.search(r"· (finished|stopped at the length limit)$", meta), meta
+    assert re.search(r"· (finished|cut at the length limit)$", meta), meta
     # 4. The footer names the real device, counts with the right plural, and follows new requests.
     total = request_count(database)
     expected = f"{total} request" + ("" if total == 1 else "s") + ","

@@ -26,6 +26,14 @@ def test_answers_a_simple_question(embedded_generator: HFTextGenerator) -> None:
     assert output.finish_reason in ("stop", "length") and output.tokens > 0
 
 
+def test_the_default_length_lets_a_list_answer_finish(embedded_generator: HFTextGenerator) -> None:
+    """A list of tips runs past the old default of 128 tokens (121 and 217 when measured): at the
+    default length the model ends it itself instead of being cut mid-sentence."""
+    [output] = embedded_generator.generate("Give three tips for a good night's sleep.", TextParams(seed=1))
+    assert output.finish_reason == "stop", (output.tokens, output.text[-80:])
+    assert output.tokens > 128, output.tokens
+
+
 def test_streams_in_several_updates(embedded_generator: HFTextGenerator) -> None:
     updates = list(embedded_generator.stream("Name three colours.", replace(GREEDY, max_new_tokens=6)))
     assert len({u.texts[0] for u in updates}) > 2

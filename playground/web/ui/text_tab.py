@@ -89,7 +89,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
     # 2. Sampling parameters, collapsed.
     with gr.Accordion("Parameters", open=False, elem_id="text-parameters"):
         with gr.Row():
-            max_new_tokens = gr.Slider(1, 512, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens", elem_id="text-max-tokens")
+            max_new_tokens = gr.Slider(1, 1024, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens", elem_id="text-max-tokens")
             # A callable value is read on every page load: a newly promoted version's defaults show up.
             temperature = gr.Slider(
                 0,
