@@ -1,11 +1,11 @@
 // Playground page behaviour that Gradio components do not offer; loaded by launch(js=...).
 () => {
-  // 1. Prompt keys: Enter generates, Shift+Enter adds a new line (Gradio's multi-line default is
-  //    the reverse). A capture listener runs before Gradio's own key handler on the textarea.
-  const PROMPTS = { "text-prompt": "text-generate", "image-prompt": "image-generate" };
+  // 1. Prompt keys: Enter generates (or starts a battle), Shift+Enter adds a new line (Gradio's
+  //    multi-line default is the reverse). A capture listener runs before Gradio's own key handler.
+  const PROMPTS = { "text-prompt": "text-generate", "image-prompt": "image-generate", "arena-prompt": "arena-start" };
   const promptBox = (event) => {
     if (event.key !== "Enter" || event.isComposing || event.target.tagName !== "TEXTAREA") return null;
-    return event.target.closest("#text-prompt, #image-prompt");
+    return event.target.closest("#text-prompt, #image-prompt, #arena-prompt");
   };
   window.addEventListener("keydown", (event) => {
     const box = promptBox(event);

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from feedback_db.arena import (
     Contestant,
     PairPolicy,
+    PublishedVersion,
     battle_vote,
     choose_pair,
     create_battle,
@@ -95,11 +96,28 @@ class Reveal:
     outcome: str
     sides: dict[str, RevealedSide]
 
+    @property
+    def compares_presets(self) -> bool:
+        """A preset battle: one version on both sides, each with its own sampling preset."""
+        a, b = (self.sides[side].contestant for side in SIDES)
+        return a.version == b.version and bool(a.preset) and bool(b.preset)
+
 
 def validate_battle(context: AppContext, modality: str, prompt: str) -> str:
     """The checked, cleaned prompt of a battle request, passed by the content filter; raises
     before anything (a battle, or a new browser's identity) is written."""
     return screened_prompt(context, check_prompt(prompt, MAX_PROMPT_CHARS[check_modality(modality)]))
+
+
+def compares_presets(context: AppContext, modality: str) -> bool:
+    """Whether a battle of `modality` started now is a preset battle (its one published version
+    against itself, with two sampling presets) rather than two versions."""
+    with context.database.read_sessions() as session:
+        return _presets_compete(published_versions(session, modality=modality))
+
+
+def _presets_compete(versions: Sequence[PublishedVersion]) -> bool:
+    return len(versions) < 2
 
 
 def start_battle(context: AppContext, viewer: Viewer, modality: str, prompt: str, rng: random.Random | None = None) -> int:
@@ -113,7 +131,7 @@ def start_battle(context: AppContext, viewer: Viewer, modality: str, prompt: str
         versions = published_versions(session, modality=modality)
         candidates = [v for v in versions if v.status == "candidate"]
         active = next((v for v in versions if v.status == "active"), None)
-        if len(versions) >= 2:
+        if not _presets_compete(versions):
             contestants = [Contestant(v.name) for v in versions]
             focus = Contestant(candidates[-1].name) if candidates else None
             active_side = Contestant(active.name) if active else None

@@ -1,5 +1,7 @@
 """Arena in Chromium on the real embedded text model: three battles between the base model and
-a registered LoRA adapter; the names appear only after each vote, and the leaderboard follows."""
+a registered LoRA adapter; the names appear only after each vote, and the leaderboard follows.
+On fake models (fast): a preset battle says what it is, Enter starts a battle, and answers render
+as Markdown whose markup never runs."""
 
 from __future__ import annotations
 
@@ -10,12 +12,19 @@ import pytest
 from playwright.sync_api import expect
 
 from feedback_db.versions import create_version
+from models.base import TextOutput, TextProgress
 from playground.core.database import open_database
 from playground.core.settings import Settings
+from playground.serving.context import build_context
 from tests.e2e.conftest import app_on_embedded_models, screenshot
+from tests.fakes import FakeImageGenerator, FakeTextGenerator
+from tests.launch import running_app
 
-pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
+pytestmark = [pytest.mark.e2e]
 CANDIDATE = "text-arena-e2e-41c7"
+# A list, bold words, and markup that would run if it were not sanitized.
+HOSTILE = '**Set Clear Goals**\n\n- first\n- second\n\n<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> done'
+BOTH_IN = "() => document.querySelector('#arena-status')?.innerText.includes('Both answers are in')"
 
 
 def write_random_lora(model_config, folder, rank: int = 4) -> None:
@@ -52,6 +61,35 @@ def write_random_lora(model_config, folder, rank: int = 4) -> None:
     )
 
 
+class MarkdownAnswers(FakeTextGenerator):
+    """Answers every prompt with HOSTILE, in two streamed steps."""
+
+    def stream(self, prompt, params, cancel=None):
+        outputs = [TextOutput(i, HOSTILE, (params.seed or 0) + i, 20, "stop", 5.0, 50.0) for i in range(params.n)]
+        yield TextProgress(texts=[HOSTILE[:20]] * params.n)
+        yield TextProgress(texts=[HOSTILE] * params.n, done=True, outputs=outputs)
+
+
+@pytest.fixture(scope="module")
+def preset_arena_app(tmp_path_factory):
+    """The app on fake models with no version but the base: its battles compare sampling presets."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("arena-presets-e2e"), device="cpu")
+    database = open_database(settings)
+    context = build_context(settings, database, text_factory=MarkdownAnswers, image_factory=FakeImageGenerator)
+    with running_app(context) as url:
+        yield url
+    database.engine.dispose()
+
+
+def open_arena(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.locator("button[role=tab]:has-text('Arena')").first.click()
+    page.wait_for_selector("#arena-prompt textarea")
+    return page
+
+
 @pytest.fixture(scope="module")
 def arena_app(tmp_path_factory, model_cache_dir, real_text_generator):
     settings = Settings(data_dir=tmp_path_factory.mktemp("arena-e2e"), device="cpu")
@@ -74,6 +112,7 @@ def leaderboard_rows(page) -> dict[str, dict[str, str]]:
     return {row["contestant"]: row for row in rows if len(row) == len(headers)}
 
 
+@pytest.mark.real_model
 def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
     url, database = arena_app
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -88,8 +127,8 @@ def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
         page.click("#arena-start")
         page.wait_for_function("() => document.querySelector('#arena-status')?.innerText.includes('Generating')")
         assert page.locator(f"#arena-vote-{outcome}").is_disabled()
-        page.wait_for_function("() => document.querySelector('#arena-status')?.innerText.includes('Both answers are in')")
-        assert page.input_value("#arena-a-text textarea") and page.input_value("#arena-b-text textarea")
+        page.wait_for_function(BOTH_IN)
+        assert page.inner_text("#arena-a-text").strip() and page.inner_text("#arena-b-text").strip()
         # 2. Before the vote: no version name in the Arena tab (nor in the whole page, before the
         # Leaderboard tab, which lists names but never sides, has been opened).
         html = page.content() if round_number == 1 else page.inner_html("#tab-arena")
@@ -129,6 +168,7 @@ def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
     page.close()
 
 
+@pytest.mark.real_model
 def test_your_ratings_counts_the_vote_and_insights_open_for_admins_only(browser, arena_app):
     from sqlalchemy import select
 
@@ -177,4 +217,55 @@ def test_your_ratings_counts_the_vote_and_insights_open_for_admins_only(browser,
     assert "admin-pass-1" not in page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
     page.evaluate("() => document.querySelectorAll('.toast-wrap').forEach(t => t.remove())")  # the refusal's toast
     screenshot(page, "insights-tab.png", full_page=True)
+    page.close()
+
+
+def test_a_preset_battle_says_it_is_one_version_with_two_sampling_presets(browser, preset_arena_app):
+    page = open_arena(browser, preset_arena_app)
+    # 1. Before the battle: the intro says what is compared (no "two model versions").
+    intro = page.inner_text("#arena-intro")
+    assert "Two model versions" not in intro and "sampling presets" in intro and "same version" in intro, intro
+    # 2. After the vote: one version, its two presets.
+    page.fill("#arena-prompt textarea", "Name a fruit.")
+    page.click("#arena-start")
+    page.wait_for_function(BOTH_IN)
+    page.click("#arena-vote-a")
+    page.wait_for_function("() => document.querySelector('#arena-reveal')?.innerText.includes('preset')")
+    reveal = page.inner_text("#arena-reveal")
+    assert "preset battle" in reveal and "same version" in reveal and "base" in reveal, reveal
+    presets = dict(re.findall(r"\b([AB]) used (temperature=[\d.]+)", reveal))
+    assert set(presets) == {"A", "B"} and presets["A"] != presets["B"], reveal
+    page.close()
+
+
+def test_enter_starts_a_battle_and_shift_enter_adds_a_line(browser, preset_arena_app):
+    page = open_arena(browser, preset_arena_app)
+    box = page.locator("#arena-prompt textarea")
+    box.fill("Name a fruit.")
+    box.press("Shift+Enter")
+    page.wait_for_timeout(500)
+    assert box.input_value() == "Name a fruit.\n" and page.inner_text("#arena-status").strip() == ""
+    box.press("Enter")
+    page.wait_for_function(BOTH_IN)
+    assert box.input_value() == "Name a fruit.\n"  # Enter started the battle instead of adding a line
+    assert "Enter starts a battle" in page.inner_text("#arena-prompt")  # and the box says so
+    page.close()
+
+
+def test_answers_render_as_markdown_and_their_markup_never_runs(browser, preset_arena_app):
+    page = open_arena(browser, preset_arena_app)
+    page.on("dialog", lambda dialog: dialog.dismiss())
+    page.fill("#arena-prompt textarea", "Give one tip.")
+    page.click("#arena-start")
+    page.wait_for_function(BOTH_IN)
+    page.wait_for_timeout(500)
+    for side in ("a", "b"):
+        assert page.inner_text(f"#arena-{side}-name").strip() == side.upper()  # which answer is which
+        answer = page.locator(f"#arena-{side}-text")
+        assert answer.locator("li").count() == 2, answer.inner_html()
+        assert answer.locator("strong").first.inner_text() == "Set Clear Goals"
+        assert "**" not in answer.inner_text()
+        assert answer.locator("script").count() == 0
+        assert all(img.get_attribute("onerror") is None for img in answer.locator("img").all())
+    assert page.evaluate("window.__pwned") is None
     page.close()

@@ -3,6 +3,8 @@
 Layout only wires `playground.services.arena`. The page state holds the battle id and nothing else;
 which versions answered stays in the database until the vote is in. The vote buttons are
 enabled once both answers have finished, and the server refuses an early or second vote anyway.
+While a modality has one version, a battle pits two sampling presets of it against each other:
+the intro and the reveal say so, or the page would read as one model beaten by itself.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ import gradio as gr
 from gradio.blocks import Block
 
 from playground.core.errors import StaleRequestError
-from playground.services.arena import SIDES, Reveal, abandon_battle, start_battle, stream_battle, validate_battle, vote
+from playground.services.arena import (
+    PRESETS,
+    SIDES,
+    Reveal,
+    abandon_battle,
+    compares_presets,
+    start_battle,
+    stream_battle,
+    validate_battle,
+    vote,
+)
 from playground.services.identity import Viewer, find_viewer, viewer_for_token
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
@@ -23,10 +35,16 @@ from playground.web.ui.session import client_of
 
 VOTES = (("a", "← A is better"), ("b", "B is better →"), ("tie", "Tie"), ("both_bad", "Both bad"))
 OUTCOME_WORDS = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "both bad"}
-INTRO = (
+VERSIONS_INTRO = (
     "Two model versions answer the same prompt as **A** and **B**, in random order. "
     "Vote for the better one; the names are shown after your vote. "
     "Votes decide which version is served next."
+)
+PRESETS_INTRO = (
+    "**A preset battle:** only one {modality} model version is published yet, so the arena compares two of its "
+    "**sampling presets**: the same version answers the prompt twice, as **A** and **B** in random order, once "
+    "with each preset (such as `{low}` against `{high}`). Vote for the better answer; the presets are shown after "
+    "your vote. Votes choose the version's default sampling settings."
 )
 
 
@@ -40,23 +58,40 @@ class BattleOnScreen:
 
 def build_arena_tab(context: AppContext) -> None:
     battle = gr.State(None)  # BattleOnScreen | None: the id only, never a version name
-    # 1. Prompt and the battle button.
-    gr.Markdown(INTRO, elem_id="arena-intro")
+    # 1. What is compared, the prompt and the battle button (Enter clicks it: assets/playground.js).
+    # A callable value is read on every page load: a newly published version ends the preset battles.
+    intro = gr.Markdown(lambda: intro_markdown(context, "text"), elem_id="arena-intro")
     with gr.Row(equal_height=False):
         prompt = gr.Textbox(
-            label="Prompt", lines=2, max_lines=8, scale=4, elem_id="arena-prompt", placeholder="Ask something, or describe a picture…"
+            label="Prompt",
+            lines=2,
+            max_lines=8,
+            scale=4,
+            info="Enter starts a battle · Shift+Enter adds a new line",
+            elem_id="arena-prompt",
+            placeholder="Ask something, or describe a picture…",
         )
         with gr.Column(scale=1, min_width=180):
             modality = gr.Radio([("Text", "text"), ("Image", "image")], value="text", label="Battle of", elem_id="arena-modality")
             start = gr.Button("New battle", variant="primary", elem_id="arena-start")
     status = gr.Markdown(elem_id="arena-status")
-    # 2. The two sides.
-    texts: dict[str, gr.Textbox] = {}
+    # 2. The two sides. Answers render as Markdown, as in the Text tab; Gradio sanitizes its HTML
+    #    (sanitize_html), so markup in a model's answer is shown, never run.
+    texts: dict[str, gr.Markdown] = {}
     images: dict[str, gr.Image] = {}
     with gr.Row(equal_height=True, elem_classes="cards"):
         for side in SIDES:
             with gr.Column(min_width=260, elem_id=f"arena-{side}", elem_classes="card"):
-                texts[side] = gr.Textbox(label=side.upper(), lines=10, max_lines=24, interactive=False, elem_id=f"arena-{side}-text")
+                gr.Markdown(f"**{side.upper()}**", elem_id=f"arena-{side}-name")  # a Markdown shows no label
+                texts[side] = gr.Markdown(
+                    container=True,
+                    buttons=["copy"],
+                    sanitize_html=True,
+                    min_height=240,
+                    max_height=560,
+                    elem_id=f"arena-{side}-text",
+                    elem_classes="rendered-output",
+                )
                 images[side] = gr.Image(
                     label=side.upper(),
                     interactive=False,
@@ -103,7 +138,7 @@ def build_arena_tab(context: AppContext) -> None:
             reason: "",
             status: "Generating **A**…",
             **enable(False),
-            **{texts[s]: gr.Textbox(value="", visible=not is_image) for s in SIDES},
+            **{texts[s]: gr.Markdown(value="", visible=not is_image) for s in SIDES},
             **{images[s]: gr.Image(value=None, visible=is_image) for s in SIDES},
         }
         for update in stream_battle(context, viewer_value, battle_id):
@@ -140,6 +175,14 @@ def build_arena_tab(context: AppContext) -> None:
         concurrency_limit=context.settings.gpu_concurrency,
         show_progress_on=[status],
     )
+    modality.change(
+        lambda modality_value: intro_markdown(context, modality_value),
+        modality,
+        intro,
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
     for outcome, button in buttons.items():
         button.click(
             caster(outcome),
@@ -152,8 +195,23 @@ def build_arena_tab(context: AppContext) -> None:
         )
 
 
+def intro_markdown(context: AppContext, modality: str) -> str:
+    """What a battle of `modality` compares now: two versions, or two sampling presets of one."""
+    if not compares_presets(context, modality):
+        return VERSIONS_INTRO
+    low, *_, high = PRESETS[modality]
+    return PRESETS_INTRO.format(modality=modality, low=low, high=high)
+
+
 def reveal_markdown(result: Reveal) -> str:
     lines = [f"**You voted: {OUTCOME_WORDS[result.outcome]}.**", ""]
+    if result.compares_presets:
+        version = result.sides["a"]
+        lines += [
+            f"A **preset battle**: the same version, `{version.contestant.version}` ({version.status}), "
+            "answered both sides, each with its own sampling preset.",
+            "",
+        ]
     for side in SIDES:
         revealed = result.sides[side]
         figures = []
@@ -161,10 +219,11 @@ def reveal_markdown(result: Reveal) -> str:
             figures.append(f"{revealed.latency_ms / 1000:.1f} s")
         if revealed.tokens is not None:
             figures.append(f"{revealed.tokens} tokens")
+        figures_words = " · " + " · ".join(figures) if figures else ""
+        if result.compares_presets:
+            lines.append(f"- **{side.upper()}** used `{revealed.contestant.preset}`{figures_words}")
+            continue
         preset = f" with sampling preset `{revealed.contestant.preset}`" if revealed.contestant.preset else ""
-        lines.append(
-            f"- **{side.upper()}** was `{revealed.contestant.version}`{preset} "
-            f"({revealed.status}){' · ' + ' · '.join(figures) if figures else ''}"
-        )
+        lines.append(f"- **{side.upper()}** was `{revealed.contestant.version}`{preset} ({revealed.status}){figures_words}")
     lines += ["", "See the **Leaderboard** tab for the standings."]
     return "\n".join(lines)

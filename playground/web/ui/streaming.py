@@ -5,7 +5,8 @@ a tab's ~60 outputs that cost ~40 ms of the event loop per streamed token or den
 held up every other client's events, ratings among them (docs/PERFORMANCE.md, "Rating under
 load"). So a generation is three steps:
 
-1. `begin` (un-queued, at the click): checks the input and clears the cards for the request;
+1. `begin` (un-queued, at the click): checks the input and clears the cards for the request, or,
+   when the input is refused, says why in the status line and stops the chain there (`gate`);
 2. `run` (the models queue, streamed): names only the candidates' contents, the status line and
    two States: `shown` (the recorded request, which API clients rate by) and `pending`;
 3. `finish` (un-queued, after the stream): each card's facts, ratings on, the set panel and the
@@ -42,23 +43,51 @@ def begin_handler(
     params_of: Callable[..., Any],
     cards: list[CandidateCard],
     panel: SetPanel,
+    status: gr.Markdown,
     shown: gr.State,
     pending: gr.State,
 ) -> Callable[..., dict[Block, Any]]:
     """`begin(prompt, *knobs)`: clear the cards for the new request at the click if its input is
     valid (`params_of(*knobs)` builds and checks the parameters); otherwise leave them as they
-    are: `run` refuses the input and says why (a queued event's error reaches the page as a
-    message, an un-queued one's does not)."""
+    are and put the reason in the status line, in place of what it said before (such as "Your
+    last request, restored"). One message, where the eye already is: `run` is not started, so
+    no error toast nor "Error" badge repeats it."""
 
     def begin(prompt_value: str, *knobs: Any) -> dict[Block, Any]:
-        try:
-            params = params_of(*knobs)
-            check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
-        except USER_ERRORS:
-            return cast(dict[Block, Any], gr.skip())  # (an empty dict would read as one missing value)
+        reason = refusal(params_of, prompt_value, knobs)
+        if reason is not None:
+            return {status: refused_words(reason)}
+        params = params_of(*knobs)
         return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
 
     return begin
+
+
+def gate_handler(params_of: Callable[..., Any]) -> Callable[..., None]:
+    """`gate(prompt, *knobs)`: stop the chain before `run` when the input is refused. Its error
+    is not shown (`begin` has said why) and the step has no outputs, so nothing shows an
+    "Error" badge either."""
+
+    def gate(prompt_value: str, *knobs: Any) -> None:
+        reason = refusal(params_of, prompt_value, knobs)
+        if reason is not None:
+            raise gr.Error(reason, visible=False, print_exception=False)
+
+    return gate
+
+
+def refusal(params_of: Callable[..., Any], prompt_value: str, knobs: Sequence[Any]) -> str | None:
+    """Why the input is refused (bad parameters, an empty prompt), or None when it is fine."""
+    try:
+        params_of(*knobs)
+        check_prompt(prompt_value, max_chars=sys.maxsize)  # empty? (the length limit is the model's)
+    except USER_ERRORS as error:
+        return str(error)
+    return None
+
+
+def refused_words(reason: str) -> str:
+    return f"**Nothing was generated:** {reason}."
 
 
 @dataclass(frozen=True)
@@ -104,7 +133,8 @@ def chain_generation(
 ) -> None:
     """Chain begin -> run -> finish after each trigger; the first event's run is `/<api_name>`.
     `inputs` are the prompt, then `params_of`'s arguments."""
-    begin = begin_handler(params_of, cards, panel, shown, pending)
+    begin = begin_handler(params_of, cards, panel, status, shown, pending)
+    gate = gate_handler(params_of)
     contents = [c.content for c in cards] + [c.rendered for c in cards if c.rendered is not None]
     finish = finish_handler(cards, panel, status)
     first, *others = events
@@ -112,9 +142,9 @@ def chain_generation(
         event.then(
             begin,
             inputs,
-            [*rating_components(cards, panel), shown, pending],
+            [*rating_components(cards, panel), status, shown, pending],
             **PRIVATE_STEP,
-        ).then(
+        ).then(gate, inputs, None, **PRIVATE_STEP).success(
             run,
             inputs,
             [shown, pending, status, *contents],

@@ -25,7 +25,18 @@ def build_warmup_banner(app: gr.Blocks, context: AppContext) -> gr.Markdown:
         text = warmup.banner()
         return text, gr.Timer(active=warmup.started and not warmup.ready())
 
-    gr.on([app.load, timer.tick], refresh, outputs=[banner, timer], api_visibility="private", queue=False, show_progress="hidden")
+    # show_progress="hidden" only makes the banner's progress timer ("0.8s") transparent: it is still
+    # written into the banner every second (read aloud, copied with the text). Its progress goes
+    # to the Timer instead, which is never drawn.
+    gr.on(
+        [app.load, timer.tick],
+        refresh,
+        outputs=[banner, timer],
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+        show_progress_on=[timer],
+    )
     return banner
 
 
