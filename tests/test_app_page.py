@@ -12,7 +12,7 @@ from tests.ports import free_port
 
 def test_status_counts_feedback(settings, database):
     text = status_markdown(settings, database)
-    assert "0 requests, 0 ratings" in text
+    assert "0 requests, 0 rated outputs, 0 scores" in text
     assert "`embedded`" in text
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from feedback_db.activity import FeedbackCounts, feedback_counts
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.runs import list_runs
 from models.metrics import distinct_n, image_metrics, words
@@ -36,9 +37,10 @@ MAX_REPORT_CHARS = 20_000
 @dataclass(frozen=True)
 class Insights:
     modality: str
-    scores: pd.DataFrame  # model_version, axis, score, count
+    counts: FeedbackCounts  # rated outputs and scores, as the footer and Your ratings count them
+    scores: pd.DataFrame  # model_version, axis, score, count (the counts sum to counts.scores)
     trend_time: pd.DataFrame  # day, model_version, axis, mean
-    trend_version: pd.DataFrame  # model_version, axis, mean, count (versions in order of first use)
+    trend_version: pd.DataFrame  # model_version, axis, mean, count, bar (versions in order of first use)
     latency: pd.DataFrame  # model_version, quantile (p50/p95), latency_s, bar (its x label)
     metrics: pd.DataFrame  # model_version, metric, value
     runs: pd.DataFrame  # one row per training run, report Markdown included
@@ -47,6 +49,11 @@ class Insights:
     @property
     def empty(self) -> bool:
         return bool(self.scores.empty and self.latency.empty and self.runs.empty)
+
+    @property
+    def versions(self) -> int:
+        """Model versions with outputs in this modality."""
+        return int(self.latency["model_version"].nunique()) if not self.latency.empty else 0
 
 
 def insights_for_admin(database: Database, login: object, modality: str, since: datetime | None = None) -> Insights:
@@ -62,9 +69,11 @@ def read_insights(database: Database, modality: str, *, since: datetime | None =
         outputs = outputs_frame(session, modality=modality, since=since, include_withheld=True)
         flags = flags_frame(session)
         runs = _runs(session, modality)
+        counts = feedback_counts(session, modality=modality, since=since)
     long = _long_scores(ratings, sets)
     return Insights(
         modality=modality,
+        counts=counts,
         scores=_distribution(long),
         trend_time=_trend_time(long),
         trend_version=_trend_version(long, outputs),
@@ -105,10 +114,13 @@ def _trend_time(long: pd.DataFrame) -> pd.DataFrame:
 
 def _trend_version(long: pd.DataFrame, outputs: pd.DataFrame) -> pd.DataFrame:
     if long.empty:
-        return pd.DataFrame(columns=["model_version", "axis", "mean", "count"])
+        return pd.DataFrame(columns=["model_version", "axis", "mean", "count", "bar"])
     first_seen = outputs.groupby("model_version")["request_created_at"].min().sort_values()
     trend = long.groupby(["model_version", "axis"])["score"].agg(mean="mean", count="count").reset_index()
     trend["order"] = trend["model_version"].map({v: i for i, v in enumerate(first_seen.index)})
+    # One bar per version and axis: a line through one version's single point draws nothing,
+    # and bars sharing an x would be stacked (naturalness on reliability).
+    trend["bar"] = trend["model_version"] + " " + trend["axis"]
     return trend.sort_values(["order", "axis"]).drop(columns="order").reset_index(drop=True)
 
 
@@ -215,7 +227,8 @@ def _flagged(outputs: pd.DataFrame, ratings: pd.DataFrame, flags: pd.DataFrame) 
     comments = (
         ratings.dropna(subset=["comment"]).groupby("output_id")["comment"].apply(" | ".join) if not ratings.empty else pd.Series(dtype=str)
     )
-    merged["comments"] = merged["output_id"].map(comments).fillna("")
+    # Looked up one by one: with no comment at all, a mapped column is float NaN, not text.
+    merged["comments"] = [comments.get(output_id, "") for output_id in merged["output_id"]]
     merged["output"] = merged["text"].fillna(merged["image_path"])
     merged = merged.rename(columns={"created_at": "flagged_at"})
     return merged[columns].sort_values("flagged_at", ascending=False).reset_index(drop=True)

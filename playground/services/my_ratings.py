@@ -1,6 +1,8 @@
 """What an end user's ratings did: how many this browser gave, which version they trained, and
 that version's gate result and arena standing (the "Your ratings at work" tab).
 
+Rated outputs and scores are counted as everywhere else on the page (feedback_db/activity.py).
+
 A rating goes into the first training run of its modality that started after it was last
 changed; that run's version (if it produced one) is the version the rating helped train.
 """
@@ -8,12 +10,13 @@ changed; that run's version (if it produced one) is the version the rating helpe
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from feedback_db.activity import rating_times, vote_count
+from feedback_db.activity import FeedbackCounts, RatedAt, feedback_counts, rating_times, vote_count
 from feedback_db.runs import list_runs
 from feedback_db.schema import TrainingRun
 from feedback_db.standings import leaderboard
@@ -21,7 +24,7 @@ from feedback_db.versions import version_of_run
 from playground.core.database import Database
 from playground.services.identity import Viewer
 
-COLUMNS = ["modality", "ratings", "went into", "gate", "arena standing"]
+COLUMNS = ["modality", "rated outputs", "scores", "went into", "gate", "arena standing"]
 STATUS_WORDS = {
     "active": "passed: served now",
     "candidate": "kept as a candidate",
@@ -29,35 +32,43 @@ STATUS_WORDS = {
 }
 
 
-def my_ratings(database: Database, viewer: Viewer) -> tuple[str, pd.DataFrame]:
-    """A one-line summary and one row per (modality, version the ratings went into)."""
+@dataclass(frozen=True)
+class MyRatings:
+    counts: FeedbackCounts  # this browser's rated outputs and scores, all modalities
+    votes: int  # its arena votes
+    table: pd.DataFrame  # one row per (modality, version the ratings went into): COLUMNS
+
+
+def my_ratings(database: Database, viewer: Viewer) -> MyRatings:
+    """This browser's counts and one row per (modality, version its ratings went into)."""
     with database.read_sessions() as session:
-        # 1. This browser's ratings, set ratings and arena votes, with their modality and time.
+        # 1. This browser's ratings and set ratings, with their modality and time, and its votes.
         rated = rating_times(session, rater_id=viewer.user_id)
+        counts = feedback_counts(session, rater_id=viewer.user_id)
         votes = vote_count(session, voter_id=viewer.user_id)
         # 2. Which run (and version) each rating fed, per modality.
         rows = []
         for modality in ("text", "image"):
-            times = sorted(_aware(t) for m, t in rated if m == modality)
-            if not times:
+            mine = sorted((r for r in rated if r.modality == modality), key=lambda r: _aware(r.changed_at))
+            if not mine:
                 continue
             runs = sorted(list_runs(session, modality=modality), key=lambda run: _aware(run.started_at))
             board = leaderboard(session, "versions", modality=modality, rounds=0).table.set_index("contestant")
-            counts: dict[int | None, int] = {}
-            starts = [_aware(r.started_at) for r in runs]
-            for time in times:
-                index = bisect_right(starts, time)
-                run_id = runs[index].id if index < len(runs) else None
-                counts[run_id] = counts.get(run_id, 0) + 1
-            for run_id, count in counts.items():
-                rows.append([modality, count, *_fate(session, run_id, runs, board)])
-    total = len(rated)
-    summary = (
-        f"This browser gave **{total} rating{'s' * (total != 1)}** and **{votes} arena vote{'s' * (votes != 1)}**."
-        if total or votes
-        else "You have not rated anything yet: rate candidates in the Text or Image tab."
-    )
-    return summary, pd.DataFrame(rows, columns=COLUMNS)
+            for run_id, (outputs, scores) in _per_run(mine, runs).items():
+                rows.append([modality, outputs, scores, *_fate(session, run_id, runs, board)])
+    return MyRatings(counts, votes, pd.DataFrame(rows, columns=COLUMNS))
+
+
+def _per_run(rated: list[RatedAt], runs: list[TrainingRun]) -> dict[int | None, tuple[int, int]]:
+    """(rated outputs, scores) per run they went into (None: the next retrain), in time order."""
+    starts = [_aware(run.started_at) for run in runs]
+    totals: dict[int | None, tuple[int, int]] = {}
+    for row in rated:
+        index = bisect_right(starts, _aware(row.changed_at))
+        run_id = runs[index].id if index < len(runs) else None
+        outputs, scores = totals.get(run_id, (0, 0))
+        totals[run_id] = (outputs + row.rated_outputs, scores + row.scores)
+    return totals
 
 
 def _fate(session: Session, run_id: int | None, runs: list[TrainingRun], board: pd.DataFrame) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from feedback_db.activity import feedback_totals
+from feedback_db.activity import feedback_counts, request_count
 from playground.core.database import Database, open_database
 from playground.core.settings import Settings
 from playground.serving.context import AppContext, build_context
@@ -35,7 +35,7 @@ from playground.web.ui.restore import wire_restore
 from playground.web.ui.session import wire_identity
 from playground.web.ui.text_tab import build_text_tab
 from playground.web.ui.waiting import build_warmup_banner
-from playground.web.ui.wording import plural
+from playground.web.ui.wording import counts_words, plural
 
 log = logging.getLogger("playground.web.app")
 DRAIN_TIMEOUT_S = 30.0
@@ -66,11 +66,11 @@ def device_in_use(setting: str) -> str:
 def status_markdown(settings: Settings, database: Database, device: str | None = None) -> str:
     """A short status of what this instance serves and how much feedback it holds."""
     with database.read_sessions() as session:
-        requests, ratings = feedback_totals(session)
+        requests, counts = request_count(session), feedback_counts(session)
     return (
         f"Text model: `{settings.text_model}` · Image model: `{settings.image_model}` · "
         f"Device: `{device or device_in_use(settings.device)}` · "
-        f"Feedback so far: {plural(requests, 'request')}, {plural(ratings, 'rating')}"
+        f"Feedback so far: {plural(requests, 'request')}, {counts_words(counts)}"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from gradio_client import Client
 
+from feedback_db.activity import FeedbackCounts
 from feedback_db.arena import Contestant, create_battle, finish_battle, record_vote
 from feedback_db.queries import upsert_rating
 from feedback_db.schema import Flag, ModelVersion, TrainingRun, utcnow
@@ -79,16 +80,32 @@ def test_insight_frames_per_version(context, viewer, database, settings):
     assert figures.latency["bar"].is_unique  # the plot's bars are side by side, never stacked
     assert set(figures.metrics["metric"]) == {"words", "distinct-1", "distinct-2"}
     assert list(figures.flagged["comments"]) == ["<b>odd</b>"]
+    # The plots count what the footer and Your ratings count (feedback_db/activity.py).
+    assert figures.counts == FeedbackCounts(rated_outputs=1, scores=2) == my_ratings(database, viewer).counts
+    assert figures.scores["count"].sum() == figures.counts.scores and figures.versions == 1
+    assert figures.trend_version["bar"].is_unique  # one bar per version and axis, never stacked
     image = read_insights(database, "image")
     assert image.empty and image.metrics.empty
 
 
+def test_a_flagged_output_without_comments_is_listed(database):
+    with database.sessions.begin() as session:
+        rater = add_rater(session, "r")
+        output = add_text_request(session).outputs[0]
+        upsert_rating(session, output_id=output.id, rater_id=rater.id, source="end_user", naturalness=2)
+        session.add(Flag(output_id=output.id, rater_id=rater.id, reason="harmful"))
+    flagged = read_insights(database, "text").flagged
+    assert list(flagged["comments"]) == [""] and list(flagged["reason"]) == ["harmful"]
+
+
 def test_your_ratings_say_which_version_they_trained(context, viewer, database):
-    summary, rows = my_ratings(database, viewer)
-    assert "not rated anything" in summary and rows.empty
+    mine = my_ratings(database, viewer)
+    assert mine.counts == FeedbackCounts(rated_outputs=0, scores=0) and mine.table.empty
     generate_and_rate(context, viewer, database)
-    summary, rows = my_ratings(database, viewer)
-    assert "1 rating" in summary and rows.loc[0, "went into"] == "the next retrain"
+    mine = my_ratings(database, viewer)
+    rows = mine.table
+    assert mine.counts == FeedbackCounts(rated_outputs=1, scores=2)
+    assert (rows.loc[0, "rated outputs"], rows.loc[0, "scores"], rows.loc[0, "went into"]) == (1, 2, "the next retrain")
     with database.sessions.begin() as session:
         run = TrainingRun(
             modality="text",
@@ -100,7 +117,7 @@ def test_your_ratings_say_which_version_they_trained(context, viewer, database):
         session.flush()
         version = create_version(session, name="text-v7", modality="text", base_model="m", adapter_path=None, training_run_id=run.id)
         promote_version(session, version_id=version.id)
-    _, rows = my_ratings(database, viewer)
+    rows = my_ratings(database, viewer).table
     assert rows.loc[0, "went into"] == "text-v7"
     assert rows.loc[0, "gate"].startswith("passed: served now (win rate 0.71")
     assert rows.loc[0, "arena standing"] == "no arena votes yet"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from feedback_db.activity import feedback_totals, rating_times, vote_count
+from feedback_db.activity import FeedbackCounts, feedback_counts, rating_times, request_count, vote_count
 from feedback_db.arena import record_vote
 from feedback_db.errors import UnknownIdError
 from feedback_db.ownership import output_session, rater_flag, rater_rating, request_session
@@ -80,11 +80,35 @@ def test_one_raters_rating_and_flag_and_the_counts(database):
         assert rater_rating(session, output_id=second.id, rater_id=rater.id) is None
         assert rater_flag(session, output_id=first.id, rater_id=rater.id).reason == "spam"
         assert rater_flag(session, output_id=first.id, rater_id=other.id) is None
-        assert sorted(m for m, _ in rating_times(session, rater_id=rater.id)) == ["text", "text"]  # a rating and a set rating
+        # A thumb rates an output (no score); a set's diversity is a score (no rated output).
+        assert sorted((r.modality, r.rated_outputs, r.scores) for r in rating_times(session, rater_id=rater.id)) == [
+            ("text", 0, 1),
+            ("text", 1, 0),
+        ]
         assert len(rating_times(session, rater_id=other.id)) == 1
         assert vote_count(session, voter_id=rater.id) == 1 and vote_count(session, voter_id=other.id) == 0
-        requests, ratings = feedback_totals(session)
-        assert (requests, ratings) == (3, 2)  # the request above and the battle's two sides
+        assert request_count(session) == 3  # the request above and the battle's two sides
+        assert feedback_counts(session) == FeedbackCounts(rated_outputs=2, scores=2)
+        assert feedback_counts(session, rater_id=rater.id) == FeedbackCounts(rated_outputs=1, scores=1)
+
+
+def test_a_rated_output_counts_once_and_a_score_is_one_axis_value(database):
+    with database.sessions.begin() as session:
+        rater, other = add_rater(session, "r"), add_rater(session, "o")
+        first, second = add_text_request(session, n=2).outputs
+        # Two axes from one person and one from another: one rated output, three scores.
+        upsert_rating(session, output_id=first.id, rater_id=rater.id, source="end_user", naturalness=4, reliability=2)
+        upsert_rating(session, output_id=first.id, rater_id=other.id, source="end_user", naturalness=5)
+        upsert_rating(session, output_id=second.id, rater_id=rater.id, source="end_user", comment="a comment alone")
+        picture = NewOutput(index=0, seed=1, latency_ms=5.0, image_path="a.png")
+        image = record_request(session, modality="image", prompt="a cat", parameters={}, model_version="base", outputs=[picture])
+        upsert_rating(session, output_id=image.outputs[0].id, rater_id=rater.id, source="end_user", reliability=3)
+    with database.read_sessions() as session:
+        assert feedback_counts(session) == FeedbackCounts(rated_outputs=2, scores=4)
+        assert feedback_counts(session, modality="text") == FeedbackCounts(rated_outputs=1, scores=3)
+        assert feedback_counts(session, rater_id=rater.id) == FeedbackCounts(rated_outputs=2, scores=3)
+        assert feedback_counts(session, since=utcnow() + timedelta(days=1)) == FeedbackCounts(rated_outputs=0, scores=0)
+        assert [(r.rated_outputs, r.scores) for r in rating_times(session, rater_id=rater.id)] == [(1, 2), (1, 1)]
 
 
 def test_a_version_by_name_of_one_modality_and_the_version_of_a_run(database):

@@ -18,9 +18,27 @@ from playground.services.insights import Insights, insights_for_admin
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.login import LOGIN_POOL, claimed_login, log_in_client, log_out_client
+from playground.web.ui.wording import counts_words, plural, short_time
 
 PUBLIC: dict[str, Any] = {"concurrency_id": "insights", "concurrency_limit": 2}
 EMPTY = "No feedback for this modality yet: the plots appear once people generate and rate."
+NO_SCORES = "no scores yet: the score plots fill once people rate outputs"
+NO_SCORES_TITLE = " (no scores yet)"  # on an empty score plot's title, so the frame says why
+PLOT_MIN_WIDTH = 320  # two plots a row on a laptop, one on a phone (squeezed, their labels overlap)
+MANY_BARS = 4  # past this many bars, their labels slant so that they do not overlap
+Y_SCORE: list[float | None] = [0, 5]  # scores are 1-5; from 0 so that a mean of 1 still draws a bar
+# Readable names for the flagged table, and widths that fit 1280 px (narrower screens scroll the
+# table inside itself); Gradio's own widths squeezed `output_id` to one letter per line.
+FLAGGED_COLUMNS = {
+    "output_id": "Id",
+    "model_version": "Version",
+    "prompt": "Prompt",
+    "output": "Output",
+    "reason": "Reason",
+    "comments": "Comments",
+    "flagged_at": "Flagged (UTC)",
+}
+FLAGGED_WIDTHS: list[str | int] = [60, 110, 230, 300, 170, 160, 140]
 
 
 def build_insights_tab(context: AppContext) -> None:
@@ -40,29 +58,50 @@ def build_insights_tab(context: AppContext) -> None:
         message = gr.Markdown(elem_id="insights-message")
         with gr.Row():
             scores = gr.BarPlot(
-                x="score", y="count", color="model_version", title="Score distribution", y_aggregate="sum", elem_id="insights-scores"
+                x="score",
+                y="count",
+                color="model_version",
+                title="Score distribution",
+                y_aggregate="sum",
+                min_width=PLOT_MIN_WIDTH,
+                elem_id="insights-scores",
             )
-            by_version = gr.LinePlot(
-                x="model_version", y="mean", color="axis", title="Mean score per version", y_lim=[1, 5], elem_id="insights-by-version"
+            by_version = gr.BarPlot(
+                x="bar",
+                y="mean",
+                color="axis",
+                title="Mean score per version",
+                x_title="version and axis",
+                y_lim=Y_SCORE,
+                min_width=PLOT_MIN_WIDTH,
+                elem_id="insights-by-version",
             )
         with gr.Row():
-            over_time = gr.LinePlot(
+            # Points, not a line: a line needs two days before it draws anything.
+            over_time = gr.ScatterPlot(
                 x="day",
                 y="mean",
                 color="model_version",
                 title="Mean score per day (all axes)",
-                y_aggregate="mean",
-                y_lim=[1, 5],
+                x_title="day (UTC)",
+                y_lim=Y_SCORE,
+                min_width=PLOT_MIN_WIDTH,
                 elem_id="insights-over-time",
             )
             latency = gr.BarPlot(
-                x="bar", y="latency_s", color="quantile", title="Latency p50 / p95 (s)", x_title="version", elem_id="insights-latency"
+                x="bar",
+                y="latency_s",
+                color="quantile",
+                title="Latency p50 / p95 (s)",
+                x_title="version",
+                min_width=PLOT_MIN_WIDTH,
+                elem_id="insights-latency",
             )
         # A table, not bars: the metrics have different scales (words vs distinct-n in [0, 1]).
         metrics = gr.Dataframe(label="Automatic metrics per version", interactive=False, elem_id="insights-metrics")
         with gr.Accordion("Training runs and their reports", open=False):
             runs = gr.Markdown(elem_id="insights-runs")
-        flagged = gr.Dataframe(label="Flagged outputs", interactive=False, wrap=True, elem_id="insights-flagged")
+        flagged = gr.Dataframe(label="Flagged outputs", interactive=False, wrap=True, max_chars=200, elem_id="insights-flagged")
 
     plots = [message, scores, by_version, over_time, latency, metrics, runs, flagged]
 
@@ -100,27 +139,41 @@ def _updates(figures: Insights) -> list[Any]:
         else figures.trend_time
     )
     scores = figures.scores.assign(score=figures.scores["score"].astype(str)) if not figures.scores.empty else figures.scores
+    why = "" if figures.counts.scores else NO_SCORES_TITLE
     return [
-        EMPTY
-        if figures.empty
-        else f"{int(figures.scores['count'].sum()) if not figures.scores.empty else 0} scores, "
-        f"{figures.latency['model_version'].nunique() if not figures.latency.empty else 0} versions with outputs.",
-        scores,
-        figures.trend_version,
-        trend,
+        insights_message(figures),
+        gr.BarPlot(scores, title=f"Score distribution{why}"),
+        # Bars in the versions' order of first use (Vega would sort the labels alphabetically).
+        gr.BarPlot(
+            figures.trend_version,
+            title=f"Mean score per version{why}",
+            sort=list(figures.trend_version["bar"]) or None,
+            x_label_angle=-30 if len(figures.trend_version) > MANY_BARS else 0,
+        ),
+        gr.ScatterPlot(trend, title=f"Mean score per day (all axes){why}"),
         figures.latency,
         _metrics_table(figures.metrics),
         _runs_markdown(figures.runs),
-        _flagged_rows(figures.flagged),
+        flagged_table(figures.flagged),
     ]
+
+
+def insights_message(figures: Insights) -> str:
+    """`Text: 2 rated outputs, 4 scores · 1 version with outputs.` (the footer's words), or why
+    the plots are empty."""
+    if figures.empty:
+        return EMPTY
+    counts = figures.counts
+    counted = counts_words(counts) if counts.scores else f"{plural(counts.rated_outputs, 'rated output')}, {NO_SCORES}"
+    return f"{figures.modality.capitalize()}: {counted} · {plural(figures.versions, 'version')} with outputs."
 
 
 def _metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per version, one column per metric."""
     if metrics.empty:
-        return pd.DataFrame(columns=["model_version"])
+        return pd.DataFrame(columns=["version"])
     table = metrics.pivot_table(index="model_version", columns="metric", values="value").round(3)
-    return table.reset_index().rename_axis(columns=None)
+    return table.reset_index().rename_axis(columns=None).rename(columns={"model_version": "version"})
 
 
 def _runs_markdown(runs: pd.DataFrame) -> str:
@@ -128,12 +181,15 @@ def _runs_markdown(runs: pd.DataFrame) -> str:
         return "No training runs yet: `playground retrain` records them here."
     parts = []
     for run in runs.itertuples():
-        head = f"#### Run {run.run} · {run.status} · {run.method or '-'} · started {run.started_at:%Y-%m-%d %H:%M}"
+        head = f"#### Run {run.run} · {run.status} · {run.method or '-'} · started {short_time(run.started_at)} UTC"
         body = run.report or (f"Error: {html.escape(run.error)}" if run.error else "No report.")
         parts.append(f"{head}\n\n{body}")
     return "\n\n---\n\n".join(parts)
 
 
-def _flagged_rows(flagged: pd.DataFrame) -> pd.DataFrame:
+def flagged_table(flagged: pd.DataFrame) -> gr.Dataframe:
     # Gradio renders Dataframe cells as text, so markup in comments stays inert.
-    return flagged if not flagged.empty else pd.DataFrame({"flagged outputs": ["None flagged."]})
+    if flagged.empty:
+        return gr.Dataframe(pd.DataFrame({"Flagged outputs": ["None flagged."]}), column_widths=None)
+    table = flagged.assign(flagged_at=flagged["flagged_at"].map(short_time)).rename(columns=FLAGGED_COLUMNS)
+    return gr.Dataframe(table[list(FLAGGED_COLUMNS.values())], column_widths=FLAGGED_WIDTHS)

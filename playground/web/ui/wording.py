@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
+
+from feedback_db.activity import FeedbackCounts
 
 FINISH_WORDS = {
     "stop": "finished",
@@ -19,6 +22,21 @@ def finish_words(reason: str) -> str:
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 request`, `2 requests`, `0 requests`."""
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+def counts_words(counts: FeedbackCounts) -> str:
+    """`2 rated outputs, 4 scores`: the same words wherever the page counts feedback
+    (feedback_db/activity.py defines both counts)."""
+    return f"{plural(counts.rated_outputs, 'rated output')}, {plural(counts.scores, 'score')}"
+
+
+def short_time(value: datetime, now: datetime | None = None) -> str:
+    """`2 Dec 16:07` in UTC (the year only when it is not this one): a stored time as a table shows it.
+
+    A time without a zone is UTC (SQLite drops the zone); the reader is told so by the column's name."""
+    value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    year = "" if value.year == (now or datetime.now(UTC)).year else f" {value.year}"
+    return f"{value.day} {value:%b}{year} {value:%H:%M}"
 
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
