@@ -12,6 +12,9 @@ from playground.core.settings import Settings
 
 T = TypeVar("T", int, float)  # an option's type
 D = TypeVar("D")  # its default's type (None where RetrainOptions leaves it unset)
+# models.finetune.image.TARGETS' names, spelled out so that `--help` does not import torch
+# (tests/retrain/test_accelerate_launch.py checks the two agree).
+IMAGE_TARGET_SETS = ("attention", "wide", "conv", "conv-all")
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,6 +44,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--text-train-model", help="with an engine --text-model: its base model as a local copy ('embedded', an id or path) to train on"
     )
     retrain.add_argument("--image-model", help=IMAGE_MODEL_HELP)
+    retrain.add_argument(
+        "--image-targets",
+        choices=IMAGE_TARGET_SETS,
+        help="the image adapter's layers: attention (default), wide, conv (with the ResNet blocks' "
+        "convolutions, which reach texture such as grain) or conv-all (docs/RETRAIN.md, 'Texture')",
+    )
     retrain.add_argument("--device", help=DEVICE_HELP)
     retrain.add_argument(
         "--arena-min-battles",
@@ -68,6 +77,7 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
         options.arena_min_battles = args.arena_min_battles
     # Each tuning option given is checked against its range (in this order); one not given keeps
     # RetrainOptions' default.
+    options.image_targets = args.image_targets
     options.min_examples = _given(args.min_examples, options.min_examples, lambda n: n >= 1, "--min-examples must be at least 1")
     options.max_steps = _given(args.max_steps, options.max_steps, lambda n: n >= 1, "--max-steps must be at least 1")
     options.eval_generation_prompts = _given(

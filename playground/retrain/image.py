@@ -46,6 +46,8 @@ class ImageTrainer(ModalityTrainer):
         pipe = self.generator.pipeline
         denoiser = fresh_denoiser(pipe)
         overrides = self.config_overrides()
+        if self.options.image_targets:
+            overrides["targets"] = self.options.image_targets
         if "max_steps" in overrides:  # a cap below the usual minimum must still hold
             overrides.setdefault("min_steps", min(overrides["max_steps"], ImageTrainConfig.min_steps))
         config = ImageTrainConfig.for_device(self.on_gpu(), **overrides)

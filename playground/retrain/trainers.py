@@ -38,6 +38,7 @@ class RetrainOptions:
     eval_generation_prompts: int = 24  # at most this many held-out prompts both versions answer (judged answers)
     sampling_budget_s: float | None = None  # time for sampling them; None: 300 s on a CPU, 120 s on a GPU
     train_overrides: dict[str, Any] = field(default_factory=dict)  # fields of the trainer's config
+    image_targets: str | None = None  # the image LoRA's layer set (models.finetune.image.TARGETS); None: its default
     gate: GateConfig = field(default_factory=GateConfig)
     arena_min_battles: int | None = None  # set: the held-out gate alone never promotes; the arena decides
 

@@ -107,3 +107,14 @@ def test_the_sampling_budget_must_be_positive(capsys, budget):
 
     assert main(["retrain", "--sampling-budget", budget]) == 1
     assert "error: --sampling-budget must be more than 0 seconds" in capsys.readouterr().err
+
+
+def test_the_image_target_sets_the_cli_offers_are_the_trainers(capsys):
+    from models.finetune.image import TARGETS
+    from playground.cli.main import main
+    from playground.cli.retrain import IMAGE_TARGET_SETS
+
+    assert set(IMAGE_TARGET_SETS) == set(TARGETS)
+    with pytest.raises(SystemExit):
+        main(["retrain", "--image-targets", "everything"])
+    assert "invalid choice: 'everything'" in capsys.readouterr().err

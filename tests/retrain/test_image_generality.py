@@ -106,7 +106,11 @@ def draw(generator, version: str, adapter, heldout, out_dir, preference: Prefere
 
 @pytest.mark.parametrize("name", PREFERENCES)
 def test_the_image_loop_learns_a_preference_it_was_not_tuned_for(name, tmp_path, real_image_generator):
-    preference = PREFERENCES[name]
+    run_image_loop(name, PREFERENCES[name], tmp_path, real_image_generator, RetrainOptions(modality="image", eval_generation_prompts=0))
+
+
+def run_image_loop(name: str, preference: Preference, tmp_path, real_image_generator, options: RetrainOptions) -> None:
+    """Rate, retrain once with `options`, and check the move on never-rated prompts."""
     settings = Settings(data_dir=tmp_path / "data", device="cpu")
     database = open_database(settings)
     context = build_context(settings, database, text_factory=lambda: None, image_factory=lambda: real_image_generator)
@@ -115,8 +119,8 @@ def test_the_image_loop_learns_a_preference_it_was_not_tuned_for(name, tmp_path,
         rater_id = add_rater(session, f"scripted {name}", role="annotator").id
     # 1. 64 (or more) prompts x 4 candidates, generated through the app's path and rated on the feature.
     collect(context, rater_id, feedback, preference)
-    # 2. Retrain with the defaults: Diffusion-DPO on the pairs, promoted by the gate.
-    (outcome,) = retrain(settings, RetrainOptions(modality="image", eval_generation_prompts=0))
+    # 2. Retrain: Diffusion-DPO on the pairs, promoted by the gate.
+    (outcome,) = retrain(settings, options)
     assert outcome.status == "promoted", outcome.message
     assert "method: dpo" in outcome.report_path.read_text().lower()
     # 3. Never-rated prompts, same seeds: the share above the base median rises by 15+ points.
