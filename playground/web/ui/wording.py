@@ -10,7 +10,7 @@ from feedback_db.activity import FeedbackCounts
 
 FINISH_WORDS = {
     "stop": "finished",
-    "length": "stopped at the length limit",
+    "length": "cut at the length limit",
     "cancelled": "stopped by you",
 }
 
