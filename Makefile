@@ -48,7 +48,8 @@ test-fast: install
 test-loop: install
 	$(PY) -m pytest -q -p no:cacheprovider -m "loop and not generality" --durations=10
 
-# The generality loop-closure tests (saturation, object size, lists): ~20 min on 2 idle cores.
+# The generality loop-closure tests (saturation, object size, lists, exclamations, image grain):
+# about an hour on 2 idle cores.
 test-generality: install
 	$(PY) -m pytest -q -p no:cacheprovider -m generality
 
