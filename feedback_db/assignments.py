@@ -32,6 +32,7 @@ from feedback_db.engine import rows_changed
 from feedback_db.errors import InvalidInputError, LeaseLostError, NotAssignedError, UnknownIdError
 from feedback_db.frames import withheld_request
 from feedback_db.queries import set_flag, upsert_rating, upsert_set_rating
+from feedback_db.replacements import current_outputs, is_current
 from feedback_db.schema import Assignment, Flag, Output, Rating, Request, SetRating, utcnow
 
 SOURCE = "annotator"
@@ -163,8 +164,9 @@ def submit(
         if slot is None:
             raise LeaseLostError("your time on this item ran out and other annotators have rated it; your ratings were not saved")
         _assign(session, request_id, annotator_id, slot, now, now + policy.lease)
-    # 3. Every candidate needs both scores; a set of several needs a diversity score.
-    output_ids = list(session.scalars(select(Output.id).where(Output.request_id == request_id).order_by(Output.index)))
+    # 3. Every current candidate (replaced ones are not shown) needs both scores; a set of several
+    #    needs a diversity score.
+    output_ids = [o.id for o in current_outputs(session, request_id=request_id)]
     _check_complete(ratings, output_ids)
     # 4. Write the ratings (upserts: editing an earlier item updates the same rows).
     for output_id in output_ids:
@@ -244,7 +246,7 @@ def load_item(session: Session, request_id: int) -> QueueItem:
     request = session.get(Request, request_id)
     if request is None:
         raise UnknownIdError(f"request {request_id} does not exist")
-    outputs = [ItemOutput(o.id, o.index, o.text, o.image_path) for o in request.outputs]
+    outputs = [ItemOutput(o.id, card, o.text, o.image_path) for card, o in enumerate(current_outputs(session, request_id=request.id))]
     return QueueItem(request.id, request.modality, request.prompt, outputs)
 
 
@@ -298,7 +300,7 @@ def _finished_by(annotator_id: int) -> ColumnElement[bool]:
 
 
 def worth_annotating(policy: QueuePolicy) -> ColumnElement[bool]:
-    """Requests whose outputs all finished on their own (or were cut at the length limit, when the
+    """Requests whose current outputs all finished on their own (or were cut at the length limit, when the
     policy takes those) and are at least the policy's tokens long (image outputs have no token
     count and pass the length test)."""
     unfinished = ("cancelled", "error") if policy.include_cut else ("cancelled", "error", "length")
@@ -306,6 +308,7 @@ def worth_annotating(policy: QueuePolicy) -> ColumnElement[bool]:
         select(Output.id)
         .where(
             Output.request_id == Request.id,
+            is_current(),
             or_(Output.finish_reason.in_(unfinished), Output.tokens < policy.min_output_tokens),
         )
         .correlate(Request)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from feedback_db.assignments import ItemRatings, lock_request
 from feedback_db.errors import InvalidInputError, LeaseLostError, NotAssignedError
+from feedback_db.replacements import is_current
 from feedback_db.schema import SCORE_MAX, SCORE_MIN, Assignment, Output, utcnow
 
 
@@ -53,7 +54,7 @@ def save_draft(session: Session, *, annotator_id: int, request_id: int, ratings:
             "your time on this item ran out, so its scores are no longer kept as a draft: submit them now, or take the next item"
         )
     # 3. The same checks as a submit, except that scores may still be missing.
-    output_ids = set(session.scalars(select(Output.id).where(Output.request_id == request_id)))
+    output_ids = set(session.scalars(select(Output.id).where(Output.request_id == request_id, is_current())))
     row.draft = _as_json(_checked(ratings, output_ids))
     session.flush()
     return True

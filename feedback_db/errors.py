@@ -13,6 +13,10 @@ class UnknownIdError(FeedbackDBError, LookupError):
     """A referenced row (output, request, user) does not exist."""
 
 
+class OutputReplacedError(FeedbackDBError):
+    """The output was already regenerated: a newer output holds its card (feedback_db/replacements.py)."""
+
+
 class UserExistsError(FeedbackDBError):
     """A user with that name already exists."""
 

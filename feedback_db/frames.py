@@ -6,6 +6,10 @@ frame survives CSV, Parquet and JSONL unchanged.
 Withheld outputs - flagged by a rater or moderated by the content filter - are left out of every
 frame by default, so nothing built from these frames (training data, exports for training) can
 contain them. Audits pass `include_withheld=True` and get a `withheld` column instead.
+
+Outputs that a regenerated card replaced stay in every frame with their ratings: they answered
+the same prompt with the same parameters and version, so they are feedback like any other. The
+`replaced` column tells them apart (feedback_db/replacements.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from feedback_db.replacements import is_current
 from feedback_db.schema import Flag, Output, Rating, Request, SetRating, User
 
 FRAMES = ("ratings", "set_ratings", "outputs", "flags")
@@ -29,9 +34,10 @@ def withheld(output: type[Output] = Output) -> ColumnElement[bool]:
 
 
 def withheld_request(request_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
-    """SQL: some output of the request is withheld (its best pick or pairs could leak it)."""
+    """SQL: some current output of the request is withheld (its best pick or pairs could leak it).
+    A replaced one is no longer shown with the request, so it withholds nothing."""
     inner = aliased(Output)
-    return exists().where(inner.request_id == request_id, withheld(inner))
+    return exists().where(inner.request_id == request_id, withheld(inner), is_current(inner))
 
 
 DATETIME_COLUMNS = ("created_at", "updated_at", "request_created_at")
@@ -91,6 +97,7 @@ def ratings_frame(
             Rating.reason,
             flagged.label("flagged"),
             Output.moderation,
+            (~is_current()).label("replaced"),
             Rating.created_at,
             Rating.updated_at,
         )
@@ -103,6 +110,7 @@ def ratings_frame(
         statement = statement.where(~withheld())
     frame = _read(session, _request_filter(statement, modality, since))
     frame["flagged"] = frame["flagged"].astype(bool)
+    frame["replaced"] = frame["replaced"].astype(bool)
     return frame
 
 
@@ -172,6 +180,7 @@ def outputs_frame(
             Output.finish_reason,
             Output.moderation,
             withheld().label("withheld"),
+            (~is_current()).label("replaced"),
             Request.created_at.label("request_created_at"),
         )
         .join(Request, Output.request_id == Request.id)
@@ -181,6 +190,7 @@ def outputs_frame(
         statement = statement.where(~withheld())
     frame = _read(session, _request_filter(statement, modality, since))
     frame["withheld"] = frame["withheld"].astype(bool)
+    frame["replaced"] = frame["replaced"].astype(bool)
     return frame
 
 

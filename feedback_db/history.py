@@ -5,12 +5,15 @@ the browser's cookie token), so a history survives reloads and restarts and is n
 else's. Only playground requests are listed: an arena request would name the version behind an
 anonymous side before the vote, and bulk requests belong to no browser. Withheld candidates stay
 in the view with their `moderation` and flag, so the caller can show them as elsewhere.
+
+A request's candidates are its current outputs, one per card; outputs that a regenerated card
+replaced come in the view's `replaced`, with this rater's ratings (feedback_db/replacements.py).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +21,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, UnknownIdError
+from feedback_db.replacements import card_positions, in_card_order, is_current
 from feedback_db.schema import Flag, Output, Rating, Request, SetRating
 
 HISTORY_SOURCES = ("playground",)
@@ -31,8 +35,9 @@ class HistoryEntry:
     prompt: str
     model_version: str
     created_at: datetime
-    candidates: int
-    rated: int  # candidates this rater rated (any field)
+    candidates: int  # current ones: one per card
+    rated: int  # current candidates this rater rated (any field)
+    replaced: int = 0  # outputs that a regenerated card replaced
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,12 @@ class HistoryPage:
 @dataclass(frozen=True)
 class CandidateView:
     output_id: int
-    index: int
+    index: int  # its card, 0-based (a replaced output: the card it was in)
     text: str | None
     image_path: str | None
     seed: int
     latency_ms: float
+    time_to_first_token_ms: float | None  # text only
     tokens: int | None
     finish_reason: str
     moderation: str | None  # why the content filter withheld it, if it did
@@ -62,6 +68,14 @@ class CandidateView:
     flagged: bool = False
     flag_reason: str | None = None
 
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Derived, not stored: the tokens over the whole generation time, as the text model
+        reports it while generating (models.base.TextOutput.tokens_per_s)."""
+        if self.tokens is None or self.latency_ms <= 0:
+            return None
+        return self.tokens / (self.latency_ms / 1000)
+
 
 @dataclass(frozen=True)
 class RequestView:
@@ -71,9 +85,11 @@ class RequestView:
     parameters: dict[str, Any]
     model_version: str
     created_at: datetime
-    candidates: list[CandidateView]
+    candidates: list[CandidateView]  # current: one per card, in card order
     diversity: int | None
-    best_index: int | None
+    best_index: int | None  # None too when the best pick is an output since replaced
+    replaced: list[CandidateView] = field(default_factory=list)  # oldest first
+    best_output_id: int | None = None  # as stored, even when it names a replaced output
 
 
 def _own(session_id: str, modality: str | None = None) -> list[ColumnElement[bool]]:
@@ -100,15 +116,16 @@ def history_page(
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
     # 2. The requests with their candidate counts and how many this rater rated.
-    candidates = select(func.count(Output.id)).where(Output.request_id == Request.id).scalar_subquery()
+    candidates = select(func.count(Output.id)).where(Output.request_id == Request.id, is_current()).scalar_subquery()
+    replaced = select(func.count(Output.id)).where(Output.request_id == Request.id, ~is_current()).scalar_subquery()
     rated = (
         select(func.count(Rating.id))
         .join(Output, Rating.output_id == Output.id)
-        .where(Output.request_id == Request.id, Rating.rater_id == rater_id)
+        .where(Output.request_id == Request.id, Rating.rater_id == rater_id, is_current())
         .scalar_subquery()
     )
     rows = session.execute(
-        select(Request.id, Request.modality, Request.prompt, Request.model_version, Request.created_at, candidates, rated)
+        select(Request.id, Request.modality, Request.prompt, Request.model_version, Request.created_at, candidates, rated, replaced)
         .where(*_own(session_id, modality))
         .order_by(Request.created_at.desc(), Request.id.desc())
         .limit(per_page)
@@ -137,9 +154,14 @@ def request_view(session: Session, *, request_id: int, session_id: str, rater_id
     ratings = {r.output_id: r for r in session.scalars(select(Rating).where(Rating.output_id.in_(output_ids), Rating.rater_id == rater_id))}
     flags = {f.output_id: f for f in session.scalars(select(Flag).where(Flag.output_id.in_(output_ids), Flag.rater_id == rater_id))}
     set_rating = session.scalar(select(SetRating).where(SetRating.request_id == request_id, SetRating.rater_id == rater_id))
-    # 3. One view per candidate.
-    candidates = [_candidate(o, ratings.get(o.id), flags.get(o.id)) for o in request.outputs]
-    best = next((c.index for c in candidates if set_rating and c.output_id == set_rating.best_output_id), None)
+    # 3. One view per card, and one per replaced output (with the card it was in).
+    positions = card_positions(request.outputs)
+    current = in_card_order(request.outputs)
+    views = {o.id: _candidate(o, positions[o.id], ratings.get(o.id), flags.get(o.id)) for o in request.outputs}
+    candidates = [views[o.id] for o in current]
+    replaced = [views[o.id] for o in request.outputs if o not in current]
+    best_output_id = set_rating.best_output_id if set_rating else None
+    best = next((c.index for c in candidates if c.output_id == best_output_id), None)
     return RequestView(
         request.id,
         request.modality,
@@ -150,17 +172,20 @@ def request_view(session: Session, *, request_id: int, session_id: str, rater_id
         candidates,
         set_rating.diversity if set_rating else None,
         best,
+        replaced,
+        best_output_id,
     )
 
 
-def _candidate(output: Output, rating: Rating | None, flag: Flag | None) -> CandidateView:
+def _candidate(output: Output, position: int, rating: Rating | None, flag: Flag | None) -> CandidateView:
     return CandidateView(
         output.id,
-        output.index,
+        position,
         output.text,
         output.image_path,
         output.seed,
         output.latency_ms,
+        output.time_to_first_token_ms,
         output.tokens,
         output.finish_reason,
         output.moderation,

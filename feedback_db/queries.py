@@ -82,7 +82,7 @@ def record_request(
     Control characters are stripped from the prompt, texts and parameters before the checks.
     """
     prompt = clean_text(prompt) if isinstance(prompt, str) else prompt
-    outputs = [_cleaned_output(o) for o in outputs]
+    outputs = [cleaned_output(o) for o in outputs]
     _check_request(modality, prompt, outputs)
     request = Request(
         modality=modality,
@@ -99,7 +99,8 @@ def record_request(
     return request
 
 
-def _cleaned_output(output: NewOutput) -> NewOutput:
+def cleaned_output(output: NewOutput) -> NewOutput:
+    """The output with control characters stripped from its text and its moderation note cut to size."""
     text = clean_text(output.text) if isinstance(output.text, str) else output.text
     reason = output.moderation[:MAX_MODERATION_CHARS] if output.moderation else None
     return NewOutput(**{**vars(output), "text": text, "moderation": reason})
@@ -119,10 +120,15 @@ def _check_request(modality: str, prompt: str, outputs: list[NewOutput]) -> None
     if len({o.index for o in outputs}) != len(outputs):
         raise InvalidInputError("output indices must be unique within a request")
     for output in outputs:
-        if output.text is None and output.image_path is None:
-            raise InvalidInputError(f"output {output.index} has neither text nor an image")
-        if output.finish_reason not in FINISH_REASONS:
-            raise InvalidInputError(f"unknown finish reason {output.finish_reason!r}")
+        check_output(output)
+
+
+def check_output(output: NewOutput) -> None:
+    """One output's own checks: it has content and a known finish reason."""
+    if output.text is None and output.image_path is None:
+        raise InvalidInputError(f"output {output.index} has neither text nor an image")
+    if output.finish_reason not in FINISH_REASONS:
+        raise InvalidInputError(f"unknown finish reason {output.finish_reason!r}")
 
 
 class RatingFields(TypedDict, total=False):

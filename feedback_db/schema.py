@@ -189,6 +189,10 @@ class Output(Base):
     # Set when the content filter withheld this output (its reason); such outputs never reach
     # training data or the annotation queue (feedback_db.frames, feedback_db.assignments).
     moderation: Mapped[str | None] = mapped_column(CleanString(200))
+    # Set on an output made by regenerating one card: the output it replaced, which stays with its
+    # ratings. Unique, so the database itself lets an output be replaced only once; `index` stays
+    # the order of creation (see feedback_db/replacements.py).
+    replaces_output_id: Mapped[int | None] = mapped_column(ForeignKey("outputs.id", ondelete="SET NULL"), unique=True)
 
     request: Mapped[Request] = relationship(back_populates="outputs")
 

@@ -13,6 +13,10 @@ class StaleRequestError(PlaygroundError):
     """The action refers to candidates that are no longer on screen (e.g. nothing generated yet)."""
 
 
+class GenerationRunningError(PlaygroundError):
+    """The client's generation is still running: an action that changes its cards must wait."""
+
+
 class RateLimitedError(PlaygroundError):
     """Too many attempts (log-ins, generations) from one client, name or address."""
 

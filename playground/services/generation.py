@@ -16,10 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from feedback_db.clean_text import clean_text
 from feedback_db.queries import NewOutput, record_request
+from feedback_db.replacements import replace_output
 from models.base import ImageGenerator, ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
-from playground.core.errors import ContentRefusedError, IncompleteGenerationError
+from playground.core.errors import ContentRefusedError, IncompleteGenerationError, StaleRequestError
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer, viewer_in_transaction
 from playground.serving.context import AppContext, ServedVersion
@@ -60,12 +63,14 @@ def stream_text(
     source: str = "playground",
     version: str | None = None,
     client_key: str | None = None,
+    replacing: int | None = None,
 ) -> Iterator[TextUpdate]:
     """Yield every candidate's text as it grows; the last update carries the recorded ids.
 
     `version` names the model version to answer with (the arena's sides); None serves the
     active one. `client_key` names a browser with no identity row yet: it is created with the
-    request.
+    request. `replacing` names an output of the viewer's: the one candidate takes its card in
+    its request instead of making a new request (playground/services/regeneration.py).
     """
     # 1. Cheap validation before touching the model (the generator validates again).
     params.validate()
@@ -87,7 +92,7 @@ def stream_text(
     withheld = context.moderator.reasons([clean_text(o.text) for o in final.outputs])
     outputs = [_text_row(o, reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     parameters = _parameters(context, "text", params)
-    recorded = _record(context, viewer, "text", prompt, parameters, served, outputs, source, client_key)
+    recorded = _record(context, viewer, "text", prompt, parameters, served, outputs, source, client_key, replacing)
     texts = [_shown(clean_text(o.text), reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     yield TextUpdate(texts=texts, outputs=final.outputs, recorded=recorded, withheld=withheld)
 
@@ -131,8 +136,10 @@ def stream_image(
     source: str = "playground",
     version: str | None = None,
     client_key: str | None = None,
+    replacing: int | None = None,
 ) -> Iterator[ImageUpdate]:
-    """Yield denoising progress (with previews where cheap); the last update carries the images."""
+    """Yield denoising progress (with previews where cheap); the last update carries the images.
+    `replacing`: as for `stream_text`."""
     params.validate()
     prompt = screened_prompt(context, prompt)
     with context.serving("image", version) as (generator, served):
@@ -140,7 +147,7 @@ def stream_image(
     # 3. Record the request with each image's path (relative to the data dir where possible).
     outputs = [_image_row(context, o) for o in images]
     parameters = _parameters(context, "image", params)
-    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source, client_key)
+    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source, client_key, replacing)
     yield ImageUpdate(step=params.steps, total_steps=params.steps, outputs=images, recorded=recorded)
 
 
@@ -223,10 +230,13 @@ def _record(
     outputs: list[NewOutput],
     source: str,
     client_key: str | None = None,
+    replacing: int | None = None,
 ) -> Recorded:
     with context.database.sessions.begin() as session:
         if viewer is None and client_key is not None:
             viewer = viewer_in_transaction(session, client_key)
+        if replacing is not None:
+            return _record_replacement(session, viewer, replacing, outputs, served)
         request = record_request(
             session,
             modality=modality,
@@ -239,3 +249,14 @@ def _record(
             source=source,
         )
         return Recorded(request.id, [o.id for o in request.outputs], served.name)
+
+
+def _record_replacement(
+    session: Session, viewer: Viewer | None, replacing: int, outputs: list[NewOutput], served: ServedVersion
+) -> Recorded:
+    """The one new output in the place of `replacing`, in the viewer's own request (checked again
+    here, in the write transaction: a second click may have replaced it meanwhile)."""
+    if viewer is None or len(outputs) != 1:
+        raise StaleRequestError("there is no candidate of yours to regenerate here")
+    new = replace_output(session, output_id=replacing, session_id=viewer.browser_session, output=outputs[0])
+    return Recorded(new.request_id, [new.id], served.name)

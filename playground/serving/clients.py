@@ -50,6 +50,11 @@ class StopSignals:
                         del self._closed[key]
                         self._events.pop(key, None)
 
+    def running(self, key: str) -> bool:
+        """Whether a run of this client holds its event now (a generation is under way)."""
+        with self._lock:
+            return key in self._holders
+
     def forget(self, key: str) -> None:
         """The client's page closed: drop its event now, or when a run holding it ends."""
         with self._lock:

@@ -135,14 +135,14 @@ def test_the_history_panel_lists_my_requests_and_an_edit_changes_the_stored_rati
     assert not FAILED_CALLS
 
 
-def test_regenerate_asks_again_with_the_same_prompt_and_parameters_and_a_new_seed(person, live_app):
+def test_regenerate_all_asks_again_with_the_same_prompt_and_parameters_and_a_new_seed(person, live_app):
     page, database = person, live_app[1]
     page.click("button[role=tab]:has-text('Text')")
     with database.read_sessions() as session:
         before = session.scalars(select(Request).where(Request.prompt == PROMPT)).all()
         old_seed, old_parameters = before[-1].outputs[0].seed, before[-1].parameters
-    page.fill("#text-prompt textarea", "something else")  # Regenerate uses the shown request's prompt
-    page.click("#text-0-regenerate")
+    page.fill("#text-prompt textarea", "something else")  # Regenerate all uses the shown request's prompt
+    page.click("#text-regenerate-all")  # (a card's own Regenerate: tests/e2e/test_regenerate_card_browser.py)
     page.wait_for_function(
         "p => document.querySelector('#text-prompt textarea')?.value === p",
         arg=PROMPT,
@@ -157,9 +157,9 @@ def test_regenerate_asks_again_with_the_same_prompt_and_parameters_and_a_new_see
         same = ("max_new_tokens", "temperature", "top_p", "repetition_penalty", "n", "stop")
         assert {k: newest.parameters[k] for k in same} == {k: old_parameters[k] for k in same}
     page.click("#text-parameters")  # closed since the reload
-    # Regenerate asks with a new random seed: the seed box is blank again.
+    # Regenerate all asks with a new random seed: the seed box is blank again.
     expect(page.locator("#text-seed input")).to_have_value("")
-    # The sliders, mounted only now that the accordion opens, show the values Regenerate asked with.
+    # The sliders, mounted only now that the accordion opens, show the values Regenerate all asked with.
     expect(page.locator("#text-max-tokens input[type=number]")).to_have_value("8")
 
 

@@ -12,30 +12,57 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import Block
 
-from feedback_db.history import HistoryEntry, history_page
+from feedback_db.history import CandidateView, HistoryEntry, RequestView, history_page
 from playground.serving.context import AppContext
 from playground.web.ui.candidates import build_cards, raw_text_toggle
 from playground.web.ui.card_ratings import wire_card, wire_set_panel
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
-from playground.web.ui.restore import load_view, show_request, shown_state
+from playground.web.ui.restore import load_view, show_request, shown_state, shown_text
 from playground.web.ui.session import viewer_of
 from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
-from playground.web.ui.wording import plural
+from playground.web.ui.wording import finish_words, literal_markdown, plural
 
 PER_PAGE = 10
 PROMPT_CHARS = 80
 NOTHING_YET = "Nothing here yet: your requests in the Text and Image tabs appear here, newest first."
+REPLACED_CHARS = 300  # of a replaced candidate's text, quoted
 
 
 def entry_label(entry: HistoryEntry) -> str:
     prompt = " ".join(entry.prompt.split())
     prompt = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
+    replaced = f" ({entry.replaced} replaced)" if entry.replaced else ""
     return (
         f"{entry.created_at:%Y-%m-%d %H:%M} UTC · {entry.modality} · {prompt} · "
-        f"{plural(entry.candidates, 'candidate')}, {entry.rated} rated by you"
+        f"{plural(entry.candidates, 'candidate')}{replaced}, {entry.rated} rated by you"
     )
+
+
+def replaced_words(view: RequestView) -> str:
+    """The outputs that a card's Regenerate replaced, oldest first, with this viewer's ratings:
+    kept as feedback, shown here read-only (the cards above show the current candidates)."""
+    if not view.replaced:
+        return ""
+    lines = [f"**Replaced candidates** ({len(view.replaced)}): regenerated since; kept with your ratings."]
+    return "\n\n".join(lines + [_replaced_line(c, view) for c in view.replaced])
+
+
+def _replaced_line(candidate: CandidateView, view: RequestView) -> str:
+    # 1. Which card it was in, and its facts.
+    facts = [f"Candidate {candidate.index + 1}, replaced", f"seed `{candidate.seed}`", finish_words(candidate.finish_reason)]
+    # 2. This viewer's ratings of it, in the words the cards use.
+    named = (("naturalness", candidate.naturalness), ("reliability", candidate.reliability))
+    scores = [f"{name} {value}" for name, value in named if value]
+    scores += [{1: "thumbs up", -1: "thumbs down"}[candidate.thumbs]] if candidate.thumbs in (1, -1) else []
+    scores += ["flagged"] if candidate.flagged else []
+    scores += ["your best pick then"] if candidate.output_id == view.best_output_id else []
+    rated = "your ratings: " + ", ".join(scores) if scores else "not rated by you"
+    # 3. Its text, quoted literally (an image: its file is kept under the data dir).
+    text = shown_text(candidate) if view.modality == "text" else "(an image)"
+    text = text if len(text) <= REPLACED_CHARS else text[: REPLACED_CHARS - 1] + "…"
+    return f"- {' · '.join(facts)} · {rated}\n\n  > {literal_markdown(' '.join(text.split()))}"
 
 
 def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) -> None:
@@ -55,6 +82,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
         facts = gr.Markdown(elem_id="history-facts", elem_classes="meta")
         raw_text_toggle("history")
         cards, panel = build_cards("history", guidelines)
+        replaced = gr.Markdown(elem_id="history-replaced")
 
     def list_page(page_value: int, request: gr.Request) -> tuple[str, gr.Radio, str, int]:
         with shown_to_user("load your history"):
@@ -92,6 +120,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
                 shown: shown_state(view),
                 prompt: view.prompt,
                 facts: f"{view.modality} · {view.created_at:%Y-%m-%d %H:%M} UTC · version `{view.model_version}`",
+                replaced: replaced_words(view),
             }
 
     common: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
@@ -110,7 +139,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
         trigger(first_page, None, list_outputs, **common)
     newer.click(newer_page, page, list_outputs, **common)
     older.click(older_page, page, list_outputs, **common)
-    detail_outputs = [detail, shown, prompt, facts, panel.group, panel.diversity, panel.best, panel.saved]
+    detail_outputs = [detail, shown, prompt, facts, replaced, panel.group, panel.diversity, panel.best, panel.saved]
     for card in cards:
         detail_outputs += card.shown_parts()
     entries.input(open_request, entries, detail_outputs, **common)

@@ -13,13 +13,16 @@ from gradio.blocks import Block
 from feedback_db.clean_text import clean_text
 from models.base import ImageOutput, ImageParams
 from playground.services.generation import stream_image
+from playground.services.identity import Viewer
+from playground.services.regeneration import stream_image_card
 from playground.serving.context import AppContext
 from playground.web.ui.candidates import MAX_CARDS, build_cards
+from playground.web.ui.card_regenerate import CardJob, CardStream, FinishedCard
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.image_words import build_word_chips
 from playground.web.ui.inputs import parse_seed, seed_box
-from playground.web.ui.regenerate import image_inputs
+from playground.web.ui.regenerate import image_inputs, regenerate_all_button
 from playground.web.ui.restore import TabParts
 from playground.web.ui.session import client_of, unless_stopped
 from playground.web.ui.state import ShownRequest
@@ -94,6 +97,7 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
         size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
         seed = seed_box("image", "blank = random; image i uses seed + i")
     status = gr.Markdown(elem_id="image-status")
+    regenerate_all = regenerate_all_button("image")
     # 3. One card per image, then the set panel.
     cards, panel = build_cards("image", guidelines)
 
@@ -149,16 +153,44 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
                 status: "Saved · making the images ratable…",
             }
 
+    def card_stream(pending_card: gr.State) -> CardStream:
+        """A card's Regenerate (playground/web/ui/card_regenerate.py): its steps on the progress bar
+        and in the status line, as for Generate, then the new image in that card only."""
+
+        def stream(
+            viewer: Viewer, job: CardJob, shown_value: ShownRequest, cancel: threading.Event, progress: gr.Progress
+        ) -> Iterator[dict[Block, Any]]:
+            card = cards[job.index]
+            for update in stream_image_card(context, viewer, job.output_id, cancel):
+                if update.recorded is None:
+                    progress((update.step, update.total_steps), desc="Denoising", unit="steps")
+                    preview: dict[Block, Any] = {card.content: update.previews[0]} if update.previews else {}
+                    yield {**preview, status: f"Regenerating {job.words()}: step {update.step} of {update.total_steps}…"}
+                    continue
+                recorded, output = update.recorded, update.outputs[0]
+                done = f"Done · {job.words()} regenerated · version `{recorded.model_version}` · the old one stays in My history."
+                yield {
+                    card.content: str(output.path),
+                    shown: shown_value.with_output(job.index, recorded.output_ids[0]),
+                    pending_card: FinishedCard(job.index, image_meta(output, recorded.model_version), len(shown_value.output_ids), done),
+                    status: "Saved · making the image ratable…",
+                }
+
+        return stream
+
     inputs = [prompt, negative, n, steps, guidance, size, seed]
     # The restore after a reload (playground.web.ui.restore) fills the returned parts.
     return wire_generation_tab(
         context,
         "image",
         prompt=prompt,
+        count=n,
         triggers=[generate.click],
         stop=stop,
         inputs=inputs,
+        regenerate_all=regenerate_all,
         regenerate_values=image_inputs,
+        card_stream=card_stream,
         params_of=image_params,
         run=run,
         cards=cards,

@@ -1,9 +1,11 @@
-"""Regenerate: ask again with the shown request's prompt and parameters, and new random seeds.
+"""Regenerate all: ask again with the shown request's prompt and parameters, and new random seeds,
+as a new request that replaces every card.
 
-Each candidate card has the button. Its first step (un-queued) reads the shown request from the
-database - only the caller's own - and fills the tab's inputs with its prompt and parameters and
-a blank seed; the tab then runs its usual generation on those inputs, so limits, validation,
-streaming and recording are the same as for Generate.
+The tab's "Regenerate all candidates" button. Its first step (un-queued) reads the shown request
+from the database - only the caller's own - and fills the tab's inputs with its prompt and
+parameters and a blank seed; the tab then runs its usual generation on those inputs, so limits,
+validation, streaming and recording are the same as for Generate. A card's own Regenerate
+replaces that card only (playground/web/ui/card_regenerate.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from feedback_db.history import RequestView
 from models.base import ImageParams, TextParams
 from playground.core.errors import StaleRequestError
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import CandidateCard
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.restore import load_view
 from playground.web.ui.session import viewer_of
@@ -62,15 +63,21 @@ def image_inputs(view: RequestView) -> list[Any]:
     ]
 
 
-def wire_regenerate(
+def regenerate_all_button(kind: str) -> gr.Button:
+    """A new request with the shown one's prompt and parameters, replacing every card."""
+    label = "↻ Regenerate all candidates"
+    return gr.Button(label, size="sm", variant="secondary", scale=0, min_width=200, elem_id=f"{kind}-regenerate-all")
+
+
+def wire_regenerate_all(
     context: AppContext,
-    cards: list[CandidateCard],
+    button: gr.Button,
     shown: gr.State,
     inputs: Sequence[Component | BlockContext],
     values: RequestValues,
-) -> list[Callable[..., Dependency]]:
-    """Each card's Regenerate fills `inputs` from the shown request; returns the fill events'
-    `.success` triggers, for the tab to chain its generation to."""
+) -> Callable[..., Dependency]:
+    """ "Regenerate all" fills `inputs` from the shown request; returns the fill event's `.success`
+    trigger, for the tab to chain its generation to."""
 
     def fill(shown_value: ShownRequest | None, request: gr.Request) -> list[Any]:
         with shown_to_user("regenerate"):
@@ -79,8 +86,4 @@ def wire_regenerate(
                 raise StaleRequestError("there is nothing to regenerate yet: generate first")
             return values(load_view(context, viewer, request_id_for(shown_value)))
 
-    return [
-        card.regenerate.click(fill, shown, inputs, queue=False, api_visibility="private").success
-        for card in cards
-        if card.regenerate is not None
-    ]
+    return button.click(fill, shown, inputs, queue=False, api_visibility="private").success

@@ -20,6 +20,12 @@ class ShownRequest:
     def of(cls, request_id: int, output_ids: list[int] | tuple[int, ...]) -> ShownRequest:
         return cls(int(request_id), tuple(int(i) for i in output_ids))
 
+    def with_output(self, index: int, output_id: int) -> ShownRequest:
+        """The same request with card `index` showing `output_id` (a regenerated card)."""
+        ids = list(self.output_ids)
+        ids[index] = int(output_id)
+        return ShownRequest(self.request_id, tuple(ids))
+
 
 def output_id_for(shown: ShownRequest | None, index: Any) -> int:
     """The database id of the output shown in card `index`."""

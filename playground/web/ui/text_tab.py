@@ -12,13 +12,15 @@ from gradio.blocks import Block
 
 from models.base import TextOutput, TextParams
 from playground.services.generation import stream_text
-from playground.services.identity import Client
+from playground.services.identity import Client, Viewer
+from playground.services.regeneration import stream_text_card
 from playground.serving.context import AppContext
 from playground.web.ui.candidates import MAX_CARDS, CandidateCard, build_cards, raw_text_toggle
+from playground.web.ui.card_regenerate import CardJob, CardStream, FinishedCard
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.inputs import parse_seed, seed_box
-from playground.web.ui.regenerate import text_inputs
+from playground.web.ui.regenerate import regenerate_all_button, text_inputs
 from playground.web.ui.restore import TabParts
 from playground.web.ui.session import client_of, unless_stopped
 from playground.web.ui.state import ShownRequest
@@ -106,7 +108,9 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
             seed = seed_box("text", "blank = random; shown under each output")
             stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
     status = gr.Markdown(elem_id="text-status")
-    raw_text_toggle("text")
+    with gr.Row(elem_classes="cards-tools"):
+        raw_text_toggle("text")
+        regenerate_all = regenerate_all_button("text")
     # 3. The candidate cards and the set panel.
     cards, panel = build_cards("text", guidelines)
 
@@ -159,16 +163,45 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
                 status: "Saved · making the candidates ratable…",
             }
 
+    def card_stream(pending_card: gr.State) -> CardStream:
+        """A card's Regenerate (playground/web/ui/card_regenerate.py): its one text streams into
+        that card only."""
+
+        def stream(
+            viewer: Viewer, job: CardJob, shown_value: ShownRequest, cancel: threading.Event, progress: gr.Progress
+        ) -> Iterator[dict[Block, Any]]:
+            card = cards[job.index]
+            for update in stream_text_card(context, viewer, job.output_id, cancel):
+                text = update.texts[0] if update.texts else ""
+                contents: dict[Block, Any] = {card.content: text, **({card.rendered: text} if card.rendered is not None else {})}
+                if update.recorded is None:
+                    yield {**contents, status: f"Regenerating {job.words()}…"}
+                    continue
+                recorded = update.recorded
+                done = f"Done · {job.words()} regenerated · version `{recorded.model_version}` · the old one stays in My history."
+                meta = text_meta(update.outputs[0], recorded.model_version)
+                yield {
+                    **contents,
+                    shown: shown_value.with_output(job.index, recorded.output_ids[0]),
+                    pending_card: FinishedCard(job.index, meta, len(shown_value.output_ids), done),
+                    status: "Saved · making the candidate ratable…",
+                }
+
+        return stream
+
     inputs = [prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
     # The restore after a reload (playground.web.ui.restore) fills the returned parts.
     return wire_generation_tab(
         context,
         "text",
         prompt=prompt,
+        count=n,
         triggers=[generate.click, prompt.submit],
         stop=stop,
         inputs=inputs,
+        regenerate_all=regenerate_all,
         regenerate_values=text_inputs,
+        card_stream=card_stream,
         params_of=text_params,
         run=run,
         cards=cards,
