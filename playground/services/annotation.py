@@ -41,6 +41,7 @@ from playground.core.errors import NotAllowedError
 from playground.core.settings import Settings
 
 ANNOTATOR_ROLES = ("annotator", "admin")
+ADMIN_ROLES = ("admin",)
 LOGIN_LIFETIME = timedelta(hours=12)
 
 
@@ -87,9 +88,12 @@ def policy_for(settings: Settings) -> QueuePolicy:
 # -- log-in -----------------------------------------------------------------------------------
 
 
-def log_in(database: Database, name: str, password: str, *, session_key: str | None = None) -> AnnotatorLogin:
-    """Check the password and open a session under `session_key` (a fresh random key if None);
-    the message never says which part was wrong."""
+def log_in(
+    database: Database, name: str, password: str, *, session_key: str | None = None, roles: tuple[str, ...] = ANNOTATOR_ROLES
+) -> AnnotatorLogin:
+    """Check the password and open a session under `session_key` (a fresh random key if None)
+    for a user of one of `roles`; the message never says which part was wrong. A refused log-in
+    opens nothing and leaves the key's earlier log-in as it was."""
     if not isinstance(name, str) or not isinstance(password, str):
         raise NotAllowedError("Wrong name or password.")
     with database.sessions.begin() as session:
@@ -98,6 +102,8 @@ def log_in(database: Database, name: str, password: str, *, session_key: str | N
             raise NotAllowedError("Wrong name or password.")
         if user.role not in ANNOTATOR_ROLES:
             raise NotAllowedError("Only annotators and admins can log in here.")
+        if user.role not in roles:
+            raise NotAllowedError("Only admins can log in here; annotators log in on the Annotate tab.")
         # Logging in again from the same browser replaces that browser's earlier log-in.
         now, token = utcnow(), session_key or secrets.token_hex(32)
         open_login_session(session, user_id=user.id, session_id=token, expires_at=now + LOGIN_LIFETIME, now=now)

@@ -30,6 +30,7 @@ from playground.web.ui.history import build_history_tab
 from playground.web.ui.image_tab import build_image_tab
 from playground.web.ui.insights import build_insights_tab
 from playground.web.ui.leaderboard import build_leaderboard_tab
+from playground.web.ui.login import PageLogin
 from playground.web.ui.my_ratings import build_my_ratings_tab
 from playground.web.ui.restore import wire_restore
 from playground.web.ui.session import wire_identity
@@ -83,6 +84,7 @@ def build_app(context: AppContext) -> gr.Blocks:
         gr.Markdown(f"# {APP_NAME}\n{TAGLINE}", elem_id="header")
         build_warmup_banner(app, context)
         viewer = wire_identity(app, context)
+        page_login = PageLogin(app, context)  # one log-in per page, shown alike in Annotate and Insights
         with gr.Tabs():
             with gr.Tab("Text", id="text", elem_id="tab-text"):
                 text_parts = build_text_tab(context, guidelines, examples["text"], viewer)
@@ -97,9 +99,9 @@ def build_app(context: AppContext) -> gr.Blocks:
             with gr.Tab("Your ratings", id="mine", elem_id="tab-mine") as mine_tab:
                 build_my_ratings_tab(context, mine_tab)
             with gr.Tab("Annotate", id="annotate", elem_id="tab-annotate"):
-                build_annotate_tab(context, guidelines, app)
+                build_annotate_tab(context, guidelines, page_login)
             with gr.Tab("Insights", id="insights", elem_id="tab-insights"):
-                build_insights_tab(context)
+                build_insights_tab(context, page_login)
             with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):
                 gr.Markdown(guidelines.markdown)
         # A reload shows this browser's last request in each tab again (from the database).

@@ -94,3 +94,22 @@ def test_someone_elses_or_an_arena_request_is_refused_like_a_missing_one(databas
 def test_bad_paging_is_refused(database, two_browsers, paging):
     with database.read_sessions() as session, pytest.raises(InvalidInputError):
         history_page(session, session_id=MINE, rater_id=two_browsers["me"], **paging)
+
+
+def test_a_view_carries_each_candidates_first_token_time_and_speed(database, two_browsers):
+    """What a restored card shows: the stored time to the first token and the derived tokens/s."""
+    with database.sessions.begin() as session:
+        request = record_request(
+            session,
+            modality="text",
+            prompt="count to four",
+            parameters={},
+            model_version="base",
+            outputs=[NewOutput(index=0, seed=1, latency_ms=500.0, text="1 2 3 4", tokens=40, time_to_first_token_ms=20.0)],
+            session_id=MINE,
+        )
+        session.flush()
+        view = request_view(session, request_id=request.id, session_id=MINE, rater_id=two_browsers["me"])
+        image = request_view(session, request_id=two_browsers["image"], session_id=MINE, rater_id=two_browsers["me"])
+    assert (view.candidates[0].time_to_first_token_ms, view.candidates[0].tokens_per_s) == (20.0, 80.0)
+    assert (image.candidates[0].time_to_first_token_ms, image.candidates[0].tokens_per_s) == (None, None)

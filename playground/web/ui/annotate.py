@@ -19,7 +19,6 @@ import pandas as pd
 
 from feedback_db.errors import LeaseLostError
 from playground.core.database import Database
-from playground.core.errors import NotAllowedError
 from playground.services.annotation import (
     AnnotatorLogin,
     Shown,
@@ -40,7 +39,7 @@ from playground.web.ui.annotate_view import AnnotateView, ItemOnScreen, ScoreVal
 from playground.web.ui.candidates import MAX_CARDS
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
-from playground.web.ui.login import LOGIN_POOL, claimed_login, log_in_client
+from playground.web.ui.login import LOGIN_POOL, PageLogin, claimed_login, log_in_client, login_words
 
 # Queued (un-queued events show no error toast), but in their own pool: database work only,
 # so annotators never wait behind the model queue or behind each other.
@@ -49,7 +48,7 @@ TOAST_S = 4
 PUBLIC: dict[str, Any] = {"concurrency_id": "annotate", "concurrency_limit": 8, "show_progress": "hidden"}
 
 
-def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Blocks) -> None:
+def build_annotate_tab(context: AppContext, guidelines: Guidelines, page_login: PageLogin) -> None:
     database, settings = context.database, context.settings
 
     def login_of(request: gr.Request | None) -> AnnotatorLogin:
@@ -110,20 +109,23 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             gr.Column(visible=False),
             gr.Column(visible=True),
             "",
-            f"Logged in as **{user.name}** ({user.role})",
+            login_words(user),
             gr.Column(visible=user.is_admin),
             _agreement_markdown(database, user) if user.is_admin else "",
             *present(user, take_next(database, settings, user)),
         ]
 
-    def resume(request: gr.Request) -> list[Any] | dict[gr.Column, Any]:
-        """On page load: a browser whose cookie holds a live log-in stays logged in, on its
-        current item (the lease survives the reload); anyone else sees the form."""
-        try:
-            user = require_annotator(database, login_of(request))
-        except NotAllowedError:  # NotLoggedInError included
-            return {login_box: gr.skip()}  # Gradio reads an empty dict as one missing value
-        with shown_to_user("resume your log-in", TOAST_S):
+    def absent() -> list[Any]:
+        """The updates for `item_outputs` when nobody is logged in: no item on the page."""
+        return [None, "", "", "", *view.show(None, settings)]
+
+    def follow(user: AnnotatorLogin | None) -> list[Any]:
+        """The page's log-in, changed in another tab or found on page load: a browser whose cookie
+        holds a live log-in stays logged in, on its current item (the lease survives a reload);
+        anyone else sees the form."""
+        if user is None:
+            return [gr.Column(visible=True), gr.Column(visible=False), gr.skip(), "", gr.Column(visible=False), "", *absent()]
+        with shown_to_user("show your log-in", TOAST_S):
             return logged_in(user)
 
     def do_logout(request: gr.Request) -> list[Any]:
@@ -199,10 +201,13 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, app: gr.Bloc
             return _agreement_markdown(database, user)
 
     login_outputs = [login_box, work, password, who, admin_box, agreement, *item_outputs]
-    login_button.click(do_login, [name, password], login_outputs, api_name="annotate_login", **LOGIN_POOL)
-    password.submit(do_login, [name, password], login_outputs, api_visibility="private", **LOGIN_POOL)
-    app.load(resume, None, login_outputs, api_visibility="private", **PUBLIC)
-    logout.click(do_logout, None, [current, login_box, work, admin_box, who], api_name="annotate_logout", **PUBLIC)
+    logged_in_by_click = login_button.click(do_login, [name, password], login_outputs, api_name="annotate_login", **LOGIN_POOL)
+    logged_in_by_enter = password.submit(do_login, [name, password], login_outputs, api_visibility="private", **LOGIN_POOL)
+    logged_out = logout.click(do_logout, None, [current, login_box, work, admin_box, who], api_name="annotate_logout", **PUBLIC)
+    # One log-in per page: the Insights tab follows this one's log-ins, and this one follows
+    # Insights' and the page load (playground/web/ui/login.py).
+    page_login.announce("annotate", [logged_in_by_click, logged_in_by_enter, logged_out])
+    page_login.on_change("annotate", follow, login_outputs, **PUBLIC)
     score_inputs = view.score_inputs
     submit.click(with_scores(submit_scores), [current, *score_inputs], item_outputs, api_name="annotate_submit", **PUBLIC)
     # `.input` fires on the annotator's clicks and keys, not when an item is shown. One listener

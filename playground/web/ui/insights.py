@@ -13,11 +13,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from playground.core.errors import NotAllowedError
+from playground.services.annotation import AnnotatorLogin
 from playground.services.insights import Insights, insights_for_admin
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
-from playground.web.ui.login import LOGIN_POOL, claimed_login, log_in_client, log_out_client
+from playground.web.ui.login import LOGIN_POOL, PageLogin, claimed_login, log_in_client, log_out_client, login_words
 from playground.web.ui.wording import counts_words, plural, short_time
 
 PUBLIC: dict[str, Any] = {"concurrency_id": "insights", "concurrency_limit": 2}
@@ -41,8 +41,9 @@ FLAGGED_COLUMNS = {
 FLAGGED_WIDTHS: list[str | int] = [60, 110, 230, 300, 170, 160, 140]
 
 
-def build_insights_tab(context: AppContext) -> None:
+def build_insights_tab(context: AppContext, page_login: PageLogin) -> None:
     database = context.database
+    who = gr.Markdown(elem_id="insights-who")  # the page's log-in, as the Annotate tab shows it
     with gr.Column(elem_id="insights-login") as login_box:
         gr.Markdown("### Admin log-in\nInsights are for admins (`playground users add NAME --role admin`).")
         name = gr.Textbox(label="Name", max_lines=1, elem_id="insights-name")
@@ -112,24 +113,41 @@ def build_insights_tab(context: AppContext) -> None:
 
     def do_login(name_value: str, password_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("log in"):
-            user = log_in_client(context, name_value, password_value, request)
-            try:
-                figures = insights_for_admin(database, user, "text")
-            except NotAllowedError:
-                log_out_client(context, request)  # an annotator's log-in here opens nothing
-                raise
-            return [gr.Column(visible=False), gr.Column(visible=True), "", *_updates(figures)]
+            # Admins only: an annotator's password is refused before any session opens, so the
+            # log-in already open on this page (and its reserved item) stays as it was.
+            user = log_in_client(context, name_value, password_value, request, admin=True)
+            figures = insights_for_admin(database, user, "text")
+            return [gr.Column(visible=False), gr.Column(visible=True), "", login_words(user), *_updates(figures)]
 
-    def do_logout(request: gr.Request) -> list[gr.Column]:
+    def follow(user: AnnotatorLogin | None, modality_value: str) -> list[Any]:
+        """The page's log-in, changed in another tab or found on page load."""
+        if user is None or not user.is_admin:
+            return [gr.Column(visible=True), gr.Column(visible=False), gr.skip(), not_admin_words(user), *[gr.skip()] * len(plots)]
+        with shown_to_user("load the insights"):
+            figures = insights_for_admin(database, user, modality_value)
+            return [gr.Column(visible=False), gr.Column(visible=True), gr.skip(), login_words(user), *_updates(figures)]
+
+    def do_logout(request: gr.Request) -> list[Any]:
         with shown_to_user("log out"):
             log_out_client(context, request)
-            return [gr.Column(visible=True), gr.Column(visible=False)]
+            return [gr.Column(visible=True), gr.Column(visible=False), ""]
 
-    login_button.click(do_login, [name, password], [login_box, work, password, *plots], api_name="insights_login", **LOGIN_POOL)
-    password.submit(do_login, [name, password], [login_box, work, password, *plots], api_visibility="private", **LOGIN_POOL)
+    login_outputs = [login_box, work, password, who, *plots]
+    logged_in_by_click = login_button.click(do_login, [name, password], login_outputs, api_name="insights_login", **LOGIN_POOL)
+    logged_in_by_enter = password.submit(do_login, [name, password], login_outputs, api_visibility="private", **LOGIN_POOL)
     refresh.click(load, [modality], plots, api_name="insights", **PUBLIC)
     modality.change(load, [modality], plots, api_visibility="private", **PUBLIC)
-    logout.click(do_logout, None, [login_box, work], api_name="insights_logout", **PUBLIC)
+    logged_out = logout.click(do_logout, None, [login_box, work, who], api_name="insights_logout", **PUBLIC)
+    # One log-in per page, shown the same here and on the Annotate tab (playground/web/ui/login.py).
+    page_login.announce("insights", [logged_in_by_click, logged_in_by_enter, logged_out])
+    page_login.on_change("insights", follow, login_outputs, inputs=[modality], **PUBLIC)
+
+
+def not_admin_words(user: AnnotatorLogin | None) -> str:
+    """Above the form when no admin is logged in: who is, and why the insights stay closed."""
+    if user is None:
+        return ""
+    return f"{login_words(user)} · Insights are for admins: an admin's log-in below replaces this one on this page."
 
 
 def _updates(figures: Insights) -> list[Any]:

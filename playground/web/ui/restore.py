@@ -21,6 +21,7 @@ from playground.web.ui.candidates import CandidateCard, SetPanel, rating_compone
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
 from playground.web.ui.state import ShownRequest
+from playground.web.ui.waiting import first_token_words
 from playground.web.ui.wording import finish_words
 
 RESTORED_STATUS = "Your last request, restored · change any rating below; every click is saved."
@@ -31,6 +32,7 @@ class TabParts:
     """What a playground tab shows a request in."""
 
     prompt: gr.Textbox
+    count: gr.Slider  # how many candidates: a restored request sets it to its own count
     shown: gr.State  # ShownRequest | None
     status: gr.Markdown
     cards: list[CandidateCard]
@@ -54,10 +56,16 @@ def shown_text(candidate: CandidateView) -> str:
 
 
 def candidate_meta(candidate: CandidateView, view: RequestView) -> str:
+    """The card's facts line as it read when the candidate was generated (playground/web/ui/
+    text_tab.py), less the wait before the model started, which is not stored."""
+    first = candidate.time_to_first_token_ms
+    speed = [first_token_words(first, None)] if first is not None else []
+    speed += [f"{candidate.tokens_per_s:.1f} tok/s"] if candidate.tokens_per_s is not None else []
     tokens = [f"{candidate.tokens} tokens"] if candidate.tokens is not None else []
     return " · ".join(
         [
             f"{candidate.latency_ms / 1000:.1f} s",
+            *speed,
             *tokens,
             f"seed `{candidate.seed}`",
             f"version `{view.model_version}`",
@@ -136,9 +144,12 @@ def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabP
             return {
                 **show_request(context, parts.cards, parts.panel, view),
                 parts.prompt: view.prompt,
+                # The slider says how many cards show, so Generate asks for as many again. The other
+                # parameters keep the page's defaults (a promoted version's learned temperature).
+                parts.count: len(view.candidates),
                 parts.shown: shown_state(view),
                 parts.status: RESTORED_STATUS,
             }
 
-    outputs = [parts.prompt, parts.shown, parts.status, *rating_components(parts.cards, parts.panel)]
+    outputs = [parts.prompt, parts.count, parts.shown, parts.status, *rating_components(parts.cards, parts.panel)]
     app.load(restore, None, outputs, api_visibility="private", queue=False, show_progress="hidden")
