@@ -2,8 +2,8 @@
 
 For each preference, a scripted rater sees every request's 4 candidates side by side and scores
 them on one image feature relative to their mean (as the brightness rater does); retrain runs
-with the default settings and must promote; on 12 prompts never rated (4 seeds each, the same
-seeds before and after) the share of images above the base model's median for that feature
+with the default settings (judged answers on) and must promote; on 12 prompts never rated (4
+seeds each, the same seeds before and after) the share of images above the base model's median for that feature
 must rise by at least 15 points (from 50%), with the object still in the prompt's colour.
 
 The features were picked where the base model's candidates vary within a request (measured on
@@ -50,12 +50,12 @@ class Preference:
     feature: Callable[[object], float]
     point: float  # the feature difference worth one point of naturalness (~ the median within-request range)
     # Rated prompts: the gate needs enough held-out prompts for the effect's size. Saturation moves
-    # less per prompt: with 64 prompts the gate saw 11 wins of 15 (p = 0.06) and, rightly, kept
-    # the version as a candidate, saying ~28 held-out prompts would show it; 140 hold out ~28.
+    # less per prompt: with 64 prompts the likelihood margins alone saw 11 wins of 15 (p = 0.06),
+    # and it took 140 (34 held out) to promote; with the judged answers on, 64 suffice (15 of 15).
     feedback_prompts: int = 64
 
 
-PREFERENCES = {"more saturated": Preference(saturation, 0.04, feedback_prompts=140), "larger object": Preference(object_size, 0.03)}
+PREFERENCES = {"more saturated": Preference(saturation, 0.04), "larger object": Preference(object_size, 0.03)}
 
 
 def prompts(feedback: int = 64, heldout: int = 12) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -106,7 +106,7 @@ def draw(generator, version: str, adapter, heldout, out_dir, preference: Prefere
 
 @pytest.mark.parametrize("name", PREFERENCES)
 def test_the_image_loop_learns_a_preference_it_was_not_tuned_for(name, tmp_path, real_image_generator):
-    run_image_loop(name, PREFERENCES[name], tmp_path, real_image_generator, RetrainOptions(modality="image", eval_generation_prompts=0))
+    run_image_loop(name, PREFERENCES[name], tmp_path, real_image_generator, RetrainOptions(modality="image"))
 
 
 def run_image_loop(name: str, preference: Preference, tmp_path, real_image_generator, options: RetrainOptions) -> None:
