@@ -85,7 +85,8 @@ def build_app(context: AppContext) -> gr.Blocks:
         build_warmup_banner(app, context)
         viewer = wire_identity(app, context)
         page_login = PageLogin(app, context)  # one log-in per page, shown alike in Annotate and Insights
-        with gr.Tabs():
+        # Wrap: on a phone every tab stays in the bar (the default hides most in a "⋯" menu).
+        with gr.Tabs(overflow_behavior="wrap"):
             with gr.Tab("Text", id="text", elem_id="tab-text"):
                 text_parts = build_text_tab(context, guidelines, examples["text"], viewer)
             with gr.Tab("Image", id="image", elem_id="tab-image"):

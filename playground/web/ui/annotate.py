@@ -65,7 +65,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, page_login: 
     # 2. The work area: the item and its scores across the full width (four candidates sit in
     #    one row on a laptop, like the Text tab's cards), the guidelines below them.
     with gr.Column(visible=False, elem_id="annotate-work") as work:
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_classes="annotate-header"):
             who = gr.Markdown(elem_id="annotate-who")
             progress = gr.Markdown(elem_id="annotate-progress")
             logout = gr.Button("Log out", size="sm", elem_id="annotate-logout", scale=0)
@@ -73,7 +73,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, page_login: 
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="annotate-status")
                 prompt = gr.Textbox(label="Prompt", interactive=False, lines=1, max_lines=8, elem_id="annotate-prompt")
-            with gr.Column(scale=2, min_width=280):
+            with gr.Column(scale=2, min_width=280, elem_classes="keyboard-help"):
                 gr.Markdown(SHORTCUTS_HELP, elem_id="annotate-shortcuts")
         view = AnnotateView(guidelines)
         with gr.Row():

@@ -14,7 +14,7 @@ from feedback_db.assignments import ItemRatings
 from playground.core.errors import StaleRequestError
 from playground.core.settings import Settings
 from playground.services.annotation import Shown
-from playground.web.ui.candidates import MAX_CARDS, image_view, raw_text_toggle, score_radio, text_views
+from playground.web.ui.candidates import MAX_CARDS, card_heading, image_view, raw_text_toggle, score_radio, text_views
 from playground.web.ui.content import Guidelines
 from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
@@ -49,15 +49,20 @@ class AnnotateView:
         self.flags: list[gr.Checkbox] = []  # per card; saved with the item on Submit
         self.rendered: list[gr.Markdown] = []  # each card's text as sanitized Markdown
         raw_text_toggle("annotate")
-        with gr.Row(equal_height=False, elem_classes="cards", elem_id="annotate-cards"):
+        with gr.Row(equal_height=False, elem_classes=["cards", "rated-cards"], elem_id="annotate-cards"):
             for i in range(MAX_CARDS):
+                # Output and scores in two parts, like the Text tab's cards: the scores sit level.
                 with gr.Column(visible=False, min_width=240, elem_id=f"annotate-{i}-card", elem_classes="card") as column:
-                    rendered, text = text_views(i, f"annotate-{i}", raw_id=f"annotate-{i}-text", lines=6, min_height=100, copy=False)
-                    self.rendered.append(rendered)
-                    image = image_view(i, f"annotate-{i}-image", visible=False, format="webp")  # Gradio's default format
-                    naturalness = score_radio("naturalness", guidelines, f"annotate-{i}-naturalness", elem_classes="annotate-score")
-                    reliability = score_radio("reliability", guidelines, f"annotate-{i}-reliability", elem_classes="annotate-score")
-                    self.flags.append(gr.Checkbox(label="Flag as harmful (F)", elem_id=f"annotate-{i}-flag", elem_classes="annotate-flag"))
+                    with gr.Column(elem_classes="card-output"):
+                        card_heading(i, f"annotate-{i}")
+                        rendered, text = text_views(i, f"annotate-{i}", raw_id=f"annotate-{i}-text", lines=6, min_height=100, copy=False)
+                        self.rendered.append(rendered)
+                        image = image_view(i, f"annotate-{i}-image", visible=False, format="webp")  # Gradio's default format
+                    with gr.Column(elem_classes="card-rating"):
+                        naturalness = score_radio("naturalness", guidelines, f"annotate-{i}-naturalness", elem_classes="annotate-score")
+                        reliability = score_radio("reliability", guidelines, f"annotate-{i}-reliability", elem_classes="annotate-score")
+                        flag = gr.Checkbox(label="Flag as harmful (F)", elem_id=f"annotate-{i}-flag", elem_classes="annotate-flag")
+                        self.flags.append(flag)
                 self.cards.append((column, text, image, naturalness, reliability))
         with gr.Row():
             self.diversity = score_radio("diversity", guidelines, "annotate-diversity", elem_classes="annotate-score", scale=1)

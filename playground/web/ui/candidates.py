@@ -9,7 +9,7 @@ playground/web/ui/card_ratings.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import gradio as gr
 from gradio.blocks import Block, BlockContext
@@ -57,11 +57,17 @@ def text_views(index: int, prefix: str, *, raw_id: str, lines: int, min_height: 
     return rendered, raw
 
 
+def card_heading(index: int, prefix: str) -> gr.Markdown:
+    """The card's visible name: the one its best-pick choice gives it ("Candidate 1", ...)."""
+    return gr.Markdown(f"### Candidate {index + 1}", elem_id=f"{prefix}-heading", elem_classes="card-heading")
+
+
 def image_view(index: int, elem_id: str, *, visible: bool, format: Literal["png", "webp"]) -> gr.Image:  # noqa: A002 - Gradio's name
-    """Candidate `index`'s image. No "share" button: it needs Hugging Face Spaces and only says
-    so; download is the copy."""
+    """Candidate `index`'s image, named by the card's heading (no label of its own). No "share"
+    button: it needs Hugging Face Spaces and only says so; download is the copy."""
     return gr.Image(
-        label=f"Image {index + 1}",
+        label=f"Candidate {index + 1}",
+        show_label=False,
         interactive=False,
         height=256,
         visible=visible,
@@ -136,84 +142,110 @@ class SetPanel:
 
 
 def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
-    """One candidate: 1. the output (text, image, or either for history), 2. its facts and
-    Regenerate, 3. naturalness/reliability/thumbs/flag, the reason box and the comment."""
+    """One candidate: 1. its name, the output (text, image, or either for history), its facts and
+    Regenerate, 2. naturalness/reliability/thumbs/flag, the reason box and the comment.
+
+    The two parts are two columns ("card-output", "card-rating"): the cards of a row share the
+    height of their tallest output part (style.css), so their rating rows sit level."""
     prefix = f"{kind}-{index}"
     with gr.Column(visible=index < 2, min_width=260, elem_id=f"{prefix}-card", elem_classes="card") as column:
-        # 1. The output. A history card shows either a text or an image.
-        rendered = image = None
-        content: gr.Textbox | gr.Image
-        if kind in ("text", "history"):
-            rendered, content = text_views(index, prefix, raw_id=f"{prefix}-output", lines=8, min_height=120, copy=True)
-        if kind != "text":
-            image_id = f"{prefix}-{'image' if kind == 'history' else 'output'}"
-            image = image_view(index, image_id, visible=kind == "image", format="png")
-            content = content if kind == "history" else image
-        # 2. The facts line, and Regenerate (not in history: it has no generation inputs).
-        meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
-        regenerate = (
-            None
-            if kind == "history"
-            else gr.Button(
-                "↻ Regenerate",
-                size="sm",
-                variant="secondary",
-                interactive=False,
-                elem_id=f"{prefix}-regenerate",
-                elem_classes="regenerate",
-            )
+        with gr.Column(elem_classes="card-output"):
+            # 1. The name, and the output. A history card shows either a text or an image.
+            card_heading(index, prefix)
+            rendered = image = None
+            content: gr.Textbox | gr.Image
+            if kind in ("text", "history"):
+                rendered, content = text_views(index, prefix, raw_id=f"{prefix}-output", lines=8, min_height=120, copy=True)
+            if kind != "text":
+                image_id = f"{prefix}-{'image' if kind == 'history' else 'output'}"
+                image = image_view(index, image_id, visible=kind == "image", format="png")
+                content = content if kind == "history" else image
+            # The facts line, and Regenerate (not in history: it has no generation inputs).
+            meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+            regenerate = None if kind == "history" else regenerate_button(prefix)
+        with gr.Column(elem_classes="card-rating"):
+            ratings = rating_widgets(prefix, guidelines)
+    return CandidateCard(
+        column=column,
+        content=content,
+        rendered=rendered,
+        meta=meta,
+        naturalness=ratings.naturalness,
+        reliability=ratings.reliability,
+        thumbs=ratings.thumbs,
+        comment=ratings.comment,
+        flag=ratings.flag,
+        saved=ratings.saved,
+        why=ratings.why,
+        reasons=ratings.reasons,
+        reason_detail=ratings.reason_detail,
+        image=image,
+        regenerate=regenerate,
+    )
+
+
+def regenerate_button(prefix: str) -> gr.Button:
+    """Same prompt and parameters, new seeds (playground/web/ui/regenerate.py); off until generated."""
+    return gr.Button(
+        "↻ Regenerate",
+        size="sm",
+        variant="secondary",
+        interactive=False,
+        elem_id=f"{prefix}-regenerate",
+        elem_classes="regenerate",
+    )
+
+
+class RatingWidgets(NamedTuple):
+    naturalness: gr.Radio
+    reliability: gr.Radio
+    thumbs: gr.Radio
+    flag: gr.Checkbox
+    why: gr.Group
+    reasons: gr.CheckboxGroup
+    reason_detail: gr.Textbox
+    comment: gr.Textbox
+    saved: gr.Markdown
+
+
+def rating_widgets(prefix: str, guidelines: Guidelines) -> RatingWidgets:
+    """A card's rating part: naturalness, reliability, thumbs, flag, the reason box (its group,
+    chips and details), the comment and the saved line."""
+    # Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
+    naturalness = score_radio("naturalness", guidelines, f"{prefix}-naturalness", elem_classes="score", interactive=False)
+    reliability = score_radio("reliability", guidelines, f"{prefix}-reliability", elem_classes="score", interactive=False)
+    with gr.Row(elem_classes="card-actions"):
+        thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
+        flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
+    with gr.Group(visible=False, elem_id=f"{prefix}-why") as why:
+        reasons = gr.CheckboxGroup(
+            list(REASON_CHIPS),
+            label="Why? (thumbs-down or flag)",
+            elem_id=f"{prefix}-reasons",
         )
-        # 3. Rating widgets start non-interactive: there is nothing to rate until a candidate exists.
-        naturalness = score_radio("naturalness", guidelines, f"{prefix}-naturalness", elem_classes="score", interactive=False)
-        reliability = score_radio("reliability", guidelines, f"{prefix}-reliability", elem_classes="score", interactive=False)
-        with gr.Row(elem_classes="card-actions"):
-            thumbs = TypedRadio(THUMBS, label="Thumbs", elem_id=f"{prefix}-thumbs", scale=1, interactive=False)
-            flag = gr.Checkbox(label="Flag as harmful", elem_id=f"{prefix}-flag", scale=1, interactive=False)
-        with gr.Group(visible=False, elem_id=f"{prefix}-why") as why:
-            reasons = gr.CheckboxGroup(
-                list(REASON_CHIPS),
-                label="Why? (thumbs-down or flag)",
-                elem_id=f"{prefix}-reasons",
-            )
-            reason_detail = gr.Textbox(
-                label="Details",
-                placeholder="Optional; press Enter to save",
-                lines=1,
-                max_length=MAX_REASON_DETAIL_CHARS,
-                elem_id=f"{prefix}-reason-detail",
-            )
-        comment = gr.Textbox(
-            label="Comment",
+        reason_detail = gr.Textbox(
+            label="Details",
             placeholder="Optional; press Enter to save",
             lines=1,
-            max_length=5000,
-            elem_id=f"{prefix}-comment",
-            interactive=False,
+            max_length=MAX_REASON_DETAIL_CHARS,
+            elem_id=f"{prefix}-reason-detail",
         )
-        saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
-    return CandidateCard(
-        column,
-        content,
-        rendered,
-        meta,
-        naturalness,
-        reliability,
-        thumbs,
-        comment,
-        flag,
-        saved,
-        why,
-        reasons,
-        reason_detail,
-        image,
-        regenerate,
+    comment = gr.Textbox(
+        label="Comment",
+        placeholder="Optional; press Enter to save",
+        lines=1,
+        max_length=5000,
+        elem_id=f"{prefix}-comment",
+        interactive=False,
     )
+    saved = gr.Markdown(elem_id=f"{prefix}-saved", elem_classes="saved")
+    return RatingWidgets(naturalness, reliability, thumbs, flag, why, reasons, reason_detail, comment, saved)
 
 
 def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
     with gr.Group(visible=False, elem_id=f"{kind}-set") as group:
-        with gr.Row():
-            diversity = score_radio("diversity", guidelines, f"{kind}-diversity", scale=2)
+        with gr.Row(elem_classes="set-row"):
+            diversity = score_radio("diversity", guidelines, f"{kind}-diversity", elem_classes="score", scale=2)
             best = TypedRadio([], label="Best candidate", elem_id=f"{kind}-best", scale=1)
         saved = gr.Markdown(elem_id=f"{kind}-set-saved", elem_classes="saved")
     return SetPanel(group, diversity, best, saved)
@@ -222,7 +254,7 @@ def build_set_panel(kind: str, guidelines: Guidelines) -> SetPanel:
 def build_cards(kind: str, guidelines: Guidelines) -> tuple[list[CandidateCard], SetPanel]:
     """A tab's candidates: MAX_CARDS cards side by side in `<kind>-cards` (the row that
     `raw_text_toggle(kind)` switches), then the set panel."""
-    with gr.Row(equal_height=False, elem_classes="cards", elem_id=f"{kind}-cards"):
+    with gr.Row(equal_height=False, elem_classes=["cards", "rated-cards"], elem_id=f"{kind}-cards"):
         cards = [build_card(kind, i, guidelines) for i in range(MAX_CARDS)]
     return cards, build_set_panel(kind, guidelines)
 
