@@ -114,7 +114,7 @@ class CandidateCard:
     reasons: gr.CheckboxGroup
     reason_detail: gr.Textbox
     image: gr.Image | None = None  # history cards show either text or an image
-    regenerate: gr.Button | None = None  # same prompt and parameters, new seeds (playground/web/ui/regenerate.py)
+    regenerate: gr.Button | None = None  # this card only: a new seed, the same request (card_regenerate.py)
 
     def shown_parts(self) -> list[Component | BlockContext]:
         """What showing a request updates, in this order: the column, the output (raw text,
@@ -185,7 +185,8 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
 
 
 def regenerate_button(prefix: str) -> gr.Button:
-    """Same prompt and parameters, new seeds (playground/web/ui/regenerate.py); off until generated."""
+    """This card again, with a new seed in the same request (playground/web/ui/card_regenerate.py);
+    off until generated."""
     return gr.Button(
         "↻ Regenerate",
         size="sm",

@@ -49,7 +49,11 @@ def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
             )
 
     outputs = [summary, versions, pairwise, presets, ratings]
-    events: dict[str, Any] = dict(fn=load, inputs=modality, outputs=outputs, concurrency_id="insights", concurrency_limit=2)
+    # The loading overlay shows on the first table only: over the one-line summary it made a
+    # scrollable box that no key can reach while the boards load (axe: scrollable-region-focusable).
+    events: dict[str, Any] = dict(
+        fn=load, inputs=modality, outputs=outputs, show_progress_on=[versions], concurrency_id="insights", concurrency_limit=2
+    )
     refresh.click(**events, api_name="leaderboard")
     modality.change(**events, api_visibility="private")
     tab.select(**events, api_visibility="private")
