@@ -70,6 +70,12 @@ class MarkdownAnswers(FakeTextGenerator):
         yield TextProgress(texts=[HOSTILE] * params.n, done=True, outputs=outputs)
 
 
+FOOTER_CAUGHT_UP = """() => {
+    const rated = id => Number(((document.querySelector(id)?.innerText || '').match(/(\\d+) rated outputs?/) || [0, -1])[1]);
+    return rated('#status') >= rated('#insights-message') && rated('#insights-message') > 0;
+}"""
+
+
 @pytest.fixture(scope="module")
 def preset_arena_app(tmp_path_factory):
     """The app on fake models with no version but the base: its battles compare sampling presets."""
@@ -216,6 +222,8 @@ def test_your_ratings_counts_the_vote_and_insights_open_for_admins_only(browser,
     expect(page.locator("#insights-metrics")).to_contain_text("words")  # the metrics table, one row per version
     assert "admin-pass-1" not in page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
     page.evaluate("() => document.querySelectorAll('.toast-wrap').forEach(t => t.remove())")  # the refusal's toast
+    # The footer (all modalities, refreshed every few seconds) catches up with the text figures.
+    page.wait_for_function(FOOTER_CAUGHT_UP, timeout=30_000)
     screenshot(page, "insights-tab.png", full_page=True)
     page.close()
 
