@@ -43,3 +43,7 @@ class LeaseLostError(QueueError):
 
 class ArenaError(FeedbackDBError):
     """The arena refused an action (see the subclasses in feedback_db.arena)."""
+
+
+class RequestClosedError(FeedbackDBError):
+    """The request's generation already closed (finished, stopped or interrupted): its outputs are set."""

@@ -6,6 +6,9 @@ else's. Only playground requests are listed: an arena request would name the ver
 anonymous side before the vote, and bulk requests belong to no browser. Withheld candidates stay
 in the view with their `moderation` and flag, so the caller can show them as elsewhere.
 
+A request is listed from the moment its generation starts (status "running", no candidates yet)
+and keeps how it ended: finished, stopped or interrupted (feedback_db/open_requests.py).
+
 A request's candidates are its current outputs, one per card; outputs that a regenerated card
 replaced come in the view's `replaced`, with this rater's ratings (feedback_db/replacements.py).
 """
@@ -38,6 +41,7 @@ class HistoryEntry:
     candidates: int  # current ones: one per card
     rated: int  # current candidates this rater rated (any field)
     replaced: int = 0  # outputs that a regenerated card replaced
+    status: str = "finished"  # running | finished | stopped | interrupted (feedback_db/open_requests.py)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class RequestView:
     best_index: int | None  # None too when the best pick is an output since replaced
     replaced: list[CandidateView] = field(default_factory=list)  # oldest first
     best_output_id: int | None = None  # as stored, even when it names a replaced output
+    status: str = "finished"  # running | finished | stopped | interrupted (feedback_db/open_requests.py)
 
 
 def _own(session_id: str, modality: str | None = None) -> list[ColumnElement[bool]]:
@@ -125,7 +130,17 @@ def history_page(
         .scalar_subquery()
     )
     rows = session.execute(
-        select(Request.id, Request.modality, Request.prompt, Request.model_version, Request.created_at, candidates, rated, replaced)
+        select(
+            Request.id,
+            Request.modality,
+            Request.prompt,
+            Request.model_version,
+            Request.created_at,
+            candidates,
+            rated,
+            replaced,
+            Request.status,
+        )
         .where(*_own(session_id, modality))
         .order_by(Request.created_at.desc(), Request.id.desc())
         .limit(per_page)
@@ -174,6 +189,7 @@ def request_view(session: Session, *, request_id: int, session_id: str, rater_id
         best,
         replaced,
         best_output_id,
+        request.status,
     )
 
 

@@ -76,14 +76,23 @@ def record_request(
     user_id: int | None = None,
     session_id: str | None = None,
     source: str = "playground",
+    running: bool = False,
 ) -> Request:
     """Store a request and all of its outputs (flushed, so ids are set; not committed).
 
-    Control characters are stripped from the prompt, texts and parameters before the checks.
+    `running`: the generation is starting; the request has no outputs yet and is closed with them
+    by feedback_db.open_requests.close_request. Otherwise it is "finished", or "stopped" when the
+    user stopped its outputs. Control characters are stripped from the prompt, texts and
+    parameters before the checks.
     """
     prompt = clean_text(prompt) if isinstance(prompt, str) else prompt
     outputs = [cleaned_output(o) for o in outputs]
-    _check_request(modality, prompt, outputs)
+    check_request_fields(modality, prompt)
+    if running and outputs:
+        raise InvalidInputError("a running request has no outputs yet")
+    if not running:
+        check_outputs(outputs)
+    stopped = any(o.finish_reason == "cancelled" for o in outputs)
     request = Request(
         modality=modality,
         prompt=prompt,
@@ -92,6 +101,7 @@ def record_request(
         user_id=user_id,
         session_id=session_id,
         source=source,
+        status="running" if running else "stopped" if stopped else "finished",
     )
     request.outputs = [Output(**vars(o)) for o in outputs]
     session.add(request)
@@ -106,7 +116,8 @@ def cleaned_output(output: NewOutput) -> NewOutput:
     return NewOutput(**{**vars(output), "text": text, "moderation": reason})
 
 
-def _check_request(modality: str, prompt: str, outputs: list[NewOutput]) -> None:
+def check_request_fields(modality: str, prompt: str) -> None:
+    """A request's own checks, before it has outputs: a known modality and a usable prompt."""
     if modality not in MODALITIES:
         raise InvalidInputError(f"unknown modality {modality!r}; use one of {MODALITIES}")
     if not isinstance(prompt, str):
@@ -115,6 +126,10 @@ def _check_request(modality: str, prompt: str, outputs: list[NewOutput]) -> None
         raise InvalidInputError("the prompt is empty")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidInputError(f"the prompt is longer than {MAX_PROMPT_CHARS} characters")
+
+
+def check_outputs(outputs: list[NewOutput]) -> None:
+    """A request's outputs: at least one, unique indices, each with content and a known finish reason."""
     if not outputs:
         raise InvalidInputError("a request needs at least one output")
     if len({o.index for o in outputs}) != len(outputs):

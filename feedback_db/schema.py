@@ -32,6 +32,10 @@ ROLES = ("end_user", "annotator", "admin")
 RATING_SOURCES = ("end_user", "annotator")
 MODALITIES = ("text", "image")
 FINISH_REASONS = ("stop", "length", "cancelled", "error")
+# A request is stored when its generation starts ("running", no outputs yet) and closed with its
+# outputs: "finished", "stopped" (the user's Stop) or "interrupted" (the page went away, the
+# generator failed, or the server stopped before it finished).
+REQUEST_STATUSES = ("running", "finished", "stopped", "interrupted")
 VERSION_STATUSES = ("candidate", "active", "retired")
 RUN_STATUSES = ("running", "succeeded", "failed", "skipped")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped")
@@ -147,6 +151,7 @@ class Request(Base):
     __tablename__ = "requests"
     __table_args__ = (
         CheckConstraint(_one_of("modality", MODALITIES), name="modality"),
+        CheckConstraint(_one_of("status", REQUEST_STATUSES), name="status"),
         # A browser's history, newest first, and the restore on every page load
         # (tests/benchmarks/bench_history.py): one index serves the filter and the order.
         Index("ix_requests_session_created", "session_id", "created_at"),
@@ -160,6 +165,7 @@ class Request(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(CleanString(16), default="playground")  # playground | bulk
+    status: Mapped[str] = mapped_column(CleanString(12), default="finished", server_default="finished")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     outputs: Mapped[list[Output]] = relationship(back_populates="request", order_by="Output.index", cascade="all, delete-orphan")

@@ -263,6 +263,7 @@ class StreamingTextGenerator(ABC, Generic[JobT]):
 
 class ImageGenerator(Protocol):
     model_version: str
+    max_prompt_chars: int  # longer prompts are refused (InvalidParameterError)
 
     @property
     def is_loaded(self) -> bool: ...

@@ -53,6 +53,7 @@ class DiffusersImageGenerator:
         self.model = model
         self.device_name = device
         self.model_version = BASE_VERSION
+        self.max_prompt_chars = MAX_PROMPT_CHARS
         self._pipe: Any = None
         self._placement: DevicePlacement | None = None
         self._adapters: dict[str, Path] = {}  # version id -> adapter folder loaded into the denoiser
@@ -124,7 +125,7 @@ class DiffusersImageGenerator:
         """Generate `params.n` images in one batched call; image i uses seed + i."""
         # 1. Validate before touching the model.
         params = params.validate()
-        prompt = check_prompt(prompt, MAX_PROMPT_CHARS)
+        prompt = check_prompt(prompt, self.max_prompt_chars)
         base_seed = params.seed if params.seed is not None else random.randrange(2**32 - MAX_SEED_SPAN)
         seeds = [base_seed + i for i in range(params.n)]
         out_dir = Path(out_dir)

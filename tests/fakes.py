@@ -75,6 +75,8 @@ class FakeTextGenerator(FakeVersions):
 class FakeImageGenerator(FakeVersions):
     """Solid-colour PNGs, one per seed, reporting every step."""
 
+    max_prompt_chars = 2000
+
     def __init__(self, vocabulary=None):
         super().__init__()
         self._vocabulary = vocabulary
@@ -84,7 +86,7 @@ class FakeImageGenerator(FakeVersions):
 
     def generate(self, prompt, params: ImageParams, out_dir: Path, on_step=None, cancel=None):
         params.validate()
-        check_prompt(prompt, 2000)
+        check_prompt(prompt, self.max_prompt_chars)
         seed = params.seed if params.seed is not None else 11
         for step in range(1, params.steps + 1):
             if on_step:

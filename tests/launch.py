@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from playground.serving.context import AppContext
+from models.base import ImageGenerator, TextGenerator
+from playground.core.database import Database, open_database
+from playground.core.settings import Settings
+from playground.serving.context import AppContext, build_context
 from playground.web.app import build_app, start
 from tests.ports import free_port
 
@@ -35,3 +39,18 @@ def _launch(app, context: AppContext, attempts: int = 3) -> int:
             if "localhost is not accessible" not in str(error) or attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def app_on(
+    data_dir: Path, text_factory: Callable[[], TextGenerator], image_factory: Callable[[], ImageGenerator]
+) -> Iterator[tuple[str, Database]]:
+    """Serve the app on these generators (fakes, in browser tests) over a fresh data dir; yield
+    its URL and database."""
+    settings = Settings(data_dir=data_dir, device="cpu")
+    database = open_database(settings)
+    try:
+        with running_app(build_context(settings, database, text_factory=text_factory, image_factory=image_factory)) as url:
+            yield url, database
+    finally:
+        database.engine.dispose()

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
+from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
 from feedback_db.engine import make_engine
@@ -30,16 +31,36 @@ def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | L
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        # render_as_batch: SQLite cannot ALTER most things, so Alembic copies the table instead.
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            compare_type=True,
-            render_item=render_item,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        # render_as_batch: SQLite cannot ALTER most things, so Alembic copies the table instead:
+        # create a new one, copy the rows, drop the old one. With foreign keys on, that drop
+        # deletes every row that references the old table ON DELETE CASCADE (a copy of `outputs`
+        # took all ratings with it), so they are off while migrating (a PRAGMA that only works
+        # outside a transaction: on the driver's connection, before SQLAlchemy begins one) and
+        # the copied rows are checked before the commit.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _driver(connection).execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=True,
+                compare_type=True,
+                render_item=render_item,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"the migration left rows whose references are missing: {broken[:5]}")
+        finally:
+            if sqlite:  # the connection goes back to the pool: as every other, with foreign keys on
+                connection.rollback()  # (nothing left to roll back; the PRAGMA needs no open transaction)
+                _driver(connection).execute("PRAGMA foreign_keys=ON")
+
+
+def _driver(connection: Connection) -> Any:
+    """The sqlite3 connection under SQLAlchemy's (its statements bypass SQLAlchemy's BEGIN)."""
+    return connection.connection.driver_connection
 
 
 run_migrations_online()

@@ -1,31 +1,40 @@
 """Generation handlers: validate, stream from the served model version, then record the request.
 
 Plain functions over an AppContext (no Gradio here), so the UI, the bulk `generate` command and
-tests share them. Nothing is written until a generation has finished: a failure or a bad
-parameter leaves the database untouched. A stopped generation is recorded with finish reason
-"cancelled", since its partial outputs can still be rated.
+tests share them. A bad parameter or a refused prompt leaves the database untouched. A request
+that starts is stored at once, "running" (feedback_db/open_requests.py), so a reload during a
+generation loses nothing, and closed with its outputs when it ends: "finished"; "stopped" by the
+user (finish reason "cancelled": partial outputs can still be rated); or "interrupted" when the
+page went away (Gradio closes the stream) or the generator failed, with the text so far.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import queue
+import secrets
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from feedback_db.clean_text import clean_text
+from feedback_db.open_requests import close_request, discard_request
 from feedback_db.queries import NewOutput, record_request
 from feedback_db.replacements import replace_output
-from models.base import ImageGenerator, ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
+from models.base import ImageGenerator, ImageOutput, ImageParams, InvalidParameterError, TextOutput, TextParams, TextProgress, check_prompt
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, StaleRequestError
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer, viewer_in_transaction
 from playground.serving.context import AppContext, ServedVersion
+
+logger = logging.getLogger(__name__)
+P = TypeVar("P", TextParams, ImageParams)
 
 
 @dataclass
@@ -72,27 +81,40 @@ def stream_text(
     request. `replacing` names an output of the viewer's: the one candidate takes its card in
     its request instead of making a new request (playground/services/regeneration.py).
     """
-    # 1. Cheap validation before touching the model (the generator validates again).
-    params.validate()
+    # 1. Cheap validation before touching the model (the generator validates again). The seed
+    #    is drawn here when none is given, so text cut off by a reload still knows its seeds.
+    parameters = _parameters(context, "text", params)
+    params = with_seed(params.validate())
     prompt = screened_prompt(context, prompt)
-    # 2. Serve whatever version the database says is active (or the arena's pick).
+    cancel = cancel or threading.Event()
+    # 2. Serve whatever version the database says is active (or the arena's pick), and store the
+    #    request as running (a card's regeneration is stored when it ends, in its card's place).
     # 3. Stream; `stream` raises InvalidParameterError at once for bad prompts. Partial texts
     #    pass the (cheap) blocklist; finished ones every check.
     final: TextProgress | None = None
     with context.serving("text", version) as (generator, served):
+        stream = generator.stream(prompt, params, cancel)  # checks the prompt before anything is stored
+        started = _Started(time.monotonic(), _open(context, viewer, "text", prompt, parameters, served, source, client_key, replacing))
         interval_s = context.settings.stream_interval_ms / 1000
-        for progress in paced(generator.stream(prompt, params, cancel), interval_s):
-            if progress.done:
-                final = progress
-                break
-            yield TextUpdate(texts=[_shown(t, context.moderator.blocklisted(t)) for t in progress.texts])
-    if final is None:
-        raise IncompleteGenerationError("the text stream ended without a final update")
-    # 4. Record the request and its outputs (with any moderation) in one transaction.
+        texts_so_far: list[str] = []
+        try:
+            for progress in paced(stream, interval_s):
+                if progress.done:
+                    final = progress
+                    break
+                texts_so_far = progress.texts
+                yield TextUpdate(texts=[_shown(t, context.moderator.blocklisted(t)) for t in progress.texts])
+            if final is None:
+                raise IncompleteGenerationError("the text stream ended without a final update")
+        except BaseException as ended:
+            # 4a. Cut off (the page went away: GeneratorExit) or failed: stop the model, keep the text so far.
+            cancel.set()
+            _interrupt(context, started, lambda: _partial_text_rows(context, texts_so_far, params, started), ended)
+            raise
+    # 4. Record the outputs (with any moderation) and close the request, in one transaction.
     withheld = context.moderator.reasons([clean_text(o.text) for o in final.outputs])
     outputs = [_text_row(o, reason) for o, reason in zip(final.outputs, withheld, strict=True)]
-    parameters = _parameters(context, "text", params)
-    recorded = _record(context, viewer, "text", prompt, parameters, served, outputs, source, client_key, replacing)
+    recorded = _close(context, started, viewer, served, outputs, replacing)
     texts = [_shown(clean_text(o.text), reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     yield TextUpdate(texts=texts, outputs=final.outputs, recorded=recorded, withheld=withheld)
 
@@ -140,14 +162,24 @@ def stream_image(
 ) -> Iterator[ImageUpdate]:
     """Yield denoising progress (with previews where cheap); the last update carries the images.
     `replacing`: as for `stream_text`."""
+    # 1. Validate; 2. store the request as running (as for text); the images are all ready at once,
+    #    so one cut off before the end has none.
     params.validate()
     prompt = screened_prompt(context, prompt)
-    with context.serving("image", version) as (generator, served):
-        images = yield from _generate_images(context, generator, prompt, params, cancel)
-    # 3. Record the request with each image's path (relative to the data dir where possible).
-    outputs = [_image_row(context, o) for o in images]
     parameters = _parameters(context, "image", params)
-    recorded = _record(context, viewer, "image", prompt, parameters, served, outputs, source, client_key, replacing)
+    cancel = cancel or threading.Event()
+    with context.serving("image", version) as (generator, served):
+        check_prompt(prompt, generator.max_prompt_chars)  # before anything is stored
+        started = _Started(time.monotonic(), _open(context, viewer, "image", prompt, parameters, served, source, client_key, replacing))
+        try:
+            images = yield from _generate_images(context, generator, prompt, params, cancel)
+        except BaseException as ended:
+            cancel.set()
+            _interrupt(context, started, list, ended)
+            raise
+    # 3. Record each image's path (relative to the data dir where possible) and close the request.
+    outputs = [_image_row(context, o) for o in images]
+    recorded = _close(context, started, viewer, served, outputs, replacing)
     yield ImageUpdate(step=params.steps, total_steps=params.steps, outputs=images, recorded=recorded)
 
 
@@ -220,43 +252,115 @@ def _relative_to_data_dir(context: AppContext, path: Path) -> str:
     return str(resolved.relative_to(data_dir)) if resolved.is_relative_to(data_dir) else str(resolved)
 
 
-def _record(
+@dataclass(frozen=True)
+class _Opened:
+    """A request stored as running, and the viewer it was stored for."""
+
+    request_id: int
+    viewer: Viewer | None
+
+
+@dataclass(frozen=True)
+class _Started:
+    at: float  # time.monotonic() when the generation started
+    opened: _Opened | None  # None for a card's regeneration, stored only when it ends
+
+
+def with_seed(params: P) -> P:
+    """`params` with a seed: the backends' own rule (candidate i uses seed + i) then names every
+    candidate's seed before it is done."""
+    return params if params.seed is not None else dataclasses.replace(params, seed=secrets.randbelow(2**32))
+
+
+def _open(
     context: AppContext,
     viewer: Viewer | None,
     modality: str,
     prompt: str,
     parameters: dict[str, Any],
     served: ServedVersion,
-    outputs: list[NewOutput],
     source: str,
-    client_key: str | None = None,
-    replacing: int | None = None,
-) -> Recorded:
+    client_key: str | None,
+    replacing: int | None,
+) -> _Opened | None:
+    if replacing is not None:
+        return None
     with context.database.sessions.begin() as session:
         if viewer is None and client_key is not None:
             viewer = viewer_in_transaction(session, client_key)
-        if replacing is not None:
-            return _record_replacement(session, viewer, replacing, outputs, served)
         request = record_request(
             session,
+            outputs=[],
+            running=True,
             modality=modality,
             prompt=prompt.strip(),
             parameters=parameters,
             model_version=served.name,
-            outputs=outputs,
             user_id=viewer.user_id if viewer else None,
             session_id=viewer.browser_session if viewer else None,
             source=source,
         )
+        return _Opened(request.id, viewer)
+
+
+def _close(
+    context: AppContext, started: _Started, viewer: Viewer | None, served: ServedVersion, outputs: list[NewOutput], replacing: int | None
+) -> Recorded:
+    """Store the finished outputs: the running request's, or the one replacing a card's output."""
+    with context.database.sessions.begin() as session:
+        if started.opened is None:
+            return _record_replacement(session, viewer, replacing, outputs, served)
+        status = "stopped" if any(o.finish_reason == "cancelled" for o in outputs) else "finished"
+        request = close_request(session, request_id=started.opened.request_id, outputs=outputs, status=status)
         return Recorded(request.id, [o.id for o in request.outputs], served.name)
 
 
+def _interrupt(context: AppContext, started: _Started, rows: Callable[[], list[NewOutput]], ended: BaseException) -> None:
+    """Close a request cut off before its end as "interrupted", with `rows()` (the text so far);
+    one whose input the generator refused is deleted instead (bad input stores nothing).
+
+    On GeneratorExit Gradio is closing the stream from its event loop (the page went away), so the
+    write goes to a thread, not to the loop; otherwise it is done here, before the error goes on."""
+    if started.opened is None:
+        return
+    request_id = started.opened.request_id
+
+    def close() -> None:
+        try:
+            with context.database.sessions.begin() as session:
+                if isinstance(ended, InvalidParameterError):
+                    discard_request(session, request_id=request_id)
+                else:
+                    close_request(session, request_id=request_id, outputs=rows(), status="interrupted")
+        except Exception:  # the error that ended the generation is the one to report
+            logger.exception("could not close interrupted request %s", request_id)
+
+    if isinstance(ended, GeneratorExit):
+        threading.Thread(target=close, name="close-interrupted", daemon=True).start()
+    else:
+        close()
+
+
+def _partial_text_rows(context: AppContext, texts: list[str], params: TextParams, started: _Started) -> list[NewOutput]:
+    """Each candidate's text so far (those with any), as stopped outputs: the same moderation as
+    finished ones, and each candidate's seed by the backends' rule (seed + index)."""
+    cleaned = [clean_text(t) for t in texts]
+    withheld = context.moderator.reasons(cleaned)
+    latency_ms = (time.monotonic() - started.at) * 1000
+    seed = params.seed or 0
+    return [
+        NewOutput(index=i, seed=(seed + i) % 2**32, latency_ms=latency_ms, text=text, moderation=reason, finish_reason="cancelled")
+        for i, (text, reason) in enumerate(zip(cleaned, withheld, strict=True))
+        if text.strip()
+    ]
+
+
 def _record_replacement(
-    session: Session, viewer: Viewer | None, replacing: int, outputs: list[NewOutput], served: ServedVersion
+    session: Session, viewer: Viewer | None, replacing: int | None, outputs: list[NewOutput], served: ServedVersion
 ) -> Recorded:
     """The one new output in the place of `replacing`, in the viewer's own request (checked again
     here, in the write transaction: a second click may have replaced it meanwhile)."""
-    if viewer is None or len(outputs) != 1:
+    if viewer is None or replacing is None or len(outputs) != 1:
         raise StaleRequestError("there is no candidate of yours to regenerate here")
     new = replace_output(session, output_id=replacing, session_id=viewer.browser_session, output=outputs[0])
     return Recorded(new.request_id, [new.id], served.name)

@@ -1,8 +1,10 @@
 """Generation handlers on fake models: what gets recorded, and that failures record nothing."""
 
+import time
 from unittest.mock import patch
 
 import pytest
+from sqlalchemy import select
 
 from feedback_db.frames import outputs_frame
 from feedback_db.schema import Output, Request
@@ -49,11 +51,15 @@ def test_bad_text_input_raises_and_writes_nothing(context, viewer, database, pro
     assert count_rows(database) == (0, 0)
 
 
-def test_a_generation_failing_half_way_writes_nothing(context, viewer, database, fake_text):
+def test_a_generation_failing_half_way_is_stored_interrupted_with_its_text_so_far(context, viewer, database, fake_text):
     fake_text.fail_after_words = 2
     with pytest.raises(RuntimeError, match="model crashed"):
-        list(stream_text(context, viewer, "tell me more", TextParams(n=2)))
-    assert count_rows(database) == (0, 0)
+        list(stream_text(context, viewer, "tell me more", TextParams(n=2, seed=40)))
+    with database.read_sessions() as session:
+        request = session.scalars(select(Request)).one()
+        assert (request.prompt, request.status) == ("tell me more", "interrupted")
+        assert [(o.index, o.seed, o.finish_reason) for o in request.outputs] == [(0, 40, "cancelled"), (1, 41, "cancelled")]
+        assert all(o.text for o in request.outputs)
 
 
 def test_the_promoted_version_is_served_on_the_next_request(context, viewer, database, fake_text, tmp_path):
@@ -97,3 +103,27 @@ def test_partial_updates_are_paced_and_lose_no_text():
     # The first at once, then one per 50 ms, and the final whatever the time: its text is whole.
     assert [p.texts[0] for p in sent] == ["a", "aaaa", "aaaaaa", "aaaaaaa"] and sent[-1].done
     assert list(paced(stream, 0)) == stream  # 0: every update
+
+
+def test_a_stream_closed_mid_way_is_stored_interrupted_from_a_thread(context, viewer, database):
+    # Gradio closes the stream when the page goes away (a reload): the request, stored when it
+    # started, is closed "interrupted" with the text so far, off the closing thread.
+    updates = stream_text(context, viewer, "tell me about octopuses", TextParams(n=2, seed=5))
+    next(updates)  # the first words (paced: the fake's next ones come together with its last)
+    with database.read_sessions() as session:
+        assert session.scalars(select(Request.status)).all() == ["running"]
+    updates.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with database.read_sessions() as session:
+            request = session.scalars(select(Request)).one()
+            if request.status != "running":
+                break
+        time.sleep(0.05)
+    with database.read_sessions() as session:
+        request = session.scalars(select(Request)).one()
+        assert request.status == "interrupted"
+        assert [(o.seed, o.text, o.finish_reason) for o in request.outputs] == [
+            (5, "answer0", "cancelled"),
+            (6, "answer1", "cancelled"),
+        ]

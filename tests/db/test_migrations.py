@@ -75,3 +75,67 @@ def test_read_sessions_do_not_wait_for_a_writer(tmp_path):
         # The writer holds the write lock; a read-only session still reads the committed state.
         with make_read_session_factory(engine)() as reader:
             assert reader.execute(text("SELECT count(*) FROM users")).scalar() == 0
+
+
+def test_upgrading_a_database_with_feedback_keeps_every_row(settings):
+    """SQLite migrations copy tables (batch mode); with foreign keys on, dropping the old copy
+    of `outputs` deleted every rating (ON DELETE CASCADE). Rows stored at the first revision
+    must all be there at head."""
+    from sqlalchemy import text
+
+    # 1. Feedback stored at the first revision: a request, its output, a rating of it.
+    engine = make_engine(settings.resolved_database_url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO users (id, name, role, created_at) VALUES (1, 'rater', 'end_user', CURRENT_TIMESTAMP)",
+            "INSERT INTO requests (id, modality, prompt, parameters, model_version, source, created_at) "
+            "VALUES (2, 'text', 'hi', '{}', 'base', 'playground', CURRENT_TIMESTAMP)",
+            'INSERT INTO outputs (id, request_id, "index", text, seed, latency_ms, finish_reason) '
+            "VALUES (5, 2, 0, 'answer', 1, 1.0, 'stop')",
+            "INSERT INTO ratings (output_id, rater_id, source, naturalness, created_at, updated_at) "
+            "VALUES (5, 1, 'end_user', 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        ):
+            connection.execute(text(statement))
+    # 2. Every row is still there at head, and the foreign keys are on again for the app.
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        tables = ("users", "requests", "outputs", "ratings")
+        counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() for table in tables]
+        assert counts == [1, 1, 1, 1]
+        if engine.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_migration_0008_marks_old_requests_finished_or_stopped(settings):
+    from alembic import command
+    from sqlalchemy import text as sql
+
+    from feedback_db.engine import make_engine
+    from feedback_db.migrate import alembic_config, upgrade_to_head
+
+    # 1. Two requests stored before the column: one finished, one whose candidate was stopped.
+    engine = make_engine(settings.resolved_database_url)
+    command.upgrade(alembic_config(engine), "0007")
+    with engine.begin() as connection:
+        for request_id, reason in ((1, "stop"), (2, "cancelled")):
+            connection.execute(
+                sql(
+                    "INSERT INTO requests (id, modality, prompt, parameters, model_version, source, created_at) "
+                    "VALUES (:id, 'text', 'hi', '{}', 'base', 'playground', CURRENT_TIMESTAMP)"
+                ),
+                {"id": request_id},
+            )
+            connection.execute(
+                sql(
+                    'INSERT INTO outputs (request_id, "index", text, seed, latency_ms, finish_reason) '
+                    "VALUES (:id, 0, 'answer', 1, 1.0, :reason)"
+                ),
+                {"id": request_id, "reason": reason},
+            )
+    # 2. After the upgrade each says how it ended.
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sql("SELECT id, status FROM requests ORDER BY id")).all() == [(1, "finished"), (2, "stopped")]
+    engine.dispose()

@@ -11,12 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from feedback_db.schema import Output, Rating, Request
-from playground.core.database import open_database
-from playground.core.settings import Settings
-from playground.serving.context import build_context
 from tests.e2e.helpers import open_page, pick, set_number, wait_done, wait_saved
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
-from tests.launch import running_app
+from tests.launch import app_on
 
 pytestmark = [pytest.mark.e2e]
 PROMPT = "Name a fruit."
@@ -25,12 +22,8 @@ SCORES = ("2", "3", "4")  # card i's naturalness
 
 @pytest.fixture(scope="module")
 def fake_app(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("regenerate-card"), device="cpu")
-    database = open_database(settings)
-    context = build_context(settings, database, text_factory=FakeTextGenerator, image_factory=FakeImageGenerator)
-    with running_app(context) as url:
-        yield url, database
-    database.engine.dispose()
+    with app_on(tmp_path_factory.mktemp("regenerate-card"), FakeTextGenerator, FakeImageGenerator) as served:
+        yield served
 
 
 def seed_in(meta: str) -> int:

@@ -22,7 +22,7 @@ from playground.web.ui.restore import load_view, show_request, shown_state, show
 from playground.web.ui.session import viewer_of
 from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
-from playground.web.ui.wording import finish_words, literal_markdown, plural
+from playground.web.ui.wording import finish_words, literal_markdown, plural, request_status_words
 
 PER_PAGE = 10
 PROMPT_CHARS = 80
@@ -34,9 +34,10 @@ def entry_label(entry: HistoryEntry) -> str:
     prompt = " ".join(entry.prompt.split())
     prompt = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
     replaced = f" ({entry.replaced} replaced)" if entry.replaced else ""
+    ended = f" · {words}" if (words := request_status_words(entry.status)) else ""
     return (
         f"{entry.created_at:%Y-%m-%d %H:%M} UTC · {entry.modality} · {prompt} · "
-        f"{plural(entry.candidates, 'candidate')}{replaced}, {entry.rated} rated by you"
+        f"{plural(entry.candidates, 'candidate')}{replaced}, {entry.rated} rated by you{ended}"
     )
 
 
@@ -119,7 +120,10 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
                 detail: gr.Column(visible=True),
                 shown: shown_state(view),
                 prompt: view.prompt,
-                facts: f"{view.modality} · {view.created_at:%Y-%m-%d %H:%M} UTC · version `{view.model_version}`",
+                facts: " · ".join(
+                    [f"{view.modality}", f"{view.created_at:%Y-%m-%d %H:%M} UTC", f"version `{view.model_version}`"]
+                    + ([words] if (words := request_status_words(view.status)) else [])
+                ),
                 replaced: replaced_words(view),
             }
 

@@ -5,6 +5,7 @@ in the browser's storage, and the request's ids stay in server-side state.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from feedback_db.reasons import parse_reason
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import CandidateCard, SetPanel, rating_components
+from playground.web.ui.candidates import MAX_CARDS, CandidateCard, SetPanel, rating_components
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
 from playground.web.ui.state import ShownRequest
@@ -25,6 +26,39 @@ from playground.web.ui.waiting import first_token_words
 from playground.web.ui.wording import finish_words
 
 RESTORED_STATUS = "Your last request, restored · change any rating below; every click is saved."
+# A reload during a generation: Gradio closes the old page's stream and the request is closed
+# "interrupted" with its text so far, from a thread, a moment later; the restore waits that long.
+RUNNING_WAIT_S = 3.0
+RUNNING_POLL_S = 0.1
+
+
+def restored_status(view: RequestView) -> str:
+    """The status line over a restored request, saying how it ended."""
+    if view.status == "stopped":
+        return "Your last request (stopped by you), restored · change any rating below; every click is saved."
+    if view.status == "interrupted":
+        so_far = "its text so far is below; rate it, or" if view.candidates else "nothing had been generated yet;"
+        return f"Your last request was interrupted (the page was left before it finished) · {so_far} Generate to ask again."
+    if view.status == "running":
+        return "Your last request is still generating (or the server stopped before it finished) · reload in a moment to see it."
+    return RESTORED_STATUS
+
+
+def settled_view(context: AppContext, viewer: Viewer, request_id: int) -> RequestView:
+    """The request once it is no longer running, or as it is after RUNNING_WAIT_S."""
+    deadline = time.monotonic() + RUNNING_WAIT_S
+    view = load_view(context, viewer, request_id)
+    while view.status == "running" and time.monotonic() < deadline:
+        time.sleep(RUNNING_POLL_S)
+        view = load_view(context, viewer, request_id)
+    return view
+
+
+def card_count(view: RequestView) -> int:
+    """How many candidates the request asked for (the slider's value), at least the cards shown."""
+    asked = view.parameters.get("n")
+    asked = asked if isinstance(asked, int) and not isinstance(asked, bool) and 1 <= asked <= MAX_CARDS else 1
+    return max(asked if view.status in ("interrupted", "running") else 1, len(view.candidates), 1)
 
 
 @dataclass
@@ -140,15 +174,16 @@ def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabP
                 request_id = last_request_id(session, session_id=viewer.browser_session, modality=modality)
             if request_id is None:
                 return nothing
-            view = load_view(context, viewer, request_id)
+            view = settled_view(context, viewer, request_id)
             return {
                 **show_request(context, parts.cards, parts.panel, view),
                 parts.prompt: view.prompt,
-                # The slider says how many cards show, so Generate asks for as many again. The other
-                # parameters keep the page's defaults (a promoted version's learned temperature).
-                parts.count: len(view.candidates),
+                # The slider says how many cards show (as many as an interrupted request asked for),
+                # so Generate asks for as many again. The other parameters keep the page's defaults
+                # (a promoted version's learned temperature).
+                parts.count: card_count(view),
                 parts.shown: shown_state(view),
-                parts.status: RESTORED_STATUS,
+                parts.status: restored_status(view),
             }
 
     outputs = [parts.prompt, parts.count, parts.shown, parts.status, *rating_components(parts.cards, parts.panel)]

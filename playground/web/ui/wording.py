@@ -19,6 +19,19 @@ def finish_words(reason: str) -> str:
     return FINISH_WORDS.get(reason, reason)
 
 
+# How a request ended (feedback_db/open_requests.py); a finished one needs no word.
+REQUEST_STATUS_WORDS = {
+    "running": "not finished (still generating, or the server stopped)",
+    "stopped": "stopped by you",
+    "interrupted": "interrupted (the page was left before it finished)",
+}
+
+
+def request_status_words(status: str) -> str:
+    """`stopped by you`, ..., or "" for a finished request."""
+    return REQUEST_STATUS_WORDS.get(status, "")
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 request`, `2 requests`, `0 requests`."""
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
