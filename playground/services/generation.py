@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from feedback_db.clean_text import clean_text
 from feedback_db.queries import NewOutput, record_request
 from feedback_db.replacements import replace_output
-from models.base import ImageGenerator, ImageOutput, ImageParams, TextOutput, TextParams, TextProgress
+from models.base import ImageGenerator, ImageOutput, ImageParams, PartialAnswer, TextOutput, TextParams, TextProgress
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, StaleRequestError
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer, viewer_in_transaction
@@ -64,6 +64,7 @@ def stream_text(
     version: str | None = None,
     client_key: str | None = None,
     replacing: int | None = None,
+    continuing: PartialAnswer | None = None,
 ) -> Iterator[TextUpdate]:
     """Yield every candidate's text as it grows; the last update carries the recorded ids.
 
@@ -71,6 +72,8 @@ def stream_text(
     active one. `client_key` names a browser with no identity row yet: it is created with the
     request. `replacing` names an output of the viewer's: the one candidate takes its card in
     its request instead of making a new request (playground/services/regeneration.py).
+    `continuing`: the model goes on with that answer; the texts are the whole answer
+    (playground/services/continuation.py).
     """
     # 1. Cheap validation before touching the model (the generator validates again).
     params.validate()
@@ -81,7 +84,7 @@ def stream_text(
     final: TextProgress | None = None
     with context.serving("text", version) as (generator, served):
         interval_s = context.settings.stream_interval_ms / 1000
-        for progress in paced(generator.stream(prompt, params, cancel), interval_s):
+        for progress in paced(generator.stream(prompt, params, cancel, continuing=continuing), interval_s):
             if progress.done:
                 final = progress
                 break
