@@ -11,7 +11,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar, get_args
 
@@ -152,6 +152,45 @@ class TextProgress:
     outputs: list[TextOutput] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PartialAnswer:
+    """An answer to go on with (one cut at the length limit): the model continues `text` as its
+    own words rather than starting a new answer.
+
+    The stream then reports the whole answer, as if generated in one go: every text starts with
+    `stem`, and the finished output's tokens and latency add this answer's figures to the new
+    ones' (so tok/s stays the answer's speed, and a short continuation of a long answer is not
+    counted as a short answer). Its seed and time to first token are the new generation's.
+    """
+
+    text: str
+    tokens: int = 0
+    latency_ms: float = 0.0
+
+    @property
+    def stem(self) -> str:
+        """The text the model continues: trailing whitespace dropped, since chat templates trim it
+        and a byte-level tokenizer folds a space into the next word's token (" word")."""
+        return self.text.rstrip()
+
+
+def continued(stream: Iterator[TextProgress], partial: PartialAnswer) -> Iterator[TextProgress]:
+    """A continuation's stream (texts of the new words only) as the whole answer's stream."""
+    stem = partial.stem
+    try:
+        for progress in stream:
+            outputs = [
+                replace(o, text=stem + o.text, tokens=partial.tokens + o.tokens, latency_ms=partial.latency_ms + o.latency_ms)
+                for o in progress.outputs
+            ]
+            yield TextProgress(texts=[stem + t for t in progress.texts], done=progress.done, outputs=outputs)
+    finally:
+        # A reader that stops early closes this stream: close the backend's too, so it stops the model.
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
 def final_outputs(stream: Iterator[TextProgress]) -> list[TextOutput]:
     """Read a text stream to its end and return the finished candidates (`generate` for backends
     that stream)."""
@@ -224,7 +263,10 @@ class TextGenerator(Protocol):
 
     def load(self) -> None: ...  # load the weights now (otherwise the first request does)
 
-    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]: ...
+    # `continuing`: go on with that answer instead of starting one (PartialAnswer).
+    def stream(
+        self, prompt: str, params: TextParams, cancel: threading.Event | None = None, continuing: PartialAnswer | None = None
+    ) -> Iterator[TextProgress]: ...
 
     def generate(self, prompt: str, params: TextParams) -> list[TextOutput]: ...
 
@@ -240,25 +282,31 @@ class StreamingTextGenerator(ABC, Generic[JobT]):
     """The skeleton both text backends share (`models.text_hf`, `models.text_engine`): check a
     request at once into a job, then stream that job lazily; `generate` reads the stream to its end."""
 
-    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None) -> Iterator[TextProgress]:
+    def stream(
+        self, prompt: str, params: TextParams, cancel: threading.Event | None = None, continuing: PartialAnswer | None = None
+    ) -> Iterator[TextProgress]:
         """Validate now, then stream every candidate's text; the last item has `done` and outputs.
+        `continuing`: every candidate goes on with that answer (PartialAnswer).
 
         Raises InvalidParameterError at once (not on first iteration) for bad input, before any
         model runs or network call is made; the backend's own failures raise while iterating.
         """
-        job = self._prepare(prompt, params, cancel)
-        return self._run_streaming(job)
+        job = self._prepare(prompt, params, cancel, continuing.stem if continuing is not None else "")
+        stream = self._run_streaming(job)
+        return continued(stream, continuing) if continuing is not None else stream
 
     def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
         return final_outputs(self.stream(prompt, params))
 
     @abstractmethod
-    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> JobT:
-        """The checked request as a job; raises InvalidParameterError for bad input."""
+    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None, answer_prefix: str) -> JobT:
+        """The checked request as a job; raises InvalidParameterError for bad input. A non-empty
+        `answer_prefix` is the start of the model's answer, which the job continues."""
 
     @abstractmethod
     def _run_streaming(self, job: JobT) -> Iterator[TextProgress]:
-        """Run the job, yielding progress; the last item has `done` and the outputs."""
+        """Run the job, yielding progress; the last item has `done` and the outputs. Texts, tokens
+        and timings are the new words' only (`stream` adds an answer prefix's)."""
 
 
 class ImageGenerator(Protocol):

@@ -141,7 +141,7 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
     # `stream` and `generate` come from StreamingTextGenerator: `_prepare` checks before any network
     # call, `_run_streaming` runs (engine failures raise EngineError while iterating).
 
-    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> _Job:
+    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None, answer_prefix: str = "") -> _Job:
         # 1. Cheap checks first, before any network call.
         params = params.validate()
         prompt = check_prompt(prompt, self.max_prompt_chars)
@@ -159,6 +159,9 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
             "temperature": params.temperature,
             "top_p": params.top_p,
         }
+        if answer_prefix:  # the answer's start as an open assistant turn (vLLM's chat template options)
+            body["messages"].append({"role": "assistant", "content": answer_prefix})
+            body |= {"continue_final_message": True, "add_generation_prompt": False}
         if params.stop:
             body["stop"] = list(params.stop)
         if params.repetition_penalty != 1.0:  # not in the OpenAI schema; vLLM, SGLang, TGI read it

@@ -155,18 +155,22 @@ class HFTextGenerator(StreamingTextGenerator[_Job]):
 
     # -- prompts -------------------------------------------------------------------------------
 
-    def format_prompt(self, prompt: str) -> str:
-        """The prompt as the model sees it: in its chat template as one user turn, if it has one."""
+    def format_prompt(self, prompt: str, answer_prefix: str = "") -> str:
+        """The prompt as the model sees it: in its chat template as one user turn, if it has one.
+        A non-empty `answer_prefix` is the start of the assistant's turn, left open to continue."""
         tokenizer = self.tokenizer
         if not getattr(tokenizer, "chat_template", None):
-            return prompt
+            return prompt + answer_prefix
         messages = [{"role": "user", "content": prompt}]
-        return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
+        if not answer_prefix:
+            return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
+        messages.append({"role": "assistant", "content": answer_prefix})
+        return str(tokenizer.apply_chat_template(messages, continue_final_message=True, tokenize=False))
 
-    def encode_prompt(self, prompt: str) -> torch.Tensor:
+    def encode_prompt(self, prompt: str, answer_prefix: str = "") -> torch.Tensor:
         """Token ids (1, length) of the formatted prompt, on the model's device."""
         # The template already holds the special tokens, so none are added here.
-        ids = self.tokenizer(self.format_prompt(prompt), add_special_tokens=False, return_tensors="pt")
+        ids = self.tokenizer(self.format_prompt(prompt, answer_prefix), add_special_tokens=False, return_tensors="pt")
         input_ids: torch.Tensor = ids["input_ids"]
         return input_ids.to(self.placement.device)
 
@@ -175,16 +179,17 @@ class HFTextGenerator(StreamingTextGenerator[_Job]):
     # `stream` and `generate` come from StreamingTextGenerator: `_prepare` checks before the model
     # runs, `_run_streaming` runs it in a worker thread.
 
-    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None) -> _Job:
+    def _prepare(self, prompt: str, params: TextParams, cancel: threading.Event | None, answer_prefix: str = "") -> _Job:
         # 1. Cheap checks first, before any model is loaded.
         params = params.validate()
         prompt = check_prompt(prompt, self.max_prompt_chars)
-        # 2. The prompt and the completion must fit in the model's context together.
-        input_ids = self.encode_prompt(prompt)
+        # 2. The prompt (with any answer to continue) and the completion must fit in the model's context.
+        input_ids = self.encode_prompt(prompt, answer_prefix)
         prompt_tokens = input_ids.shape[1]
         if prompt_tokens + params.max_new_tokens > self.context_length:
+            what = "the prompt and the answer so far are" if answer_prefix else "the prompt is"
             raise InvalidParameterError(
-                f"the prompt is {prompt_tokens} tokens and max_new_tokens is {params.max_new_tokens}; "
+                f"{what} {prompt_tokens} tokens and max_new_tokens is {params.max_new_tokens}; "
                 f"together they exceed the model's context of {self.context_length} tokens"
             )
         # 3. A request without a seed gets one, so its outputs can be reproduced later.

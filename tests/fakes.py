@@ -11,10 +11,12 @@ from PIL import Image
 from models.base import (
     ImageOutput,
     ImageParams,
+    PartialAnswer,
     TextOutput,
     TextParams,
     TextProgress,
     check_prompt,
+    continued,
 )
 
 
@@ -41,7 +43,9 @@ class FakeVersions:
 
 
 class FakeTextGenerator(FakeVersions):
-    """Streams "answer i to <prompt>" word by word; can be told to fail half-way."""
+    """Streams "answer i to <prompt>" word by word, cut at max_new_tokens words (finish reason
+    "length"); a continuation (`continuing`) goes on with " more i about <prompt>". Can be told
+    to fail half-way."""
 
     def __init__(self, fail_after_words: int | None = None):
         super().__init__()
@@ -52,21 +56,28 @@ class FakeTextGenerator(FakeVersions):
         self.versions.append((version_id, adapter_path))
         super().use_version(version_id, adapter_path)
 
-    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None):
+    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None, continuing: PartialAnswer | None = None):
         params.validate()
         prompt = check_prompt(prompt, 8000)
         seed = params.seed if params.seed is not None else 7
-        words = [[f"answer{i}", "to", *prompt.split()] for i in range(params.n)]
+        first = ("more{}", "about") if continuing is not None else ("answer{}", "to")
+        answers = [[first[0].format(i), first[1], *prompt.split()] for i in range(params.n)]
+        words = [w[: params.max_new_tokens] for w in answers]
+        reasons = ["length" if len(w) > params.max_new_tokens else "stop" for w in answers]
+        lead = " " if continuing is not None else ""  # a continuation's first word has its space
 
         def run():
             for step in range(1, max(len(w) for w in words) + 1):
                 if self.fail_after_words is not None and step > self.fail_after_words:
                     raise RuntimeError("model crashed")
-                yield TextProgress(texts=[" ".join(w[:step]) for w in words])
-            outputs = [TextOutput(i, " ".join(w), seed + i, len(w), "stop", 5.0, 50.0) for i, w in enumerate(words)]
+                yield TextProgress(texts=[lead + " ".join(w[:step]) for w in words])
+            outputs = [
+                TextOutput(i, lead + " ".join(w), seed + i, len(w), r, 5.0, 50.0)
+                for i, (w, r) in enumerate(zip(words, reasons, strict=True))
+            ]
             yield TextProgress(texts=[o.text for o in outputs], done=True, outputs=outputs)
 
-        return run()
+        return run() if continuing is None else continued(run(), continuing)
 
     def generate(self, prompt: str, params: TextParams) -> list[TextOutput]:
         return list(self.stream(prompt, params))[-1].outputs

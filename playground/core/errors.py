@@ -13,6 +13,10 @@ class StaleRequestError(PlaygroundError):
     """The action refers to candidates that are no longer on screen (e.g. nothing generated yet)."""
 
 
+class NotContinuableError(PlaygroundError):
+    """Only an answer cut at the length limit can be continued (playground/services/continuation.py)."""
+
+
 class GenerationRunningError(PlaygroundError):
     """The client's generation is still running: an action that changes its cards must wait."""
 

@@ -27,7 +27,17 @@ from feedback_db.clean_text import clean_text
 from feedback_db.open_requests import close_request, discard_request
 from feedback_db.queries import NewOutput, record_request
 from feedback_db.replacements import replace_output
-from models.base import ImageGenerator, ImageOutput, ImageParams, InvalidParameterError, TextOutput, TextParams, TextProgress, check_prompt
+from models.base import (
+    ImageGenerator,
+    ImageOutput,
+    ImageParams,
+    InvalidParameterError,
+    PartialAnswer,
+    TextOutput,
+    TextParams,
+    TextProgress,
+    check_prompt,
+)
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, StaleRequestError
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer, viewer_in_transaction
@@ -73,6 +83,7 @@ def stream_text(
     version: str | None = None,
     client_key: str | None = None,
     replacing: int | None = None,
+    continuing: PartialAnswer | None = None,
 ) -> Iterator[TextUpdate]:
     """Yield every candidate's text as it grows; the last update carries the recorded ids.
 
@@ -80,6 +91,8 @@ def stream_text(
     active one. `client_key` names a browser with no identity row yet: it is created with the
     request. `replacing` names an output of the viewer's: the one candidate takes its card in
     its request instead of making a new request (playground/services/regeneration.py).
+    `continuing`: the model goes on with that answer; the texts are the whole answer
+    (playground/services/continuation.py).
     """
     # 1. Cheap validation before touching the model (the generator validates again). The seed
     #    is drawn here when none is given, so text cut off by a reload still knows its seeds.
@@ -93,7 +106,7 @@ def stream_text(
     #    pass the (cheap) blocklist; finished ones every check.
     final: TextProgress | None = None
     with context.serving("text", version) as (generator, served):
-        stream = generator.stream(prompt, params, cancel)  # checks the prompt before anything is stored
+        stream = generator.stream(prompt, params, cancel, continuing=continuing)  # checks the prompt before anything is stored
         started = _Started(time.monotonic(), _open(context, viewer, "text", prompt, parameters, served, source, client_key, replacing))
         interval_s = context.settings.stream_interval_ms / 1000
         texts_so_far: list[str] = []

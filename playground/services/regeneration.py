@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from feedback_db.errors import InvalidInputError
 from feedback_db.replacements import replaceable_output
+from feedback_db.schema import Output
 from models.base import ImageParams, Modality, TextParams, check_modality
 from playground.services.generation import ImageUpdate, TextUpdate, stream_image, stream_text
 from playground.services.identity import Viewer
@@ -44,11 +45,15 @@ def card_target(context: AppContext, viewer: Viewer, output_id: int) -> CardTarg
     """The viewer's current output `output_id` and its request; UnknownIdError if it is not the
     viewer's, OutputReplacedError if it was already regenerated."""
     with context.database.read_sessions() as session:
-        output = replaceable_output(session, output_id=output_id, session_id=viewer.browser_session)
-        request = output.request
-        seeds = frozenset(o.seed for o in request.outputs)
-        parameters = dict(request.parameters or {})
-        return CardTarget(output.id, check_modality(request.modality), request.prompt, parameters, request.model_version, seeds)
+        return card_target_of(replaceable_output(session, output_id=output_id, session_id=viewer.browser_session))
+
+
+def card_target_of(output: Output) -> CardTarget:
+    """What regenerating `output` asks with (read inside the caller's session)."""
+    request = output.request
+    seeds = frozenset(o.seed for o in request.outputs)
+    parameters = dict(request.parameters or {})
+    return CardTarget(output.id, check_modality(request.modality), request.prompt, parameters, request.model_version, seeds)
 
 
 def fresh_seed(taken: Collection[int]) -> int:
@@ -58,22 +63,22 @@ def fresh_seed(taken: Collection[int]) -> int:
     return seed
 
 
-def text_params_for(target: CardTarget) -> TextParams:
-    """The request's text parameters for one candidate with a fresh seed."""
-    return _params_for(TextParams, target)
+def text_params_for(target: CardTarget, seed: int | None = None) -> TextParams:
+    """The request's text parameters for one candidate with `seed` (None: a fresh one)."""
+    return _params_for(TextParams, target, seed)
 
 
 def image_params_for(target: CardTarget) -> ImageParams:
     """The request's image parameters for one image with a fresh seed."""
-    return _params_for(ImageParams, target)
+    return _params_for(ImageParams, target, None)
 
 
-def _params_for(kind: type[P], target: CardTarget) -> P:
+def _params_for(kind: type[P], target: CardTarget, seed: int | None) -> P:
     names = {f.name for f in dataclasses.fields(kind)} - {"n", "seed"}
     stored = {name: target.parameters[name] for name in names if name in target.parameters}
     if "stop" in stored:
         stored["stop"] = tuple(stored["stop"] or ())
-    return kind(**stored, n=1, seed=fresh_seed(target.seeds)).validate()
+    return kind(**stored, n=1, seed=fresh_seed(target.seeds) if seed is None else seed).validate()
 
 
 def stream_text_card(context: AppContext, viewer: Viewer, output_id: int, cancel: threading.Event | None = None) -> Iterator[TextUpdate]:

@@ -26,8 +26,8 @@ class HeldTextGenerator(FakeTextGenerator):
         self.hold = False
         self.started, self.release = threading.Event(), threading.Event()
 
-    def stream(self, prompt, params, cancel=None):
-        inner = super().stream(prompt, params, cancel)
+    def stream(self, prompt, params, cancel=None, continuing=None):
+        inner = super().stream(prompt, params, cancel, continuing)
         if not self.hold:
             return inner
 

@@ -47,7 +47,7 @@ class PacedTextGenerator(FakeVersions):
         self.tokens, self.interval = tokens, 1.0 / rate
         self.is_loaded = True  # no model to load
 
-    def stream(self, prompt: str, params, cancel=None):
+    def stream(self, prompt: str, params, cancel=None, continuing=None):
         from models.base import TextOutput, TextProgress
 
         def run():

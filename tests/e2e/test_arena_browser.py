@@ -64,7 +64,7 @@ def write_random_lora(model_config, folder, rank: int = 4) -> None:
 class MarkdownAnswers(FakeTextGenerator):
     """Answers every prompt with HOSTILE, in two streamed steps."""
 
-    def stream(self, prompt, params, cancel=None):
+    def stream(self, prompt, params, cancel=None, continuing=None):
         outputs = [TextOutput(i, HOSTILE, (params.seed or 0) + i, 20, "stop", 5.0, 50.0) for i in range(params.n)]
         yield TextProgress(texts=[HOSTILE[:20]] * params.n)
         yield TextProgress(texts=[HOSTILE] * params.n, done=True, outputs=outputs)

@@ -31,8 +31,8 @@ class GatedText(FakeTextGenerator):
         self.gate.set()
         self.waiting = threading.Event()  # a run is held at the gate
 
-    def stream(self, prompt, params, cancel=None):
-        inner = super().stream(prompt, params, cancel)
+    def stream(self, prompt, params, cancel=None, continuing=None):
+        inner = super().stream(prompt, params, cancel, continuing)
 
         def gated():
             if not self.gate.is_set():

@@ -87,9 +87,10 @@ class FakeEngine:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 words, reason = _completion(body)
+                continuing = bool(body.get("continue_final_message"))  # the answer's next word has its space
                 try:
                     for k, word in enumerate(words):
-                        self._event({"choices": [{"index": 0, "delta": {"content": (" " if k else "") + word}}]})
+                        self._event({"choices": [{"index": 0, "delta": {"content": (" " if k or continuing else "") + word}}]})
                         time.sleep(engine.delay_s)
                     finish = None if engine.drop_finish_reason else reason
                     self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from models.base import InvalidParameterError, ModelLoadError, TextParams, UnknownVersionError
+from models.base import InvalidParameterError, ModelLoadError, PartialAnswer, TextParams, UnknownVersionError
 from models.registry import load_text_generator
 from models.text_engine import (
     EngineResponseError,
@@ -100,6 +100,18 @@ def test_candidates_stream_with_seeds_s_plus_i_and_the_request_body(generator, e
     # Candidate 1 alone, with n=1 and seed 11, is the same text.
     alone = generator.generate("Hello", TextParams(n=1, seed=11, max_new_tokens=5, temperature=0.8, top_p=0.95, repetition_penalty=1.2))
     assert alone[0].text == outputs[1].text
+
+
+def test_a_continuation_asks_to_continue_the_open_answer_and_reports_the_whole_answer(generator, engine):
+    partial = PartialAnswer("The start of it ", tokens=4, latency_ms=100.0)
+    updates = list(generator.stream("Hello", TextParams(seed=3, max_new_tokens=5), continuing=partial))
+    body = engine.chats()[0]
+    assert body["messages"] == [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "The start of it"}]
+    assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+    [output] = updates[-1].outputs
+    assert all(u.texts[0].startswith("The start of it") for u in updates)
+    assert output.text == "The start of it " + " ".join(reply_words(3)[:5])
+    assert (output.tokens, output.seed, output.finish_reason) == (9, 3, "length") and output.latency_ms > 100.0
 
 
 def test_a_request_without_a_seed_gets_one_and_reports_it(generator):

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from feedback_db.versions import create_version, promote_version
-from models.base import TextParams
+from models.base import PartialAnswer, TextParams
 from models.text_engine import EngineTextGenerator
 from playground.core.database import open_database
 from playground.core.settings import Settings
@@ -54,6 +54,17 @@ def test_a_seed_reproduces_its_texts_and_candidate_i_alone(engine):
     assert [o.text for o in engine.generate(PROMPT, replace(params, seed=500))] != first
     (alone,) = engine.generate(PROMPT, replace(params, n=1, seed=6))
     assert alone.text == first[1]
+
+
+def test_a_cut_answer_continued_goes_on_where_it_stopped(engine):
+    """vLLM's continue_final_message: greedy 8 tokens, continued for 8 more, is the greedy 16."""
+    greedy = TextParams(temperature=0.0, max_new_tokens=8)
+    [cut] = engine.generate(PROMPT, greedy)
+    assert cut.finish_reason == "length", cut.text
+    partial = PartialAnswer(cut.text, cut.tokens, cut.latency_ms)
+    [whole] = list(engine.stream(PROMPT, greedy, continuing=partial))[-1].outputs
+    [longer] = engine.generate(PROMPT, replace(greedy, max_new_tokens=16))
+    assert whole.text.startswith(cut.text) and whole.text == longer.text and whole.tokens == 16, (cut.text, whole.text, longer.text)
 
 
 def test_a_stop_string_ends_the_text_before_it(engine):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import models.embedded_text as embedded_text
-from models.base import InvalidParameterError, ModelLoadError, TextParams
+from models.base import InvalidParameterError, ModelLoadError, PartialAnswer, TextParams
 from models.text_hf import HFTextGenerator
 from tests.models_text.conftest import save_random_lora
 
@@ -32,6 +32,20 @@ def test_the_default_length_lets_a_list_answer_finish(embedded_generator: HFText
     [output] = embedded_generator.generate("Give three tips for a good night's sleep.", TextParams(seed=1))
     assert output.finish_reason == "stop", (output.tokens, output.text[-80:])
     assert output.tokens > 128, output.tokens
+
+
+def test_a_cut_answer_continued_goes_on_where_it_stopped(embedded_generator: HFTextGenerator) -> None:
+    """Greedy, 8 tokens cut then continued for 8 more, is the greedy 16-token answer: the model
+    goes on from its own words (it does not start a new answer)."""
+    prompt = "Describe the sea in two sentences."
+    [cut] = embedded_generator.generate(prompt, replace(GREEDY, max_new_tokens=8))
+    assert cut.finish_reason == "length", cut.text
+    partial = PartialAnswer(cut.text, cut.tokens, cut.latency_ms)
+    updates = list(embedded_generator.stream(prompt, replace(GREEDY, max_new_tokens=8), continuing=partial))
+    [whole] = updates[-1].outputs
+    [longer] = embedded_generator.generate(prompt, replace(GREEDY, max_new_tokens=16))
+    assert all(u.texts[0].startswith(cut.text) for u in updates) and len(whole.text) > len(cut.text)
+    assert whole.text == longer.text and whole.tokens == 16, (cut.text, whole.text, longer.text)
 
 
 def test_streams_in_several_updates(embedded_generator: HFTextGenerator) -> None:

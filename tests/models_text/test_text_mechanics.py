@@ -12,6 +12,7 @@ import pytest
 from models.base import (
     InvalidParameterError,
     ModelLoadError,
+    PartialAnswer,
     TextParams,
     UnknownVersionError,
 )
@@ -39,6 +40,22 @@ def test_outputs_report_tokens_timings_and_seeds(tiny_generator: HFTextGenerator
     for o in outputs:
         assert o.finish_reason == "length" and o.tokens == 12
         assert 0 < o.time_to_first_token_ms <= o.latency_ms and o.tokens_per_s > 0
+
+
+def test_a_continuation_leaves_the_answer_open_and_reports_the_whole_answer(tiny_generator: HFTextGenerator) -> None:
+    # 1. The model sees its answer's start as an open assistant turn: no end-of-turn after it.
+    formatted = tiny_generator.format_prompt("Say something.", "It was a dark")
+    assert formatted.endswith("<|im_start|>assistant\nIt was a dark"), formatted[-60:]
+    # 2. Every text starts with the answer so far; tokens and latency count the whole answer.
+    partial = PartialAnswer("It was a dark \n", tokens=4, latency_ms=1000.0)
+    updates = list(tiny_generator.stream("Say something.", replace(SAMPLE, n=1), continuing=partial))
+    [output] = updates[-1].outputs
+    assert all(u.texts[0].startswith("It was a dark") for u in updates) and len(output.text) > len("It was a dark")
+    assert (output.tokens, output.seed, output.finish_reason) == (4 + 12, 7, "length") and output.latency_ms > 1000.0
+    # 3. The continuation is the same generation as the model's own next tokens would be.
+    continued = tiny_generator.encode_prompt("Say something.", "It was a dark")
+    fresh = tiny_generator.encode_prompt("Say something.")
+    assert continued.shape[1] > fresh.shape[1] and continued[0, : fresh.shape[1]].tolist() == fresh[0].tolist()
 
 
 def test_same_seed_reproduces_and_candidates_differ(tiny_generator: HFTextGenerator) -> None:

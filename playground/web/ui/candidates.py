@@ -115,6 +115,11 @@ class CandidateCard:
     reason_detail: gr.Textbox
     image: gr.Image | None = None  # history cards show either text or an image
     regenerate: gr.Button | None = None  # this card only: a new seed, the same request (card_regenerate.py)
+    continue_answer: gr.Button | None = None  # text tabs: go on with an answer cut at the length limit (card_continue.py)
+
+    def buttons(self) -> list[gr.Button]:
+        """The card's Continue and Regenerate, where it has them."""
+        return [b for b in (self.continue_answer, self.regenerate) if b is not None]
 
     def shown_parts(self) -> list[Component | BlockContext]:
         """What showing a request updates, in this order: the column, the output (raw text,
@@ -160,8 +165,10 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
                 image_id = f"{prefix}-{'image' if kind == 'history' else 'output'}"
                 image = image_view(index, image_id, visible=kind == "image", format="png")
                 content = content if kind == "history" else image
-            # The facts line, and Regenerate (not in history: it has no generation inputs).
+            # The facts line, then Continue (shown under an answer cut at the length limit, which
+            # the facts line ends with) and Regenerate (not in history: it has no generation inputs).
             meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
+            continue_answer = continue_button(prefix) if kind == "text" else None
             regenerate = None if kind == "history" else regenerate_button(prefix)
         with gr.Column(elem_classes="card-rating"):
             ratings = rating_widgets(prefix, guidelines)
@@ -181,6 +188,7 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
         reason_detail=ratings.reason_detail,
         image=image,
         regenerate=regenerate,
+        continue_answer=continue_answer,
     )
 
 
@@ -195,6 +203,30 @@ def regenerate_button(prefix: str) -> gr.Button:
         elem_id=f"{prefix}-regenerate",
         elem_classes="regenerate",
     )
+
+
+def continue_button(prefix: str) -> gr.Button:
+    """Go on with this card's answer where the length limit cut it (playground/web/ui/
+    card_continue.py); hidden unless the card's answer was cut (`continue_update`)."""
+    return gr.Button(
+        "→ Continue",
+        size="sm",
+        variant="secondary",
+        visible=False,
+        elem_id=f"{prefix}-continue",
+        elem_classes="continue",
+    )
+
+
+def continue_update(cut: bool) -> gr.Button:
+    """The card's Continue: shown, and usable, under an answer cut at the length limit only."""
+    return gr.Button(visible=cut, interactive=cut)
+
+
+def continue_updates(cards: list[CandidateCard], cut: dict[int, bool]) -> dict[Block, Any]:
+    """Continue shown under card i where `cut[i]` (its answer was cut at the length limit), hidden
+    where not; cards with no Continue (the Image tab's) are left out."""
+    return {card.continue_answer: continue_update(cut[i]) for i, card in enumerate(cards) if i in cut and card.continue_answer is not None}
 
 
 class RatingWidgets(NamedTuple):
@@ -291,6 +323,8 @@ def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -
         updates[card.reason_detail] = ""
         if card.regenerate is not None:
             updates[card.regenerate] = gr.Button(interactive=False)
+        if card.continue_answer is not None:
+            updates[card.continue_answer] = continue_update(False)
     updates[panel.group] = gr.Group(visible=False)
     updates[panel.diversity] = None
     updates[panel.best] = gr.Radio(choices=[], value=None)
@@ -306,8 +340,8 @@ def enable_ratings(cards: list[CandidateCard], n: int) -> dict[Block, Any]:
             updates[radio] = gr.Radio(interactive=True)
         updates[card.flag] = gr.Checkbox(interactive=True)
         updates[card.comment] = gr.Textbox(interactive=True)
-        if card.regenerate is not None:
-            updates[card.regenerate] = gr.Button(interactive=True)
+        for button in card.buttons():  # a hidden Continue stays hidden
+            updates[button] = gr.Button(interactive=True)
     return updates
 
 
@@ -324,5 +358,5 @@ def rating_components(cards: list[CandidateCard], panel: SetPanel) -> list[Compo
     """Every component `reset_for_new_request` updates, for an event's outputs list."""
     components: list[Component | BlockContext] = []
     for card in cards:
-        components += [*card.shown_parts(), *([card.regenerate] if card.regenerate is not None else [])]
+        components += [*card.shown_parts(), *card.buttons()]
     return components + [panel.group, panel.diversity, panel.best, panel.saved]

@@ -30,7 +30,14 @@ from playground.core.errors import GenerationRunningError, StaleRequestError
 from playground.services.identity import Viewer
 from playground.services.regeneration import card_target
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import CandidateCard, SetPanel, enable_ratings, rating_components, reset_for_new_request
+from playground.web.ui.candidates import (
+    CandidateCard,
+    SetPanel,
+    continue_updates,
+    enable_ratings,
+    rating_components,
+    reset_for_new_request,
+)
 from playground.web.ui.errors import USER_ERRORS, shown_to_user
 from playground.web.ui.session import clear_stop, client_of, unless_stopped, viewer_of
 from playground.web.ui.state import ShownRequest, output_id_for
@@ -57,6 +64,7 @@ class FinishedCard:
     meta: str
     shown_cards: int
     status: str
+    cut: bool = False  # the new answer was cut at the length limit: the card offers Continue
 
 
 # The tab's stream for one card: (viewer, job, the shown request, cancel, progress) -> updates
@@ -120,8 +128,8 @@ def begin_handler(
     job_state: gr.State,
     pending: gr.State,
 ) -> Callable[..., dict[Block, Any]]:
-    """`begin(shown, best)`: clear card `index` and hold every Regenerate until it is done, or put
-    the reason for refusing in the status line and change nothing else."""
+    """`begin(shown, best)`: clear card `index` and hold every Regenerate and Continue until it is
+    done, or put the reason for refusing in the status line and change nothing else."""
 
     def begin(shown_value: ShownRequest | None, best: Any, request: gr.Request) -> dict[Block, Any]:
         # 1. May this card be regenerated now? If not, say why where the eye already is.
@@ -133,14 +141,19 @@ def begin_handler(
         client = client_of(context, request)
         context.clicks.mark(client.key)
         clear_stop(context, client)
-        # 3. The card cleared, every Regenerate held, and a best pick of the old candidate cleared.
-        updates = cleared_card(cards[index], panel)
-        updates |= {c.regenerate: gr.Button(interactive=False) for c in cards if c.regenerate is not None}
+        # 3. Every card's buttons held, the card cleared (its Continue hidden), and a best pick of
+        #    the old candidate cleared.
+        updates = held_buttons(cards) | cleared_card(cards[index], panel)
         if best == index:
             updates[panel.best] = gr.Radio(value=None)
         return {**updates, status: f"Regenerating {job.words()}…", job_state: job, pending: None}
 
     return begin
+
+
+def held_buttons(cards: list[CandidateCard]) -> dict[Block, Any]:
+    """Every card's Regenerate and Continue off while one card changes (`finish` turns them on)."""
+    return {button: gr.Button(interactive=False) for card in cards for button in card.buttons()}
 
 
 def cleared_card(card: CandidateCard, panel: SetPanel) -> dict[Block, Any]:
@@ -158,19 +171,20 @@ def gate(job: CardJob | None) -> None:
 
 
 def run_handler(
-    context: AppContext, modality: Modality, status: gr.Markdown, stream: CardStream
+    context: AppContext, modality: Modality, status: gr.Markdown, stream: CardStream, action: str = "regenerate the candidate"
 ) -> Callable[..., Iterator[dict[Block, Any]]]:
-    """`run(job, shown)`: the card's stream, under the same limits and Stop as a Generate."""
+    """`run(job, shown)`: the card's stream, under the same limits and Stop as a Generate.
+    `action` names what it does in its messages (card_continue.py continues the answer)."""
 
     def run(
         job: CardJob | None, shown_value: ShownRequest | None, request: gr.Request, progress: gr.Progress = gr.Progress()
     ) -> Iterator[dict[Block, Any]]:
-        with shown_to_user("regenerate the candidate"):
+        with shown_to_user(action):
             client = client_of(context, request)
             viewer = viewer_of(context, request)
             # A new request took the cards while this waited in the queue: nothing to replace.
             if job is None or viewer is None or shown_value is None or job.output_id not in shown_value.output_ids:
-                yield {status: "Not regenerated: the cards show another request now."}
+                yield {status: f"Did not {action}: the cards show another request now."}
                 return
             context.generation_limits.take(client.key, client.ip)
             if loading := loading_update(context, modality, status):
@@ -188,6 +202,7 @@ def finish_handler(cards: list[CandidateCard], status: gr.Markdown) -> Callable[
         return {
             cards[finished.index].meta: finished.meta,
             **enable_ratings(cards, finished.shown_cards),
+            **continue_updates(cards, {finished.index: finished.cut}),
             status: finished.status,
         }
 

@@ -18,7 +18,7 @@ from feedback_db.reasons import parse_reason
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import MAX_CARDS, CandidateCard, SetPanel, rating_components
+from playground.web.ui.candidates import MAX_CARDS, CandidateCard, SetPanel, continue_update, rating_components
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
 from playground.web.ui.state import ShownRequest
@@ -89,6 +89,11 @@ def shown_text(candidate: CandidateView) -> str:
     return candidate.text or ""
 
 
+def cut_answer(candidate: CandidateView) -> bool:
+    """Whether the card offers Continue: its text was cut at the length limit and is shown."""
+    return candidate.finish_reason == "length" and not candidate.moderation
+
+
 def candidate_meta(candidate: CandidateView, view: RequestView) -> str:
     """The card's facts line as it read when the candidate was generated (playground/web/ui/
     text_tab.py), less the wait before the model started, which is not stored."""
@@ -118,6 +123,8 @@ def show_request(context: AppContext, cards: list[CandidateCard], panel: SetPane
             updates |= _card(context, card, view.candidates[index], view)
         if card.regenerate is not None:
             updates[card.regenerate] = gr.Button(interactive=index < count)
+        if card.continue_answer is not None:  # under an answer cut at the length limit (card_continue.py)
+            updates[card.continue_answer] = continue_update(index < count and cut_answer(view.candidates[index]))
     choices = [(f"Candidate {i + 1}", i) for i in range(count)]
     updates[panel.group] = gr.Group(visible=count > 1)
     updates[panel.diversity] = gr.Radio(value=view.diversity)

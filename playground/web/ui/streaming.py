@@ -29,6 +29,7 @@ from models.base import check_prompt
 from playground.web.ui.candidates import (
     CandidateCard,
     SetPanel,
+    continue_updates,
     enable_ratings,
     rating_components,
     reset_for_new_request,
@@ -97,10 +98,11 @@ class FinishedCards:
     n: int
     metas: tuple[str, ...]
     status: str
+    cut: tuple[bool, ...] = ()  # per card: an answer cut at the length limit, which Continue goes on with
 
 
-def finished_cards(n: int, metas: list[str], status: str) -> FinishedCards:
-    return FinishedCards(n, tuple(metas), status)
+def finished_cards(n: int, metas: list[str], status: str, cut: list[bool] | None = None) -> FinishedCards:
+    return FinishedCards(n, tuple(metas), status, tuple(cut or ()))
 
 
 def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markdown) -> Callable[[FinishedCards | None], dict[Block, Any]]:
@@ -111,6 +113,7 @@ def finish_handler(cards: list[CandidateCard], panel: SetPanel, status: gr.Markd
             **{cards[i].meta: meta for i, meta in enumerate(finished.metas)},
             **show_set_panel(panel, finished.n),
             **enable_ratings(cards, finished.n),
+            **continue_updates(cards, dict(enumerate(finished.cut))),
             status: finished.status,
         }
 

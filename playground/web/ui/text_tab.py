@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
 from gradio.blocks import Block
 
 from models.base import TextOutput, TextParams
-from playground.services.generation import stream_text
+from playground.services.continuation import stream_text_continuation
+from playground.services.generation import TextUpdate, stream_text
 from playground.services.identity import Client, Viewer
 from playground.services.regeneration import stream_text_card
 from playground.serving.context import AppContext
 from playground.web.ui.candidates import MAX_CARDS, CandidateCard, build_cards, raw_text_toggle
+from playground.web.ui.card_continue import wire_card_continue
 from playground.web.ui.card_regenerate import CardJob, CardStream, FinishedCard
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
@@ -31,6 +33,8 @@ from playground.web.ui.waiting import first_token_words, loading_update
 from playground.web.ui.wording import finish_words
 
 DEFAULTS = TextParams()
+# A card's one text: (context, viewer, output id, cancel) -> its updates (regenerate or continue).
+CardTextService = Callable[[AppContext, Viewer, int, threading.Event | None], Iterator[TextUpdate]]
 
 
 def text_meta(output: TextOutput, version: str, from_click_ms: float | None = None) -> str:
@@ -155,43 +159,53 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
                 continue
             recorded = update.recorded
             metas = [text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index))) for o in update.outputs]
+            cut = [_cut(o, reason) for o, reason in zip(update.outputs, update.withheld, strict=True)]
             yield {
                 **_texts(cards, update.texts),
                 shown: ShownRequest.of(recorded.request_id, recorded.output_ids),
-                pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.model_version)),
+                pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.model_version), cut),
                 # The status says "Done" only once `finish` has made the cards ratable.
                 status: "Saved · making the candidates ratable…",
             }
 
-    def card_stream(pending_card: gr.State) -> CardStream:
-        """A card's Regenerate (playground/web/ui/card_regenerate.py): its one text streams into
-        that card only."""
+    def card_stream(service: CardTextService, doing: str, done: str) -> Callable[[gr.State], CardStream]:
+        """A card's Regenerate or Continue (playground/web/ui/card_regenerate.py, card_continue.py):
+        the card's one text, from `service`, streams into that card only."""
 
-        def stream(
-            viewer: Viewer, job: CardJob, shown_value: ShownRequest, cancel: threading.Event, progress: gr.Progress
-        ) -> Iterator[dict[Block, Any]]:
-            card = cards[job.index]
-            for update in stream_text_card(context, viewer, job.output_id, cancel):
-                text = update.texts[0] if update.texts else ""
-                contents: dict[Block, Any] = {card.content: text, **({card.rendered: text} if card.rendered is not None else {})}
-                if update.recorded is None:
-                    yield {**contents, status: f"Regenerating {job.words()}…"}
-                    continue
-                recorded = update.recorded
-                done = f"Done · {job.words()} regenerated · version `{recorded.model_version}` · the old one stays in My history."
-                meta = text_meta(update.outputs[0], recorded.model_version)
-                yield {
-                    **contents,
-                    shown: shown_value.with_output(job.index, recorded.output_ids[0]),
-                    pending_card: FinishedCard(job.index, meta, len(shown_value.output_ids), done),
-                    status: "Saved · making the candidate ratable…",
-                }
+        def with_pending(pending_card: gr.State) -> CardStream:
+            def stream(
+                viewer: Viewer, job: CardJob, shown_value: ShownRequest, cancel: threading.Event, progress: gr.Progress
+            ) -> Iterator[dict[Block, Any]]:
+                card = cards[job.index]
+                for update in service(context, viewer, job.output_id, cancel):
+                    text = update.texts[0] if update.texts else ""
+                    contents: dict[Block, Any] = {card.content: text, **({card.rendered: text} if card.rendered is not None else {})}
+                    if update.recorded is None:
+                        yield {**contents, status: f"{doing} {job.words()}…"}
+                        continue
+                    recorded, output = update.recorded, update.outputs[0]
+                    words = f"Done · {job.words()} {done} · version `{recorded.model_version}` · the old one stays in My history."
+                    finished = FinishedCard(
+                        job.index,
+                        text_meta(output, recorded.model_version),
+                        len(shown_value.output_ids),
+                        words,
+                        _cut(output, update.withheld[0]),
+                    )
+                    yield {
+                        **contents,
+                        shown: shown_value.with_output(job.index, recorded.output_ids[0]),
+                        pending_card: finished,
+                        status: "Saved · making the candidate ratable…",
+                    }
 
-        return stream
+            return stream
+
+        return with_pending
 
     inputs = [prompt, n, max_new_tokens, temperature, top_p, repetition_penalty, seed, stop_sequences]
     # The restore after a reload (playground.web.ui.restore) fills the returned parts.
-    return wire_generation_tab(
+    parts = wire_generation_tab(
         context,
         "text",
         prompt=prompt,
@@ -201,7 +215,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
         inputs=inputs,
         regenerate_all=regenerate_all,
         regenerate_values=text_inputs,
-        card_stream=card_stream,
+        card_stream=card_stream(stream_text_card, "Regenerating", "regenerated"),
         params_of=text_params,
         run=run,
         cards=cards,
@@ -210,6 +224,9 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
         shown=shown,
         pending=pending,
     )
+    # Continue goes on with a cut answer: text cards only (playground/web/ui/card_continue.py).
+    wire_card_continue(context, cards, panel, status, shown, card_stream(stream_text_continuation, "Continuing", "continued"))
+    return parts
 
 
 def _learned(context: AppContext, knob: str, fallback: float) -> float:
@@ -228,6 +245,12 @@ def _texts(cards: list[CandidateCard], texts: list[str]) -> dict[Block, Any]:
     raw: dict[Block, Any] = {card.content: text for card, text in zip(cards, padded, strict=True)}
     # Every text card has its rendered Markdown.
     return {**raw, **{card.rendered: text for card, text in zip(cards, padded, strict=True) if card.rendered is not None}}
+
+
+def _cut(output: TextOutput, withheld: str | None) -> bool:
+    """Whether the card offers Continue: its answer was cut at the length limit, and is shown
+    (the content filter's notice has no text to go on with)."""
+    return output.finish_reason == "length" and withheld is None
 
 
 def _done_status(outputs: list[TextOutput], version: str) -> str:
