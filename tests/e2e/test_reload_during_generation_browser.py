@@ -26,8 +26,8 @@ WORDS_S = 0.25  # between streamed words: a 40-word answer takes 10 s
 class SlowText(FakeTextGenerator):
     """Forty words per candidate, one every WORDS_S; stops at once when told to."""
 
-    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None):
-        inner = super().stream(prompt + " and" * 35 if prompt == PROMPT else prompt, params, cancel)
+    def stream(self, prompt: str, params: TextParams, cancel: threading.Event | None = None, continuing=None):
+        inner = super().stream(prompt + " and" * 35 if prompt == PROMPT else prompt, params, cancel, continuing=continuing)
 
         def slow():
             for progress in inner:
