@@ -71,6 +71,7 @@ def ratings_frame(
     modality: str | None = None,
     since: datetime | None = None,
     include_withheld: bool = False,
+    rater_id: int | None = None,
 ) -> pd.DataFrame:
     """One row per rating, with its output, request and rater role (withheld outputs left out)."""
     flagged = exists().where(Flag.output_id == Output.id)
@@ -108,6 +109,8 @@ def ratings_frame(
     )
     if not include_withheld:
         statement = statement.where(~withheld())
+    if rater_id is not None:  # one identity's own ratings (personal defaults)
+        statement = statement.where(Rating.rater_id == rater_id)
     frame = _read(session, _request_filter(statement, modality, since))
     frame["flagged"] = frame["flagged"].astype(bool)
     frame["replaced"] = frame["replaced"].astype(bool)
@@ -120,6 +123,7 @@ def set_ratings_frame(
     modality: str | None = None,
     since: datetime | None = None,
     include_withheld: bool = False,
+    rater_id: int | None = None,
 ) -> pd.DataFrame:
     """One row per set rating: diversity and the best pick of a request's candidates.
 
@@ -149,6 +153,8 @@ def set_ratings_frame(
     )
     if not include_withheld:
         statement = statement.where(or_(best.id.is_(None), ~withheld(best)))
+    if rater_id is not None:
+        statement = statement.where(SetRating.rater_id == rater_id)
     return _read(session, _request_filter(statement, modality, since))
 
 

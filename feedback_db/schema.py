@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -82,6 +83,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(CleanString(16))
     # Only annotators and admins log in; anonymous end users have no password.
     password_hash: Mapped[str | None] = mapped_column(CleanString(255))
+    # Whether this identity's requests use sampling defaults learned from its own ratings
+    # (playground/services/personal_defaults.py); the user turns them off and on.
+    personal_defaults: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

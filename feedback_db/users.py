@@ -119,3 +119,11 @@ def close_login_session(session: Session, *, session_id: str) -> int | None:
     session.delete(row)
     session.flush()
     return row.user_id
+
+
+def set_personal_defaults(session: Session, *, user_id: int, on: bool) -> User:
+    """Turn an identity's personal sampling defaults on or off (flushed, not committed)."""
+    user = get_user(session, user_id)
+    user.personal_defaults = bool(on)
+    session.flush()
+    return user

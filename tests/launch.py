@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from models.base import ImageGenerator, TextGenerator
-from playground.core.database import Database, open_database
+from playground.core.database import open_database
 from playground.core.settings import Settings
 from playground.serving.context import AppContext, build_context
 from playground.web.app import build_app, start
@@ -44,13 +44,14 @@ def _launch(app, context: AppContext, attempts: int = 3) -> int:
 @contextmanager
 def app_on(
     data_dir: Path, text_factory: Callable[[], TextGenerator], image_factory: Callable[[], ImageGenerator]
-) -> Iterator[tuple[str, Database]]:
+) -> Iterator[tuple[str, AppContext]]:
     """Serve the app on these generators (fakes, in browser tests) over a fresh data dir; yield
-    its URL and database."""
+    its URL and context."""
     settings = Settings(data_dir=data_dir, device="cpu")
     database = open_database(settings)
     try:
-        with running_app(build_context(settings, database, text_factory=text_factory, image_factory=image_factory)) as url:
-            yield url, database
+        context = build_context(settings, database, text_factory=text_factory, image_factory=image_factory)
+        with running_app(context) as url:
+            yield url, context
     finally:
         database.engine.dispose()

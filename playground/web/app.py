@@ -32,6 +32,7 @@ from playground.web.ui.insights import build_insights_tab
 from playground.web.ui.leaderboard import build_leaderboard_tab
 from playground.web.ui.login import PageLogin
 from playground.web.ui.my_ratings import build_my_ratings_tab
+from playground.web.ui.personal_tuning import wire_tuning
 from playground.web.ui.restore import wire_restore
 from playground.web.ui.session import wire_identity
 from playground.web.ui.text_tab import build_text_tab
@@ -108,6 +109,10 @@ def build_app(context: AppContext) -> gr.Blocks:
         # A reload shows this browser's last request in each tab again (from the database).
         wire_restore(app, context, "text", text_parts)
         wire_restore(app, context, "image", image_parts)
+        # Each tab's sampling knob starts from the person's own value where their ratings show one.
+        for modality, parts in (("text", text_parts), ("image", image_parts)):
+            if parts.tuning is not None:
+                wire_tuning(app, context, modality, parts.tuning)
         device = device_in_use(settings.device)
         status = gr.Markdown(elem_id="status", elem_classes="meta")
         refresh = gr.Timer(STATUS_REFRESH_S)

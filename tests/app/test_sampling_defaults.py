@@ -4,7 +4,7 @@ from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.queries import NewOutput, record_request, upsert_rating, upsert_set_rating
 from feedback_db.versions import create_version, promote_version
 from models.finetune.sampling import SamplingConfig, learn_sampling_defaults
-from playground.web.ui.text_tab import _learned
+from playground.services.personal_defaults import everyones_value
 from tests.db.helpers import add_rater
 
 
@@ -64,13 +64,13 @@ def test_too_little_evidence_learns_nothing(database):
 
 
 def test_the_ui_shows_the_active_versions_learned_default(context, database):
-    assert _learned(context, "temperature", 0.7) == 0.7
+    assert everyones_value(context, "text") == 0.7
     with database.sessions.begin() as session:
         version = create_version(
             session, name="text-v1", modality="text", base_model="embedded", adapter_path="x", sampling_defaults={"temperature": 0.4}
         )
         promote_version(session, version_id=version.id)
-    assert _learned(context, "temperature", 0.7) == 0.4
+    assert everyones_value(context, "text") == 0.4
 
 
 def preset_battles(database, outcomes: dict[str, int]) -> None:

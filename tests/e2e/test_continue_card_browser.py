@@ -14,13 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from feedback_db.schema import Output, Rating, Request
-from playground.core.database import open_database
-from playground.core.settings import Settings
-from playground.serving.context import build_context
 from tests.e2e.helpers import open_page, pick, set_number, wait_done, wait_saved
 from tests.e2e.test_usability_browser import axe_script, serious_violations  # noqa: F401 - a fixture
 from tests.fakes import FakeImageGenerator, FakeTextGenerator
-from tests.launch import running_app
+from tests.launch import app_on
 
 pytestmark = [pytest.mark.e2e]
 PROMPT = "Describe the sea."
@@ -31,12 +28,8 @@ VISIBLE = "id => { const el = document.getElementById(id); return !!el && el.off
 
 @pytest.fixture(scope="module")
 def fake_app(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("continue-card"), device="cpu")
-    database = open_database(settings)
-    context = build_context(settings, database, text_factory=FakeTextGenerator, image_factory=FakeImageGenerator)
-    with running_app(context) as url:
-        yield url, database
-    database.engine.dispose()
+    with app_on(tmp_path_factory.mktemp("continue-card"), FakeTextGenerator, FakeImageGenerator) as (url, context):
+        yield url, context.database
 
 
 def continue_shown(page, index: int) -> bool:

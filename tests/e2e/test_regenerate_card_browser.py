@@ -22,8 +22,8 @@ SCORES = ("2", "3", "4")  # card i's naturalness
 
 @pytest.fixture(scope="module")
 def fake_app(tmp_path_factory):
-    with app_on(tmp_path_factory.mktemp("regenerate-card"), FakeTextGenerator, FakeImageGenerator) as served:
-        yield served
+    with app_on(tmp_path_factory.mktemp("regenerate-card"), FakeTextGenerator, FakeImageGenerator) as (url, context):
+        yield url, context.database
 
 
 def seed_in(meta: str) -> int:

@@ -42,8 +42,8 @@ class SlowText(FakeTextGenerator):
 
 @pytest.fixture(scope="module")
 def slow_app(tmp_path_factory):
-    with app_on(tmp_path_factory.mktemp("reload"), SlowText, FakeImageGenerator) as served:
-        yield served
+    with app_on(tmp_path_factory.mktemp("reload"), SlowText, FakeImageGenerator) as (url, context):
+        yield url, context.database
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (420, 900)])

@@ -22,6 +22,7 @@ from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.image_words import build_word_chips
 from playground.web.ui.inputs import parse_seed, seed_box
+from playground.web.ui.personal_tuning import build_tuning
 from playground.web.ui.regenerate import image_inputs, regenerate_all_button
 from playground.web.ui.restore import TabParts
 from playground.web.ui.session import client_of, unless_stopped
@@ -91,11 +92,13 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
             step=0.5,
             label="Guidance",
             elem_id="image-guidance",
-            # Read on every page load: the active version's learned default (docs/RETRAIN.md).
-            value=lambda: float(context.sampling_defaults("image").get("guidance_scale", DEFAULTS.guidance_scale)),
+            # Set on every page load (playground/web/ui/personal_tuning.py): the person's own value
+            # where their ratings show one, else the active version's learned default (docs/RETRAIN.md).
+            value=DEFAULTS.guidance_scale,
         )
         size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
         seed = seed_box("image", "blank = random; image i uses seed + i")
+    tuning = build_tuning("image", guidance)
     status = gr.Markdown(elem_id="image-status")
     regenerate_all = regenerate_all_button("image")
     # 3. One card per image, then the set panel.
@@ -180,7 +183,7 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
 
     inputs = [prompt, negative, n, steps, guidance, size, seed]
     # The restore after a reload (playground.web.ui.restore) fills the returned parts.
-    return wire_generation_tab(
+    parts = wire_generation_tab(
         context,
         "image",
         prompt=prompt,
@@ -199,3 +202,5 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
         shown=shown,
         pending=pending,
     )
+    parts.tuning = tuning  # wired with the page's load (playground/web/app.py)
+    return parts

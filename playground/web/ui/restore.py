@@ -20,6 +20,7 @@ from playground.services.identity import Viewer
 from playground.serving.context import AppContext
 from playground.web.ui.candidates import MAX_CARDS, CandidateCard, SetPanel, continue_update, rating_components
 from playground.web.ui.errors import shown_to_user
+from playground.web.ui.personal_tuning import TuningParts
 from playground.web.ui.session import viewer_of
 from playground.web.ui.state import ShownRequest
 from playground.web.ui.waiting import first_token_words
@@ -71,6 +72,7 @@ class TabParts:
     status: gr.Markdown
     cards: list[CandidateCard]
     panel: SetPanel
+    tuning: TuningParts | None = None  # the sampling knob tuned for this person, if the tab has one
 
 
 def load_view(context: AppContext, viewer: Viewer, request_id: int) -> RequestView:

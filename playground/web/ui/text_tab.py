@@ -22,6 +22,7 @@ from playground.web.ui.card_regenerate import CardJob, CardStream, FinishedCard
 from playground.web.ui.content import Guidelines
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.inputs import parse_seed, seed_box
+from playground.web.ui.personal_tuning import build_tuning
 from playground.web.ui.regenerate import regenerate_all_button, text_inputs
 from playground.web.ui.restore import TabParts
 from playground.web.ui.session import client_of, unless_stopped
@@ -96,7 +97,6 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
     with gr.Accordion("Parameters", open=False, elem_id="text-parameters"):
         with gr.Row():
             max_new_tokens = gr.Slider(1, 1024, value=DEFAULTS.max_new_tokens, step=1, label="Max new tokens", elem_id="text-max-tokens")
-            # A callable value is read on every page load: a newly promoted version's defaults show up.
             temperature = gr.Slider(
                 0,
                 2,
@@ -104,13 +104,16 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
                 label="Temperature",
                 info="0 = greedy",
                 elem_id="text-temperature",
-                value=lambda: _learned(context, "temperature", DEFAULTS.temperature),
+                # Set on every page load (playground/web/ui/personal_tuning.py): the person's own
+                # value where their ratings show one, else the active version's learned default.
+                value=DEFAULTS.temperature,
             )
             top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
             repetition_penalty = gr.Slider(1, 2, value=DEFAULTS.repetition_penalty, step=0.05, label="Repetition penalty")
         with gr.Row():
             seed = seed_box("text", "blank = random; shown under each output")
             stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
+    tuning = build_tuning("text", temperature)
     status = gr.Markdown(elem_id="text-status")
     with gr.Row(elem_classes="cards-tools"):
         raw_text_toggle("text")
@@ -226,12 +229,8 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
     )
     # Continue goes on with a cut answer: text cards only (playground/web/ui/card_continue.py).
     wire_card_continue(context, cards, panel, status, shown, card_stream(stream_text_continuation, "Continuing", "continued"))
+    parts.tuning = tuning  # wired with the page's load (playground/web/app.py)
     return parts
-
-
-def _learned(context: AppContext, knob: str, fallback: float) -> float:
-    """The active version's learned default for `knob` (see docs/RETRAIN.md), else ours."""
-    return float(context.sampling_defaults("text").get(knob, fallback))
 
 
 def _since(clicked: float, at: float | None) -> float | None:
