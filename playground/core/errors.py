@@ -36,3 +36,7 @@ class ContentRefusedError(PlaygroundError):
 class IncompleteGenerationError(RuntimeError):
     """A generation ended without its final update or without recording its request: a fault of
     the backend, not of the request, so the edges log it with its traceback (not a PlaygroundError)."""
+
+
+class RequestErasedError(PlaygroundError):
+    """The viewer deleted their data while this request was generating: nothing of it was kept."""

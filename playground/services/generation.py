@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from feedback_db.clean_text import clean_text
+from feedback_db.errors import UnknownIdError
 from feedback_db.open_requests import close_request, discard_request
 from feedback_db.queries import NewOutput, record_request
 from feedback_db.replacements import replace_output
@@ -38,7 +39,7 @@ from models.base import (
     TextProgress,
     check_prompt,
 )
-from playground.core.errors import ContentRefusedError, IncompleteGenerationError, StaleRequestError
+from playground.core.errors import ContentRefusedError, IncompleteGenerationError, RequestErasedError, StaleRequestError
 from playground.core.moderation import WITHHELD_TEXT
 from playground.services.identity import Viewer, viewer_in_transaction
 from playground.serving.context import AppContext, ServedVersion
@@ -324,7 +325,10 @@ def _close(
         if started.opened is None:
             return _record_replacement(session, viewer, replacing, outputs, served)
         status = "stopped" if any(o.finish_reason == "cancelled" for o in outputs) else "finished"
-        request = close_request(session, request_id=started.opened.request_id, outputs=outputs, status=status)
+        try:
+            request = close_request(session, request_id=started.opened.request_id, outputs=outputs, status=status)
+        except UnknownIdError as error:  # the viewer deleted their data meanwhile (services/erasure.py)
+            raise RequestErasedError("Your data was deleted while this answer was generated; nothing of it was kept.") from error
         return Recorded(request.id, [o.id for o in request.outputs], served.name)
 
 
@@ -345,6 +349,8 @@ def _interrupt(context: AppContext, started: _Started, rows: Callable[[], list[N
                     discard_request(session, request_id=request_id)
                 else:
                     close_request(session, request_id=request_id, outputs=rows(), status="interrupted")
+        except UnknownIdError:  # deleted with its identity's data (services/erasure.py): nothing to close
+            logger.info("interrupted request %s was deleted meanwhile", request_id)
         except Exception:  # the error that ended the generation is the one to report
             logger.exception("could not close interrupted request %s", request_id)
 

@@ -17,6 +17,7 @@ from playground.serving.context import AppContext
 from playground.web.ui.candidates import build_cards, raw_text_toggle
 from playground.web.ui.card_ratings import wire_card, wire_set_panel
 from playground.web.ui.content import Guidelines
+from playground.web.ui.delete_my_data import build_delete_my_data
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.restore import load_view, show_request, shown_state, shown_text
 from playground.web.ui.session import viewer_of
@@ -141,6 +142,12 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
 
     for trigger in (tab.select, refresh.click):
         trigger(first_page, None, list_outputs, **common)
+
+    # 3. Delete my data, at the foot: the list shows what is left (nothing) afterwards.
+    def after_deleting(request: gr.Request) -> tuple[str, gr.Radio, str, int, gr.Column]:
+        return (*list_page(1, request), gr.Column(visible=False))  # an opened request is gone too
+
+    build_delete_my_data(context, after_deleting, [*list_outputs, detail])
     newer.click(newer_page, page, list_outputs, **common)
     older.click(older_page, page, list_outputs, **common)
     detail_outputs = [detail, shown, prompt, facts, replaced, panel.group, panel.diversity, panel.best, panel.saved]
