@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 def delete_my_data(context: AppContext, viewer: Viewer) -> Erased:
     """1. Stop the identity's running generation; 2. delete its rows in one transaction;
     3. delete the image files no one else's output refers to."""
-    context.stops.event(viewer.browser_session).set()
+    if context.stops.running(viewer.browser_session):  # (a Stop left set would stop nothing else: Generate clears it)
+        context.stops.event(viewer.browser_session).set()
     with context.database.sessions.begin() as session:
         erased = erase_identity(session, user_id=viewer.user_id)
     images_dir = context.settings.images_dir.resolve()

@@ -34,13 +34,13 @@ def test_my_rows_and_image_files_go_and_someone_elses_stay(context, database, se
 
 def test_deleting_while_my_request_streams_stops_it_and_stores_nothing(context, database):
     me = viewer_for_token(database, None)
-    cancel = context.stops.event(me.browser_session)  # the web layer's Stop signal for this browser
-    updates = stream_text(context, me, "tell me a long story about the sea", TextParams(n=2), cancel)
-    next(updates)  # streaming, its request stored as running
-    delete_my_data(context, me)
-    assert cancel.is_set()  # the model is told to stop at its next token
-    with pytest.raises(RequestErasedError, match="deleted while this answer was generated"):
-        list(updates)
+    with context.stops.held(me.browser_session) as cancel:  # as the web layer holds its Stop signal
+        updates = stream_text(context, me, "tell me a long story about the sea", TextParams(n=2), cancel)
+        next(updates)  # streaming, its request stored as running
+        delete_my_data(context, me)
+        assert cancel.is_set()  # the model is told to stop at its next token
+        with pytest.raises(RequestErasedError, match="deleted while this answer was generated"):
+            list(updates)
     with database.read_sessions() as session:
         assert session.scalar(select(func.count(Request.id))) == 0
         assert session.scalar(select(func.count(Output.id))) == 0

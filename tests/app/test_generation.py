@@ -127,3 +127,26 @@ def test_a_stream_closed_mid_way_is_stored_interrupted_from_a_thread(context, vi
             (5, "answer0", "cancelled"),
             (6, "answer1", "cancelled"),
         ]
+
+
+def test_a_restore_does_not_wait_for_a_request_a_stopped_server_left_running(context, viewer, database, monkeypatch):
+    from feedback_db.queries import record_request
+    from playground.web.ui import restore
+
+    # 1. A request stored as running, with no generation of this browser's on this server.
+    with database.sessions.begin() as session:
+        stale = record_request(
+            session,
+            modality="text",
+            prompt="hi",
+            parameters={},
+            model_version="base",
+            outputs=[],
+            running=True,
+            session_id=viewer.browser_session,
+        ).id
+    # 2. The restore gives up after the short grace, not the whole wait, and says it did not finish.
+    monkeypatch.setattr(restore, "RUNNING_WAIT_S", 600.0)
+    view = restore.settled_view(context, viewer, stale)
+    assert view.status == "running"
+    assert "did not finish" in restore.restored_status(view)

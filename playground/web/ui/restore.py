@@ -28,8 +28,11 @@ from playground.web.ui.wording import finish_words
 
 RESTORED_STATUS = "Your last request, restored · change any rating below; every click is saved."
 # A reload during a generation: Gradio closes the old page's stream and the request is closed
-# "interrupted" with its text so far, from a thread, a moment later; the restore waits that long.
+# "interrupted" with its text so far, from a thread, a moment later; the restore waits for that
+# while this server still runs a generation of the browser's (and a moment after it ends, for the
+# write), at most RUNNING_WAIT_S. A request a stopped server left running is not waited for.
 RUNNING_WAIT_S = 3.0
+CLOSING_GRACE_S = 0.5
 RUNNING_POLL_S = 0.1
 
 
@@ -41,15 +44,19 @@ def restored_status(view: RequestView) -> str:
         so_far = "its text so far is below; rate it, or" if view.candidates else "nothing had been generated yet;"
         return f"Your last request was interrupted (the page was left before it finished) · {so_far} Generate to ask again."
     if view.status == "running":
-        return "Your last request is still generating (or the server stopped before it finished) · reload in a moment to see it."
+        return "Your last request did not finish (the server stopped, or it is still generating) · Generate to ask again."
     return RESTORED_STATUS
 
 
 def settled_view(context: AppContext, viewer: Viewer, request_id: int) -> RequestView:
-    """The request once it is no longer running, or as it is after RUNNING_WAIT_S."""
-    deadline = time.monotonic() + RUNNING_WAIT_S
+    """The request once it is no longer running, or as it is when no generation of this browser's
+    runs here any more (after a short grace for its closing write), at most RUNNING_WAIT_S."""
+    started = time.monotonic()
     view = load_view(context, viewer, request_id)
-    while view.status == "running" and time.monotonic() < deadline:
+    while view.status == "running" and time.monotonic() < started + RUNNING_WAIT_S:
+        generating = context.stops.running(viewer.browser_session)
+        if not generating and time.monotonic() > started + CLOSING_GRACE_S:
+            break
         time.sleep(RUNNING_POLL_S)
         view = load_view(context, viewer, request_id)
     return view
