@@ -300,7 +300,8 @@ def _finished_by(annotator_id: int) -> ColumnElement[bool]:
 
 
 def worth_annotating(policy: QueuePolicy) -> ColumnElement[bool]:
-    """Requests whose current outputs all finished on their own (or were cut at the length limit, when the
+    """Finished requests (not running, stopped or interrupted: those have no or partial outputs)
+    whose current outputs all finished on their own (or were cut at the length limit, when the
     policy takes those) and are at least the policy's tokens long (image outputs have no token
     count and pass the length test)."""
     unfinished = ("cancelled", "error") if policy.include_cut else ("cancelled", "error", "length")
@@ -313,7 +314,7 @@ def worth_annotating(policy: QueuePolicy) -> ColumnElement[bool]:
         )
         .correlate(Request)
     )
-    return ~unfit.exists()
+    return and_(Request.status == "finished", ~unfit.exists())
 
 
 def _candidates(session: Session, annotator_id: int, policy: QueuePolicy, now: datetime) -> list[int]:

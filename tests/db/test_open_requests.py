@@ -114,3 +114,27 @@ def test_the_database_refuses_an_unknown_status(database):
 
     with pytest.raises(IntegrityError, match=CHECK_VIOLATION), database.sessions.begin() as session:
         opened(session).status = "exploded"
+
+
+def test_only_finished_requests_reach_the_annotation_queue(database):
+    from feedback_db.assignments import next_item, skip
+    from tests.db.helpers import add_rater
+
+    # 1. A request still running (no outputs yet), one interrupted with text so far, one finished.
+    with database.sessions.begin() as session:
+        annotator = add_rater(session, "ann", role="annotator").id
+        opened(session)
+        interrupted = opened(session).id
+        close_request(session, request_id=interrupted, outputs=[text(0, "cancelled"), text(1, "cancelled")], status="interrupted")
+        finished = opened(session).id
+        close_request(session, request_id=finished, outputs=[text(0), text(1)], status="finished")
+    # 2. The annotator is handed the finished one, and then nothing.
+    handed = []
+    for _ in range(3):
+        with database.sessions.begin() as session:
+            lease = next_item(session, annotator_id=annotator)
+            if lease is None:
+                break
+            handed.append(lease.request_id)
+            skip(session, annotator_id=annotator, request_id=lease.request_id)
+    assert handed == [finished]
