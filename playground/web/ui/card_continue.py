@@ -28,12 +28,12 @@ from gradio.blocks import Block
 from playground.core.errors import GenerationRunningError, StaleRequestError
 from playground.services.continuation import continuation_target
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import CandidateCard, SetPanel, rating_components
-from playground.web.ui.card_regenerate import CardJob, CardStream, cleared_card, finish_handler, gate, held_buttons, run_handler
+from playground.web.ui.candidates import CandidateCard, SetPanel
+from playground.web.ui.card_regenerate import CardJob, CardStream, chain_card_buttons, cleared_card, held_buttons
 from playground.web.ui.errors import USER_ERRORS
 from playground.web.ui.session import clear_stop, client_of, viewer_of
 from playground.web.ui.state import ShownRequest, output_id_for
-from playground.web.ui.streaming import PRIVATE_STEP, refused_words
+from playground.web.ui.streaming import refused_words
 
 ACTION = "continue the answer"
 
@@ -46,29 +46,11 @@ def wire_card_continue(
     shown: gr.State,
     stream: Callable[[gr.State], CardStream],
 ) -> None:
-    """Chain begin -> gate -> run -> finish after each card's Continue. `stream(pending)` is the
-    tab's stream of the continued answer, given the State its last update fills."""
-    job, pending = gr.State(None), gr.State(None)
-    card_stream = stream(pending)
-    finish = finish_handler(cards, status)
-    for index, card in enumerate(cards):
-        if card.continue_answer is None:
-            continue
-        contents = [c for c in (card.content, card.rendered) if c is not None]
-        card.continue_answer.click(
-            begin_handler(context, index, cards, panel, status, job, pending),
-            [shown, panel.best],
-            [*rating_components(cards, panel), status, job, pending],
-            **PRIVATE_STEP,
-        ).then(gate, job, None, **PRIVATE_STEP).success(
-            run_handler(context, "text", status, card_stream, ACTION),
-            [job, shown],
-            [shown, pending, status, *contents],
-            api_visibility="private",
-            concurrency_id="models",
-            concurrency_limit=context.settings.gpu_concurrency,
-            show_progress_on=[status],
-        ).then(finish, pending, [*rating_components(cards, panel), status], **PRIVATE_STEP)
+    """Chain begin -> gate -> run -> finish after each card's Continue (the Regenerate chain's,
+    card_regenerate.chain_card_buttons). `stream(pending)` is the tab's stream of the continued
+    answer, given the State its last update fills."""
+    buttons = {index: card.continue_answer for index, card in enumerate(cards) if card.continue_answer is not None}
+    chain_card_buttons(context, "text", buttons, begin_handler, cards, panel, status, shown, stream, ACTION)
 
 
 def checked_job(context: AppContext, index: int, shown: ShownRequest | None, request: gr.Request) -> CardJob:

@@ -84,20 +84,41 @@ def wire_card_regenerate(
 ) -> None:
     """Chain begin -> gate -> run -> finish after each card's Regenerate. `stream(pending)` is the
     tab's CardStream, given the State its last update fills."""
+    buttons = {index: card.regenerate for index, card in enumerate(cards) if card.regenerate is not None}
+    chain_card_buttons(context, modality, buttons, begin_handler, cards, panel, status, shown, stream)
+
+
+# `begin_of(context, index, cards, panel, status, job, pending)`: a button's first step.
+BeginOf = Callable[[AppContext, int, list[CandidateCard], SetPanel, gr.Markdown, gr.State, gr.State], Callable[..., dict[Block, Any]]]
+
+
+def chain_card_buttons(
+    context: AppContext,
+    modality: Modality,
+    buttons: dict[int, gr.Button],
+    begin_of: BeginOf,
+    cards: list[CandidateCard],
+    panel: SetPanel,
+    status: gr.Markdown,
+    shown: gr.State,
+    stream: Callable[[gr.State], CardStream],
+    action: str = "regenerate the candidate",
+) -> None:
+    """The one-card chain after each button (card index -> button): `begin_of`'s begin, then
+    gate -> run (`stream`, in the models queue) -> finish. Regenerate and Continue share it."""
     job, pending = gr.State(None), gr.State(None)
     card_stream = stream(pending)
     finish = finish_handler(cards, status)
-    for index, card in enumerate(cards):
-        if card.regenerate is None:
-            continue
+    for index, button in buttons.items():
+        card = cards[index]
         contents = [c for c in (card.content, card.rendered) if c is not None]
-        card.regenerate.click(
-            begin_handler(context, index, cards, panel, status, job, pending),
+        button.click(
+            begin_of(context, index, cards, panel, status, job, pending),
             [shown, panel.best],
             [*rating_components(cards, panel), status, job, pending],
             **PRIVATE_STEP,
         ).then(gate, job, None, **PRIVATE_STEP).success(
-            run_handler(context, modality, status, card_stream),
+            run_handler(context, modality, status, card_stream, action),
             [job, shown],
             [shown, pending, status, *contents],
             api_visibility="private",
