@@ -12,12 +12,14 @@ those no remaining output refers to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import UnknownIdError
+from feedback_db.personal import delete_personal_versions, personal_adapter_folders
 from feedback_db.schema import Flag, Output, Rating, Request, SetRating, User, UserSession
 
 
@@ -30,6 +32,8 @@ class Erased:
     set_ratings: int
     flags: int
     orphaned_images: list[str]  # image paths (as stored) no remaining output refers to
+    personal_versions: int = 0
+    adapter_folders: list[Path] = field(default_factory=list)  # the personal versions' adapters, to delete
 
 
 def erase_identity(session: Session, *, user_id: int) -> Erased:
@@ -50,14 +54,17 @@ def erase_identity(session: Session, *, user_id: int) -> Erased:
     )
     named = session.scalars(select(Output.image_path).where(Output.id.in_(outputs), Output.image_path.is_not(None)))
     images = {path for path in named if path is not None}
-    # 3. The requests (their outputs, ratings, flags and set ratings cascade), then the user row.
+    # 3. The requests (their outputs, ratings, flags and set ratings cascade), the personal
+    #    versions and runs (their adapter folders are the caller's to delete), then the user row.
+    adapters = personal_adapter_folders(session, owner_id=user_id)
     session.execute(delete(Request).where(Request.id.in_(requests.scalar_subquery())), execution_options={"synchronize_session": False})
+    personal = delete_personal_versions(session, owner_id=user_id)
     session.execute(delete(User).where(User.id == user_id), execution_options={"synchronize_session": False})
     session.flush()
     session.expire_all()
     # 4. Images still named by someone else's output stay (files are named by content).
     kept = set(session.scalars(select(Output.image_path).where(Output.image_path.in_(images)))) if images else set()
-    return Erased(counts.requests, counts.ratings, counts.set_ratings, counts.flags, sorted(images - kept))
+    return Erased(counts.requests, counts.ratings, counts.set_ratings, counts.flags, sorted(images - kept), personal, adapters)
 
 
 def _count(session: Session, column: object, condition: object) -> int:

@@ -7,6 +7,7 @@ transaction: these functions add, flush and read, and never commit.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,11 @@ def _check_modality(modality: str) -> None:
         raise InvalidInputError(f"unknown modality {modality!r}; use one of {MODALITIES}")
 
 
-def start_run(session: Session, *, modality: str, data_counts: dict[str, Any]) -> TrainingRun:
-    """Open a run in status `running` (a run left in that status later is a crashed one)."""
+def start_run(session: Session, *, modality: str, data_counts: dict[str, Any], owner_id: int | None = None) -> TrainingRun:
+    """Open a run in status `running` (a run left in that status later is a crashed one);
+    `owner_id`: a personal run, training that identity's version."""
     _check_modality(modality)
-    run = TrainingRun(modality=modality, status="running", data_counts=dict(data_counts))
+    run = TrainingRun(modality=modality, status="running", data_counts=dict(data_counts), owner_id=owner_id)
     session.add(run)
     session.flush()
     return run
@@ -53,20 +55,26 @@ def finish_run(
     return run
 
 
-def record_skipped_run(session: Session, *, modality: str, data_counts: dict[str, Any], reason: str) -> TrainingRun:
+def record_skipped_run(
+    session: Session, *, modality: str, data_counts: dict[str, Any], reason: str, owner_id: int | None = None
+) -> TrainingRun:
     """A run that looked at the feedback and found too little to train on."""
     _check_modality(modality)
-    run = TrainingRun(modality=modality, status="skipped", data_counts=dict(data_counts), error=reason, finished_at=utcnow())
+    run = TrainingRun(
+        modality=modality, status="skipped", data_counts=dict(data_counts), error=reason, finished_at=utcnow(), owner_id=owner_id
+    )
     session.add(run)
     session.flush()
     return run
 
 
-def last_finished_run(session: Session, *, modality: str) -> TrainingRun | None:
-    """The latest run of `modality` that succeeded or was skipped (not failed, not running)."""
+def last_finished_run(session: Session, *, modality: str, owner_id: int | None = None) -> TrainingRun | None:
+    """The latest global run of `modality` (with `owner_id`: that identity's personal run) that
+    succeeded or was skipped (not failed, not running)."""
+    owner = TrainingRun.owner_id.is_(None) if owner_id is None else TrainingRun.owner_id == owner_id
     return session.scalar(
         select(TrainingRun)
-        .where(TrainingRun.modality == modality, TrainingRun.status.in_(("succeeded", "skipped")))
+        .where(TrainingRun.modality == modality, TrainingRun.status.in_(("succeeded", "skipped")), owner)
         .order_by(TrainingRun.id.desc())
         .limit(1)
     )
@@ -86,15 +94,24 @@ def registered_adapter_folders(session: Session) -> set[str]:
     return {Path(path).name for path in session.scalars(select(ModelVersion.adapter_path)) if path}
 
 
-def next_version_name(session: Session, *, modality: str) -> str:
-    """`<modality>-v<N>`, one more than the versions of that modality so far."""
+def next_version_name(session: Session, *, modality: str, personal: bool = False) -> str:
+    """`<modality>-v<N>`, one more than the global versions of that modality so far; a personal
+    version's is `<modality>-p-<random hex>` (a count would tell how many others have one, and
+    counts shrink when an identity's data is deleted)."""
     _check_modality(modality)
-    count = session.scalar(select(func.count(ModelVersion.id)).where(ModelVersion.modality == modality)) or 0
+    if personal:
+        return f"{modality}-p-{secrets.token_hex(5)}"
+    count = (
+        session.scalar(select(func.count(ModelVersion.id)).where(ModelVersion.modality == modality, ModelVersion.owner_id.is_(None))) or 0
+    )
     return f"{modality}-v{count + 1}"
 
 
-def list_runs(session: Session, *, modality: str | None = None) -> list[TrainingRun]:
+def list_runs(session: Session, *, modality: str | None = None, personal: bool = False) -> list[TrainingRun]:
+    """The global runs (`personal`: the personal runs too), oldest first."""
     statement = select(TrainingRun).order_by(TrainingRun.id)
+    if not personal:
+        statement = statement.where(TrainingRun.owner_id.is_(None))
     if modality is not None:
         statement = statement.where(TrainingRun.modality == modality)
     return list(session.scalars(statement))
@@ -108,7 +125,7 @@ def gathering_candidate(session: Session, *, modality: str, parent_id: int | Non
     rows = session.execute(
         select(ModelVersion, TrainingRun)
         .join(TrainingRun, ModelVersion.training_run_id == TrainingRun.id)
-        .where(ModelVersion.modality == modality, ModelVersion.status == "candidate", parent)
+        .where(ModelVersion.modality == modality, ModelVersion.status == "candidate", ModelVersion.owner_id.is_(None), parent)
         .order_by(ModelVersion.id)
     ).all()
     for version, run in rows:

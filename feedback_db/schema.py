@@ -105,13 +105,22 @@ class ModelVersion(Base):
     __table_args__ = (
         CheckConstraint(_one_of("modality", MODALITIES), name="modality"),
         CheckConstraint(_one_of("status", VERSION_STATUSES), name="status"),
-        # At most one active version per modality, enforced by the database.
+        # At most one active global version per modality, and one active personal version per
+        # modality and owner, enforced by the database.
         Index(
             "uq_model_versions_one_active",
             "modality",
             unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active' AND owner_id IS NULL"),
+            postgresql_where=text("status = 'active' AND owner_id IS NULL"),
+        ),
+        Index(
+            "uq_model_versions_one_personal",
+            "modality",
+            "owner_id",
+            unique=True,
+            sqlite_where=text("status = 'active' AND owner_id IS NOT NULL"),
+            postgresql_where=text("status = 'active' AND owner_id IS NOT NULL"),
         ),
     )
 
@@ -125,6 +134,9 @@ class ModelVersion(Base):
     training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
     # Sampling defaults learned from diversity/naturalness ratings (temperature, guidance, ...).
     sampling_defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A personal version: trained on this identity's own ratings and served to it alone (None:
+    # the global version everyone is served). It goes with its owner ("Delete my data").
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[datetime | None]
 
@@ -145,6 +157,7 @@ class TrainingRun(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     report_path: Mapped[str | None] = mapped_column(CleanText)
     error: Mapped[str | None] = mapped_column(CleanText)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)  # a personal run's identity
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 

@@ -13,6 +13,7 @@ the same texts, as far as the engine's sampling is deterministic for a seed (vLL
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import secrets
@@ -265,6 +266,16 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
                     raise UnknownVersionError(f"version {version_id!r} is not loaded and no adapter path was given")
                 self._load_adapter(version_id, Path(adapter_path).resolve())
             self.model_version = version_id
+
+    def for_version(self, version_id: str) -> EngineTextGenerator:
+        """A view of this generator pinned to `version_id` (loaded by `use_version` first). The
+        engine serves every loaded adapter at once (vLLM names the adapter per request), so
+        generations on different versions - several users' personal ones - need not take turns."""
+        if version_id != BASE_VERSION and version_id not in self._adapters:
+            raise UnknownVersionError(f"version {version_id!r} is not loaded in the engine")
+        view = copy.copy(self)  # shares the HTTP client, the lock and the loaded adapters
+        view.model_version = version_id
+        return view
 
     def _load_adapter(self, version_id: str, adapter_path: Path) -> None:
         if not (adapter_path / "adapter_config.json").is_file():

@@ -52,6 +52,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     retrain.add_argument("--device", help=DEVICE_HELP)
     retrain.add_argument(
+        "--no-personal",
+        action="store_true",
+        help="train no personal versions this run (by default each identity with enough ratings gets one; "
+        "docs/RETRAIN.md, 'Personal versions')",
+    )
+    retrain.add_argument(
         "--arena-min-battles",
         type=int,
         metavar="N",
@@ -69,7 +75,7 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.modality in ("text", "all"):
         local_text_model(settings)  # with an engine: is a local copy named? (before reading any feedback)
-    options = RetrainOptions(modality=args.modality, dry_run=args.dry_run)
+    options = RetrainOptions(modality=args.modality, dry_run=args.dry_run, personal=not args.no_personal)
     if args.arena_min_battles is not None:
         # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new
         #    version that passes the held-out gate then waits for the arena as a candidate.

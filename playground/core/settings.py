@@ -83,6 +83,19 @@ class Settings(BaseSettings):
     )
 
     # -- security and limits (docs/SECURITY.md) --------------------------------------------
+    personal_versions: bool = Field(
+        True,
+        description="Train a personal version (a LoRA adapter) for each identity with enough ratings, and serve it to that identity.",
+    )
+    personal_min_ratings: int = Field(
+        40, ge=4, description="Rated outputs of one modality an identity needs before its personal version is trained."
+    )
+    personal_max_per_night: int = Field(
+        20, ge=0, description="Personal versions trained per retrain run and modality (those with the most new ratings first)."
+    )
+    personal_adapters_loaded: int = Field(
+        8, ge=0, description="Personal adapters kept loaded per modality (least recently served unloaded first; the memory budget)."
+    )
     login_failures_per_name: int = Field(
         5, ge=1, description="Failed log-ins per account name within login_window_s before it is locked out."
     )

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from feedback_db.personal import retire_stale_personal
 from feedback_db.runs import finish_run
 from feedback_db.versions import active_version, create_version, promote_version
 from models.base import Modality
@@ -25,7 +26,8 @@ from playground.retrain.report import ReportInputs
 
 # promoted: the gate showed the new version better; insufficient-evidence: ahead but not
 # significantly (kept as a candidate); rejected: not better (kept as a candidate, not served).
-OutcomeStatus = Literal["skipped", "dry-run", "promoted", "awaiting-arena", "insufficient-evidence", "rejected"]
+# failed: a personal run that raised (the others go on; a global run's error ends the command).
+OutcomeStatus = Literal["skipped", "dry-run", "promoted", "awaiting-arena", "insufficient-evidence", "rejected", "failed"]
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,15 @@ def publish(
     temp_dir: Path,
     report_path: Path,
     metrics: dict[str, Any],
+    owner_id: int | None = None,
 ) -> None:
     """7. Publish: final adapter folder, version row, promotion and run status in one transaction.
 
     The folder is renamed first so that the version row never names a folder that is not there;
-    if the transaction fails, the folder goes again (the next run would remove it anyway)."""
+    if the transaction fails, the folder goes again (the next run would remove it anyway).
+    `owner_id`: a personal version; one that is not promoted retires its owner's older personal
+    version if that one was trained on another global version than tonight's (it was never
+    compared with the global version now served, so the owner is served that instead)."""
     final_dir = settings.adapters_dir / inputs.version
     temp_dir.rename(final_dir)
     try:
@@ -105,9 +111,12 @@ def publish(
                 parent_id=parent.id if parent else None,
                 training_run_id=run_id,
                 sampling_defaults=inputs.sampling,
+                owner_id=owner_id,
             )
             if inputs.promoted:
                 promote_version(session, version_id=version.id)
+            elif owner_id is not None:
+                retire_stale_personal(session, modality=inputs.modality, owner_id=owner_id, parent_id=version.parent_id)
             finish_run(
                 session,
                 run_id=run_id,

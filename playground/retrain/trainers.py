@@ -41,6 +41,7 @@ class RetrainOptions:
     image_targets: str | None = None  # the image LoRA's layer set (models.finetune.image.TARGETS); None: its default
     gate: GateConfig = field(default_factory=GateConfig)
     arena_min_battles: int | None = None  # set: the held-out gate alone never promotes; the arena decides
+    personal: bool = True  # also train personal versions (if the settings allow them)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,11 @@ RequestErasedError instead of storing anything (playground/services/generation.p
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 
 from feedback_db.erasure import Erased, erase_identity
+from models.base import MODALITIES
 from playground.services.identity import Viewer
 from playground.serving.context import AppContext
 
@@ -19,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 def delete_my_data(context: AppContext, viewer: Viewer) -> Erased:
     """1. Stop the identity's running generation; 2. delete its rows in one transaction;
-    3. delete the image files no one else's output refers to."""
+    3. delete the image files no one else's output refers to; 4. unload and delete its personal
+    versions' adapters."""
     if context.stops.running(viewer.browser_session):  # (a Stop left set would stop nothing else: Generate clears it)
         context.stops.event(viewer.browser_session).set()
     with context.database.sessions.begin() as session:
@@ -33,5 +37,17 @@ def delete_my_data(context: AppContext, viewer: Viewer) -> Erased:
             path.unlink(missing_ok=True)
         except OSError as error:  # the rows are gone; a file left behind is logged, not fatal
             logger.warning("could not delete image file %s: %s", path, error)
-    logger.info("deleted the data of user %s: %s requests", viewer.user_id, erased.requests)
+    forget_personal_adapters(context, erased.adapter_folders)
+    logger.info("deleted the data of user %s: %s requests, %s personal versions", viewer.user_id, erased.requests, erased.personal_versions)
     return erased
+
+
+def forget_personal_adapters(context: AppContext, folders: list[Path]) -> None:
+    """Unload each adapter from the generators that hold it and delete its folder (only folders
+    under the adapters dir: the rows name them, but nothing else is ever deleted)."""
+    adapters_dir = context.settings.adapters_dir.resolve()
+    for folder in folders:
+        for modality in MODALITIES:
+            context.versions(modality).forget(folder.name)
+        if folder.resolve().is_relative_to(adapters_dir):
+            shutil.rmtree(folder, ignore_errors=True)

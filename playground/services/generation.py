@@ -101,12 +101,12 @@ def stream_text(
     params = with_seed(params.validate())
     prompt = screened_prompt(context, prompt)
     cancel = cancel or threading.Event()
-    # 2. Serve whatever version the database says is active (or the arena's pick), and store the
+    # 2. Serve the viewer's personal version, else the active one (or the arena's pick), and store the
     #    request as running (a card's regeneration is stored when it ends, in its card's place).
     # 3. Stream; `stream` raises InvalidParameterError at once for bad prompts. Partial texts
     #    pass the (cheap) blocklist; finished ones every check.
     final: TextProgress | None = None
-    with context.serving("text", version) as (generator, served):
+    with context.serving("text", version, _owner(viewer)) as (generator, served):
         stream = generator.stream(prompt, params, cancel, continuing=continuing)  # checks the prompt before anything is stored
         started = _Started(time.monotonic(), _open(context, viewer, "text", prompt, parameters, served, source, client_key, replacing))
         interval_s = context.settings.stream_interval_ms / 1000
@@ -131,6 +131,11 @@ def stream_text(
     recorded = _close(context, started, viewer, served, outputs, replacing)
     texts = [_shown(clean_text(o.text), reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     yield TextUpdate(texts=texts, outputs=final.outputs, recorded=recorded, withheld=withheld)
+
+
+def _owner(viewer: Viewer | None) -> int | None:
+    """Whose personal version may answer: the viewer's (a browser with no identity row yet has none)."""
+    return viewer.user_id if viewer is not None else None
 
 
 def paced(progress: Iterable[TextProgress], interval_s: float) -> Iterator[TextProgress]:
@@ -182,7 +187,7 @@ def stream_image(
     prompt = screened_prompt(context, prompt)
     parameters = _parameters(context, "image", params)
     cancel = cancel or threading.Event()
-    with context.serving("image", version) as (generator, served):
+    with context.serving("image", version, _owner(viewer)) as (generator, served):
         check_prompt(prompt, generator.max_prompt_chars)  # before anything is stored
         started = _Started(time.monotonic(), _open(context, viewer, "image", prompt, parameters, served, source, client_key, replacing))
         try:

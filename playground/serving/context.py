@@ -65,21 +65,23 @@ class AppContext:
 
     @overload
     def serving(
-        self, modality: Literal["text"], version: str | None = None
+        self, modality: Literal["text"], version: str | None = None, owner_id: int | None = None
     ) -> AbstractContextManager[tuple[TextGenerator, ServedVersion]]: ...
     @overload
     def serving(
-        self, modality: Literal["image"], version: str | None = None
+        self, modality: Literal["image"], version: str | None = None, owner_id: int | None = None
     ) -> AbstractContextManager[tuple[ImageGenerator, ServedVersion]]: ...
     @overload
     def serving(
-        self, modality: str, version: str | None = None
+        self, modality: str, version: str | None = None, owner_id: int | None = None
     ) -> AbstractContextManager[tuple[TextGenerator | ImageGenerator, ServedVersion]]: ...
     def serving(
-        self, modality: str, version: str | None = None
+        self, modality: str, version: str | None = None, owner_id: int | None = None
     ) -> AbstractContextManager[tuple[TextGenerator | ImageGenerator, ServedVersion]]:
-        """Hold the modality's generator on `version` (None: the active one) for one generation."""
-        return self.versions(modality).serving(version)
+        """Hold the modality's generator on `version` (None: `owner_id`'s personal version where
+        it has one and personal versions are on, else the active one) for one generation."""
+        owner = owner_id if self.settings.personal_versions else None
+        return self.versions(modality).serving(version, owner)
 
     def sampling_defaults(self, modality: str) -> dict[str, Any]:
         return self.versions(modality).sampling_defaults()
@@ -103,7 +105,9 @@ def build_context(
     text_factory = text_factory or (lambda: load_text_generator(settings.text_model, settings.device, settings.model_cache_dir))
     image_factory = image_factory or (lambda: load_image_generator(settings.image_model, settings.device))
     settings.create_layout()
-    text, image = VersionServer("text", database, text_factory), VersionServer("image", database, image_factory)
+    budget = settings.personal_adapters_loaded
+    text = VersionServer("text", database, text_factory, personal_adapters_loaded=budget)
+    image = VersionServer("image", database, image_factory, personal_adapters_loaded=budget)
     servers: dict[Modality, ModalityServer] = {"text": text, "image": image}
     return AppContext(
         settings=settings,

@@ -50,7 +50,7 @@ def main() -> None:
         seed_brightness_preference(database, settings.images_dir, prompts=size)
         # 2. One full run, timed end to end and by stage (from the run's own timings).
         started = time.perf_counter()
-        (outcome,) = retrain(settings, RetrainOptions(modality="image"))
+        (outcome,) = retrain(settings, RetrainOptions(modality="image", personal=False))
         total = time.perf_counter() - started
         report = json.loads(outcome.report_path.with_suffix(".json").read_text())
         rows.append(

@@ -47,7 +47,7 @@ def main() -> None:
         database = open_database(settings)
         seed_length_preference(database, prompts=size)
         started = time.perf_counter()
-        (outcome,) = retrain(settings, RetrainOptions(modality="text", eval_generation_prompts=0))
+        (outcome,) = retrain(settings, RetrainOptions(modality="text", eval_generation_prompts=0, personal=False))
         total = time.perf_counter() - started
         import json
 

@@ -25,7 +25,7 @@ from tests.retrain.seed import seed_length_preference
 
 pytestmark = pytest.mark.real_model
 REPO = Path(__file__).resolve().parents[2]
-QUICK_ARGS = ["retrain", "--modality", "text", "--max-steps", "2", "--min-examples", "4", "--eval-prompts", "0"]
+QUICK_ARGS = ["retrain", "--modality", "text", "--max-steps", "2", "--min-examples", "4", "--eval-prompts", "0", "--no-personal"]
 VERDICTS = ("promoted", "insufficient-evidence", "rejected")
 
 

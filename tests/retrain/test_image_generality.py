@@ -106,7 +106,7 @@ def draw(generator, version: str, adapter, heldout, out_dir, preference: Prefere
 
 @pytest.mark.parametrize("name", PREFERENCES)
 def test_the_image_loop_learns_a_preference_it_was_not_tuned_for(name, tmp_path, real_image_generator):
-    run_image_loop(name, PREFERENCES[name], tmp_path, real_image_generator, RetrainOptions(modality="image"))
+    run_image_loop(name, PREFERENCES[name], tmp_path, real_image_generator, RetrainOptions(modality="image", personal=False))
 
 
 def run_image_loop(name: str, preference: Preference, tmp_path, real_image_generator, options: RetrainOptions) -> None:

@@ -52,7 +52,8 @@ def test_a_quick_image_run_trains_reports_registers_then_skips(image_settings, r
     # needs 16; 24 prompts would leave 14 and fall back to SFT).
     seed_brightness_preference(database, image_settings.images_dir, prompts=40)
 
-    (outcome,) = retrain(image_settings, RetrainOptions(modality="image", max_steps=3, eval_generation_prompts=1, min_examples=4))
+    options = RetrainOptions(modality="image", max_steps=3, eval_generation_prompts=1, min_examples=4, personal=False)
+    (outcome,) = retrain(image_settings, options)
 
     assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     report = outcome.report_path.read_text()
@@ -68,7 +69,7 @@ def test_a_quick_image_run_trains_reports_registers_then_skips(image_settings, r
         real_image_generator.use_version(outcome.version, Path(version.adapter_path))
     finally:
         real_image_generator.use_version("base", None)
-    (again,) = retrain(image_settings, RetrainOptions(modality="image", max_steps=3, min_examples=4))
+    (again,) = retrain(image_settings, RetrainOptions(modality="image", max_steps=3, min_examples=4, personal=False))
     assert again.status == "skipped" and "no new image feedback" in again.message
 
 
@@ -128,7 +129,7 @@ def test_a_rater_who_likes_bright_images_gets_brighter_images(image_settings, re
     assert collect_feedback(context, rater_id, feedback_prompts) == 200
     # 2. Retrain with the default (CPU) settings: the new version must pass the gate. 50 prompts hold
     # out 15, enough for the sign test when the rater is consistent (15 of 15 wins measured).
-    (outcome,) = retrain(image_settings, RetrainOptions(modality="image", eval_generation_prompts=0))
+    (outcome,) = retrain(image_settings, RetrainOptions(modality="image", eval_generation_prompts=0, personal=False))
     assert outcome.status == "promoted", outcome.message
     assert "method: dpo" in outcome.report_path.read_text().lower()  # trained on the pairs (Diffusion-DPO)
     # 3. On prompts never rated: clearly brighter, and the object keeps the prompt's colour.

@@ -46,5 +46,5 @@ def grain(image: Image.Image) -> float:
 
 
 def test_the_image_loop_learns_a_texture(tmp_path, real_image_generator):
-    options = RetrainOptions(modality="image", image_targets="conv")
+    options = RetrainOptions(modality="image", image_targets="conv", personal=False)
     run_image_loop("finer grain", Preference(grain, 0.8), tmp_path, real_image_generator, options)

@@ -118,7 +118,7 @@ def test_a_rater_who_prefers_short_answers_gets_shorter_answers(tmp_path, model_
     # 2. Retrain: the new version must pass the held-out gate (a one-sided sign test over held-out
     # prompts at 5%) and be promoted. Of the 50 prompts, DataConfig holds out 20 (40%), so the
     # test can reach significance on prompts alone (about 18 are needed to see a 0.8 win rate).
-    (outcome,) = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0))
+    (outcome,) = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0, personal=False))
     assert outcome.status == "promoted", outcome.message
     # 3. On prompts never seen in feedback, answers are clearly shorter and still coherent.
     prompts = [TEMPLATES[k % 2].format(topic) for k, topic in enumerate(HELDOUT_TOPICS[:8])]

@@ -20,7 +20,7 @@ from playground.retrain import RetrainOptions, retrain
 from tests.retrain.seed import seed_length_preference
 
 pytestmark = pytest.mark.real_model
-QUICK = dict(modality="text", max_steps=2, eval_generation_prompts=0, min_examples=4)
+QUICK = dict(modality="text", max_steps=2, eval_generation_prompts=0, min_examples=4, personal=False)
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_too_little_feedback_is_skipped_with_the_counts(retrain_settings):
     database = open_database(retrain_settings)
     seed_length_preference(database, prompts=2)
 
-    (outcome,) = retrain(retrain_settings, RetrainOptions(modality="text", min_examples=50))
+    (outcome,) = retrain(retrain_settings, RetrainOptions(modality="text", min_examples=50, personal=False))
 
     assert outcome.status == "skipped" and outcome.message.startswith("skipped:")
     assert "need 50" in outcome.message and "pairs" in outcome.message

@@ -67,7 +67,7 @@ def nights(tmp_path, monkeypatch):
     settings = Settings(data_dir=tmp_path / "data", device="cpu")
     database = open_database(settings)
     monkeypatch.setitem(retrain_run.TRAINERS, "text", ScriptedTrainer)
-    options = RetrainOptions(modality="text", eval_generation_prompts=0, min_examples=4)
+    options = RetrainOptions(modality="text", eval_generation_prompts=0, min_examples=4, personal=False)
 
     def night(prompts: int, wins):
         monkeypatch.setattr(ScriptedTrainer, "wins", staticmethod(wins))

@@ -60,7 +60,7 @@ def test_a_rater_who_likes_lively_answers_gets_them_after_one_night(tmp_path, mo
         lively, mixed = lively + given, mixed + (0 < given < len(texts))
     print(f"feedback: {lively} of {4 * len(TOPICS)} answers have an exclamation; {mixed} of {len(TOPICS)} requests mixed")
     # 2. One night with the default gate (judged answers on).
-    (outcome,) = retrain(settings, RetrainOptions(modality="text", max_steps=30))
+    (outcome,) = retrain(settings, RetrainOptions(modality="text", max_steps=30, personal=False))
     report = outcome.report_path.read_text()
     print(report)
     assert outcome.status == "promoted", outcome.message

@@ -46,7 +46,7 @@ def test_a_rater_who_likes_lists_gets_more_lists(tmp_path, model_cache_dir, real
         params = TextParams(**{**GENERATE.__dict__, "seed": k})
         rate_one_request(loop, TEMPLATE.format(topic), params, lambda text: (5, 5) if has_list(text) else (2, 2), list_items)
     # 2. Retrain (DPO on the pairs); the gate must promote.
-    (outcome,) = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0))
+    (outcome,) = retrain(settings, RetrainOptions(modality="text", max_steps=30, eval_generation_prompts=0, personal=False))
     assert outcome.status == "promoted", outcome.message
     # 3. Never-rated prompts: more answers with a list.
     prompts = [TEMPLATE.format(topic) for topic in HELDOUT_TOPICS[:10]]
