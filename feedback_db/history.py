@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Exists, exists, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import InvalidInputError, UnknownIdError
 from feedback_db.replacements import card_positions, in_card_order, is_current
-from feedback_db.schema import Flag, Output, Rating, Request, SetRating
+from feedback_db.schema import Flag, ModelVersion, Output, Rating, Request, SetRating
 
 HISTORY_SOURCES = ("playground",)
 MAX_PER_PAGE = 100
@@ -42,6 +42,7 @@ class HistoryEntry:
     rated: int  # current candidates this rater rated (any field)
     replaced: int = 0  # outputs that a regenerated card replaced
     status: str = "finished"  # running | finished | stopped | interrupted (feedback_db/open_requests.py)
+    personal: bool = False  # answered by the rater's own personal version (feedback_db/personal.py)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class RequestView:
     replaced: list[CandidateView] = field(default_factory=list)  # oldest first
     best_output_id: int | None = None  # as stored, even when it names a replaced output
     status: str = "finished"  # running | finished | stopped | interrupted (feedback_db/open_requests.py)
+    personal: bool = False  # answered by the rater's own personal version
 
 
 def _own(session_id: str, modality: str | None = None) -> list[ColumnElement[bool]]:
@@ -140,6 +142,7 @@ def history_page(
             rated,
             replaced,
             Request.status,
+            _answered_by_own_version(rater_id),
         )
         .where(*_own(session_id, modality))
         .order_by(Request.created_at.desc(), Request.id.desc())
@@ -190,7 +193,13 @@ def request_view(session: Session, *, request_id: int, session_id: str, rater_id
         replaced,
         best_output_id,
         request.status,
+        bool(session.scalar(select(_answered_by_own_version(rater_id).where(Request.id == request.id)))),
     )
+
+
+def _answered_by_own_version(rater_id: int) -> Exists:
+    """Whether the request's version is one of `rater_id`'s personal versions."""
+    return exists().where(ModelVersion.name == Request.model_version, ModelVersion.owner_id == rater_id)
 
 
 def _candidate(output: Output, position: int, rating: Rating | None, flag: Flag | None) -> CandidateView:

@@ -43,11 +43,14 @@ def delete_my_data(context: AppContext, viewer: Viewer) -> Erased:
 
 
 def forget_personal_adapters(context: AppContext, folders: list[Path]) -> None:
-    """Unload each adapter from the generators that hold it and delete its folder (only folders
-    under the adapters dir: the rows name them, but nothing else is ever deleted)."""
+    """Unload each adapter from the generators that hold it and delete its folder and its retrain
+    report (named like the folder: it quotes the identity's held-out prompts). Only folders under
+    the adapters dir are deleted: the rows name them, but nothing else is ever deleted."""
     adapters_dir = context.settings.adapters_dir.resolve()
     for folder in folders:
         for modality in MODALITIES:
             context.versions(modality).forget(folder.name)
         if folder.resolve().is_relative_to(adapters_dir):
             shutil.rmtree(folder, ignore_errors=True)
+            for suffix in (".md", ".json"):
+                (context.settings.reports_dir / f"{folder.name}{suffix}").unlink(missing_ok=True)

@@ -55,6 +55,15 @@ class Recorded:
     request_id: int
     output_ids: list[int]
     model_version: str
+    personal_ratings: int | None = None  # the viewer's own version answered, trained on this many of its ratings
+
+    @property
+    def version_words(self) -> str:
+        """The answering version as the card says it: "version `text-v3`", or for the viewer's
+        personal version "your version `text-p-...` (trained on 57 of your ratings)"."""
+        if self.personal_ratings is None:
+            return f"version `{self.model_version}`"
+        return f"your version `{self.model_version}` (trained on {self.personal_ratings} of your ratings)"
 
 
 @dataclass
@@ -334,7 +343,7 @@ def _close(
             request = close_request(session, request_id=started.opened.request_id, outputs=outputs, status=status)
         except UnknownIdError as error:  # the viewer deleted their data meanwhile (services/erasure.py)
             raise RequestErasedError("Your data was deleted while this answer was generated; nothing of it was kept.") from error
-        return Recorded(request.id, [o.id for o in request.outputs], served.name)
+        return Recorded(request.id, [o.id for o in request.outputs], served.name, served.personal_ratings)
 
 
 def _interrupt(context: AppContext, started: _Started, rows: Callable[[], list[NewOutput]], ended: BaseException) -> None:
@@ -387,4 +396,4 @@ def _record_replacement(
     if viewer is None or replacing is None or len(outputs) != 1:
         raise StaleRequestError("there is no candidate of yours to regenerate here")
     new = replace_output(session, output_id=replacing, session_id=viewer.browser_session, output=outputs[0])
-    return Recorded(new.request_id, [new.id], served.name)
+    return Recorded(new.request_id, [new.id], served.name, served.personal_ratings)

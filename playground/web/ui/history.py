@@ -23,7 +23,7 @@ from playground.web.ui.restore import load_view, show_request, shown_state, show
 from playground.web.ui.session import viewer_of
 from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
-from playground.web.ui.wording import finish_words, literal_markdown, plural, request_status_words
+from playground.web.ui.wording import answered_by, finish_words, literal_markdown, plural, request_status_words
 
 PER_PAGE = 10
 PROMPT_CHARS = 80
@@ -38,7 +38,8 @@ def entry_label(entry: HistoryEntry) -> str:
     ended = f" · {words}" if (words := request_status_words(entry.status)) else ""
     return (
         f"{entry.created_at:%Y-%m-%d %H:%M} UTC · {entry.modality} · {prompt} · "
-        f"{plural(entry.candidates, 'candidate')}{replaced}, {entry.rated} rated by you{ended}"
+        f"{plural(entry.candidates, 'candidate')}{replaced}, {entry.rated} rated by you · "
+        f"{answered_by(entry.model_version, entry.personal)}{ended}"
     )
 
 
@@ -122,7 +123,7 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
                 shown: shown_state(view),
                 prompt: view.prompt,
                 facts: " · ".join(
-                    [f"{view.modality}", f"{view.created_at:%Y-%m-%d %H:%M} UTC", f"version `{view.model_version}`"]
+                    [f"{view.modality}", f"{view.created_at:%Y-%m-%d %H:%M} UTC", answered_by(view.model_version, view.personal)]
                     + ([words] if (words := request_status_words(view.status)) else [])
                 ),
                 replaced: replaced_words(view),

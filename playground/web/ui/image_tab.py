@@ -37,8 +37,9 @@ from playground.web.ui.wording import finish_words
 DEFAULTS = ImageParams()
 
 
-def image_meta(output: ImageOutput, version: str) -> str:
-    return f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · version `{version}` · {finish_words(output.finish_reason)}"
+def image_meta(output: ImageOutput, version_words: str) -> str:
+    """A finished image's figures; `version_words` as `Recorded.version_words` says them."""
+    return f"{output.latency_ms / 1000:.1f} s · seed `{output.seed}` · {version_words} · {finish_words(output.finish_reason)}"
 
 
 def image_params(
@@ -146,12 +147,12 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
                 yield {**previews, status: f"Step {update.step} of {update.total_steps}…"}
                 continue
             recorded = update.recorded
-            done = f"Done · version `{recorded.model_version}` · rate each image below."
+            done = f"Done · {recorded.version_words} · rate each image below."
             images: dict[Block, Any] = {cards[o.index].content: str(o.path) for o in update.outputs}
             yield {
                 **images,
                 shown: ShownRequest.of(recorded.request_id, recorded.output_ids),
-                pending: finished_cards(params.n, [image_meta(o, recorded.model_version) for o in update.outputs], done),
+                pending: finished_cards(params.n, [image_meta(o, recorded.version_words) for o in update.outputs], done),
                 # The status says "Done" only once `finish` has made the cards ratable.
                 status: "Saved · making the images ratable…",
             }
@@ -171,11 +172,11 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
                     yield {**preview, status: f"Regenerating {job.words()}: step {update.step} of {update.total_steps}…"}
                     continue
                 recorded, output = update.recorded, update.outputs[0]
-                done = f"Done · {job.words()} regenerated · version `{recorded.model_version}` · the old one stays in My history."
+                done = f"Done · {job.words()} regenerated · {recorded.version_words} · the old one stays in My history."
                 yield {
                     card.content: str(output.path),
                     shown: shown_value.with_output(job.index, recorded.output_ids[0]),
-                    pending_card: FinishedCard(job.index, image_meta(output, recorded.model_version), len(shown_value.output_ids), done),
+                    pending_card: FinishedCard(job.index, image_meta(output, recorded.version_words), len(shown_value.output_ids), done),
                     status: "Saved · making the image ratable…",
                 }
 

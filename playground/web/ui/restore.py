@@ -24,7 +24,7 @@ from playground.web.ui.personal_tuning import TuningParts
 from playground.web.ui.session import viewer_of
 from playground.web.ui.state import ShownRequest
 from playground.web.ui.waiting import first_token_words
-from playground.web.ui.wording import finish_words
+from playground.web.ui.wording import answered_by, finish_words
 
 RESTORED_STATUS = "Your last request, restored · change any rating below; every click is saved."
 # A reload during a generation: Gradio closes the old page's stream and the request is closed
@@ -116,7 +116,7 @@ def candidate_meta(candidate: CandidateView, view: RequestView) -> str:
             *speed,
             *tokens,
             f"seed `{candidate.seed}`",
-            f"version `{view.model_version}`",
+            answered_by(view.model_version, view.personal),
             finish_words(candidate.finish_reason),
         ]
     )

@@ -38,11 +38,12 @@ DEFAULTS = TextParams()
 CardTextService = Callable[[AppContext, Viewer, int, threading.Event | None], Iterator[TextUpdate]]
 
 
-def text_meta(output: TextOutput, version: str, from_click_ms: float | None = None) -> str:
+def text_meta(output: TextOutput, version_words: str, from_click_ms: float | None = None) -> str:
+    """A finished candidate's figures; `version_words` as `Recorded.version_words` says them."""
     return (
         f"{output.latency_ms / 1000:.1f} s · {first_token_words(output.time_to_first_token_ms, from_click_ms)} · "
         f"{output.tokens_per_s:.1f} tok/s · {output.tokens} tokens · seed `{output.seed}` · "
-        f"version `{version}` · {finish_words(output.finish_reason)}"
+        f"{version_words} · {finish_words(output.finish_reason)}"
     )
 
 
@@ -161,12 +162,12 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
                 yield {**_texts(cards, update.texts), status: "Generating…"}
                 continue
             recorded = update.recorded
-            metas = [text_meta(o, recorded.model_version, _since(clicked, first_seen.get(o.index))) for o in update.outputs]
+            metas = [text_meta(o, recorded.version_words, _since(clicked, first_seen.get(o.index))) for o in update.outputs]
             cut = [_cut(o, reason) for o, reason in zip(update.outputs, update.withheld, strict=True)]
             yield {
                 **_texts(cards, update.texts),
                 shown: ShownRequest.of(recorded.request_id, recorded.output_ids),
-                pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.model_version), cut),
+                pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.version_words), cut),
                 # The status says "Done" only once `finish` has made the cards ratable.
                 status: "Saved · making the candidates ratable…",
             }
@@ -187,10 +188,10 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
                         yield {**contents, status: f"{doing} {job.words()}…"}
                         continue
                     recorded, output = update.recorded, update.outputs[0]
-                    words = f"Done · {job.words()} {done} · version `{recorded.model_version}` · the old one stays in My history."
+                    words = f"Done · {job.words()} {done} · {recorded.version_words} · the old one stays in My history."
                     finished = FinishedCard(
                         job.index,
-                        text_meta(output, recorded.model_version),
+                        text_meta(output, recorded.version_words),
                         len(shown_value.output_ids),
                         words,
                         _cut(output, update.withheld[0]),
@@ -252,7 +253,7 @@ def _cut(output: TextOutput, withheld: str | None) -> bool:
     return output.finish_reason == "length" and withheld is None
 
 
-def _done_status(outputs: list[TextOutput], version: str) -> str:
+def _done_status(outputs: list[TextOutput], version_words: str) -> str:
     stopped = any(o.finish_reason == "cancelled" for o in outputs)
     head = "Stopped by you" if stopped else "Done"
-    return f"{head} · version `{version}` · rate each candidate below; every click is saved."
+    return f"{head} · {version_words} · rate each candidate below; every click is saved."

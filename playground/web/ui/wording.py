@@ -32,6 +32,12 @@ def request_status_words(status: str) -> str:
     return REQUEST_STATUS_WORDS.get(status, "")
 
 
+def answered_by(model_version: str, personal: bool) -> str:
+    """The version that answered a stored request: "your version `text-p-...`" when it was the
+    viewer's own personal version, else "version `text-v3`"."""
+    return f"your version `{model_version}`" if personal else f"version `{model_version}`"
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 request`, `2 requests`, `0 requests`."""
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
