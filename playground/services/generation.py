@@ -41,7 +41,7 @@ from models.base import (
 )
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, RequestErasedError, StaleRequestError
 from playground.core.moderation import WITHHELD_TEXT
-from playground.services.identity import Viewer, viewer_in_transaction
+from playground.services.identity import Viewer, find_viewer, viewer_in_transaction
 from playground.serving.context import AppContext, ServedVersion
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def stream_text(
     # 3. Stream; `stream` raises InvalidParameterError at once for bad prompts. Partial texts
     #    pass the (cheap) blocklist; finished ones every check.
     final: TextProgress | None = None
-    with context.serving("text", version, _owner(viewer)) as (generator, served):
+    with context.serving("text", version, _owner(context, viewer, client_key)) as (generator, served):
         stream = generator.stream(prompt, params, cancel, continuing=continuing)  # checks the prompt before anything is stored
         started = _Started(time.monotonic(), _open(context, viewer, "text", prompt, parameters, served, source, client_key, replacing))
         interval_s = context.settings.stream_interval_ms / 1000
@@ -142,8 +142,11 @@ def stream_text(
     yield TextUpdate(texts=texts, outputs=final.outputs, recorded=recorded, withheld=withheld)
 
 
-def _owner(viewer: Viewer | None) -> int | None:
-    """Whose personal version may answer: the viewer's (a browser with no identity row yet has none)."""
+def _owner(context: AppContext, viewer: Viewer | None, client_key: str | None) -> int | None:
+    """Whose personal version may answer: the viewer's, or the identity of the browser named by
+    `client_key` (one with no identity row yet has no personal version)."""
+    if viewer is None and client_key is not None:
+        viewer = find_viewer(context.database, client_key)
     return viewer.user_id if viewer is not None else None
 
 
@@ -196,7 +199,7 @@ def stream_image(
     prompt = screened_prompt(context, prompt)
     parameters = _parameters(context, "image", params)
     cancel = cancel or threading.Event()
-    with context.serving("image", version, _owner(viewer)) as (generator, served):
+    with context.serving("image", version, _owner(context, viewer, client_key)) as (generator, served):
         check_prompt(prompt, generator.max_prompt_chars)  # before anything is stored
         started = _Started(time.monotonic(), _open(context, viewer, "image", prompt, parameters, served, source, client_key, replacing))
         try:

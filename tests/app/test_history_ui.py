@@ -91,6 +91,6 @@ def test_history_labels_are_one_line_and_short():
     label = entry_label(entry)
     assert label.startswith("2026-03-04 05:06 UTC · text · line one line two x")
     assert "\n" not in label and f"{'x' * PROMPT_CHARS}" not in label
-    assert label.endswith("2 candidates, 1 rated by you · version `base`")
+    assert label.endswith("2 candidates, 1 rated by you · version base")
     own = HistoryEntry(1, "text", "hi", "text-p-0a1b2c3d4e", datetime(2026, 3, 4, 5, 6, tzinfo=UTC), 1, 0, personal=True)
-    assert entry_label(own).endswith("0 rated by you · your version `text-p-0a1b2c3d4e`")
+    assert entry_label(own).endswith("0 rated by you · your version text-p-0a1b2c3d4e")

@@ -29,8 +29,9 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def text_adapters(cache_dir: Path, out: Path, count: int) -> list[Path]:
-    """`count` distinct LoRA adapters for the embedded text model (random, non-zero weights)."""
+def text_adapters(cache_dir: Path, out: Path, count: int, scale: float = 0.01) -> list[Path]:
+    """`count` distinct LoRA adapters for the embedded text model (random, non-zero weights of
+    about `scale`: 0.01 barely changes a short answer, 0.05 changes it visibly)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -47,7 +48,7 @@ def text_adapters(cache_dir: Path, out: Path, count: int) -> list[Path]:
         with torch.no_grad():
             for name, parameter in model.named_parameters():
                 if "lora_" in name:
-                    parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.01)
+                    parameter.copy_(torch.randn(parameter.shape, generator=generator) * scale)
         model.save_pretrained(out / f"text-v{k + 1}")
         folders.append(out / f"text-v{k + 1}")
     del model

@@ -39,7 +39,7 @@ def entry_label(entry: HistoryEntry) -> str:
     return (
         f"{entry.created_at:%Y-%m-%d %H:%M} UTC · {entry.modality} · {prompt} · "
         f"{plural(entry.candidates, 'candidate')}{replaced}, {entry.rated} rated by you · "
-        f"{answered_by(entry.model_version, entry.personal)}{ended}"
+        f"{answered_by(entry.model_version, entry.personal, markdown=False)}{ended}"
     )
 
 

@@ -32,10 +32,11 @@ def request_status_words(status: str) -> str:
     return REQUEST_STATUS_WORDS.get(status, "")
 
 
-def answered_by(model_version: str, personal: bool) -> str:
+def answered_by(model_version: str, personal: bool, markdown: bool = True) -> str:
     """The version that answered a stored request: "your version `text-p-...`" when it was the
-    viewer's own personal version, else "version `text-v3`"."""
-    return f"your version `{model_version}`" if personal else f"version `{model_version}`"
+    viewer's own personal version, else "version `text-v3`" (plain text: no backticks)."""
+    name = f"`{model_version}`" if markdown else model_version
+    return f"your version {name}" if personal else f"version {name}"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
