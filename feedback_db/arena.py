@@ -4,6 +4,10 @@ A contestant is a published model version of a modality ("base", active, candida
 or, while a modality has a single version, a sampling preset of it. The pair sampler
 (`choose_pair`) favours pairs with few votes and puts the newest candidate in every battle until
 it has `PairPolicy.focus_votes` votes. Callers own the session and the transaction.
+
+Personal versions (feedback_db/personal.py) are never published: one meets the global version
+only in its owner's battles (`personal_share`, feedback_db/personal_arena.py), and every battle
+that names one is left out of what this module reads for everyone (`pair_votes`, `battles_frame`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.clean_text import clean_text
 from feedback_db.engine import rows_changed
 from feedback_db.errors import ArenaError, InvalidInputError, UnknownIdError
+from feedback_db.personal import personal_names
 from feedback_db.schema import BATTLE_OUTCOMES, MODALITIES, Battle, BattleVote, ModelVersion, utcnow
 
 BASE_VERSION = "base"  # the base model with no adapter; not a row in model_versions
@@ -67,27 +72,47 @@ class PairPolicy:
     battles is told apart from a coin flip after about that many votes.
     `active_weight` makes the active version the newest candidate's most frequent opponent,
     since the promotion gate reads their direct battles.
+
+    A viewer with a personal version of its own gets it against the global version in a share
+    of its battles (`personal_share`): every battle (`personal_share_alone`) while the personal
+    version has fewer than `focus_votes` of its owner's ranked votes against that global version
+    and no global candidate needs votes, since then only the owner can give the evidence its gate
+    reads (the same 96 as the personal gate's default minimum); half of them
+    (`personal_share_shared`) while a global candidate needs votes too, so neither gate starves;
+    a quarter (`personal_share_settled`) once it has them, so the record stays fresh (it is
+    read again every night, and a new global version starts it from nought).
     """
 
     focus_votes: int = 96
     active_weight: float = 3.0
+    personal_share_alone: float = 1.0
+    personal_share_shared: float = 0.5
+    personal_share_settled: float = 0.25
 
 
 def published_versions(session: Session, *, modality: str) -> list[PublishedVersion]:
-    """The base model, then every version row of `modality`, oldest first."""
+    """The base model, then every global version of `modality`, oldest first (never a personal one)."""
     _check_modality(modality)
-    rows = session.scalars(select(ModelVersion).where(ModelVersion.modality == modality).order_by(ModelVersion.id))
+    rows = session.scalars(
+        select(ModelVersion).where(ModelVersion.modality == modality, ModelVersion.owner_id.is_(None)).order_by(ModelVersion.id)
+    )
     return [PublishedVersion(BASE_VERSION, "base", None, None)] + [
         PublishedVersion(r.name, r.status, r.adapter_path, r.created_at) for r in rows
     ]
 
 
+def public_battle() -> ColumnElement[bool]:
+    """A battle that names no personal version: the ones any standing shown to everyone reads."""
+    personal = personal_names()
+    return and_(Battle.version_a.not_in(personal), Battle.version_b.not_in(personal))
+
+
 def pair_votes(session: Session, *, modality: str) -> Counter[frozenset[Contestant]]:
-    """Votes so far per unordered pair of contestants."""
+    """Votes so far per unordered pair of published contestants (personal battles left out)."""
     statement = (
         select(Battle.version_a, Battle.preset_a, Battle.version_b, Battle.preset_b, func.count())
         .join(BattleVote, BattleVote.battle_id == Battle.id)
-        .where(Battle.modality == modality)
+        .where(Battle.modality == modality, public_battle())
         .group_by(Battle.version_a, Battle.preset_a, Battle.version_b, Battle.preset_b)
     )
     counts: Counter[frozenset[Contestant]] = Counter()
@@ -110,15 +135,26 @@ def choose_pair(
     if len(set(contestants)) < 2:
         raise ArenaError("the arena needs two contestants")
     pairs = [frozenset(p) for p in itertools.combinations(sorted(set(contestants)), 2)]
-    if focus is not None:
-        focus_total = sum(count for pair, count in votes.items() if focus in pair)
-        if focus_total < policy.focus_votes:
-            pairs = [p for p in pairs if focus in p]
+    if needs_votes(focus, votes, policy):
+        pairs = [p for p in pairs if focus in p]
     # 2. Weights: 1 / (1 + votes so far), boosted for pairs with the active version.
     weights = [(policy.active_weight if active is not None and active in p else 1.0) / (1 + votes.get(p, 0)) for p in pairs]
     first, second = sorted(rng.choices(pairs, weights=weights, k=1)[0])
     # 3. Random sides, so "A" says nothing about which contestant it is.
     return (first, second) if rng.random() < 0.5 else (second, first)
+
+
+def needs_votes(focus: Contestant | None, votes: Mapping[frozenset[Contestant], int], policy: PairPolicy = PairPolicy()) -> bool:
+    """Whether the focus (the newest global candidate) still has fewer than `focus_votes` votes."""
+    return focus is not None and sum(count for pair, count in votes.items() if focus in pair) < policy.focus_votes
+
+
+def personal_share(owner_votes: int, *, candidate_needs_votes: bool, policy: PairPolicy = PairPolicy()) -> float:
+    """The share of a viewer's battles that pit its personal version against the global one,
+    given its ranked votes on that pair so far (the reasons: `PairPolicy`)."""
+    if owner_votes >= policy.focus_votes:
+        return policy.personal_share_settled
+    return policy.personal_share_shared if candidate_needs_votes else policy.personal_share_alone
 
 
 def create_battle(session: Session, *, modality: str, prompt: str, side_a: Contestant, side_b: Contestant, user_id: int) -> Battle:
@@ -201,10 +237,11 @@ def get_battle(session: Session, *, battle_id: int) -> Battle:
 
 
 def battles_frame(session: Session, *, modality: str | None = None, since: datetime | None = None) -> pd.DataFrame:
-    """One row per voted battle, with contestant labels as the leaderboard reads them.
+    """One row per voted public battle, with contestant labels as the leaderboard reads them.
 
     `kind` is "versions" (two versions on their own defaults) or "presets" (two sampling
-    presets of one version); the two kinds are ranked separately.
+    presets of one version); the two kinds are ranked separately. Battles of a personal version
+    are left out (their owner's record: feedback_db/personal_arena.py).
     """
     statement = (
         select(
@@ -224,6 +261,7 @@ def battles_frame(session: Session, *, modality: str | None = None, since: datet
             BattleVote.created_at.label("voted_at"),
         )
         .join(BattleVote, BattleVote.battle_id == Battle.id)
+        .where(public_battle())
         .order_by(Battle.id)
     )
     if modality is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from feedback_db.schema import ModelVersion, TrainingRun
@@ -95,3 +95,18 @@ def retire_stale_personal(session: Session, *, modality: str, owner_id: int, par
     current.status = "retired"
     session.flush()
     return True
+
+
+def personal_names() -> Select[str]:
+    """Every personal version's name, as a subquery: the public arena standings and pair
+    sampler leave out battles that name one (feedback_db/arena.py)."""
+    return select(ModelVersion.name).where(ModelVersion.owner_id.is_not(None))
+
+
+def personal_version_names(session: Session, *, modality: str | None = None) -> set[str]:
+    """The names of every personal version (of `modality`, if given), whoever owns it and
+    whatever its status: what public figures leave out and Insights groups as one line."""
+    statement = personal_names()
+    if modality is not None:
+        statement = statement.where(ModelVersion.modality == modality)
+    return set(session.scalars(statement))

@@ -25,6 +25,7 @@ from feedback_db.leaderboard import (
     head_to_head,
     rating_means,
 )
+from feedback_db.personal import personal_version_names
 from feedback_db.versions import active_version
 
 Decision = Literal["promote", "retire", "wait"]
@@ -114,11 +115,16 @@ def preset_votes(session: Session, *, modality: str, since: datetime | None = No
 
 
 def version_rating_means(session: Session, *, modality: str, since: datetime | None = None) -> pd.DataFrame:
-    """Mean naturalness, reliability and diversity per version, with 95% CIs and counts."""
-    return rating_means(
-        ratings_frame(session, modality=modality, since=since, include_withheld=True),
-        set_ratings_frame(session, modality=modality, since=since, include_withheld=True),
-    )
+    """Mean naturalness, reliability and diversity per global version, with 95% CIs and counts
+    (personal versions are left out: this table is shown to everyone)."""
+    personal = personal_version_names(session, modality=modality)
+    ratings = ratings_frame(session, modality=modality, since=since, include_withheld=True)
+    sets = set_ratings_frame(session, modality=modality, since=since, include_withheld=True)
+    return rating_means(_without(ratings, personal), _without(sets, personal))
+
+
+def _without(frame: pd.DataFrame, versions: set[str]) -> pd.DataFrame:
+    return frame[~frame["model_version"].isin(versions)] if not frame.empty else frame
 
 
 def arena_verdict(session: Session, *, modality: str, candidate: str, min_battles: int, seed: int = 0) -> ArenaVerdict:
@@ -128,11 +134,17 @@ def arena_verdict(session: Session, *, modality: str, candidate: str, min_battle
     count half, both-bad is left out), promote when the 95% CI of the candidate's win rate lies
     above 0.5, retire when it lies below, and wait otherwise.
     """
-    if min_battles < 1:
-        raise ValueError("min_battles must be at least 1")
     active = active_version(session, modality=modality)
     opponent = active.name if active is not None else BASE_VERSION
-    result = head_to_head(_battles(session, "versions", modality=modality), candidate, opponent, seed=seed)
+    return judge(head_to_head(_battles(session, "versions", modality=modality), candidate, opponent, seed=seed), min_battles=min_battles)
+
+
+def judge(result: HeadToHead, *, min_battles: int) -> ArenaVerdict:
+    """The arena gate's rule on one head-to-head record (`arena_verdict`; the personal gate,
+    feedback_db/personal_arena.py, reads its owner's record the same way)."""
+    if min_battles < 1:
+        raise ValueError("min_battles must be at least 1")
+    candidate, opponent = result.contestant, result.opponent
     if result.battles < min_battles:
         return ArenaVerdict("wait", candidate, opponent, result, f"{result.battles} of {min_battles} battles against {opponent} so far")
     ci = f"win rate {result.win_rate:.2f}, 95% CI [{result.ci_low:.2f}, {result.ci_high:.2f}] over {result.battles} battles"

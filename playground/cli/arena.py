@@ -9,6 +9,13 @@ from pathlib import Path
 from playground.cli.common import EXIT_OK, command
 from playground.core.settings import Settings
 
+DEFAULT_MIN_BATTLES = 96  # about +/- 0.10 on a win rate near one half (docs/ARENA.md, "Which pair")
+PERSONAL_WORDS = {
+    "retire": "retired (clearly worse)",
+    "keep": "kept (clearly better)",
+    "wait": "waiting (too few votes or no clear winner)",
+}
+
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     versions = commands.add_parser("versions", help="list, promote and retire model versions").add_subparsers(
@@ -20,10 +27,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     promote.add_argument("name")
     retire = command(versions, "retire", "stop offering this version (an active one falls back to base)", cmd_versions_retire)
     retire.add_argument("name")
-    gate = command(versions, "gate", "promote or retire candidates on their arena record", cmd_versions_gate)
+    gate = command(
+        versions,
+        "gate",
+        "promote or retire candidates (and retire clearly worse personal versions) on their arena record",
+        cmd_versions_gate,
+    )
     gate.add_argument("--modality", choices=("text", "image", "all"), default="all")
     gate.add_argument(
-        "--min-battles", type=int, default=96, metavar="N", help="battles against the active version needed before deciding (default 96)"
+        "--min-battles",
+        type=int,
+        default=DEFAULT_MIN_BATTLES,
+        metavar="N",
+        help=f"battles against the active version needed before deciding (default {DEFAULT_MIN_BATTLES})",
     )
 
     report = command(commands, "report", "print the leaderboard and per-version figures; write Markdown + PNG", cmd_report)
@@ -91,8 +107,9 @@ def cmd_versions_retire(settings: Settings, args: argparse.Namespace) -> int:
     return _set_status(settings, args.name, "retire")
 
 
-def run_arena_gate(settings: Settings, modality: str, min_battles: int) -> None:
-    """The arena gate for `modality` ("all" for both), printed one line per candidate."""
+def run_arena_gate(settings: Settings, modality: str, min_battles: int, *, personal: bool = True) -> None:
+    """The arena gate for `modality` ("all" for both), printed one line per candidate; then,
+    with `personal` (and personal versions on), the personal gate (`run_personal_arena_gate`)."""
     from playground.cli.errors import CLIError
     from playground.core.database import open_database
     from playground.retrain.arena_gate import apply_arena_gate
@@ -106,6 +123,32 @@ def run_arena_gate(settings: Settings, modality: str, min_battles: int) -> None:
             print(f"[{one}] arena gate: no candidates")
         for action in actions:
             print(f"[{one}] arena gate: {action.version}: {action.decision} ({action.reason})")
+    if personal and settings.personal_versions:
+        run_personal_arena_gate(settings, modality, min_battles)
+
+
+def run_personal_arena_gate(settings: Settings, modality: str, min_battles: int = DEFAULT_MIN_BATTLES) -> None:
+    """The personal arena gate for `modality` ("all" for both): counts only, never a name or an
+    identity, and what the owners' votes say about the global version."""
+    from playground.core.database import open_database
+    from playground.retrain.arena_gate import apply_personal_arena_gate
+
+    database = open_database(settings)
+    for one in _modalities(modality):
+        tally = apply_personal_arena_gate(database, modality=one, min_battles=min_battles)
+        judged = sum(tally.decisions.values())
+        if not judged:
+            print(f"[{one}] personal arena gate: no active personal versions")
+            continue
+        counts = ", ".join(f"{tally.decisions[d]} {words}" for d, words in PERSONAL_WORDS.items())
+        print(f"[{one}] personal arena gate: {judged} active personal versions: {counts}")
+        pooled = tally.against_personal.result
+        if pooled.battles:
+            print(
+                f"[{one}] {tally.global_version} against its owners' personal versions: theirs won {pooled.win_rate:.0%} "
+                f"(95% CI {pooled.ci_low:.0%} - {pooled.ci_high:.0%}) of {pooled.battles} votes by "
+                f"{tally.against_personal.voters} identities (evidence about {tally.global_version}; it decides nothing)"
+            )
 
 
 def cmd_versions_gate(settings: Settings, args: argparse.Namespace) -> int:

@@ -54,8 +54,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     retrain.add_argument(
         "--no-personal",
         action="store_true",
-        help="train no personal versions this run (by default each identity with enough ratings gets one; "
-        "docs/RETRAIN.md, 'Personal versions')",
+        help="train no personal versions and run no personal arena gate this run (by default each identity with "
+        "enough ratings gets one; docs/RETRAIN.md, 'Personal versions')",
     )
     retrain.add_argument(
         "--arena-min-battles",
@@ -63,13 +63,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="first promote (or retire) candidates whose arena record against the active version "
         "is clear after at least N battles; a new version that passes the held-out gate then "
-        "stays a candidate until the arena decides (docs/RETRAIN.md, 'Arena gate')",
+        "stays a candidate until the arena decides; the personal arena gate uses N too (default 96) "
+        "(docs/RETRAIN.md, 'Arena gate')",
     )
 
 
 def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from models.finetune.evaluate import GateConfig
-    from playground.cli.arena import run_arena_gate
+    from playground.cli.arena import DEFAULT_MIN_BATTLES, run_arena_gate, run_personal_arena_gate
     from playground.retrain import RetrainOptions, retrain
     from playground.retrain.text import local_text_model
 
@@ -79,7 +80,7 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     if args.arena_min_battles is not None:
         # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new
         #    version that passes the held-out gate then waits for the arena as a candidate.
-        run_arena_gate(settings, args.modality, args.arena_min_battles)
+        run_arena_gate(settings, args.modality, args.arena_min_battles, personal=False)
         options.arena_min_battles = args.arena_min_battles
     # Each tuning option given is checked against its range (in this order); one not given keeps
     # RetrainOptions' default.
@@ -95,6 +96,10 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     alpha = _given(args.alpha, None, lambda a: 0 < a < 0.5, "--alpha must be between 0 and 0.5 (e.g. 0.05)")
     if alpha is not None:
         options.gate = GateConfig(alpha=alpha)
+    if settings.personal_versions and options.personal and not options.dry_run:
+        # A personal version its owner's arena votes show clearly worse is retired every night,
+        # before tonight's personal runs (docs/RETRAIN.md, "Arena gate").
+        run_personal_arena_gate(settings, args.modality, args.arena_min_battles or DEFAULT_MIN_BATTLES)
     for outcome in retrain(settings, options):
         print(f"[{outcome.modality}] {outcome.message}")
         if outcome.report_path:

@@ -4,15 +4,26 @@
 `apply_arena_gate`; the rule itself is `feedback_db.standings.arena_verdict` (docs/RETRAIN.md,
 "Arena gate"). A candidate whose 95% CI of the win rate against the active version lies above
 0.5 is promoted, one below 0.5 is retired, any other waits for more votes.
+
+`apply_personal_arena_gate` is the same rule on each active personal version's battles against
+the active global version in its owner's votes: one clearly worse is retired (its owner is served
+the global version again), one clearly better or still unclear stays. `playground retrain` runs
+it every night, and `playground versions gate` with the global gate.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
+from feedback_db.personal_arena import PooledStanding, global_against_personal, personal_verdicts
 from feedback_db.standings import ArenaVerdict, arena_verdict
-from feedback_db.versions import list_versions, promote_version, retire_version
+from feedback_db.versions import active_version, list_versions, promote_version, retire_version
+from models.base import BASE_VERSION
 from playground.core.database import Database
+
+# The personal gate's decisions: a verdict of "promote" keeps the (already served) version.
+PERSONAL_DECISIONS = {"promote": "keep", "retire": "retire", "wait": "wait"}
 
 
 @dataclass(frozen=True)
@@ -49,3 +60,33 @@ def apply_arena_gate(database: Database, *, modality: str, min_battles: int, see
                 decision = "wait"
             actions.append(GateAction(modality, verdict.candidate, decision, verdict.reason))
         return actions
+
+
+@dataclass(frozen=True)
+class PersonalGateTally:
+    """What the personal gate did in one modality, in counts only (no identity, no name), and
+    the active global version's record against every owner's personal version, pooled."""
+
+    modality: str
+    decisions: Counter[str]  # keep | retire | wait -> how many personal versions
+    global_version: str
+    against_personal: PooledStanding
+
+
+def apply_personal_arena_gate(database: Database, *, modality: str, min_battles: int, seed: int = 0) -> PersonalGateTally:
+    """Judge every active personal version of `modality` on its owner's battles against the
+    active global version; retire the clearly worse ones, in one transaction."""
+    with database.sessions.begin() as session:
+        # 1. A verdict for each active personal version, against the active global version.
+        verdicts = personal_verdicts(session, modality=modality, min_battles=min_battles, seed=seed)
+        # 2. Retire the clear losers; the others stay as they are.
+        decisions: Counter[str] = Counter()
+        for personal in verdicts:
+            if personal.verdict.decision == "retire":
+                retire_version(session, version_id=personal.version_id)
+            decisions[PERSONAL_DECISIONS[personal.verdict.decision]] += 1
+        # 3. What these votes say about the global version (read by people, decides nothing).
+        active = active_version(session, modality=modality)
+        name = active.name if active is not None else BASE_VERSION
+        pooled = global_against_personal(session, modality=modality, opponent=name, seed=seed)
+        return PersonalGateTally(modality, decisions, name, pooled)

@@ -7,6 +7,10 @@ normal requests (source "arena") whose outputs can be rated like any other.
 
 With a single published version of a modality, the arena compares sampling presets of it
 (`PRESETS`); those votes feed the learned sampling defaults (docs/ARENA.md).
+
+A viewer with a personal version of its own gets it against the global version in a share of
+its battles (`feedback_db.arena.personal_share`); no one else ever meets it, and its reveal says
+"your version" to its owner alone (docs/ARENA.md, "Your version against everyone's").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, TypedDict
 from sqlalchemy.orm import Session
 
 from feedback_db.arena import (
+    BASE_VERSION,
     Contestant,
     PairPolicy,
     PublishedVersion,
@@ -31,14 +36,18 @@ from feedback_db.arena import (
     forget_stale_battles,
     forget_unfinished_battle,
     get_battle,
+    needs_votes,
     pair_votes,
+    personal_share,
     published_versions,
     record_vote,
 )
+from feedback_db.errors import UnknownIdError
+from feedback_db.personal_arena import owned_versions, personal_votes
 from feedback_db.schema import Battle, Output, Request, utcnow
-from feedback_db.versions import list_versions
+from feedback_db.versions import active_version, version_by_name
 from models.base import ImageParams, TextParams, check_modality, check_prompt
-from playground.core.errors import NotAllowedError
+from playground.core.errors import NotAllowedError, PlaygroundError
 from playground.services.generation import screened_prompt, stream_image, stream_text
 from playground.services.identity import Viewer
 from playground.serving.context import AppContext
@@ -83,12 +92,18 @@ class SideUpdate:
     done: bool = False
 
 
+class SideNotServedError(PlaygroundError):
+    """A side was answered by another version than the battle names (a personal adapter that
+    would not load is replaced by the global version): the battle is dropped, its vote would lie."""
+
+
 @dataclass(frozen=True)
 class RevealedSide:
     contestant: Contestant
     status: str  # base | active | candidate | retired
     latency_ms: float | None
     tokens: int | None
+    yours: bool = False  # the viewer's own personal version (only its owner ever meets it)
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,11 @@ class Reveal:
         """A preset battle: one version on both sides, each with its own sampling preset."""
         a, b = (self.sides[side].contestant for side in SIDES)
         return a.version == b.version and bool(a.preset) and bool(b.preset)
+
+    @property
+    def yours_against_global(self) -> bool:
+        """A battle of the viewer's own version against the global one."""
+        return any(side.yours for side in self.sides.values())
 
 
 def validate_battle(context: AppContext, modality: str, prompt: str) -> str:
@@ -138,21 +158,44 @@ def start_battle(context: AppContext, viewer: Viewer, modality: str, prompt: str
         else:
             contestants = [Contestant(versions[0].name, preset) for preset in PRESETS[modality]]
             focus = active_side = None
-        # 3. The pair (few votes first, the newest candidate until it has enough), sides random.
-        side_a, side_b = choose_pair(
-            contestants,
-            pair_votes(session, modality=modality),
-            rng,
-            focus=focus,
-            active=active_side,
-            policy=PairPolicy(),
-        )
+        # 3. The viewer's own version against the global one for a share of its battles; else the
+        #    pair (few votes first, the newest candidate until it has enough). Sides random.
+        votes, policy = pair_votes(session, modality=modality), PairPolicy()
+        own = _own_pair(context, session, viewer, modality, active, needs_votes(focus, votes, policy), policy, rng)
+        side_a, side_b = own or choose_pair(contestants, votes, rng, focus=focus, active=active_side, policy=policy)
         battle = create_battle(session, modality=modality, prompt=prompt, side_a=side_a, side_b=side_b, user_id=viewer.user_id)
         return battle.id
 
 
+def _own_pair(
+    context: AppContext,
+    session: Session,
+    viewer: Viewer,
+    modality: str,
+    active: PublishedVersion | None,
+    candidate_needs_votes: bool,
+    policy: PairPolicy,
+    rng: random.Random,
+) -> tuple[Contestant, Contestant] | None:
+    """The viewer's active personal version against the active global one (the base model
+    where none is active), in random order, for `personal_share` of its battles; else None."""
+    if not context.settings.personal_versions:
+        return None  # its version is not served, so it cannot answer a side either
+    own = active_version(session, modality=modality, owner_id=viewer.user_id)
+    if own is None:
+        return None
+    opponent = active.name if active is not None else BASE_VERSION
+    cast = personal_votes(session, modality=modality, owner_id=viewer.user_id, version=own.name, opponent=opponent)
+    if rng.random() >= personal_share(cast, candidate_needs_votes=candidate_needs_votes, policy=policy):
+        return None
+    pair = (Contestant(own.name), Contestant(opponent))
+    return pair if rng.random() < 0.5 else (pair[1], pair[0])
+
+
 def stream_battle(context: AppContext, viewer: Viewer, battle_id: int, cancel: threading.Event | None = None) -> Iterator[SideUpdate]:
-    """Generate side A, then side B (same seed for both), then mark the battle ready for a vote."""
+    """Generate side A, then side B (same seed for both), then mark the battle ready for a vote.
+    A side answered by another version than it names (a personal adapter that would not load)
+    drops the battle: SideNotServedError."""
     battle = _own_battle(context, viewer, battle_id)
     if battle.finished_at is not None:
         raise NotAllowedError("this battle has already been played: start a new one")
@@ -160,19 +203,23 @@ def stream_battle(context: AppContext, viewer: Viewer, battle_id: int, cancel: t
     request_ids: dict[str, int] = {}
     for side in SIDES:
         version, preset = (battle.version_a, battle.preset_a) if side == "a" else (battle.version_b, battle.preset_b)
+        served = ""
         if battle.modality == "text":
-            text_params = _text_params(context, version, preset, seed)
+            text_params = _text_params(context, viewer, version, preset, seed)
             for text_update in stream_text(context, viewer, battle.prompt, text_params, cancel, ARENA_SOURCE, version):
                 yield SideUpdate(side, text=text_update.texts[0], done=text_update.recorded is not None)
                 if text_update.recorded is not None:
-                    request_ids[side] = text_update.recorded.request_id
+                    request_ids[side], served = text_update.recorded.request_id, text_update.recorded.model_version
         else:
-            image_params = _image_params(context, version, preset, seed)
+            image_params = _image_params(context, viewer, version, preset, seed)
             for update in stream_image(context, viewer, battle.prompt, image_params, cancel, ARENA_SOURCE, version):
                 image = update.outputs[0].image if update.outputs else None
                 yield SideUpdate(side, image=image, step=update.step, total_steps=update.total_steps, done=update.recorded is not None)
                 if update.recorded is not None:
-                    request_ids[side] = update.recorded.request_id
+                    request_ids[side], served = update.recorded.request_id, update.recorded.model_version
+        if served != version:
+            abandon_battle(context, battle_id)
+            raise SideNotServedError("one side could not be answered by the version it was given: start a new battle")
     with context.database.sessions.begin() as session:
         finish_battle(session, battle_id=battle_id, request_a_id=request_ids["a"], request_b_id=request_ids["b"])
 
@@ -201,23 +248,27 @@ def reveal(context: AppContext, viewer: Viewer, battle_id: int) -> Reveal:
         if cast is None:
             raise NotAllowedError("vote first: the names are shown after the vote")
         statuses = {v.name: v.status for v in published_versions(session, modality=battle.modality)}
+        own = owned_versions(session, modality=battle.modality, owner_id=viewer.user_id)  # a battle is its viewer's
         sides = {
-            "a": _revealed(session, Contestant(battle.version_a, battle.preset_a), battle.request_a_id, statuses),
-            "b": _revealed(session, Contestant(battle.version_b, battle.preset_b), battle.request_b_id, statuses),
+            "a": _revealed(session, Contestant(battle.version_a, battle.preset_a), battle.request_a_id, statuses, own),
+            "b": _revealed(session, Contestant(battle.version_b, battle.preset_b), battle.request_b_id, statuses, own),
         }
         return Reveal(cast.outcome, sides)
 
 
-def _revealed(session: Session, contestant: Contestant, request_id: int | None, statuses: dict[str, str]) -> RevealedSide:
+def _revealed(
+    session: Session, contestant: Contestant, request_id: int | None, statuses: dict[str, str], own: dict[str, str]
+) -> RevealedSide:
     output = None
     if request_id is not None:
         request = session.get(Request, request_id)
         output = request.outputs[0] if request is not None and request.outputs else None
     return RevealedSide(
         contestant,
-        statuses.get(contestant.version, "deleted"),
+        own.get(contestant.version) or statuses.get(contestant.version, "deleted"),
         output.latency_ms if isinstance(output, Output) else None,
         output.tokens if isinstance(output, Output) else None,
+        yours=contestant.version in own,
     )
 
 
@@ -229,23 +280,29 @@ def _own_battle(context: AppContext, viewer: Viewer, battle_id: int) -> Battle:
     return battle
 
 
-def _defaults(context: AppContext, modality: str, version: str) -> dict[str, Any]:
+def _defaults(context: AppContext, viewer: Viewer, modality: str, version: str) -> dict[str, Any]:
+    """The learned sampling defaults of `version` (a global one, or the viewer's own personal one)."""
+    if version == BASE_VERSION:
+        return {}
     with context.database.read_sessions() as session:
-        row = next((v for v in list_versions(session, modality=modality) if v.name == version), None)
-        return dict(row.sampling_defaults) if row is not None else {}
+        try:
+            row = version_by_name(session, name=version, modality=modality, owner_id=viewer.user_id)
+        except UnknownIdError:
+            return {}  # deleted since the battle began: its side fails with a clear error when served
+        return dict(row.sampling_defaults)
 
 
-def _text_params(context: AppContext, version: str, preset: str, seed: int) -> TextParams:
+def _text_params(context: AppContext, viewer: Viewer, version: str, preset: str, seed: int) -> TextParams:
     params = TextParams(max_new_tokens=TEXT_MAX_NEW_TOKENS, n=1, seed=seed)
-    learned = _defaults(context, "text", version)
+    learned = _defaults(context, viewer, "text", version)
     if "temperature" in learned:
         params = replace(params, temperature=float(learned["temperature"]))
     return replace(params, **TEXT_PRESETS.get(preset, {})).validate()
 
 
-def _image_params(context: AppContext, version: str, preset: str, seed: int) -> ImageParams:
+def _image_params(context: AppContext, viewer: Viewer, version: str, preset: str, seed: int) -> ImageParams:
     params = ImageParams(steps=IMAGE_STEPS, n=1, seed=seed)
-    learned = _defaults(context, "image", version)
+    learned = _defaults(context, viewer, "image", version)
     if "guidance_scale" in learned:
         params = replace(params, guidance_scale=float(learned["guidance_scale"]))
     return replace(params, **IMAGE_PRESETS.get(preset, {})).validate()

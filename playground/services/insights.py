@@ -3,13 +3,16 @@
 Every frame is long-form (one row per version and measure), ready for Gradio's plot components
 and for matplotlib. `insights_for_admin` checks the role in the database on every call, as the
 annotation queue does: a Gradio handler is an API endpoint whatever the UI hides.
+
+Personal versions show as one version, "personal", in every per-version frame (not one line per
+identity), and in a section of their own (playground/services/personal_insights.py).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -21,10 +24,12 @@ from sqlalchemy.orm import Session
 
 from feedback_db.activity import FeedbackCounts, feedback_counts
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
+from feedback_db.personal import personal_version_names
 from feedback_db.runs import list_runs
 from models.metrics import distinct_n, image_metrics, words
 from playground.core.database import Database
 from playground.services.annotation import require_annotator
+from playground.services.personal_insights import PERSONAL_LINE, PersonalFigures, personal_figures
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -45,6 +50,7 @@ class Insights:
     metrics: pd.DataFrame  # model_version, metric, value
     runs: pd.DataFrame  # one row per training run, report Markdown included
     flagged: pd.DataFrame  # flagged outputs with their reasons and comments
+    personal: PersonalFigures = field(default_factory=PersonalFigures)  # personal versions, in counts
 
     @property
     def empty(self) -> bool:
@@ -64,12 +70,14 @@ def insights_for_admin(database: Database, login: object, modality: str, since: 
 
 def read_insights(database: Database, modality: str, *, since: datetime | None = None, data_dir: Path | None = None) -> Insights:
     with database.read_sessions() as session:
-        ratings = ratings_frame(session, modality=modality, since=since, include_withheld=True)
-        sets = set_ratings_frame(session, modality=modality, since=since, include_withheld=True)
-        outputs = outputs_frame(session, modality=modality, since=since, include_withheld=True)
+        personal = personal_version_names(session, modality=modality)
+        ratings = _grouped(ratings_frame(session, modality=modality, since=since, include_withheld=True), personal)
+        sets = _grouped(set_ratings_frame(session, modality=modality, since=since, include_withheld=True), personal)
+        outputs = _grouped(outputs_frame(session, modality=modality, since=since, include_withheld=True), personal)
         flags = flags_frame(session)
         runs = _runs(session, modality)
         counts = feedback_counts(session, modality=modality, since=since)
+        personal_section = personal_figures(session, modality, since=since)
     long = _long_scores(ratings, sets)
     return Insights(
         modality=modality,
@@ -81,7 +89,15 @@ def read_insights(database: Database, modality: str, *, since: datetime | None =
         metrics=_text_metrics(outputs) if modality == "text" else _image_metrics(outputs, data_dir),
         runs=runs,
         flagged=_flagged(outputs, ratings, flags),
+        personal=personal_section,
     )
+
+
+def _grouped(frame: pd.DataFrame, personal: set[str]) -> pd.DataFrame:
+    """`frame` with every personal version's name replaced by `PERSONAL_LINE`."""
+    if frame.empty or not personal:
+        return frame
+    return frame.assign(model_version=frame["model_version"].where(~frame["model_version"].isin(personal), PERSONAL_LINE))
 
 
 def _long_scores(ratings: pd.DataFrame, sets: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,8 @@ import pandas as pd
 from feedback_db.activity import FeedbackCounts
 from playground.services.insights import Insights
 from playground.services.my_ratings import MyRatings
-from playground.web.ui.insights import EMPTY, FLAGGED_COLUMNS, flagged_table, insights_message
+from playground.services.personal_insights import PersonalFigures
+from playground.web.ui.insights import EMPTY, FLAGGED_COLUMNS, NO_PERSONAL, flagged_table, insights_message, personal_markdown
 from playground.web.ui.my_ratings import NOTHING_YET, summary_line
 from playground.web.ui.wording import counts_words, short_time
 
@@ -72,3 +73,11 @@ def test_the_flagged_table_has_readable_headers_and_short_dates():
     assert table.value["data"][0][-1] == "2 Dec 16:07"
     assert len(table.column_widths or []) == len(FLAGGED_COLUMNS)
     assert flagged_table(flagged.iloc[0:0]).value["data"] == [["None flagged."]]
+
+
+def test_the_personal_section_counts_and_says_when_there_is_nothing_yet():
+    assert personal_markdown(PersonalFigures()).endswith(NO_PERSONAL)
+    one = personal_markdown(PersonalFigures(identities=1, runs={"promoted": 1, "running": 1}, mean_rated_outputs=41.6))
+    assert "**1 identity** served a personal version now" in one and "per active personal version: 42" in one
+    assert "1 promoted · 0 rejected · 0 insufficient evidence · 0 skipped · 0 failed · 1 running" in one
+    assert "no ranked votes against the global version yet" in one

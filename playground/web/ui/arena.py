@@ -4,7 +4,9 @@ Layout only wires `playground.services.arena`. The page state holds the battle i
 which versions answered stays in the database until the vote is in. The vote buttons are
 enabled once both answers have finished, and the server refuses an early or second vote anyway.
 While a modality has one version, a battle pits two sampling presets of it against each other:
-the intro and the reveal say so, or the page would read as one model beaten by itself.
+the intro and the reveal say so, or the page would read as one model beaten by itself. A battle
+of the viewer's own personal version against the global one says "your version" in its reveal
+(the intro is the same for everyone, so it tells nobody whether anyone has one).
 """
 
 from __future__ import annotations
@@ -34,17 +36,25 @@ from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import client_of
 
 VOTES = (("a", "← A is better"), ("b", "B is better →"), ("tie", "Tie"), ("both_bad", "Both bad"))
+YOURS_REVEAL = (
+    "**Your version against everyone's:** one side was your own version, the other the version everyone "
+    "is served. If your votes show yours clearly worse, you are served everyone's version again."
+)
 OUTCOME_WORDS = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "both bad"}
+YOURS_INTRO = (
+    "Once you have a version of your own (trained on your ratings), some of your battles pit it against "
+    "the version everyone is served: your votes there decide whether you keep it."
+)
 VERSIONS_INTRO = (
     "Two model versions answer the same prompt as **A** and **B**, in random order. "
     "Vote for the better one; the names are shown after your vote. "
-    "Votes decide which version is served next."
+    "Votes decide which version is served next. " + YOURS_INTRO
 )
 PRESETS_INTRO = (
     "**A preset battle:** only one {modality} model version is published yet, so the arena compares two of its "
     "**sampling presets**: the same version answers the prompt twice, as **A** and **B** in random order, once "
     "with each preset (such as `{low}` against `{high}`). Vote for the better answer; the presets are shown after "
-    "your vote. Votes choose the version's default sampling settings."
+    "your vote. Votes choose the version's default sampling settings. " + YOURS_INTRO
 )
 
 
@@ -205,6 +215,8 @@ def intro_markdown(context: AppContext, modality: str) -> str:
 
 def reveal_markdown(result: Reveal) -> str:
     lines = [f"**You voted: {OUTCOME_WORDS[result.outcome]}.**", ""]
+    if result.yours_against_global:
+        lines += [YOURS_REVEAL, ""]
     if result.compares_presets:
         version = result.sides["a"]
         lines += [
@@ -222,6 +234,9 @@ def reveal_markdown(result: Reveal) -> str:
         figures_words = " · " + " · ".join(figures) if figures else ""
         if result.compares_presets:
             lines.append(f"- **{side.upper()}** used `{revealed.contestant.preset}`{figures_words}")
+            continue
+        if revealed.yours:
+            lines.append(f"- **{side.upper()}** was **your version**, trained on your own ratings ({revealed.status}){figures_words}")
             continue
         preset = f" with sampling preset `{revealed.contestant.preset}`" if revealed.contestant.preset else ""
         lines.append(f"- **{side.upper()}** was `{revealed.contestant.version}`{preset} ({revealed.status}){figures_words}")

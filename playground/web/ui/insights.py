@@ -1,4 +1,5 @@
-"""The Insights tab (admins): per-version plots, training runs with their reports, flagged outputs.
+"""The Insights tab (admins): per-version plots, personal versions in counts, training runs with
+their reports, flagged outputs.
 
 The same log-in as the Annotate tab (the caller's cookie names one session; logging in here or
 there opens both); every handler re-checks the role on the server through `insights_for_admin`,
@@ -15,6 +16,7 @@ import pandas as pd
 
 from playground.services.annotation import AnnotatorLogin
 from playground.services.insights import Insights, insights_for_admin
+from playground.services.personal_insights import OUTCOMES, PersonalFigures
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.login import LOGIN_POOL, PageLogin, claimed_login, log_in_client, log_out_client, login_words
@@ -22,6 +24,7 @@ from playground.web.ui.wording import counts_words, plural, short_time
 
 PUBLIC: dict[str, Any] = {"concurrency_id": "insights", "concurrency_limit": 2}
 EMPTY = "No feedback for this modality yet: the plots appear once people generate and rate."
+NO_PERSONAL = "No personal versions yet: `playground retrain` trains one for each identity with enough ratings."
 NO_SCORES = "no scores yet: the score plots fill once people rate outputs"
 NO_SCORES_TITLE = " (no scores yet)"  # on an empty score plot's title, so the frame says why
 PLOT_MIN_WIDTH = 320  # two plots a row on a laptop, one on a phone (squeezed, their labels overlap)
@@ -100,11 +103,12 @@ def build_insights_tab(context: AppContext, page_login: PageLogin) -> None:
             )
         # A table, not bars: the metrics have different scales (words vs distinct-n in [0, 1]).
         metrics = gr.Dataframe(label="Automatic metrics per version", interactive=False, elem_id="insights-metrics")
+        personal = gr.Markdown(elem_id="insights-personal")
         with gr.Accordion("Training runs and their reports", open=False):
             runs = gr.Markdown(elem_id="insights-runs")
         flagged = gr.Dataframe(label="Flagged outputs", interactive=False, wrap=True, max_chars=200, elem_id="insights-flagged")
 
-    plots = [message, scores, by_version, over_time, latency, metrics, runs, flagged]
+    plots = [message, scores, by_version, over_time, latency, metrics, personal, runs, flagged]
 
     def load(modality_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("load the insights"):
@@ -171,6 +175,7 @@ def _updates(figures: Insights) -> list[Any]:
         gr.ScatterPlot(trend, title=f"Mean score per day (all axes){why}"),
         figures.latency,
         _metrics_table(figures.metrics),
+        personal_markdown(figures.personal),
         _runs_markdown(figures.runs),
         flagged_table(figures.flagged),
     ]
@@ -184,6 +189,32 @@ def insights_message(figures: Insights) -> str:
     counts = figures.counts
     counted = counts_words(counts) if counts.scores else f"{plural(counts.rated_outputs, 'rated output')}, {NO_SCORES}"
     return f"{figures.modality.capitalize()}: {counted} · {plural(figures.versions, 'version')} with outputs."
+
+
+def personal_markdown(personal: PersonalFigures) -> str:
+    """The personal-version section: counts and pooled figures, never an identity or a name."""
+    if personal.empty:
+        return f"### Personal versions\n{NO_PERSONAL}"
+    mean = f"{personal.mean_rated_outputs:.0f}" if personal.mean_rated_outputs is not None else "-"
+    known = [f"{personal.runs.get(outcome, 0)} {outcome.replace('-', ' ')}" for outcome in OUTCOMES]
+    others = [f"{count} {outcome}" for outcome, count in personal.runs.items() if outcome not in OUTCOMES and count]
+    duel = personal.against_global
+    if duel.battles:
+        arena = (
+            f"won **{duel.win_rate:.0%}** (95% CI {duel.ci_low:.0%} – {duel.ci_high:.0%}) of {plural(duel.battles, 'ranked vote')} "
+            f"against the global version, from {plural(personal.voters, 'identity', 'identities')}"
+        )
+    else:
+        arena = "no ranked votes against the global version yet"
+    return "\n".join(
+        [
+            "### Personal versions",
+            f"- **{plural(personal.identities, 'identity', 'identities')}** served a personal version now; "
+            f"mean rated outputs per active personal version: {mean}",
+            f"- Personal runs by gate outcome: {' · '.join(known + others)}",
+            f"- In their owners' own arena votes (ties half, both-bad left out), personal versions {arena}",
+        ]
+    )
 
 
 def _metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
