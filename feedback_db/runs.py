@@ -89,6 +89,17 @@ def fail_interrupted_runs(session: Session) -> int:
     return rows_changed(result)
 
 
+def fail_personal_run(session: Session, *, owner_id: int, error: str) -> int:
+    """Mark `owner_id`'s personal run still `running` as failed with `error` (a personal run that
+    raised: the retrain goes on with the next identity, holding the lock); return how many."""
+    result = session.execute(
+        update(TrainingRun)
+        .where(TrainingRun.status == "running", TrainingRun.owner_id == owner_id)
+        .values(status="failed", error=error[:2000], finished_at=utcnow())
+    )
+    return rows_changed(result)
+
+
 def registered_adapter_folders(session: Session) -> set[str]:
     """Folder names of every registered version's adapter (anything else in the folder is litter)."""
     return {Path(path).name for path in session.scalars(select(ModelVersion.adapter_path)) if path}

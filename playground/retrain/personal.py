@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from feedback_db.personal import RATED_OUTPUTS
-from feedback_db.runs import last_finished_run, record_skipped_run
+from feedback_db.runs import fail_personal_run, last_finished_run, record_skipped_run
 from models.base import Modality
 from models.finetune.data import DataConfig, build_datasets
 from models.finetune.sampling import learn_sampling_defaults
@@ -87,6 +87,8 @@ def retrain_personal(settings: Settings, database: Database, trainer: ModalityTr
             outcome = train_personal(settings, database, trainer, options, own, candidate)
         except Exception as error:  # one identity's failure must not stop the others' runs
             log.exception("the personal %s run of identity %s failed", modality, candidate.owner_id)
+            with database.sessions.begin() as session:
+                fail_personal_run(session, owner_id=candidate.owner_id, error=f"{type(error).__name__}: {error}")
             outcome = RetrainOutcome(modality, "failed", f"personal run of identity {candidate.owner_id} failed: {error}")
         cost_s = time.perf_counter() - started
         outcome.message = (

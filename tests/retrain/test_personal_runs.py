@@ -160,3 +160,24 @@ def test_candidates_need_enough_rated_outputs_and_come_most_new_first():
     assert [(c.owner_id, c.rated_outputs, c.new_ratings) for c in chosen] == [(1, 50, 50), (2, 45, 0)]
     assert personal_candidates(ratings, {}, min_rated_outputs=40, limit=1)[0].owner_id == 1
     assert personal_candidates(ratings, {}, min_rated_outputs=40, limit=0) == []
+
+
+def test_a_personal_run_that_raises_is_failed_and_the_next_identity_still_trains(night, monkeypatch):
+    settings, database, run = night
+    seed_length_preference(database, prompts=30, prefer_short=True)
+    seed_length_preference(database, prompts=30, prefer_short=False)
+    real_train = DirectionTrainer.train
+
+    def train_or_fail(self, datasets, out_dir, parent):
+        if datasets.pairs and datasets.pairs[0]["chosen"].startswith(SHORT) and all(r["chosen"].startswith(SHORT) for r in datasets.pairs):
+            raise RuntimeError("out of memory")
+        return real_train(self, datasets, out_dir, parent)
+
+    monkeypatch.setattr(DirectionTrainer, "train", train_or_fail)
+    outcomes = run()
+    statuses = sorted(o.status for o in outcomes[1:])
+    assert statuses == ["failed", "promoted"], [o.message for o in outcomes]
+    with database.read_sessions() as session:
+        runs = session.scalars(select(TrainingRun).where(TrainingRun.owner_id.is_not(None))).all()
+        assert sorted(r.status for r in runs) == ["failed", "succeeded"]
+        assert "RuntimeError: out of memory" in next(r.error for r in runs if r.status == "failed")
