@@ -32,7 +32,7 @@ CLIENT_PHASE_S = 150
 KILL_AT_S = (50, 100)
 START_TIMEOUT_S = 180
 
-pytestmark = [pytest.mark.real_model, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.real_model, pytest.mark.soak, pytest.mark.timeout(600)]
 
 
 class Server:
