@@ -150,8 +150,12 @@ class VersionServer(Generic[G]):
                 self._recent_personal.pop(name, None)
 
     def forget(self, version: str) -> None:
-        """Unload `version` now if it is loaded and idle (its owner's data was deleted)."""
+        """Unload `version` now if it is loaded and idle (its owner's data was deleted). Only
+        personal versions this server loaded are known here; nothing else is touched (nor is a
+        generator built for it)."""
         with self._serving:
+            if version not in self._recent_personal:
+                return
             self._recent_personal.pop(version, None)
             generator = self.generator
             if self._in_flight[version] == 0 and version in generator.loaded_versions and generator.model_version != version:
