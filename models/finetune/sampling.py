@@ -2,8 +2,10 @@
 from a comparison.
 
 Pure pandas/scipy. Requests are bucketed by the value of one sampling knob (temperature for
-text, guidance scale for images). Each rated request gets an objective: its mean naturalness
-plus `diversity_weight` x its diversity (1-5 each). A new default is learned only when:
+text, guidance scale for images; `learn_knobs` runs the same rule on each knob of
+`KNOB_TABLES` on its own, for one person's defaults). Each rated request gets an objective: its
+mean naturalness plus `diversity_weight` x its diversity (1-5 each). A new default is learned
+only when:
 
 1. at least two buckets have `min_requests_per_bucket` rated requests (one bucket compares
    nothing: if every request used guidance 1.0, the ratings cannot say 1.0 is better); and
@@ -21,6 +23,8 @@ Otherwise the parent version's defaults are kept, with the evidence saying why.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +33,45 @@ from scipy.stats import binomtest, ttest_ind
 
 from models.base import Modality, check_modality
 
-KNOBS: dict[Modality, tuple[str, float]] = {"text": ("temperature", 0.1), "image": ("guidance_scale", 0.5)}  # knob, bucket width
 TEST = "one-sided Welch t-test, best bucket vs runner-up"
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One sampling knob and how its values are bucketed.
+
+    `width` is the bucket width (values round to the nearest multiple); with `log2` buckets are
+    powers of two instead, for a knob whose preference is a ratio ("about twice as long"), not a
+    difference. `low`/`high` are the knob's valid range (the params' `validate`): a bucket centre
+    outside it (steps 2 rounds to 0) is pulled back in, so a learned value is always servable."""
+
+    name: str
+    width: float
+    low: float
+    high: float
+    log2: bool = False
+    whole: bool = False  # an int parameter: the learned value is an int
+
+    def bucket(self, value: float) -> float:
+        centre = 2.0 ** round(math.log2(max(value, 1.0))) if self.log2 else round(value / self.width) * self.width
+        centre = min(max(centre, self.low), self.high)
+        return float(round(centre)) if self.whole else round(centre, 3)
+
+
+# The first knob of each modality is the one the global learner (`learn_sampling_defaults`) and
+# the arena's presets tune; `learn_knobs` (one person's defaults) tunes all of them. Widths:
+# temperature and top-p by their sliders' 0.05-0.1 steps (finer splits one person's ratings too
+# thin); length by powers of two (people set 64/128/256/512, and a taste for length is a ratio);
+# guidance by 0.5 and steps by 5 (a few steps more or less is invisible in the image).
+KNOB_TABLES: dict[Modality, tuple[Knob, ...]] = {
+    "text": (
+        Knob("temperature", 0.1, 0.0, 2.0),
+        Knob("top_p", 0.05, 0.05, 1.0),
+        Knob("max_new_tokens", 2.0, 1, 2048, log2=True, whole=True),
+    ),
+    "image": (Knob("guidance_scale", 0.5, 0.0, 30.0), Knob("steps", 5.0, 1, 150, whole=True)),
+}
+KNOBS: dict[Modality, tuple[str, float]] = {m: (t[0].name, t[0].width) for m, t in KNOB_TABLES.items()}  # the global knob, width
 
 
 @dataclass(frozen=True)
@@ -57,20 +98,37 @@ def learn_sampling_defaults(
     `preset_votes`: one row per preset of the parent version with columns knob, value, wins,
     losses (`feedback_db.standings.preset_votes`).
     """
-    knob = KNOBS[check_modality(modality)][0]
-    from_ratings = _from_ratings(modality, ratings, set_ratings, outputs, parent_defaults, config)
+    knob = KNOB_TABLES[check_modality(modality)][0]
+    from_ratings = _from_ratings(modality, knob, ratings, set_ratings, outputs, parent_defaults, config)
     if from_ratings["evidence"].get("learned"):
         return from_ratings
-    arena = _from_arena(knob, preset_votes, config)
+    arena = _from_arena(knob.name, preset_votes, config)
     if arena is None:
         return from_ratings
     if not arena["learned"]:
         return {**from_ratings, "evidence": {**from_ratings["evidence"], "arena": arena}}
     why = (
-        f"arena: {knob} {arena['value']:g} won {arena['wins']} of {arena['wins'] + arena['losses']} decisive "
+        f"arena: {knob.name} {arena['value']:g} won {arena['wins']} of {arena['wins'] + arena['losses']} decisive "
         f"preset battles (p = {arena['p_value']:.3g}); ratings: {from_ratings['evidence']['why']}"
     )
-    return {knob: arena["value"], "evidence": {"learned": True, "source": "arena", "why": why, "arena": arena}}
+    return {knob.name: arena["value"], "evidence": {"learned": True, "source": "arena", "why": why, "arena": arena}}
+
+
+def learn_knobs(
+    modality: Modality,
+    ratings: pd.DataFrame,
+    set_ratings: pd.DataFrame,
+    outputs: pd.DataFrame,
+    config: SamplingConfig = SamplingConfig(),
+) -> dict[str, dict[str, Any]]:
+    """Each knob of `modality`'s table learned on its own from the ratings (no arena, no parent):
+    {"temperature": {"temperature": 0.4, "evidence": {...}}, "top_p": {"evidence": {...}}, ...}.
+
+    Each knob has its own buckets and its own comparison, so a person who varied only the length
+    gets a length and nothing else. One person's requests often vary several knobs at once; the
+    comparison is per knob, as the global one is for its knob."""
+    checked = check_modality(modality)
+    return {knob.name: _from_ratings(checked, knob, ratings, set_ratings, outputs, None, config) for knob in KNOB_TABLES[checked]}
 
 
 def _from_arena(knob: str, presets: pd.DataFrame | None, config: SamplingConfig) -> dict[str, Any] | None:
@@ -94,6 +152,7 @@ def _from_arena(knob: str, presets: pd.DataFrame | None, config: SamplingConfig)
 
 def _from_ratings(
     modality: Modality,
+    spec: Knob,
     ratings: pd.DataFrame,
     set_ratings: pd.DataFrame,
     outputs: pd.DataFrame,
@@ -101,14 +160,14 @@ def _from_ratings(
     config: SamplingConfig,
 ) -> dict[str, Any]:
     """The rating-based comparison of knob buckets (steps 1-3 of the module docstring)."""
-    knob, width = KNOBS[check_modality(modality)]
+    knob = spec.name
     kept = {k: v for k, v in (parent_defaults or {}).items() if k != "evidence"}
     # 1. One row per rated request: its knob value and objective.
     table = _rated_requests(modality, knob, ratings, set_ratings, outputs, config)
     if table.empty:
         return {**kept, "evidence": {"learned": False, "why": "no rated requests with a recorded " + knob}}
     # 2. Buckets with enough rated requests.
-    table["bucket"] = (table["value"] / width).round() * width
+    table["bucket"] = table["value"].map(spec.bucket)
     sizes = table.groupby("bucket")["objective"].size()
     usable = sizes[sizes >= config.min_requests_per_bucket].index
     summary = {
@@ -140,7 +199,7 @@ def _from_ratings(
         why = f"{knob} {best:g} vs {runner_up:g}: p = {p_value:.3g} > {config.alpha:g}, the difference is within noise"
         return {**kept, "evidence": {**evidence, "learned": False, "why": why}}
     return {
-        knob: round(float(best), 3),
+        knob: int(best) if spec.whole else round(float(best), 3),
         "evidence": {**evidence, "learned": True, "why": f"{knob} {best:g} beats {runner_up:g} (p = {p_value:.3g})"},
     }
 
@@ -163,7 +222,18 @@ def _rated_requests(
 
 
 def _knob_value(parameters: Any, knob: str) -> float | None:
+    """The knob's value in a request's stored parameters; None when it is missing or junk (not
+    JSON, not a dict, not a finite number): such a request says nothing about the knob."""
     if isinstance(parameters, str):
-        parameters = json.loads(parameters)
-    value = (parameters or {}).get(knob)
-    return float(value) if value is not None else None
+        try:
+            parameters = json.loads(parameters)
+        except ValueError:
+            return None
+    value = parameters.get(knob) if isinstance(parameters, dict) else None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

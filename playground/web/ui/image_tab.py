@@ -93,13 +93,15 @@ def build_image_tab(context: AppContext, guidelines: Guidelines, examples: list[
             step=0.5,
             label="Guidance",
             elem_id="image-guidance",
-            # Set on every page load (playground/web/ui/personal_tuning.py): the person's own value
-            # where their ratings show one, else the active version's learned default (docs/RETRAIN.md).
+            # Set on every page load (playground/web/ui/personal_tuning.py), as are the steps: the
+            # person's own value where their ratings show one, else the active version's learned
+            # default (docs/RETRAIN.md).
             value=DEFAULTS.guidance_scale,
         )
         size = TypedDropdown([256, 384, 512, 768, 1024], value=DEFAULTS.width, label="Size (px)")
         seed = seed_box("image", "blank = random; image i uses seed + i")
-    tuning = build_tuning("image", guidance)
+    # Every slider the person's own ratings may tune (playground/web/ui/personal_tuning.py).
+    tuning = build_tuning("image", {"guidance_scale": guidance, "steps": steps})
     status = gr.Markdown(elem_id="image-status")
     regenerate_all = regenerate_all_button("image")
     # 3. One card per image, then the set panel.

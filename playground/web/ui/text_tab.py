@@ -105,8 +105,9 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
                 label="Temperature",
                 info="0 = greedy",
                 elem_id="text-temperature",
-                # Set on every page load (playground/web/ui/personal_tuning.py): the person's own
-                # value where their ratings show one, else the active version's learned default.
+                # Set on every page load (playground/web/ui/personal_tuning.py), as are top-p and
+                # max new tokens: the person's own value where their ratings show one, else the
+                # active version's learned default.
                 value=DEFAULTS.temperature,
             )
             top_p = gr.Slider(0.05, 1, value=DEFAULTS.top_p, step=0.05, label="Top-p")
@@ -114,7 +115,8 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
         with gr.Row():
             seed = seed_box("text", "blank = random; shown under each output")
             stop_sequences = gr.Textbox(label="Stop sequences", info="one per line", lines=2)
-    tuning = build_tuning("text", temperature)
+    # Every slider the person's own ratings may tune (playground/web/ui/personal_tuning.py).
+    tuning = build_tuning("text", {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens})
     status = gr.Markdown(elem_id="text-status")
     with gr.Row(elem_classes="cards-tools"):
         raw_text_toggle("text")
