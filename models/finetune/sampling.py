@@ -52,6 +52,16 @@ class Knob:
     log2: bool = False
     whole: bool = False  # an int parameter: the learned value is an int
 
+    def learned_value(self, bucket: float, used: pd.Series) -> float:
+        """The value a winning bucket stands for. A power-of-two bucket is wide (384 falls in 512):
+        its value is the one the person used most in it (ties: the smaller), so a person who kept
+        the default 384 gets 384, not a length they never tried; other buckets are their centre."""
+        if not self.log2:
+            return bucket
+        counts = used.value_counts()
+        most = min(v for v, c in counts.items() if c == counts.max())
+        return float(round(most)) if self.whole else round(float(most), 3)
+
     def bucket(self, value: float) -> float:
         centre = 2.0 ** round(math.log2(max(value, 1.0))) if self.log2 else round(value / self.width) * self.width
         centre = min(max(centre, self.low), self.high)
@@ -198,8 +208,9 @@ def _from_ratings(
     if p_value > config.alpha:
         why = f"{knob} {best:g} vs {runner_up:g}: p = {p_value:.3g} > {config.alpha:g}, the difference is within noise"
         return {**kept, "evidence": {**evidence, "learned": False, "why": why}}
+    value = spec.learned_value(float(best), table.loc[table["bucket"] == best, "value"])
     return {
-        knob: int(best) if spec.whole else round(float(best), 3),
+        knob: int(value) if spec.whole else round(value, 3),
         "evidence": {**evidence, "learned": True, "why": f"{knob} {best:g} beats {runner_up:g} (p = {p_value:.3g})"},
     }
 
