@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +22,16 @@ HEALTH_TIMEOUT_S = 300  # ~100 s on 2 idle cores; a busy CI machine needs more
 SERVED_NAME = "smollm2-135m-instruct"
 
 
+# Adapters one batch may mix (vLLM's --max-loras): the personal-versions test serves the global
+# adapter and two personal ones in one batch; with 2, the third request would wait for a slot.
+MAX_LORAS = 4
+
+
 @dataclass(frozen=True)
 class VLLMServer:
     url: str  # the OpenAI base URL, http://127.0.0.1:PORT/v1
     log: Path
+    pid: int = 0  # the API server's, which leads the process group (the engine core is in it)
 
     @property
     def spec(self) -> str:
@@ -50,8 +56,11 @@ def missing_venv_reason(venv: Path) -> str | None:
 
 
 @contextmanager
-def running_vllm(venv: Path, model_dir: Path, log: Path) -> Iterator[VLLMServer]:
-    """A vLLM serving `model_dir` as SERVED_NAME on a free loopback port, until the block ends."""
+def running_vllm(
+    venv: Path, model_dir: Path, log: Path, max_loras: int = MAX_LORAS, extra_args: Sequence[str] = ()
+) -> Iterator[VLLMServer]:
+    """A vLLM serving `model_dir` as SERVED_NAME on a free loopback port, until the block ends;
+    `extra_args` go to `vllm serve` as they are (e.g. --max-cpu-loras for the benchmark)."""
     port = free_port()
     env = {
         **os.environ,
@@ -80,7 +89,8 @@ def running_vllm(venv: Path, model_dir: Path, log: Path) -> Iterator[VLLMServer]
         "--max-lora-rank",
         "16",
         "--max-loras",
-        "2",
+        str(max_loras),
+        *extra_args,
     ]
     # 1. Start it in its own process group: vLLM runs its engine core in a child process.
     with log.open("wb") as out:
@@ -88,7 +98,7 @@ def running_vllm(venv: Path, model_dir: Path, log: Path) -> Iterator[VLLMServer]
     try:
         # 2. Wait for /health, then hand it out.
         wait_healthy(process, f"http://127.0.0.1:{port}", log)
-        yield VLLMServer(url=f"http://127.0.0.1:{port}/v1", log=log)
+        yield VLLMServer(url=f"http://127.0.0.1:{port}/v1", log=log, pid=process.pid)
     finally:
         # 3. Stop the whole group.
         stop_group(process)
