@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         20, ge=0, description="Personal versions trained per retrain run and modality (those with the most new ratings first)."
     )
     personal_adapters_loaded: int = Field(
-        8, ge=0, description="Personal adapters kept loaded per modality (least recently served unloaded first; the memory budget)."
+        16, ge=0, description="Personal adapters kept loaded per modality (least recently served unloaded first; the memory budget)."
     )
     login_failures_per_name: int = Field(
         5, ge=1, description="Failed log-ins per account name within login_window_s before it is locked out."
