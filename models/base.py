@@ -87,6 +87,7 @@ class TextParams:
     stop: tuple[str, ...] = ()
     n: int = 1  # number of candidates, generated in one batched call
     seed: int | None = None  # None: the backend draws one and reports it
+    confidence: bool = True  # report each token's probability and its top alternatives
 
     def validate(self) -> TextParams:
         _check_range("max_new_tokens", self.max_new_tokens, 1, 2048)
@@ -128,6 +129,21 @@ class ImageParams:
         return self
 
 
+@dataclass(frozen=True)
+class TokenConfidence:
+    """One generated token as the model saw it: its text, the probability the model gave it
+    (softmax of the raw logits, before temperature and top-p: the model's own belief, which a
+    separate forward pass and vLLM's logprobs report too) and the most likely alternatives,
+    most likely first (the chosen token among them when it is one of them)."""
+
+    text: str
+    probability: float
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+
+CONFIDENCE_ALTERNATIVES = 3  # alternatives reported per token
+
+
 @dataclass
 class TextOutput:
     index: int
@@ -137,6 +153,8 @@ class TextOutput:
     finish_reason: FinishReason
     time_to_first_token_ms: float
     latency_ms: float
+    # Per generated token; None where the backend reported none (confidence off, older rows).
+    confidence: tuple[TokenConfidence, ...] | None = None
 
     @property
     def tokens_per_s(self) -> float:
@@ -150,6 +168,8 @@ class TextProgress:
     texts: list[str]
     done: bool = False
     outputs: list[TextOutput] = field(default_factory=list)
+    # Per candidate, the confidence of its tokens so far (empty: none reported).
+    confidence: list[tuple[TokenConfidence, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
