@@ -73,4 +73,16 @@
     childList: true, subtree: true, attributes: true, attributeFilter: ["name", "src"],
   });
   nameGroups();
+
+  // 4. A "Guidelines" link in a message (a refused prompt, "About this answer") opens the
+  //    Guidelines tab: Gradio's tabs have no address of their own.
+  window.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a[href='#guidelines']");
+    if (!link) return;
+    event.preventDefault();
+    const tab = document.getElementById("tab-guidelines-button")
+      || [...document.querySelectorAll("button[role=tab]")].find((b) => b.textContent.trim() === "Guidelines");
+    tab?.click();
+    setTimeout(() => document.getElementById("tab-guidelines")?.scrollIntoView({ block: "start" }), 50);
+  }, true);
 }

@@ -16,15 +16,73 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from playground.core.settings import Settings
 
 log = logging.getLogger("playground.core.moderation")
 NEUTRAL_LABELS = {"neutral", "non-toxic", "non_toxic", "not_toxic", "safe", "ok", "label_0", "normal"}
 WITHHELD_TEXT = "[withheld by the content filter: {reason}]"
+GUIDELINES_HINT = "the Guidelines tab says what the filter refuses"
 
 # A classifier takes texts and returns, per text, (label, score) pairs.
 Classifier = Callable[[list[str]], list[list[tuple[str, float]]]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Which check fired: the blocklist (`match`: the blocked word or phrase) or the classifier
+    (`match`: its label, with its score). `str()` is the reason as stored with an output
+    ("blocklist: word", "classifier: toxic 0.93"); `words` says it to people without echoing a
+    blocked word in full."""
+
+    rule: Literal["blocklist", "classifier"]
+    match: str
+    score: float | None = None
+
+    def __str__(self) -> str:
+        if self.rule == "blocklist":
+            return f"blocklist: {self.match}"
+        return f"classifier: {self.match} {self.score or 0.0:.2f}"
+
+    @property
+    def words(self) -> str:
+        """E.g. 'the blocklist rule (the blocked word "b***")' or 'the classifier's label "toxic" (score 0.93)'."""
+        if self.rule == "blocklist":
+            kind = "phrase" if " " in self.match.strip() else "word"
+            return f'the blocklist rule (the blocked {kind} "{mask(self.match)}")'
+        return f'the classifier\'s label "{self.match}" (score {self.score or 0.0:.2f})'
+
+
+def mask(text: str) -> str:
+    """Each word's first letter and an asterisk per other character: "make a bomb" -> "m*** a b***"."""
+    return " ".join(word[:1] + "*" * (len(word) - 1) for word in text.split())
+
+
+def parse_verdict(reason: str | None) -> Verdict | None:
+    """A stored reason back as a Verdict (None for none, or for a reason in no known form)."""
+    rule, _, rest = (reason or "").partition(": ")
+    if rule == "blocklist" and rest:
+        return Verdict("blocklist", rest)
+    if rule == "classifier" and rest:
+        label, _, score = rest.rpartition(" ")
+        try:
+            return Verdict("classifier", label or score, float(score) if label else None)
+        except ValueError:
+            return Verdict("classifier", rest)
+    return None
+
+
+def withheld_notice(reason: str) -> str:
+    """What a card shows in place of a withheld output: which check fired, the word masked."""
+    verdict = parse_verdict(reason)
+    said = verdict.words if verdict is not None else "a content rule"
+    return WITHHELD_TEXT.format(reason=f"{said}; {GUIDELINES_HINT}")
+
+
+def refusal_message(verdict: Verdict) -> str:
+    """The message of a refused prompt, naming the check that fired (the word masked)."""
+    return f"The content filter refused this prompt: {verdict.words} fired; {GUIDELINES_HINT}."
 
 
 @dataclass
@@ -40,31 +98,43 @@ class Moderator:
             alternatives = "|".join(re.escape(w) for w in words)
             self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
-    def reasons(self, texts: list[str]) -> list[str | None]:
-        """Per text: why it is moderated ("blocklist: word", "classifier: toxic 0.93"), or None."""
-        found: list[str | None] = [self._blocklisted(text) for text in texts]
+    def verdicts(self, texts: list[str]) -> list[Verdict | None]:
+        """Per text: which check moderates it (the blocklist first, then the classifier), or None."""
+        found: list[Verdict | None] = [self._blocklisted(text) for text in texts]
         if self.classifier is not None:
-            pending = [i for i, reason in enumerate(found) if reason is None and texts[i].strip()]
+            pending = [i for i, verdict in enumerate(found) if verdict is None and texts[i].strip()]
             if pending:
                 for i, labels in zip(pending, self.classifier([texts[i] for i in pending]), strict=True):
                     flagged = [(name, s) for name, s in labels if name.lower() not in NEUTRAL_LABELS and s >= self.threshold]
                     if flagged:
                         label, score = max(flagged, key=lambda pair: pair[1])
-                        found[i] = f"classifier: {label} {score:.2f}"
+                        found[i] = Verdict("classifier", label, round(score, 2))
         return found
+
+    def reasons(self, texts: list[str]) -> list[str | None]:
+        """Per text: why it is moderated ("blocklist: word", "classifier: toxic 0.93"), or None."""
+        return [str(verdict) if verdict is not None else None for verdict in self.verdicts(texts)]
+
+    def verdict(self, text: str) -> Verdict | None:
+        return self.verdicts([text])[0]
 
     def reason(self, text: str) -> str | None:
         return self.reasons([text])[0]
 
     def blocklisted(self, text: str) -> str | None:
         """The blocklist check alone (cheap enough for every streamed update)."""
+        verdict = self._blocklisted(text)
+        return str(verdict) if verdict is not None else None
+
+    def blocklist_verdict(self, text: str) -> Verdict | None:
+        """The blocklist check alone, as a Verdict."""
         return self._blocklisted(text)
 
-    def _blocklisted(self, text: str) -> str | None:
+    def _blocklisted(self, text: str) -> Verdict | None:
         if self._pattern is None:
             return None
         match = self._pattern.search(text)
-        return f"blocklist: {match.group(0).lower()}" if match else None
+        return Verdict("blocklist", match.group(0).lower()) if match else None
 
 
 def load_blocklist(path: Path) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ from models.base import (
     check_prompt,
 )
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, RequestErasedError, StaleRequestError
-from playground.core.moderation import WITHHELD_TEXT
+from playground.core.moderation import refusal_message, withheld_notice
 from playground.services.identity import Viewer, find_viewer, viewer_in_transaction
 from playground.serving.context import AppContext, ServedVersion
 
@@ -170,14 +170,14 @@ def paced(progress: Iterable[TextProgress], interval_s: float) -> Iterator[TextP
 def screened_prompt(context: AppContext, prompt: str) -> str:
     """The prompt without control characters, or ContentRefusedError if the filter refuses it."""
     cleaned = clean_text(prompt or "")
-    reason = context.moderator.reason(cleaned)
-    if reason is not None:
-        raise ContentRefusedError(f"The content filter refused this prompt ({reason}).")
+    verdict = context.moderator.verdict(cleaned)
+    if verdict is not None:
+        raise ContentRefusedError(refusal_message(verdict))
     return cleaned
 
 
 def _shown(text: str, reason: str | None) -> str:
-    return text if reason is None else WITHHELD_TEXT.format(reason=reason)
+    return text if reason is None else withheld_notice(reason)
 
 
 def stream_image(

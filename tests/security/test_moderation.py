@@ -42,7 +42,7 @@ def test_a_moderated_output_is_withheld_on_screen_and_kept_out_of_training_and_t
         caller = client(url)
         result = caller.predict("hello world", 2, 8, 0.7, 0.9, 1.1, 1, "", api_name="/generate_text")
         shown = [value for value in result if isinstance(value, str)]
-        assert any("withheld by the content filter: blocklist: answer1" in value for value in shown)
+        assert any('withheld by the content filter: the blocklist rule (the blocked word "a******")' in value for value in shown)
         assert not any(value.startswith("answer1") for value in shown)
         caller.predict(0, 5, 5, 1, None, api_name="/rate_text")
         caller.predict(1, 1, 1, -1, None, api_name="/rate_text")

@@ -116,6 +116,8 @@ class CandidateCard:
     image: gr.Image | None = None  # history cards show either text or an image
     regenerate: gr.Button | None = None  # this card only: a new seed, the same request (card_regenerate.py)
     continue_answer: gr.Button | None = None  # text tabs: go on with an answer cut at the length limit (card_continue.py)
+    about: gr.Accordion | None = None  # "About this answer", collapsed; filled when opened (about.py)
+    about_text: gr.Markdown | None = None
 
     def buttons(self) -> list[gr.Button]:
         """The card's Continue and Regenerate, where it has them."""
@@ -135,7 +137,8 @@ class CandidateCard:
             self.saved,
             self.why,
         ]
-        return [self.column, self.content, *optional, self.meta, *rating, self.reasons, self.reason_detail]
+        about: list[Component | BlockContext] = [p for p in (self.about, self.about_text) if p is not None]
+        return [self.column, self.content, *optional, self.meta, *rating, self.reasons, self.reason_detail, *about]
 
 
 @dataclass
@@ -170,6 +173,7 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
             meta = gr.Markdown(elem_id=f"{prefix}-meta", elem_classes="meta")
             continue_answer = continue_button(prefix) if kind == "text" else None
             regenerate = None if kind == "history" else regenerate_button(prefix)
+            about, about_text = about_disclosure(prefix)
         with gr.Column(elem_classes="card-rating"):
             ratings = rating_widgets(prefix, guidelines)
     return CandidateCard(
@@ -189,7 +193,26 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
         image=image,
         regenerate=regenerate,
         continue_answer=continue_answer,
+        about=about,
+        about_text=about_text,
     )
+
+
+ABOUT_UNTIL_OPENED = "Open to see which version answered and why."
+
+
+def about_disclosure(prefix: str) -> tuple[gr.Accordion, gr.Markdown]:
+    """ "About this answer": collapsed; its text is looked up when it is opened (about.py)."""
+    with gr.Accordion("About this answer", open=False, elem_id=f"{prefix}-about", elem_classes="about") as about:
+        text = gr.Markdown(ABOUT_UNTIL_OPENED, elem_id=f"{prefix}-about-text", elem_classes="about-text")
+    return about, text
+
+
+def closed_about(card: CandidateCard) -> dict[Block, Any]:
+    """The card's disclosure closed and emptied: a new answer is explained afresh when opened."""
+    if card.about is None or card.about_text is None:
+        return {}
+    return {card.about: gr.Accordion(open=False), card.about_text: ABOUT_UNTIL_OPENED}
 
 
 def regenerate_button(prefix: str) -> gr.Button:
@@ -325,6 +348,7 @@ def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -
             updates[card.regenerate] = gr.Button(interactive=False)
         if card.continue_answer is not None:
             updates[card.continue_answer] = continue_update(False)
+        updates |= closed_about(card)
     updates[panel.group] = gr.Group(visible=False)
     updates[panel.diversity] = None
     updates[panel.best] = gr.Radio(choices=[], value=None)

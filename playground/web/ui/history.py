@@ -14,6 +14,7 @@ from gradio.blocks import Block
 
 from feedback_db.history import CandidateView, HistoryEntry, RequestView, history_page
 from playground.serving.context import AppContext
+from playground.web.ui.about import wire_about
 from playground.web.ui.candidates import build_cards, raw_text_toggle
 from playground.web.ui.card_ratings import wire_card, wire_set_panel
 from playground.web.ui.content import Guidelines
@@ -157,4 +158,5 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
     entries.input(open_request, entries, detail_outputs, **common)
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)
+        wire_about(card, index, context, shown)
     wire_set_panel(panel, context, shown)

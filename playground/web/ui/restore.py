@@ -15,10 +15,10 @@ from gradio.blocks import Block
 from feedback_db.history import CandidateView, RequestView, last_request_id, request_view
 from feedback_db.queries import DEFAULT_FLAG_REASON
 from feedback_db.reasons import parse_reason
-from playground.core.moderation import WITHHELD_TEXT
+from playground.core.moderation import withheld_notice
 from playground.services.identity import Viewer
 from playground.serving.context import AppContext
-from playground.web.ui.candidates import MAX_CARDS, CandidateCard, SetPanel, continue_update, rating_components
+from playground.web.ui.candidates import MAX_CARDS, CandidateCard, SetPanel, closed_about, continue_update, rating_components
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.personal_tuning import TuningParts
 from playground.web.ui.session import viewer_of
@@ -94,7 +94,7 @@ def shown_state(view: RequestView) -> ShownRequest:
 def shown_text(candidate: CandidateView) -> str:
     """What the Text tab showed: a moderated candidate's text is replaced by a notice."""
     if candidate.moderation:
-        return WITHHELD_TEXT.format(reason=candidate.moderation)
+        return withheld_notice(candidate.moderation)
     return candidate.text or ""
 
 
@@ -161,18 +161,22 @@ def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, vi
     # 2. This viewer's ratings, interactive so they can be changed.
     reason = parse_reason(candidate.reason if candidate.thumbs == -1 else candidate.flag_reason)
     detail = "" if not reason.chips and reason.detail == DEFAULT_FLAG_REASON else reason.detail
-    return updates | {
-        card.meta: candidate_meta(candidate, view),
-        card.naturalness: gr.Radio(value=candidate.naturalness, interactive=True),
-        card.reliability: gr.Radio(value=candidate.reliability, interactive=True),
-        card.thumbs: gr.Radio(value=candidate.thumbs, interactive=True),
-        card.flag: gr.Checkbox(value=candidate.flagged, interactive=True),
-        card.comment: gr.Textbox(value=candidate.comment or "", interactive=True),
-        card.saved: "",
-        card.why: gr.Group(visible=candidate.thumbs == -1 or candidate.flagged),
-        card.reasons: list(reason.chips),
-        card.reason_detail: detail,
-    }
+    return (
+        updates
+        | closed_about(card)
+        | {
+            card.meta: candidate_meta(candidate, view),
+            card.naturalness: gr.Radio(value=candidate.naturalness, interactive=True),
+            card.reliability: gr.Radio(value=candidate.reliability, interactive=True),
+            card.thumbs: gr.Radio(value=candidate.thumbs, interactive=True),
+            card.flag: gr.Checkbox(value=candidate.flagged, interactive=True),
+            card.comment: gr.Textbox(value=candidate.comment or "", interactive=True),
+            card.saved: "",
+            card.why: gr.Group(visible=candidate.thumbs == -1 or candidate.flagged),
+            card.reasons: list(reason.chips),
+            card.reason_detail: detail,
+        }
+    )
 
 
 def wire_restore(app: gr.Blocks, context: AppContext, modality: str, parts: TabParts) -> None:

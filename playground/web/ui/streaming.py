@@ -25,7 +25,9 @@ from gradio.blocks import Block, BlockContext
 from gradio.components import Component
 from gradio.events import Dependency
 
+from feedback_db.clean_text import clean_text
 from models.base import check_prompt
+from playground.core.moderation import Moderator, Verdict
 from playground.web.ui.candidates import (
     CandidateCard,
     SetPanel,
@@ -36,6 +38,7 @@ from playground.web.ui.candidates import (
     show_set_panel,
 )
 from playground.web.ui.errors import USER_ERRORS
+from playground.web.ui.wording import GUIDELINES_LINK, literal_markdown
 
 PRIVATE_STEP: dict[str, Any] = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
 
@@ -47,32 +50,38 @@ def begin_handler(
     status: gr.Markdown,
     shown: gr.State,
     pending: gr.State,
+    moderator: Moderator | None = None,
 ) -> Callable[..., dict[Block, Any]]:
     """`begin(prompt, *knobs)`: clear the cards for the new request at the click if its input is
     valid (`params_of(*knobs)` builds and checks the parameters); otherwise leave them as they
     are and put the reason in the status line, in place of what it said before (such as "Your
     last request, restored"). One message, where the eye already is: `run` is not started, so
-    no error toast nor "Error" badge repeats it."""
+    no error toast nor "Error" badge repeats it. A prompt on `moderator`'s blocklist is refused
+    here too, saying which rule fired (the classifier, slower, runs in `run`)."""
 
     def begin(prompt_value: str, *knobs: Any) -> dict[Block, Any]:
         reason = refusal(params_of, prompt_value, knobs)
         if reason is not None:
             return {status: refused_words(reason)}
+        verdict = blocklisted(moderator, prompt_value)
+        if verdict is not None:
+            return {status: filtered_words(verdict)}
         params = params_of(*knobs)
         return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
 
     return begin
 
 
-def gate_handler(params_of: Callable[..., Any]) -> Callable[..., None]:
+def gate_handler(params_of: Callable[..., Any], moderator: Moderator | None = None) -> Callable[..., None]:
     """`gate(prompt, *knobs)`: stop the chain before `run` when the input is refused. Its error
     is not shown (`begin` has said why) and the step has no outputs, so nothing shows an
     "Error" badge either."""
 
     def gate(prompt_value: str, *knobs: Any) -> None:
         reason = refusal(params_of, prompt_value, knobs)
-        if reason is not None:
-            raise gr.Error(reason, visible=False, print_exception=False)
+        verdict = blocklisted(moderator, prompt_value) if reason is None else None
+        if reason is not None or verdict is not None:
+            raise gr.Error(reason or str(verdict), visible=False, print_exception=False)
 
     return gate
 
@@ -87,8 +96,22 @@ def refusal(params_of: Callable[..., Any], prompt_value: str, knobs: Sequence[An
     return None
 
 
+def blocklisted(moderator: Moderator | None, prompt_value: str) -> Verdict | None:
+    """The blocklist's verdict on the prompt (cheap: no model), or None."""
+    return moderator.blocklist_verdict(clean_text(prompt_value or "")) if moderator is not None else None
+
+
 def refused_words(reason: str) -> str:
     return f"**Nothing was generated:** {reason}."
+
+
+def filtered_words(verdict: Verdict) -> str:
+    """The status line for a prompt the content filter refused: which rule or label fired (a
+    blocked word masked: "b***"), and where the rules are."""
+    return (
+        f"**Nothing was generated:** the content filter refused this prompt; {literal_markdown(verdict.words)} fired. "
+        f"The {GUIDELINES_LINK} say what it refuses and why."
+    )
 
 
 @dataclass(frozen=True)
@@ -133,11 +156,12 @@ def chain_generation(
     shown: gr.State,
     pending: gr.State,
     concurrency_limit: int,
+    moderator: Moderator | None = None,
 ) -> None:
     """Chain begin -> run -> finish after each trigger; the first event's run is `/<api_name>`.
     `inputs` are the prompt, then `params_of`'s arguments."""
-    begin = begin_handler(params_of, cards, panel, status, shown, pending)
-    gate = gate_handler(params_of)
+    begin = begin_handler(params_of, cards, panel, status, shown, pending, moderator)
+    gate = gate_handler(params_of, moderator)
     contents = [c.content for c in cards] + [c.rendered for c in cards if c.rendered is not None]
     finish = finish_handler(cards, panel, status)
     first, *others = events

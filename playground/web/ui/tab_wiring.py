@@ -14,6 +14,7 @@ from gradio.events import Dependency
 
 from models.base import Modality
 from playground.serving.context import AppContext
+from playground.web.ui.about import wire_about
 from playground.web.ui.candidates import CandidateCard, SetPanel
 from playground.web.ui.card_ratings import wire_card, wire_set_panel
 from playground.web.ui.card_regenerate import CardStream, wire_card_regenerate
@@ -63,10 +64,12 @@ def wire_generation_tab(
         shown=shown,
         pending=pending,
         concurrency_limit=context.settings.gpu_concurrency,
+        moderator=context.moderator,
     )
     wire_card_regenerate(context, modality, cards, panel, status, shown, card_stream)
     for index, card in enumerate(cards):
         wire_card(card, index, context, shown)
+        wire_about(card, index, context, shown)
     wire_set_panel(panel, context, shown)
     wire_rating_api(modality, context, shown)
     return TabParts(prompt, count, shown, status, cards, panel)

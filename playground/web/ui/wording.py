@@ -15,6 +15,10 @@ FINISH_WORDS = {
 }
 
 
+# A link to the Guidelines tab in a Markdown message (assets/playground.js opens the tab).
+GUIDELINES_LINK = "[Guidelines](#guidelines)"
+
+
 def finish_words(reason: str) -> str:
     return FINISH_WORDS.get(reason, reason)
 
