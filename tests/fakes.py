@@ -15,9 +15,26 @@ from models.base import (
     TextOutput,
     TextParams,
     TextProgress,
+    TokenConfidence,
     check_prompt,
     continued,
 )
+
+# The fake's token probabilities, word by word in turn: one sure, one unsure, one doubtful
+# (playground/web/ui/confidence_view.py's bands), and the alternatives it reports besides the
+# chosen word (one of them markup, which every view must show, never run).
+FAKE_PROBABILITIES = (0.93, 0.55, 0.21)
+FAKE_ALTERNATIVES = (("cat", 0.31), ("<b>dog</b>", 0.12))
+
+
+def fake_confidence(tokens: list[str]) -> tuple[TokenConfidence, ...]:
+    """The fake's confidence for these tokens (the i-th gets FAKE_PROBABILITIES[i % 3])."""
+    found = []
+    for i, text in enumerate(tokens):
+        p = FAKE_PROBABILITIES[i % len(FAKE_PROBABILITIES)]
+        alternatives = tuple(sorted(((text, p), *FAKE_ALTERNATIVES), key=lambda pair: -pair[1]))
+        found.append(TokenConfidence(text, p, alternatives))
+    return tuple(found)
 
 
 class FakeVersions:
@@ -45,11 +62,13 @@ class FakeVersions:
 class FakeTextGenerator(FakeVersions):
     """Streams "answer i to <prompt>" word by word, cut at max_new_tokens words (finish reason
     "length"); a continuation (`continuing`) goes on with " more i about <prompt>". Can be told
-    to fail half-way."""
+    to fail half-way. With `confidence`, each word is a token with a probability and alternatives
+    (`fake_confidence`), as the real backends report them."""
 
-    def __init__(self, fail_after_words: int | None = None):
+    def __init__(self, fail_after_words: int | None = None, confidence: bool = False):
         super().__init__()
         self.fail_after_words = fail_after_words
+        self.confidence = confidence
         self.versions: list[tuple[str, Path | None]] = []  # every use_version call, for tests to read
 
     def use_version(self, version_id: str, adapter_path: Path | None) -> None:
@@ -65,17 +84,22 @@ class FakeTextGenerator(FakeVersions):
         words = [w[: params.max_new_tokens] for w in answers]
         reasons = ["length" if len(w) > params.max_new_tokens else "stop" for w in answers]
         lead = " " if continuing is not None else ""  # a continuation's first word has its space
+        tokens = [[(lead if j == 0 else " ") + word for j, word in enumerate(w)] for w in words]
+        reported = self.confidence and params.confidence
+
+        def so_far(step: int) -> list[tuple[TokenConfidence, ...]]:
+            return [fake_confidence(t[:step]) for t in tokens] if reported else []
 
         def run():
             for step in range(1, max(len(w) for w in words) + 1):
                 if self.fail_after_words is not None and step > self.fail_after_words:
                     raise RuntimeError("model crashed")
-                yield TextProgress(texts=[lead + " ".join(w[:step]) for w in words])
+                yield TextProgress(texts=[lead + " ".join(w[:step]) for w in words], confidence=so_far(step))
             outputs = [
-                TextOutput(i, lead + " ".join(w), seed + i, len(w), r, 5.0, 50.0)
-                for i, (w, r) in enumerate(zip(words, reasons, strict=True))
+                TextOutput(i, lead + " ".join(w), seed + i, len(w), r, 5.0, 50.0, fake_confidence(t) if reported else None)
+                for i, (w, t, r) in enumerate(zip(words, tokens, reasons, strict=True))
             ]
-            yield TextProgress(texts=[o.text for o in outputs], done=True, outputs=outputs)
+            yield TextProgress(texts=[o.text for o in outputs], done=True, outputs=outputs, confidence=so_far(max(map(len, tokens))))
 
         return run() if continuing is None else continued(run(), continuing)
 

@@ -37,10 +37,12 @@ from models.base import (
     TextOutput,
     TextParams,
     TextProgress,
+    TokenConfidence,
     check_prompt,
 )
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, RequestErasedError, StaleRequestError
 from playground.core.moderation import refusal_message, withheld_notice
+from playground.services.confidence_screen import screened
 from playground.services.identity import Viewer, find_viewer, viewer_in_transaction
 from playground.serving.context import AppContext, ServedVersion
 
@@ -72,6 +74,8 @@ class TextUpdate:
     outputs: list[TextOutput] = field(default_factory=list)
     recorded: Recorded | None = None  # set on the last update only
     withheld: list[str | None] = field(default_factory=list)  # per candidate: why, or None
+    # Per candidate, its tokens' confidence so far (empty: none reported, or its text is withheld).
+    confidence: list[tuple[TokenConfidence, ...]] = field(default_factory=list)
 
 
 @dataclass
@@ -126,7 +130,11 @@ def stream_text(
                     final = progress
                     break
                 texts_so_far = progress.texts
-                yield TextUpdate(texts=[_shown(t, context.moderator.blocklisted(t)) for t in progress.texts])
+                blocked = [context.moderator.blocklisted(t) for t in progress.texts]
+                yield TextUpdate(
+                    texts=[_shown(t, b) for t, b in zip(progress.texts, blocked, strict=True)],
+                    confidence=_confidence(context, progress.confidence, blocked),
+                )
             if final is None:
                 raise IncompleteGenerationError("the text stream ended without a final update")
         except BaseException as ended:
@@ -139,7 +147,16 @@ def stream_text(
     outputs = [_text_row(o, reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     recorded = _close(context, started, viewer, served, outputs, replacing)
     texts = [_shown(clean_text(o.text), reason) for o, reason in zip(final.outputs, withheld, strict=True)]
-    yield TextUpdate(texts=texts, outputs=final.outputs, recorded=recorded, withheld=withheld)
+    confidence = _confidence(context, [o.confidence or () for o in final.outputs], withheld)
+    yield TextUpdate(texts=texts, outputs=final.outputs, recorded=recorded, withheld=withheld, confidence=confidence)
+
+
+def _confidence(
+    context: AppContext, tokens: list[tuple[TokenConfidence, ...]], withheld: list[str | None]
+) -> list[tuple[TokenConfidence, ...]]:
+    """Each candidate's tokens as shown: none for one whose text is withheld (its notice shows),
+    and no blocklisted alternative (playground/services/confidence_screen.py)."""
+    return [screened(context.moderator, found) or () if reason is None else () for found, reason in zip(tokens, withheld, strict=False)]
 
 
 def _owner(context: AppContext, viewer: Viewer | None, client_key: str | None) -> int | None:

@@ -216,8 +216,12 @@ def test_score_groups_and_images_have_accessible_names(browser, live_app):
 TABS = ["Text", "Image", "My history", "Arena", "Leaderboard", "Your ratings", "Annotate", "Insights", "Guidelines"]
 
 
-def serious_violations(page) -> list[str]:
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+def serious_violations(page, parts: list[str] | None = None) -> list[str]:
+    """axe-core's serious and critical violations on the page, or only in the `parts` (selectors)."""
+    results = page.evaluate(
+        "parts => axe.run(parts ? {include: parts.map(p => [p])} : document, {resultTypes: ['violations']})",
+        parts,
+    )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} - " + "; ".join(f"{n['target']} {n['failureSummary'][-160:]!r}" for n in v["nodes"][:6])
         for v in results["violations"]

@@ -96,7 +96,13 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, page_login: 
         done = progress_of(database, settings, user)
         counter = f"**Done today:** {done.done_today} · **left in the queue:** {done.left}"
         headline = f"{message} · {_status(shown)}" if message else _status(shown)
-        return [ItemOnScreen.of(shown), headline, shown.item.prompt if shown else "", counter, *view.show(shown, settings)]
+        return [
+            ItemOnScreen.of(shown),
+            headline,
+            shown.item.prompt if shown else "",
+            counter,
+            *view.show(shown, settings, context.moderator),
+        ]
 
     # 3. Handlers: each one checks the login on the server before anything else.
     def do_login(name_value: str, password_value: str, request: gr.Request) -> list[Any]:
@@ -117,7 +123,7 @@ def build_annotate_tab(context: AppContext, guidelines: Guidelines, page_login: 
 
     def absent() -> list[Any]:
         """The updates for `item_outputs` when nobody is logged in: no item on the page."""
-        return [None, "", "", "", *view.show(None, settings)]
+        return [None, "", "", "", *view.show(None, settings, context.moderator)]
 
     def follow(user: AnnotatorLogin | None) -> list[Any]:
         """The page's log-in, changed in another tab or found on page load: a browser whose cookie

@@ -10,12 +10,15 @@ import gradio as gr
 from gradio.blocks import BlockContext
 from gradio.components import Component
 
-from feedback_db.assignments import ItemRatings
+from feedback_db.assignments import ItemOutput, ItemRatings
 from playground.core.errors import StaleRequestError
+from playground.core.moderation import Moderator
 from playground.core.settings import Settings
 from playground.services.annotation import Shown
 from playground.web.ui.candidates import MAX_CARDS, card_heading, image_view, raw_text_toggle, score_radio, text_views
+from playground.web.ui.confidence_view import confidence_html
 from playground.web.ui.content import Guidelines
+from playground.web.ui.shading import queued_confidence, shading_toggle
 from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
 
@@ -48,15 +51,21 @@ class AnnotateView:
         self.cards: list[tuple[gr.Column, gr.Textbox, gr.Image, gr.Radio, gr.Radio]] = []
         self.flags: list[gr.Checkbox] = []  # per card; saved with the item on Submit
         self.rendered: list[gr.Markdown] = []  # each card's text as sanitized Markdown
-        raw_text_toggle("annotate")
+        self.shaded: list[gr.HTML] = []  # each card's text shaded by confidence (playground/web/ui/shading.py)
+        with gr.Row(elem_classes="cards-tools"):
+            raw_text_toggle("annotate")
+            shading_toggle("annotate")
         with gr.Row(equal_height=False, elem_classes=["cards", "rated-cards"], elem_id="annotate-cards"):
             for i in range(MAX_CARDS):
                 # Output and scores in two parts, like the Text tab's cards: the scores sit level.
                 with gr.Column(visible=False, min_width=240, elem_id=f"annotate-{i}-card", elem_classes="card") as column:
                     with gr.Column(elem_classes="card-output"):
                         card_heading(i, f"annotate-{i}")
-                        rendered, text = text_views(i, f"annotate-{i}", raw_id=f"annotate-{i}-text", lines=6, min_height=100, copy=False)
+                        rendered, text, shaded = text_views(
+                            i, f"annotate-{i}", raw_id=f"annotate-{i}-text", lines=6, min_height=100, copy=False
+                        )
                         self.rendered.append(rendered)
+                        self.shaded.append(shaded)
                         image = image_view(i, f"annotate-{i}-image", visible=False, format="webp")  # Gradio's default format
                     with gr.Column(elem_classes="card-rating"):
                         naturalness = score_radio("naturalness", guidelines, f"annotate-{i}-naturalness", elem_classes="annotate-score")
@@ -80,9 +89,9 @@ class AnnotateView:
         parts: list[Component | BlockContext] = []
         for card in self.cards:
             parts += list(card)
-        return parts + [self.diversity, self.best, *self.rendered, *self.flags]
+        return parts + [self.diversity, self.best, *self.rendered, *self.flags, *self.shaded]
 
-    def show(self, shown: Shown | None, settings: Settings) -> list[Any]:
+    def show(self, shown: Shown | None, settings: Settings, moderator: Moderator) -> list[Any]:
         """Updates for `components`: the item's candidates with any earlier scores, or nothing."""
         outputs = shown.item.outputs if shown else []
         updates: list[Any] = []
@@ -111,7 +120,16 @@ class AnnotateView:
             updates.append(gr.Markdown(value=text or "", visible=text is not None))
         flagged = shown.ratings.flagged if shown else frozenset()
         updates += [gr.Checkbox(value=index < len(outputs) and outputs[index].output_id in flagged) for index, _ in enumerate(self.flags)]
-        return updates
+        return updates + [
+            self._shaded(view, outputs[index] if index < len(outputs) else None, moderator) for index, view in enumerate(self.shaded)
+        ]
+
+    @staticmethod
+    def _shaded(view: gr.HTML, output: ItemOutput | None, moderator: Moderator) -> str:
+        """The card's text shaded by its stored confidence; "" for none (its Markdown shows)."""
+        if output is None or output.text is None:
+            return ""
+        return confidence_html(queued_confidence(output, moderator), output.text, prefix=str(view.elem_id))
 
     @property
     def score_inputs(self) -> list[gr.Radio | gr.Checkbox]:

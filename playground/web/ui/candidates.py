@@ -8,6 +8,7 @@ playground/web/ui/card_ratings.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -16,7 +17,10 @@ from gradio.blocks import Block, BlockContext
 from gradio.components import Component
 
 from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS
+from models.base import TokenConfidence
+from playground.web.ui.confidence_view import confidence_html
 from playground.web.ui.content import Guidelines
+from playground.web.ui.shading import shaded_view
 from playground.web.ui.typed_choices import TypedRadio
 
 MAX_CARDS = 4
@@ -30,10 +34,18 @@ SCORE_LABELS: dict[ScoreAxis, str] = {
 }
 
 
-def text_views(index: int, prefix: str, *, raw_id: str, lines: int, min_height: int, copy: bool) -> tuple[gr.Markdown, gr.Textbox]:
-    """Candidate `index`'s text twice: as Markdown, shown, and as raw text, shown instead by the
-    tab's "Show raw text" (`raw_text_toggle`, through the CSS classes). Gradio sanitizes the
-    Markdown's HTML (sanitize_html), so markup in a model's output is shown, never run."""
+class TextViews(NamedTuple):
+    rendered: gr.Markdown
+    raw: gr.Textbox
+    shaded: gr.HTML
+
+
+def text_views(index: int, prefix: str, *, raw_id: str, lines: int, min_height: int, copy: bool) -> TextViews:
+    """Candidate `index`'s text three times: as Markdown, shown; as raw text, shown instead by the
+    tab's "Show raw text" (`raw_text_toggle`, through the CSS classes); and shaded by confidence,
+    shown instead by the tab's "Shade by confidence" (playground/web/ui/shading.py). Gradio
+    sanitizes the Markdown's HTML (sanitize_html), and the shaded view escapes every token
+    (playground/web/ui/confidence_view.py), so markup in a model's output is shown, never run."""
     rendered = gr.Markdown(
         label=f"Candidate {index + 1}",
         show_label=True,
@@ -45,6 +57,7 @@ def text_views(index: int, prefix: str, *, raw_id: str, lines: int, min_height: 
         elem_id=f"{prefix}-rendered",
         elem_classes="rendered-output",
     )
+    shaded = shaded_view(prefix)
     raw = gr.Textbox(
         label=f"Candidate {index + 1} (raw text)",
         lines=lines,
@@ -54,7 +67,7 @@ def text_views(index: int, prefix: str, *, raw_id: str, lines: int, min_height: 
         elem_classes="raw-output",
         buttons=["copy"] if copy else None,
     )
-    return rendered, raw
+    return TextViews(rendered, raw, shaded)
 
 
 def card_heading(index: int, prefix: str) -> gr.Markdown:
@@ -103,6 +116,7 @@ class CandidateCard:
     column: gr.Column
     content: gr.Textbox | gr.Image  # text: the raw text (hidden unless "Show raw text")
     rendered: gr.Markdown | None  # text: the same text as sanitized Markdown; None for images
+    shaded: gr.HTML | None  # text: the same text shaded by token confidence (shading.py); None for images
     meta: gr.Markdown
     naturalness: gr.Radio
     reliability: gr.Radio
@@ -119,6 +133,20 @@ class CandidateCard:
     about: gr.Accordion | None = None  # "About this answer", collapsed; filled when opened (about.py)
     about_text: gr.Markdown | None = None
 
+    def text_parts(self) -> list[Component]:
+        """The views of the card's text (raw, Markdown, shaded); none on an Image tab card."""
+        if self.rendered is None:
+            return []
+        return [p for p in (self.content, self.rendered, self.shaded) if p is not None]
+
+    def text_values(self, text: str, confidence: Sequence[TokenConfidence] | None = None) -> dict[Block, Any]:
+        """Every view of the card's text showing `text`, shaded by `confidence` where given (a card
+        without it keeps its Markdown with shading on)."""
+        shaded: dict[Block, Any] = (
+            {} if self.shaded is None else {self.shaded: confidence_html(confidence, text, prefix=str(self.shaded.elem_id))}
+        )
+        return {self.content: text, **({self.rendered: text} if self.rendered is not None else {}), **shaded}
+
     def buttons(self) -> list[gr.Button]:
         """The card's Continue and Regenerate, where it has them."""
         return [b for b in (self.continue_answer, self.regenerate) if b is not None]
@@ -127,7 +155,9 @@ class CandidateCard:
         """What showing a request updates, in this order: the column, the output (raw text,
         rendered text, image where the card has them), the facts line and the rating widgets."""
         # An Image tab card's image is its content: listed once.
-        optional: list[Component | BlockContext] = [p for p in (self.rendered, self.image) if p is not None and p is not self.content]
+        optional: list[Component | BlockContext] = [
+            p for p in (self.rendered, self.shaded, self.image) if p is not None and p is not self.content
+        ]
         rating: list[Component | BlockContext] = [
             self.naturalness,
             self.reliability,
@@ -160,10 +190,10 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
         with gr.Column(elem_classes="card-output"):
             # 1. The name, and the output. A history card shows either a text or an image.
             card_heading(index, prefix)
-            rendered = image = None
+            rendered = shaded = image = None
             content: gr.Textbox | gr.Image
             if kind in ("text", "history"):
-                rendered, content = text_views(index, prefix, raw_id=f"{prefix}-output", lines=8, min_height=120, copy=True)
+                rendered, content, shaded = text_views(index, prefix, raw_id=f"{prefix}-output", lines=8, min_height=120, copy=True)
             if kind != "text":
                 image_id = f"{prefix}-{'image' if kind == 'history' else 'output'}"
                 image = image_view(index, image_id, visible=kind == "image", format="png")
@@ -180,6 +210,7 @@ def build_card(kind: str, index: int, guidelines: Guidelines) -> CandidateCard:
         column=column,
         content=content,
         rendered=rendered,
+        shaded=shaded,
         meta=meta,
         naturalness=ratings.naturalness,
         reliability=ratings.reliability,
@@ -333,8 +364,7 @@ def reset_for_new_request(cards: list[CandidateCard], panel: SetPanel, n: int) -
     for index, card in enumerate(cards):
         updates[card.column] = gr.Column(visible=index < n)
         updates[card.content] = None
-        if card.rendered is not None:
-            updates[card.rendered] = ""
+        updates |= {part: "" for part in card.text_parts() if part is not card.content}
         updates[card.meta] = ""
         for radio in (card.naturalness, card.reliability, card.thumbs):
             updates[radio] = gr.Radio(value=None, interactive=False)

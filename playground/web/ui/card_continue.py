@@ -91,7 +91,7 @@ def begin_handler(
         #    button held, and a best pick of the old answer cleared (a new pick names the new one).
         card = cards[index]
         updates = held_buttons(cards) | cleared_card(card, panel)
-        for content in [c for c in (card.content, card.rendered) if c is not None]:
+        for content in card.text_parts():
             updates.pop(content)
         if best == index:
             updates[panel.best] = gr.Radio(value=None)

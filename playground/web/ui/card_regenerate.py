@@ -111,7 +111,7 @@ def chain_card_buttons(
     finish = finish_handler(cards, status)
     for index, button in buttons.items():
         card = cards[index]
-        contents = [c for c in (card.content, card.rendered) if c is not None]
+        contents = card.text_parts() or [card.content]
         button.click(
             begin_of(context, index, cards, panel, status, job, pending),
             [shown, panel.best],

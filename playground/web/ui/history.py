@@ -22,6 +22,7 @@ from playground.web.ui.delete_my_data import build_delete_my_data
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.restore import load_view, show_request, shown_state, shown_text
 from playground.web.ui.session import viewer_of
+from playground.web.ui.shading import shading_toggle
 from playground.web.ui.typed_choices import TypedRadio
 from playground.web.ui.values import score_value
 from playground.web.ui.wording import answered_by, finish_words, literal_markdown, plural, request_status_words
@@ -84,7 +85,9 @@ def build_history_tab(context: AppContext, guidelines: Guidelines, tab: gr.Tab) 
     with gr.Column(visible=False, elem_id="history-detail") as detail:
         prompt = gr.Textbox(label="Prompt", interactive=False, lines=2, max_lines=8, elem_id="history-prompt")
         facts = gr.Markdown(elem_id="history-facts", elem_classes="meta")
-        raw_text_toggle("history")
+        with gr.Row(elem_classes="cards-tools"):
+            raw_text_toggle("history")
+            shading_toggle("history")
         cards, panel = build_cards("history", guidelines)
         replaced = gr.Markdown(elem_id="history-replaced")
 

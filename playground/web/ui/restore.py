@@ -22,6 +22,7 @@ from playground.web.ui.candidates import MAX_CARDS, CandidateCard, SetPanel, clo
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.personal_tuning import TuningParts
 from playground.web.ui.session import viewer_of
+from playground.web.ui.shading import stored_confidence
 from playground.web.ui.state import ShownRequest
 from playground.web.ui.waiting import first_token_words
 from playground.web.ui.wording import answered_by, finish_words
@@ -148,15 +149,12 @@ def _card(context: AppContext, card: CandidateCard, candidate: CandidateView, vi
     image = str(context.settings.stored_file(candidate.image_path)) if is_image and candidate.image_path else None
     text = "" if is_image else shown_text(candidate)
     updates: dict[Block, Any] = {}
+    if card.rendered is not None:  # the text's views, shaded by its stored confidence where it has one
+        updates |= card.text_values(text, None if is_image else stored_confidence(candidate, context.moderator))
     if card.image is not None and card.image is not card.content:  # a history card shows either
         updates[card.image] = gr.Image(value=image, visible=is_image)
-        updates[card.content] = gr.Textbox(value=text, visible=not is_image)
-        if card.rendered is not None:  # always, on a history card
-            updates[card.rendered] = gr.Markdown(value=text, visible=not is_image)
-    elif card.rendered is not None:
-        updates[card.content] = text
-        updates[card.rendered] = text
-    else:
+        updates |= {part: gr.update(value=value, visible=not is_image) for part, value in updates.items() if part in card.text_parts()}
+    elif card.rendered is None:
         updates[card.content] = image
     # 2. This viewer's ratings, interactive so they can be changed.
     reason = parse_reason(candidate.reason if candidate.thumbs == -1 else candidate.flag_reason)

@@ -162,7 +162,7 @@ def chain_generation(
     `inputs` are the prompt, then `params_of`'s arguments."""
     begin = begin_handler(params_of, cards, panel, status, shown, pending, moderator)
     gate = gate_handler(params_of, moderator)
-    contents = [c.content for c in cards] + [c.rendered for c in cards if c.rendered is not None]
+    contents = [part for card in cards for part in (card.text_parts() or [card.content])]
     finish = finish_handler(cards, panel, status)
     first, *others = events
     for event, api in ((first, {"api_name": api_name}), *((e, {"api_visibility": "private"}) for e in others)):

@@ -26,6 +26,7 @@ from playground.web.ui.personal_tuning import build_tuning
 from playground.web.ui.regenerate import regenerate_all_button, text_inputs
 from playground.web.ui.restore import TabParts
 from playground.web.ui.session import client_of, unless_stopped
+from playground.web.ui.shading import shading_toggle
 from playground.web.ui.state import ShownRequest
 from playground.web.ui.streaming import finished_cards
 from playground.web.ui.tab_wiring import wire_generation_tab
@@ -120,6 +121,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
     status = gr.Markdown(elem_id="text-status")
     with gr.Row(elem_classes="cards-tools"):
         raw_text_toggle("text")
+        shading_toggle("text")
         regenerate_all = regenerate_all_button("text")
     # 3. The candidate cards and the set panel.
     cards, panel = build_cards("text", guidelines)
@@ -161,13 +163,13 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
             now = time.monotonic()
             first_seen.update({i: now for i, text in enumerate(update.texts) if text and i not in first_seen})
             if update.recorded is None:
-                yield {**_texts(cards, update.texts), status: "Generating…"}
+                yield {**_texts(cards, update), status: "Generating…"}
                 continue
             recorded = update.recorded
             metas = [text_meta(o, recorded.version_words, _since(clicked, first_seen.get(o.index))) for o in update.outputs]
             cut = [_cut(o, reason) for o, reason in zip(update.outputs, update.withheld, strict=True)]
             yield {
-                **_texts(cards, update.texts),
+                **_texts(cards, update),
                 shown: ShownRequest.of(recorded.request_id, recorded.output_ids),
                 pending: finished_cards(params.n, metas, _done_status(update.outputs, recorded.version_words), cut),
                 # The status says "Done" only once `finish` has made the cards ratable.
@@ -185,7 +187,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
                 card = cards[job.index]
                 for update in service(context, viewer, job.output_id, cancel):
                     text = update.texts[0] if update.texts else ""
-                    contents: dict[Block, Any] = {card.content: text, **({card.rendered: text} if card.rendered is not None else {})}
+                    contents = card.text_values(text, update.confidence[0] if update.confidence else None)
                     if update.recorded is None:
                         yield {**contents, status: f"{doing} {job.words()}…"}
                         continue
@@ -240,13 +242,15 @@ def _since(clicked: float, at: float | None) -> float | None:
     return (at - clicked) * 1000 if at is not None else None
 
 
-def _texts(cards: list[CandidateCard], texts: list[str]) -> dict[Block, Any]:
-    """A value for every card's text, "" for the unused ones: a card left out of an update
-    would be rebuilt by Gradio as a prop update (playground/web/ui/streaming.py)."""
-    padded = [*texts, *[""] * (len(cards) - len(texts))]
-    raw: dict[Block, Any] = {card.content: text for card, text in zip(cards, padded, strict=True)}
-    # Every text card has its rendered Markdown.
-    return {**raw, **{card.rendered: text for card, text in zip(cards, padded, strict=True) if card.rendered is not None}}
+def _texts(cards: list[CandidateCard], update: TextUpdate) -> dict[Block, Any]:
+    """A value for every view of every card's text (raw, Markdown, shaded by the tokens'
+    confidence so far), "" for the unused ones: a card left out of an update would be rebuilt
+    by Gradio as a prop update (playground/web/ui/streaming.py)."""
+    values: dict[Block, Any] = {}
+    for index, card in enumerate(cards):
+        text = update.texts[index] if index < len(update.texts) else ""
+        values |= card.text_values(text, update.confidence[index] if index < len(update.confidence) else None)
+    return values
 
 
 def _cut(output: TextOutput, withheld: str | None) -> bool:
