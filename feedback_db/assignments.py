@@ -74,6 +74,7 @@ class ItemOutput:
     index: int
     text: str | None
     image_path: str | None
+    token_confidence: str | None = None  # as stored (JSON text): playground.services.confidence.decode reads it
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,8 @@ def load_item(session: Session, request_id: int) -> QueueItem:
     request = session.get(Request, request_id)
     if request is None:
         raise UnknownIdError(f"request {request_id} does not exist")
-    outputs = [ItemOutput(o.id, card, o.text, o.image_path) for card, o in enumerate(current_outputs(session, request_id=request.id))]
+    current = current_outputs(session, request_id=request.id)
+    outputs = [ItemOutput(o.id, card, o.text, o.image_path, o.token_confidence) for card, o in enumerate(current)]
     return QueueItem(request.id, request.modality, request.prompt, outputs)
 
 

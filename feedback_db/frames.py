@@ -88,6 +88,8 @@ def ratings_frame(
             Output.text,
             Output.image_path,
             Output.seed,
+            Output.confidence_mean,
+            Output.confidence_min,
             Rating.rater_id,
             User.role.label("rater_role"),
             Rating.source,
@@ -164,8 +166,12 @@ def outputs_frame(
     modality: str | None = None,
     since: datetime | None = None,
     include_withheld: bool = False,
+    token_confidence: bool = False,
 ) -> pd.DataFrame:
-    """One row per generated output with its request, rated or not (withheld ones left out)."""
+    """One row per generated output with its request, rated or not (withheld ones left out).
+
+    Every row has its token confidence's mean and minimum (empty for images and outputs without
+    it); `token_confidence` adds the tokens themselves, as stored (JSON text, for the full export)."""
     statement = (
         select(
             Output.id.label("output_id"),
@@ -184,6 +190,8 @@ def outputs_frame(
             Output.time_to_first_token_ms,
             Output.tokens,
             Output.finish_reason,
+            Output.confidence_mean,
+            Output.confidence_min,
             Output.moderation,
             withheld().label("withheld"),
             (~is_current()).label("replaced"),
@@ -194,6 +202,8 @@ def outputs_frame(
     )
     if not include_withheld:
         statement = statement.where(~withheld())
+    if token_confidence:
+        statement = statement.add_columns(Output.token_confidence)
     frame = _read(session, _request_filter(statement, modality, since))
     frame["withheld"] = frame["withheld"].astype(bool)
     frame["replaced"] = frame["replaced"].astype(bool)
@@ -206,10 +216,10 @@ def flags_frame(session: Session) -> pd.DataFrame:
 
 
 def read_frames(session: Session, *, modality: str | None = None, include_withheld: bool = False) -> dict[str, pd.DataFrame]:
-    """All feedback frames by name (see FRAMES)."""
+    """All feedback frames by name (see FRAMES); the outputs with their token confidence."""
     return {
         "ratings": ratings_frame(session, modality=modality, include_withheld=include_withheld),
         "set_ratings": set_ratings_frame(session, modality=modality, include_withheld=include_withheld),
-        "outputs": outputs_frame(session, modality=modality, include_withheld=include_withheld),
+        "outputs": outputs_frame(session, modality=modality, include_withheld=include_withheld, token_confidence=True),
         "flags": flags_frame(session),
     }

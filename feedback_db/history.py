@@ -72,6 +72,9 @@ class CandidateView:
     reason: str | None = None  # of the thumbs-down
     flagged: bool = False
     flag_reason: str | None = None
+    # Token confidence as stored (JSON text; playground.services.confidence.decode reads it):
+    # None for images, older rows and backends that report none.
+    token_confidence: str | None = None
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -221,4 +224,5 @@ def _candidate(output: Output, position: int, rating: Rating | None, flag: Flag 
         reason=rating.reason if rating else None,
         flagged=flag is not None,
         flag_reason=flag.reason if flag else None,
+        token_confidence=output.token_confidence,
     )

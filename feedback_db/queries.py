@@ -63,6 +63,11 @@ class NewOutput:
     time_to_first_token_ms: float | None = None
     finish_reason: str = "stop"
     moderation: str | None = None  # why the content filter withheld it; never used for training
+    # Token confidence as playground/services/confidence.py encodes it, with its mean and minimum
+    # probability (None: none reported). Stored as given; only the numbers are checked here.
+    token_confidence: str | None = None
+    confidence_mean: float | None = None
+    confidence_min: float | None = None
 
 
 def record_request(
@@ -144,6 +149,10 @@ def check_output(output: NewOutput) -> None:
         raise InvalidInputError(f"output {output.index} has neither text nor an image")
     if output.finish_reason not in FINISH_REASONS:
         raise InvalidInputError(f"unknown finish reason {output.finish_reason!r}")
+    for name in ("confidence_mean", "confidence_min"):
+        value = getattr(output, name)
+        if value is not None and not (isinstance(value, int | float) and 0.0 <= value <= 1.0):
+            raise InvalidInputError(f"output {output.index}: {name} must be a probability from 0 to 1, got {value!r}")
 
 
 class RatingFields(TypedDict, total=False):

@@ -216,6 +216,13 @@ class Output(Base):
     # ratings. Unique, so the database itself lets an output be replaced only once; `index` stays
     # the order of creation (see feedback_db/replacements.py).
     replaces_output_id: Mapped[int | None] = mapped_column(ForeignKey("outputs.id", ondelete="SET NULL"), unique=True)
+    # A text output's token confidence as the generator reported it: each token's probability and
+    # its top alternatives, as compact JSON text written and read by playground/services/confidence.py
+    # (the database never parses it). Its mean and minimum are kept beside it so exports and
+    # Insights read two numbers, not every token. NULL: none reported (images, older rows).
+    token_confidence: Mapped[str | None] = mapped_column(CleanText)
+    confidence_mean: Mapped[float | None]
+    confidence_min: Mapped[float | None]
 
     request: Mapped[Request] = relationship(back_populates="outputs")
 

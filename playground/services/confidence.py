@@ -9,12 +9,14 @@ plainly. A row that does not parse is logged and treated the same, never an erro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from feedback_db.queries import NewOutput
 from models.base import TokenConfidence
 
 log = logging.getLogger(__name__)
@@ -59,3 +61,12 @@ def summarise(tokens: Sequence[TokenConfidence] | None) -> ConfidenceSummary | N
         return None
     probabilities = [token.probability for token in tokens]
     return ConfidenceSummary(statistics.fmean(probabilities), min(probabilities), len(probabilities))
+
+
+def with_confidence(row: NewOutput, tokens: Sequence[TokenConfidence] | None) -> NewOutput:
+    """`row` with `tokens` as stored: the encoded tokens with their mean and minimum probability
+    (all None for none reported)."""
+    summary = summarise(tokens)
+    if summary is None:
+        return row
+    return dataclasses.replace(row, token_confidence=encode(tokens), confidence_mean=summary.mean, confidence_min=summary.minimum)

@@ -42,6 +42,7 @@ from models.base import (
 )
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, RequestErasedError, StaleRequestError
 from playground.core.moderation import refusal_message, withheld_notice
+from playground.services.confidence import with_confidence
 from playground.services.confidence_screen import screened
 from playground.services.identity import Viewer, find_viewer, viewer_in_transaction
 from playground.serving.context import AppContext, ServedVersion
@@ -124,12 +125,13 @@ def stream_text(
         started = _Started(time.monotonic(), _open(context, viewer, "text", prompt, parameters, served, source, client_key, replacing))
         interval_s = context.settings.stream_interval_ms / 1000
         texts_so_far: list[str] = []
+        confidence_so_far: list[tuple[TokenConfidence, ...]] = []
         try:
             for progress in paced(stream, interval_s):
                 if progress.done:
                     final = progress
                     break
-                texts_so_far = progress.texts
+                texts_so_far, confidence_so_far = progress.texts, progress.confidence
                 blocked = [context.moderator.blocklisted(t) for t in progress.texts]
                 yield TextUpdate(
                     texts=[_shown(t, b) for t, b in zip(progress.texts, blocked, strict=True)],
@@ -140,7 +142,7 @@ def stream_text(
         except BaseException as ended:
             # 4a. Cut off (the page went away: GeneratorExit) or failed: stop the model, keep the text so far.
             cancel.set()
-            _interrupt(context, started, lambda: _partial_text_rows(context, texts_so_far, params, started), ended)
+            _interrupt(context, started, lambda: _partial_text_rows(context, texts_so_far, confidence_so_far, params, started), ended)
             raise
     # 4. Record the outputs (with any moderation) and close the request, in one transaction.
     withheld = context.moderator.reasons([clean_text(o.text) for o in final.outputs])
@@ -271,7 +273,7 @@ def _parameters(context: AppContext, modality: str, params: TextParams | ImagePa
 
 
 def _text_row(output: TextOutput, moderation: str | None) -> NewOutput:
-    return NewOutput(
+    row = NewOutput(
         index=output.index,
         seed=output.seed,
         latency_ms=output.latency_ms,
@@ -281,6 +283,7 @@ def _text_row(output: TextOutput, moderation: str | None) -> NewOutput:
         time_to_first_token_ms=output.time_to_first_token_ms,
         finish_reason=output.finish_reason,
     )
+    return with_confidence(row, output.confidence)
 
 
 def _image_row(context: AppContext, output: ImageOutput) -> NewOutput:
@@ -394,15 +397,21 @@ def _interrupt(context: AppContext, started: _Started, rows: Callable[[], list[N
         close()
 
 
-def _partial_text_rows(context: AppContext, texts: list[str], params: TextParams, started: _Started) -> list[NewOutput]:
+def _partial_text_rows(
+    context: AppContext, texts: list[str], confidence: list[tuple[TokenConfidence, ...]], params: TextParams, started: _Started
+) -> list[NewOutput]:
     """Each candidate's text so far (those with any), as stopped outputs: the same moderation as
-    finished ones, and each candidate's seed by the backends' rule (seed + index)."""
+    finished ones, each candidate's seed by the backends' rule (seed + index), and the confidence
+    of its tokens so far where the backend reported it."""
     cleaned = [clean_text(t) for t in texts]
     withheld = context.moderator.reasons(cleaned)
     latency_ms = (time.monotonic() - started.at) * 1000
     seed = params.seed or 0
     return [
-        NewOutput(index=i, seed=(seed + i) % 2**32, latency_ms=latency_ms, text=text, moderation=reason, finish_reason="cancelled")
+        with_confidence(
+            NewOutput(index=i, seed=(seed + i) % 2**32, latency_ms=latency_ms, text=text, moderation=reason, finish_reason="cancelled"),
+            confidence[i] if i < len(confidence) else None,
+        )
         for i, (text, reason) in enumerate(zip(cleaned, withheld, strict=True))
         if text.strip()
     ]

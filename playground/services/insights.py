@@ -29,7 +29,8 @@ from feedback_db.runs import list_runs
 from models.metrics import distinct_n, image_metrics, words
 from playground.core.database import Database
 from playground.services.annotation import require_annotator
-from playground.services.personal_insights import PERSONAL_LINE, PersonalFigures, personal_figures
+from playground.services.confidence_insights import ConfidenceFigures, confidence_figures
+from playground.services.personal_insights import PersonalFigures, as_one_personal, personal_figures
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -51,6 +52,7 @@ class Insights:
     runs: pd.DataFrame  # one row per training run, report Markdown included
     flagged: pd.DataFrame  # flagged outputs with their reasons and comments
     personal: PersonalFigures = field(default_factory=PersonalFigures)  # personal versions, in counts
+    confidence: ConfidenceFigures = field(default_factory=ConfidenceFigures)  # token confidence beside the ratings
 
     @property
     def empty(self) -> bool:
@@ -71,13 +73,14 @@ def insights_for_admin(database: Database, login: object, modality: str, since: 
 def read_insights(database: Database, modality: str, *, since: datetime | None = None, data_dir: Path | None = None) -> Insights:
     with database.read_sessions() as session:
         personal = personal_version_names(session, modality=modality)
-        ratings = _grouped(ratings_frame(session, modality=modality, since=since, include_withheld=True), personal)
-        sets = _grouped(set_ratings_frame(session, modality=modality, since=since, include_withheld=True), personal)
-        outputs = _grouped(outputs_frame(session, modality=modality, since=since, include_withheld=True), personal)
+        ratings = as_one_personal(ratings_frame(session, modality=modality, since=since, include_withheld=True), personal)
+        sets = as_one_personal(set_ratings_frame(session, modality=modality, since=since, include_withheld=True), personal)
+        outputs = as_one_personal(outputs_frame(session, modality=modality, since=since, include_withheld=True), personal)
         flags = flags_frame(session)
         runs = _runs(session, modality)
         counts = feedback_counts(session, modality=modality, since=since)
         personal_section = personal_figures(session, modality, since=since)
+        confidence = confidence_figures(session, modality, since=since, personal=personal)
     long = _long_scores(ratings, sets)
     return Insights(
         modality=modality,
@@ -90,14 +93,8 @@ def read_insights(database: Database, modality: str, *, since: datetime | None =
         runs=runs,
         flagged=_flagged(outputs, ratings, flags),
         personal=personal_section,
+        confidence=confidence,
     )
-
-
-def _grouped(frame: pd.DataFrame, personal: set[str]) -> pd.DataFrame:
-    """`frame` with every personal version's name replaced by `PERSONAL_LINE`."""
-    if frame.empty or not personal:
-        return frame
-    return frame.assign(model_version=frame["model_version"].where(~frame["model_version"].isin(personal), PERSONAL_LINE))
 
 
 def _long_scores(ratings: pd.DataFrame, sets: pd.DataFrame) -> pd.DataFrame:

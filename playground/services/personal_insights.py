@@ -8,10 +8,12 @@ playground/services/insights.py).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from feedback_db.leaderboard import HeadToHead
@@ -55,6 +57,13 @@ def personal_figures(session: Session, modality: str, *, since: datetime | None 
     # 3. Personal against global in the owners' own votes, pooled over every owner.
     pooled = global_against_personal(session, modality=modality, since=since)
     return PersonalFigures(len(active), outcomes, pooled.result, pooled.voters, float(np.mean(rated)) if rated else None)
+
+
+def as_one_personal(frame: pd.DataFrame, personal: Collection[str]) -> pd.DataFrame:
+    """`frame` with every personal version's name (in `personal`) replaced by `PERSONAL_LINE`."""
+    if frame.empty or not personal:
+        return frame
+    return frame.assign(model_version=frame["model_version"].where(~frame["model_version"].isin(list(personal)), PERSONAL_LINE))
 
 
 def run_outcome(run: TrainingRun) -> str:

@@ -19,6 +19,7 @@ from feedback_db.standings import (
 )
 from playground.core.database import Database
 from playground.core.settings import Settings
+from playground.services.confidence_insights import correlation_table, decile_table, waiting_words
 from playground.services.insights import Insights, read_insights
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ def build_report(database: Database, settings: Settings, *, modalities: tuple[st
         lines += ["", "### Mean ratings per version (95% CI)", "", _table(means.round(2), "No ratings yet.")]
         lines += ["", "### Latency (s)", "", _table(insights.latency.drop(columns="bar").round(2), "No outputs yet.")]
         lines += ["", "### Automatic metrics", "", _table(insights.metrics.round(3), "No outputs yet.")]
+        if modality == "text":
+            lines += ["", "### Token confidence and ratings", "", waiting_words(insights.confidence)]
+            lines += ["", _table(decile_table(insights.confidence), "No version measured yet.")]
+            lines += ["", _table(correlation_table(insights.confidence), "No version measured yet.")]
         for name, figure in _figures(insights).items():
             file_name = f"{modality}-{name}.png"
             figures[file_name] = figure

@@ -8,11 +8,8 @@ Annotate) shown plainly.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from feedback_db.history import CandidateView
 from feedback_db.users import create_user
 from tests.db.helpers import add_text_request
 from tests.e2e.helpers import open_page, set_number, wait_done
@@ -33,9 +30,6 @@ SHADED_TEXT = """sel => { const el = document.querySelector(sel + ' .prose').clo
 # What shading adds to the page (the dark theme's audit covers these: the rest of the page has
 # its own dark-theme audit to pass).
 SHADED_PARTS = ["#text-0-shaded", "#text-1-shaded", "#text-confidence-legend"]
-STORED_CONFIDENCE = "token_confidence" in {f.name for f in dataclasses.fields(CandidateView)}
-
-
 @pytest.fixture(scope="module")
 def confident_app(tmp_path_factory):
     """The app on a fake text model that reports confidence (tests may switch it off)."""
@@ -187,7 +181,6 @@ def test_my_history_renders_an_answer_without_confidence_plainly_with_shading_on
     context.close()
 
 
-@pytest.mark.skipif(not STORED_CONFIDENCE, reason="outputs do not store token confidence yet (the storage side of issue #28)")
 def test_my_history_shades_a_stored_answer_with_confidence(browser, confident):
     url, _, _ = confident
     context, page = open_page(browser, url)

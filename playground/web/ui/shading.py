@@ -10,8 +10,6 @@ Its state lives in the page (a reload starts with it off): nothing is stored in 
 
 from __future__ import annotations
 
-from typing import Any
-
 import gradio as gr
 
 from feedback_db.assignments import ItemOutput
@@ -52,23 +50,23 @@ def shading_toggle(kind: str) -> gr.Checkbox:
     return toggle
 
 
-# Hooks: where the stored outputs' confidence is read for My history, the Text tab's restore and
-# Annotate. `token_confidence` is the column's JSON text on the views feedback_db builds; read with
-# getattr so that a view without the field (or an older row, NULL) renders plainly.
+# Where the stored outputs' confidence is read for My history, the Text tab's restore and
+# Annotate: `token_confidence` is the column's JSON text on the views feedback_db builds (NULL for
+# older rows, which render plainly).
 
 
 def stored_confidence(candidate: CandidateView, moderator: Moderator) -> tuple[TokenConfidence, ...] | None:
-    """HOOK (My history, restore): a stored candidate's tokens as shown, None where it has none
+    """My history and restore: a stored candidate's tokens as shown, None where it has none
     or its text is withheld (the notice shown instead is not the model's text)."""
     if candidate.moderation:
         return None
-    return _shown(getattr(candidate, "token_confidence", None), moderator)
+    return _shown(candidate.token_confidence, moderator)
 
 
 def queued_confidence(output: ItemOutput, moderator: Moderator) -> tuple[TokenConfidence, ...] | None:
-    """HOOK (Annotate): a queue item's output's tokens as shown, None where it has none."""
-    return _shown(getattr(output, "token_confidence", None), moderator)
+    """Annotate: a queue item's output's tokens as shown, None where it has none."""
+    return _shown(output.token_confidence, moderator)
 
 
-def _shown(stored: Any, moderator: Moderator) -> tuple[TokenConfidence, ...] | None:
-    return screened(moderator, decode(stored if isinstance(stored, str) else None))
+def _shown(stored: str | None, moderator: Moderator) -> tuple[TokenConfidence, ...] | None:
+    return screened(moderator, decode(stored))
