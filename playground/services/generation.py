@@ -17,8 +17,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -42,9 +41,9 @@ from models.base import (
 )
 from playground.core.errors import ContentRefusedError, IncompleteGenerationError, RequestErasedError, StaleRequestError
 from playground.core.moderation import refusal_message, withheld_notice
-from playground.services.confidence import with_confidence
 from playground.services.confidence_screen import screened
 from playground.services.identity import Viewer, find_viewer, viewer_in_transaction
+from playground.services.output_rows import image_row, partial_text_rows, request_parameters, text_row
 from playground.serving.context import AppContext, ServedVersion
 
 logger = logging.getLogger(__name__)
@@ -111,7 +110,7 @@ def stream_text(
     """
     # 1. Cheap validation before touching the model (the generator validates again). The seed
     #    is drawn here when none is given, so text cut off by a reload still knows its seeds.
-    parameters = _parameters(context, "text", params)
+    parameters = request_parameters(context, "text", params)
     params = with_seed(params.validate())
     prompt = screened_prompt(context, prompt)
     cancel = cancel or threading.Event()
@@ -142,11 +141,11 @@ def stream_text(
         except BaseException as ended:
             # 4a. Cut off (the page went away: GeneratorExit) or failed: stop the model, keep the text so far.
             cancel.set()
-            _interrupt(context, started, lambda: _partial_text_rows(context, texts_so_far, confidence_so_far, params, started), ended)
+            _interrupt(context, started, lambda: partial_text_rows(context, texts_so_far, confidence_so_far, params, started.at), ended)
             raise
     # 4. Record the outputs (with any moderation) and close the request, in one transaction.
     withheld = context.moderator.reasons([clean_text(o.text) for o in final.outputs])
-    outputs = [_text_row(o, reason) for o, reason in zip(final.outputs, withheld, strict=True)]
+    outputs = [text_row(o, reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     recorded = _close(context, started, viewer, served, outputs, replacing)
     texts = [_shown(clean_text(o.text), reason) for o, reason in zip(final.outputs, withheld, strict=True)]
     confidence = _confidence(context, [o.confidence or () for o in final.outputs], withheld)
@@ -216,7 +215,7 @@ def stream_image(
     #    so one cut off before the end has none.
     params.validate()
     prompt = screened_prompt(context, prompt)
-    parameters = _parameters(context, "image", params)
+    parameters = request_parameters(context, "image", params)
     cancel = cancel or threading.Event()
     with context.serving("image", version, _owner(context, viewer, client_key)) as (generator, served):
         check_prompt(prompt, generator.max_prompt_chars)  # before anything is stored
@@ -228,7 +227,7 @@ def stream_image(
             _interrupt(context, started, list, ended)
             raise
     # 3. Record each image's path (relative to the data dir where possible) and close the request.
-    outputs = [_image_row(context, o) for o in images]
+    outputs = [image_row(context, o) for o in images]
     recorded = _close(context, started, viewer, served, outputs, replacing)
     yield ImageUpdate(step=params.steps, total_steps=params.steps, outputs=images, recorded=recorded)
 
@@ -262,45 +261,6 @@ def _generate_images(
         else:
             images: list[ImageOutput] = payload
             return images
-
-
-def _parameters(context: AppContext, modality: str, params: TextParams | ImageParams) -> dict[str, Any]:
-    parameters = asdict(params)
-    parameters["model"] = context.model_spec(modality)
-    if isinstance(parameters.get("stop"), tuple):
-        parameters["stop"] = list(parameters["stop"])
-    return parameters
-
-
-def _text_row(output: TextOutput, moderation: str | None) -> NewOutput:
-    row = NewOutput(
-        index=output.index,
-        seed=output.seed,
-        latency_ms=output.latency_ms,
-        text=output.text,
-        moderation=moderation,
-        tokens=output.tokens,
-        time_to_first_token_ms=output.time_to_first_token_ms,
-        finish_reason=output.finish_reason,
-    )
-    return with_confidence(row, output.confidence)
-
-
-def _image_row(context: AppContext, output: ImageOutput) -> NewOutput:
-    return NewOutput(
-        index=output.index,
-        seed=output.seed,
-        latency_ms=output.latency_ms,
-        image_path=_relative_to_data_dir(context, output.path),
-        image_sha256=output.sha256,
-        finish_reason=output.finish_reason,
-    )
-
-
-def _relative_to_data_dir(context: AppContext, path: Path) -> str:
-    data_dir = context.settings.data_dir.resolve()
-    resolved = Path(path).resolve()
-    return str(resolved.relative_to(data_dir)) if resolved.is_relative_to(data_dir) else str(resolved)
 
 
 @dataclass(frozen=True)
@@ -395,26 +355,6 @@ def _interrupt(context: AppContext, started: _Started, rows: Callable[[], list[N
         threading.Thread(target=close, name="close-interrupted", daemon=True).start()
     else:
         close()
-
-
-def _partial_text_rows(
-    context: AppContext, texts: list[str], confidence: list[tuple[TokenConfidence, ...]], params: TextParams, started: _Started
-) -> list[NewOutput]:
-    """Each candidate's text so far (those with any), as stopped outputs: the same moderation as
-    finished ones, each candidate's seed by the backends' rule (seed + index), and the confidence
-    of its tokens so far where the backend reported it."""
-    cleaned = [clean_text(t) for t in texts]
-    withheld = context.moderator.reasons(cleaned)
-    latency_ms = (time.monotonic() - started.at) * 1000
-    seed = params.seed or 0
-    return [
-        with_confidence(
-            NewOutput(index=i, seed=(seed + i) % 2**32, latency_ms=latency_ms, text=text, moderation=reason, finish_reason="cancelled"),
-            confidence[i] if i < len(confidence) else None,
-        )
-        for i, (text, reason) in enumerate(zip(cleaned, withheld, strict=True))
-        if text.strip()
-    ]
 
 
 def _record_replacement(

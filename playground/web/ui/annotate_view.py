@@ -15,7 +15,8 @@ from playground.core.errors import StaleRequestError
 from playground.core.moderation import Moderator
 from playground.core.settings import Settings
 from playground.services.annotation import Shown
-from playground.web.ui.candidates import MAX_CARDS, card_heading, image_view, raw_text_toggle, score_radio, text_views
+from playground.web.ui.candidates import MAX_CARDS, raw_text_toggle, score_radio
+from playground.web.ui.card_views import card_heading, image_view, text_views
 from playground.web.ui.confidence_view import confidence_html
 from playground.web.ui.content import Guidelines
 from playground.web.ui.shading import queued_confidence, shading_toggle

@@ -2,7 +2,7 @@
 their layout, and the updates a generation makes to them.
 
 Shared by the Text, Image and My history tabs; the Annotate tab builds its own cards from the
-same pieces (`text_views`, `image_view`, `score_radio`). Saving the ratings is wired in
+same pieces (playground/web/ui/card_views.py, `score_radio`). Saving the ratings is wired in
 playground/web/ui/card_ratings.py.
 """
 
@@ -18,9 +18,9 @@ from gradio.components import Component
 
 from feedback_db.reasons import MAX_REASON_DETAIL_CHARS, REASON_CHIPS
 from models.base import TokenConfidence
+from playground.web.ui.card_views import card_heading, image_view, text_views
 from playground.web.ui.confidence_view import confidence_html
 from playground.web.ui.content import Guidelines
-from playground.web.ui.shading import shaded_view
 from playground.web.ui.typed_choices import TypedRadio
 
 MAX_CARDS = 4
@@ -32,62 +32,6 @@ SCORE_LABELS: dict[ScoreAxis, str] = {
     "reliability": "Reliability",
     "diversity": "Diversity of the set",
 }
-
-
-class TextViews(NamedTuple):
-    rendered: gr.Markdown
-    raw: gr.Textbox
-    shaded: gr.HTML
-
-
-def text_views(index: int, prefix: str, *, raw_id: str, lines: int, min_height: int, copy: bool) -> TextViews:
-    """Candidate `index`'s text three times: as Markdown, shown; as raw text, shown instead by the
-    tab's "Show raw text" (`raw_text_toggle`, through the CSS classes); and shaded by confidence,
-    shown instead by the tab's "Shade by confidence" (playground/web/ui/shading.py). Gradio
-    sanitizes the Markdown's HTML (sanitize_html), and the shaded view escapes every token
-    (playground/web/ui/confidence_view.py), so markup in a model's output is shown, never run."""
-    rendered = gr.Markdown(
-        label=f"Candidate {index + 1}",
-        show_label=True,
-        container=True,
-        buttons=["copy"] if copy else None,
-        sanitize_html=True,
-        min_height=min_height,
-        max_height=480,
-        elem_id=f"{prefix}-rendered",
-        elem_classes="rendered-output",
-    )
-    shaded = shaded_view(prefix)
-    raw = gr.Textbox(
-        label=f"Candidate {index + 1} (raw text)",
-        lines=lines,
-        max_lines=20,
-        interactive=False,
-        elem_id=raw_id,
-        elem_classes="raw-output",
-        buttons=["copy"] if copy else None,
-    )
-    return TextViews(rendered, raw, shaded)
-
-
-def card_heading(index: int, prefix: str) -> gr.Markdown:
-    """The card's visible name: the one its best-pick choice gives it ("Candidate 1", ...)."""
-    return gr.Markdown(f"### Candidate {index + 1}", elem_id=f"{prefix}-heading", elem_classes="card-heading")
-
-
-def image_view(index: int, elem_id: str, *, visible: bool, format: Literal["png", "webp"]) -> gr.Image:  # noqa: A002 - Gradio's name
-    """Candidate `index`'s image, named by the card's heading (no label of its own). No "share"
-    button: it needs Hugging Face Spaces and only says so; download is the copy."""
-    return gr.Image(
-        label=f"Candidate {index + 1}",
-        show_label=False,
-        interactive=False,
-        height=256,
-        visible=visible,
-        buttons=["download", "fullscreen"],
-        elem_id=elem_id,
-        format=format,
-    )
 
 
 def score_radio(
