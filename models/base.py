@@ -144,6 +144,18 @@ class TokenConfidence:
 CONFIDENCE_ALTERNATIVES = 3  # alternatives reported per token
 
 
+def clip_confidence(tokens: tuple[TokenConfidence, ...], length: int) -> tuple[TokenConfidence, ...]:
+    """The tokens with their texts cut so that together they are at most `length` characters
+    (the text of an answer cut at a stop string, or a stem without its trailing whitespace).
+    Every token stays, so there is still one per generated token; one past the cut has text ""."""
+    clipped, used = [], 0
+    for token in tokens:
+        text = token.text[: max(length - used, 0)]
+        used += len(text)
+        clipped.append(token if text == token.text else replace(token, text=text))
+    return tuple(clipped)
+
+
 @dataclass
 class TextOutput:
     index: int
@@ -186,6 +198,9 @@ class PartialAnswer:
     text: str
     tokens: int = 0
     latency_ms: float = 0.0
+    # The answer's tokens' confidence, if known: the whole answer's confidence is then these
+    # (cut to the stem) followed by the new tokens'; None makes the whole answer's None too.
+    confidence: tuple[TokenConfidence, ...] | None = None
 
     @property
     def stem(self) -> str:
@@ -197,13 +212,22 @@ class PartialAnswer:
 def continued(stream: Iterator[TextProgress], partial: PartialAnswer) -> Iterator[TextProgress]:
     """A continuation's stream (texts of the new words only) as the whole answer's stream."""
     stem = partial.stem
+    # Confidence of the whole answer: the answer's own (cut to the stem) then the new tokens'.
+    known = clip_confidence(partial.confidence, len(stem)) if partial.confidence is not None else None
     try:
         for progress in stream:
             outputs = [
-                replace(o, text=stem + o.text, tokens=partial.tokens + o.tokens, latency_ms=partial.latency_ms + o.latency_ms)
+                replace(
+                    o,
+                    text=stem + o.text,
+                    tokens=partial.tokens + o.tokens,
+                    latency_ms=partial.latency_ms + o.latency_ms,
+                    confidence=known + o.confidence if known is not None and o.confidence is not None else None,
+                )
                 for o in progress.outputs
             ]
-            yield TextProgress(texts=[stem + t for t in progress.texts], done=progress.done, outputs=outputs)
+            confidence = [known + c for c in progress.confidence] if known is not None else []
+            yield TextProgress(texts=[stem + t for t in progress.texts], done=progress.done, outputs=outputs, confidence=confidence)
     finally:
         # A reader that stops early closes this stream: close the backend's too, so it stops the model.
         close = getattr(stream, "close", None)

@@ -5,6 +5,8 @@
 - `BatchStreamer` collects the tokens of every row as they arrive (transformers'
   TextIteratorStreamer only handles a batch of one) and reports every candidate's text so far.
 - `StopOnEvent` and `StopOnStrings` end rows on cancellation or on a stop string.
+- `logits_processors` puts them in order: confidence first (raw logits), then the repetition
+  penalty, then the sampler.
 - `finish_outputs` turns the finished rows into `TextOutput`s with finish reasons and timings.
 """
 
@@ -18,13 +20,16 @@ from typing import Any, cast
 import torch
 from transformers.generation.logits_process import (
     LogitsProcessor,
+    LogitsProcessorList,
+    RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper,
     TopPLogitsWarper,
 )
 from transformers.generation.stopping_criteria import StoppingCriteria
 from transformers.generation.streamers import BaseStreamer
 
-from models.base import FinishReason, TextOutput
+from models.base import FinishReason, TextOutput, TextParams, TokenConfidence, clip_confidence
+from models.text_confidence import RawProbabilities, TokenTexts, added_text
 
 SEED_MODULUS = 2**32  # seeds stay in TextParams' range, so any candidate can be re-requested
 
@@ -56,6 +61,22 @@ class PerRowSampler(LogitsProcessor):
         chosen = torch.stack([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)])
         only_chosen = torch.full_like(scores, float("-inf"))
         return cast(torch.FloatTensor, only_chosen.scatter_(1, chosen, 0.0))
+
+
+def logits_processors(
+    params: TextParams, seeds: Sequence[int], device: torch.device, probabilities: RawProbabilities | None
+) -> LogitsProcessorList:
+    """The processors of one generation, in order: the confidence measurement sees the raw
+    logits, so the repetition penalty comes after it here (generate would put its own first),
+    and the sampler comes last."""
+    processors = LogitsProcessorList()
+    if probabilities is not None:
+        processors.append(probabilities)
+    if params.repetition_penalty != 1.0:
+        processors.append(RepetitionPenaltyLogitsProcessor(params.repetition_penalty))
+    if params.temperature > 0:
+        processors.append(PerRowSampler(seeds, params.temperature, params.top_p, device))
+    return processors
 
 
 class StopOnEvent(StoppingCriteria):
@@ -100,6 +121,11 @@ class BatchStreamer(BaseStreamer):
 
     generate() first puts the prompt ids, then one token per row per step; rows that have
     finished receive padding, which `completion_ids` cuts off.
+
+    With `probabilities` (the generation's `RawProbabilities`), each completion token also gets
+    a `TokenConfidence` whose text is what the token added to the row's decoded text, so a
+    row's token texts join into its text (cut at a stop string like the text itself).
+    `on_update` receives every row's text so far and, when measured, its tokens' confidence.
     """
 
     def __init__(
@@ -108,25 +134,41 @@ class BatchStreamer(BaseStreamer):
         n: int,
         end_ids: set[int],
         stops: Sequence[str],
-        on_update: Callable[[list[str]], None] | None = None,
+        on_update: Callable[[list[str], list[tuple[TokenConfidence, ...]]], None] | None = None,
+        probabilities: RawProbabilities | None = None,
     ):
         self.tokenizer = tokenizer
         self.end_ids = end_ids
         self.stops = tuple(stops)
         self.on_update = on_update
+        self.probabilities = probabilities
         self.rows: list[list[int]] = [[] for _ in range(n)]
         self.step_times: list[float] = []  # perf_counter() when each step's tokens arrived
         self._prompt_seen = False
+        self._ended = [False] * n  # the row has had its end-of-sequence token
+        self._decoded = [""] * n  # each row's completion decoded (see `text_of`)
+        self._confidence: list[list[TokenConfidence]] = [[] for _ in range(n)]
+        self._token_texts = TokenTexts(tokenizer)
 
     def put(self, value: torch.Tensor) -> None:
         if not self._prompt_seen:  # the first put is the prompt, which is not streamed
             self._prompt_seen = True
             return
         self.step_times.append(time.perf_counter())
-        for row, token in zip(self.rows, value.reshape(-1).tolist(), strict=True):
-            row.append(token)
+        # 1. Every row's token of this step, measured in one batch if confidence is on.
+        measured = self.probabilities.measure(value) if self.probabilities is not None else None
+        for index, token in enumerate(value.reshape(-1).tolist()):
+            self.rows[index].append(token)
+            # 2. A row's text grows until its end token (then it receives padding).
+            if self._ended[index] or token in self.end_ids:
+                self._ended[index] = True
+                continue
+            before, after = self._decoded[index], self._decode(index)
+            self._decoded[index] = after
+            if measured is not None:
+                self._confidence[index].append(self._token_texts.confidence(added_text(before, after), measured[index]))
         if self.on_update is not None:
-            self.on_update(self.texts())
+            self.on_update(self.texts(), self.confidence())
 
     def end(self) -> None:
         pass
@@ -143,12 +185,28 @@ class BatchStreamer(BaseStreamer):
         return [self.text_of(i)[0] for i in range(len(self.rows))]
 
     def text_of(self, index: int) -> tuple[str, bool]:
+        """A row's text so far (before any stop string), and whether a stop string ended it."""
+        text = self._decoded[index]
+        return cut_at_stop(text, self.stops) if self.stops else (text, False)
+
+    def confidence(self) -> list[tuple[TokenConfidence, ...]]:
+        """Every row's tokens' confidence so far; empty when not measured."""
+        if self.probabilities is None:
+            return []
+        return [self.confidence_of(i) for i in range(len(self.rows))]
+
+    def confidence_of(self, index: int) -> tuple[TokenConfidence, ...]:
+        """One per completion token; past a stop string the token texts are cut like the text."""
+        tokens = tuple(self._confidence[index])
+        text, hit_stop = self.text_of(index)
+        return clip_confidence(tokens, len(text)) if hit_stop else tokens
+
+    def _decode(self, index: int) -> str:
         ids, _ = self.completion_ids(index)
         # A byte-level token may hold only part of a character (an emoji is often 2-4 tokens):
         # until the rest arrives, decode shows U+FFFD for it. Drop that tail, both while
         # streaming (the next token completes it) and when the length limit cuts it off.
-        text = self.tokenizer.decode(ids, skip_special_tokens=True).rstrip("\ufffd")
-        return cut_at_stop(text, self.stops) if self.stops else (text, False)
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True)).rstrip("\ufffd")
 
 
 def finish_outputs(
@@ -187,6 +245,7 @@ def finish_outputs(
                 finish_reason=reason,
                 time_to_first_token_ms=first * 1000,
                 latency_ms=latency * 1000,
+                confidence=streamer.confidence_of(index) if streamer.probabilities is not None else None,
             )
         )
     return outputs

@@ -32,10 +32,13 @@ from models.base import (
     TextOutput,
     TextParams,
     TextProgress,
+    TokenConfidence,
     UnknownVersionError,
     check_prompt,
+    clip_confidence,
 )
 from models.text_engine_http import EngineHTTP, EngineTimeouts
+from models.text_engine_logprobs import LOGPROBS_REQUEST, chunk_confidence
 from models.text_engine_spec import (  # noqa: F401 - is_engine_spec and the errors are used from here too
     FINISH_REASONS,
     EngineError,
@@ -56,6 +59,7 @@ class _Job:
 
     body: dict[str, Any]
     seeds: list[int]
+    confidence: bool  # the body asks for logprobs
     cancel: threading.Event
     abandoned: threading.Event  # set when the consumer stops reading, or a candidate failed
     started: float = field(default_factory=time.perf_counter)
@@ -167,8 +171,10 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
             body["stop"] = list(params.stop)
         if params.repetition_penalty != 1.0:  # not in the OpenAI schema; vLLM, SGLang, TGI read it
             body["repetition_penalty"] = params.repetition_penalty
+        if params.confidence:  # each token's probability and the top alternatives (text_engine_logprobs)
+            body |= LOGPROBS_REQUEST
         seeds = [(seed + i) % 2**32 for i in range(params.n)]
-        return _Job(body, seeds, cancel or threading.Event(), threading.Event())
+        return _Job(body, seeds, params.confidence, cancel or threading.Event(), threading.Event())
 
     def _run_streaming(self, job: _Job) -> Iterator[TextProgress]:
         """Relay the candidates; if the engine has forgotten the served adapter (it restarted:
@@ -193,30 +199,34 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
         events: queue.Queue[tuple[str, int, Any]] = queue.Queue()
         for index, seed in enumerate(job.seeds):
             threading.Thread(target=self._candidate, args=(job, index, seed, events), name=f"engine-stream-{index}", daemon=True).start()
-        # 2. Relay their text as it grows; fail the request if any candidate fails.
+        # 2. Relay their text (and tokens' confidence) as it grows; fail the request if any candidate fails.
         texts = [""] * len(job.seeds)
+        tokens: list[tuple[TokenConfidence, ...]] = [()] * len(job.seeds)
         outputs: list[TextOutput | None] = [None] * len(job.seeds)
         try:
             while any(output is None for output in outputs):
                 changed = False
                 for kind, index, payload in _drain(events):
                     if kind == "delta":
-                        texts[index] += payload
+                        texts[index] += payload[0]
+                        tokens[index] += payload[1]
                         changed = True
                     elif kind == "done":
                         outputs[index] = payload
                     else:
                         raise payload
                 if changed and any(output is None for output in outputs):
-                    yield TextProgress(texts=list(texts))
+                    yield TextProgress(texts=list(texts), confidence=list(tokens) if job.confidence else [])
             final = [output for output in outputs if output is not None]
-            yield TextProgress(texts=[o.text for o in final], done=True, outputs=final)
+            confidence = [o.confidence for o in final if o.confidence is not None]
+            yield TextProgress(texts=[o.text for o in final], done=True, outputs=final, confidence=confidence)
         finally:
             # The consumer may stop reading early (closed stream, client gone): close the streams.
             job.abandoned.set()
 
     def _candidate(self, job: _Job, index: int, seed: int, events: queue.Queue[tuple[str, int, Any]]) -> None:
-        """Stream one candidate into `events`: ("delta", i, text)..., then ("done", i, output)."""
+        """Stream one candidate into `events`: ("delta", i, (text, tokens' confidence))..., then
+        ("done", i, output)."""
         try:
             events.put(("done", index, self._stream_one(job, index, seed, events)))
         except BaseException as error:  # handed to the consumer thread, which re-raises it
@@ -224,6 +234,7 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
 
     def _stream_one(self, job: _Job, index: int, seed: int, events: queue.Queue[tuple[str, int, Any]]) -> TextOutput:
         parts: list[str] = []
+        confidence: list[TokenConfidence] = []
         first: float | None = None
         reason: str | None = None
         chunks_seen, usage_tokens = 0, None
@@ -235,24 +246,31 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
                 usage_tokens = (chunk.get("usage") or {}).get("completion_tokens", usage_tokens)
                 for choice in chunk.get("choices") or ():
                     text = (choice.get("delta") or {}).get("content") or ""
-                    if text:
-                        first = first if first is not None else time.perf_counter()
+                    measured = chunk_confidence(choice, text) if job.confidence else []
+                    if text and first is None:
+                        first = time.perf_counter()
+                    if text or measured:  # a token without text (an end token) still has its confidence
                         parts.append(text)
-                        chunks_seen += 1
-                        events.put(("delta", index, text))
+                        confidence.extend(measured)
+                        chunks_seen += 1 if text else 0
+                        events.put(("delta", index, (text, tuple(measured))))
                     reason = choice.get("finish_reason") or reason
         if reason is None:
             raise EngineResponseError(f"the text engine at {self.url} ended a stream without a finish reason")
         finish = FINISH_REASONS.get(reason, "stop")
         ended = time.perf_counter()
+        text = "".join(parts)
+        if usage_tokens is None or finish == "cancelled":  # count what arrived: tokens if measured
+            usage_tokens = len(confidence) if job.confidence else chunks_seen
         return TextOutput(
             index=index,
-            text="".join(parts),
+            text=text,
             seed=seed,
-            tokens=int(usage_tokens) if usage_tokens is not None and finish != "cancelled" else chunks_seen,
+            tokens=int(usage_tokens),
             finish_reason=finish,
             time_to_first_token_ms=((first or ended) - job.started) * 1000,
             latency_ms=(ended - job.started) * 1000,
+            confidence=clip_confidence(tuple(confidence), len(text)) if job.confidence else None,
         )
 
     # -- versions (LoRA adapters loaded into the engine) ---------------------------------------

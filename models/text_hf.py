@@ -27,6 +27,7 @@ from models.base import (
     TextOutput,
     TextParams,
     TextProgress,
+    TokenConfidence,
     UnknownVersionError,
     check_prompt,
 )
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 DEFAULT_MAX_PROMPT_CHARS = 8000
 log = logging.getLogger(__name__)
 
-# What the generation thread hands the consumer: ("texts", list[str]) while it runs, then
+# What the generation thread hands the consumer: ("texts", TextProgress) while it runs, then
 # ("done", list[TextOutput]) or ("error", BaseException).
 _Event = tuple[Literal["texts", "done", "error"], Any]
 
@@ -204,9 +205,10 @@ class HFTextGenerator(StreamingTextGenerator[_Job]):
             while True:
                 kind, payload = _latest(events)
                 if kind == "texts":
-                    yield TextProgress(texts=payload)
+                    yield payload
                 elif kind == "done":
-                    yield TextProgress(texts=[o.text for o in payload], done=True, outputs=payload)
+                    confidence = [o.confidence for o in payload if o.confidence is not None]
+                    yield TextProgress(texts=[o.text for o in payload], done=True, outputs=payload, confidence=confidence)
                     return
                 else:
                     raise payload
@@ -215,22 +217,26 @@ class HFTextGenerator(StreamingTextGenerator[_Job]):
             job.abandoned.set()
 
     def _worker(self, job: _Job, events: queue.Queue[_Event]) -> None:
+        def update(texts: list[str], confidence: list[tuple[TokenConfidence, ...]]) -> None:
+            events.put(("texts", TextProgress(texts=texts, confidence=confidence)))
+
         try:
-            events.put(("done", self._generate_batch(job, lambda texts: events.put(("texts", texts)))))
+            events.put(("done", self._generate_batch(job, update)))
         except BaseException as exc:  # handed to the consumer thread, which re-raises it
             events.put(("error", exc))
 
-    def _generate_batch(self, job: _Job, on_update: Callable[[list[str]], None]) -> list[TextOutput]:
+    def _generate_batch(self, job: _Job, on_update: Callable[[list[str], list[tuple[TokenConfidence, ...]]], None]) -> list[TextOutput]:
         import torch
-        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+        from transformers import GenerationConfig, StoppingCriteriaList
 
+        from models.text_confidence import RawProbabilities
         from models.text_decoding import (
             BatchStreamer,
-            PerRowSampler,
             StopOnEvent,
             StopOnStrings,
             candidate_seeds,
             finish_outputs,
+            logits_processors,
         )
 
         params = job.params
@@ -240,19 +246,15 @@ class HFTextGenerator(StreamingTextGenerator[_Job]):
             # 1. N copies of the prompt make one batch: one generate call for all candidates.
             input_ids = job.input_ids.repeat(params.n, 1)
             seeds = candidate_seeds(job.seed, params.n)
-            # 2. Sampling happens in PerRowSampler (per-candidate seeds); generate runs greedy.
-            processors = LogitsProcessorList()
-            if params.temperature > 0:
-                processors.append(PerRowSampler(seeds, params.temperature, params.top_p, placement.device))
+            # 2. Sampling happens in PerRowSampler (per-candidate seeds); generate runs greedy. The
+            # confidence measurement sees the raw logits, before the repetition penalty.
+            probabilities = RawProbabilities() if params.confidence else None
+            processors = logits_processors(params, seeds, placement.device, probabilities)
             criteria = StoppingCriteriaList([StopOnEvent(job.cancel, job.abandoned)])
             if params.stop:
                 criteria.append(StopOnStrings(self._tokenizer, params.stop, input_ids.shape[1]))
-            config = GenerationConfig(
-                max_new_tokens=params.max_new_tokens,
-                do_sample=False,
-                repetition_penalty=params.repetition_penalty,
-            )
-            streamer = BatchStreamer(self._tokenizer, params.n, self._end_ids(), params.stop, on_update)
+            config = GenerationConfig(max_new_tokens=params.max_new_tokens, do_sample=False)
+            streamer = BatchStreamer(self._tokenizer, params.n, self._end_ids(), params.stop, on_update, probabilities)
             # 3. Run; the streamer sees every step's tokens for all rows.
             with torch.inference_mode():
                 self._model.generate(

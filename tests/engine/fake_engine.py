@@ -90,7 +90,11 @@ class FakeEngine:
                 continuing = bool(body.get("continue_final_message"))  # the answer's next word has its space
                 try:
                     for k, word in enumerate(words):
-                        self._event({"choices": [{"index": 0, "delta": {"content": (" " if k or continuing else "") + word}}]})
+                        content = (" " if k or continuing else "") + word
+                        choice = {"index": 0, "delta": {"content": content}}
+                        if body.get("logprobs"):
+                            choice["logprobs"] = _logprobs(content, body.get("top_logprobs") or 0)
+                        self._event({"choices": [choice]})
                         time.sleep(engine.delay_s)
                     finish = None if engine.drop_finish_reason else reason
                     self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
@@ -140,3 +144,14 @@ def _completion(body: dict[str, Any]) -> tuple[list[str], str]:
     if len(words) > body["max_tokens"]:
         return words[: body["max_tokens"]], "length"
     return words, "stop"
+
+
+# A word's log-probability and its top alternatives, as vLLM lists them: the sampled token
+# first, then the others by rank (so not sorted when the sampled one is not the likeliest).
+WORD_LOGPROB = -0.7
+LOGPROBS = [("<sampled>", WORD_LOGPROB), ("top", -0.2), ("third", -2.0), ("fourth", -3.0), ("fifth", -4.0)]
+
+
+def _logprobs(content: str, top: int) -> dict[str, Any]:
+    alternatives = [{"token": content if name == "<sampled>" else name, "logprob": logprob} for name, logprob in LOGPROBS]
+    return {"content": [{"token": content, "logprob": WORD_LOGPROB, "top_logprobs": alternatives[:top]}]}

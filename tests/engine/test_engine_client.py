@@ -1,13 +1,15 @@
 """The engine client against a tiny fake OpenAI-compatible server (fast, no vLLM): spec parsing,
-request bodies, seeds, finish reasons, cancel, versions and errors that name the URL."""
+request bodies, seeds, finish reasons, cancel, versions, errors that name the URL, and token
+confidence read from `logprobs` (tests/engine/test_vllm_confidence.py checks a real vLLM)."""
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
 
-from models.base import InvalidParameterError, ModelLoadError, PartialAnswer, TextParams, UnknownVersionError
+from models.base import CONFIDENCE_ALTERNATIVES, InvalidParameterError, ModelLoadError, PartialAnswer, TextParams, UnknownVersionError
 from models.registry import load_text_generator
 from models.text_engine import (
     EngineResponseError,
@@ -17,7 +19,7 @@ from models.text_engine import (
     EngineUnreachableError,
     InvalidEngineSpecError,
 )
-from tests.engine.fake_engine import BASE_MODEL, FakeEngine, reply_words
+from tests.engine.fake_engine import BASE_MODEL, WORD_LOGPROB, FakeEngine, reply_words
 from tests.ports import free_port
 
 
@@ -253,3 +255,46 @@ def test_unknown_versions_and_folders_without_an_adapter_are_refused(generator, 
     with pytest.raises(ModelLoadError, match="adapter_config.json missing"):
         generator.use_version("text-v9", tmp_path)
     assert generator.model_version == "base"
+
+
+# -- token confidence ------------------------------------------------------------------------
+
+
+def test_each_token_gets_exp_of_its_logprob_and_the_top_alternatives_sorted(generator, engine):
+    updates = list(generator.stream("Hello", TextParams(n=2, seed=4, max_new_tokens=5)))
+
+    body = engine.chats()[0]
+    assert body["logprobs"] is True and body["top_logprobs"] == CONFIDENCE_ALTERNATIVES + 1
+    for output in updates[-1].outputs:
+        assert output.confidence is not None and len(output.confidence) == output.tokens == 5
+        assert "".join(t.text for t in output.confidence) == output.text
+        for token in output.confidence:
+            assert token.probability == pytest.approx(math.exp(WORD_LOGPROB))
+            # vLLM lists the sampled token first: sorted here, the top 3 of the 4 asked for.
+            assert [name for name, _ in token.alternatives] == ["top", token.text, "third"]
+            assert [p for _, p in token.alternatives] == pytest.approx([math.exp(-0.2), math.exp(WORD_LOGPROB), math.exp(-2.0)])
+    for update in updates:
+        assert ["".join(t.text for t in tokens) for tokens in update.confidence] == update.texts
+
+
+def test_a_stop_string_cut_keeps_the_texts_joined(generator):
+    third = reply_words(5)[2]
+    (output,) = generator.generate("Hi", TextParams(seed=5, stop=(third,), max_new_tokens=30))
+    assert output.confidence is not None and "".join(t.text for t in output.confidence) == output.text
+
+
+def test_confidence_off_asks_for_no_logprobs(generator, engine):
+    updates = list(generator.stream("Hello", TextParams(seed=4, max_new_tokens=3, confidence=False)))
+    assert "logprobs" not in engine.chats()[0] and "top_logprobs" not in engine.chats()[0]
+    assert all(u.confidence == [] for u in updates) and updates[-1].outputs[0].confidence is None
+
+
+def test_a_generator_pinned_to_a_version_reports_confidence_too(generator, engine, tmp_path):
+    adapter = tmp_path / "v1"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    generator.use_version("text-v1", adapter)
+    pinned = generator.for_version("text-v1")
+    (output,) = pinned.generate("Hello", TextParams(seed=4, max_new_tokens=3))
+    assert engine.chats()[-1]["model"] == "text-v1" and engine.chats()[-1]["logprobs"] is True
+    assert output.confidence is not None and len(output.confidence) == 3
