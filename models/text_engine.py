@@ -261,7 +261,7 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
         ended = time.perf_counter()
         text = "".join(parts)
         if usage_tokens is None or finish == "cancelled":  # count what arrived: tokens if measured
-            usage_tokens = len(confidence) if job.confidence else chunks_seen
+            usage_tokens = len(confidence) if confidence else chunks_seen
         return TextOutput(
             index=index,
             text=text,
@@ -270,7 +270,8 @@ class EngineTextGenerator(StreamingTextGenerator[_Job]):
             finish_reason=finish,
             time_to_first_token_ms=((first or ended) - job.started) * 1000,
             latency_ms=(ended - job.started) * 1000,
-            confidence=clip_confidence(tuple(confidence), len(text)) if job.confidence else None,
+            # None where the server sent no logprobs at all (one that ignores the request).
+            confidence=clip_confidence(tuple(confidence), len(text)) if job.confidence and confidence else None,
         )
 
     # -- versions (LoRA adapters loaded into the engine) ---------------------------------------

@@ -19,6 +19,7 @@ from feedback_db.replacements import replaceable_output
 from feedback_db.schema import Output
 from models.base import PartialAnswer
 from playground.core.errors import NotContinuableError
+from playground.services.confidence import decode
 from playground.services.generation import TextUpdate, stream_text
 from playground.services.identity import Viewer
 from playground.services.regeneration import CardTarget, card_target_of, text_params_for
@@ -45,7 +46,8 @@ def continuation_target(context: AppContext, viewer: Viewer, output_id: int) -> 
         except OutputReplacedError as error:
             raise OutputReplacedError("this answer was already replaced: continue the card's new answer instead") from error
         check_continuable(output)
-        answer = PartialAnswer(output.text or "", output.tokens or 0, output.latency_ms)
+        # The stored confidence of the answer so far, so the continued answer's covers all of it.
+        answer = PartialAnswer(output.text or "", output.tokens or 0, output.latency_ms, confidence=decode(output.token_confidence))
         return ContinuationTarget(card_target_of(output), answer, output.seed)
 
 

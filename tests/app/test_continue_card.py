@@ -11,6 +11,7 @@ from feedback_db.errors import OutputReplacedError, UnknownIdError
 from feedback_db.schema import Output, Rating
 from models.base import ImageParams, TextParams
 from playground.core.errors import NotContinuableError
+from playground.services.confidence import decode
 from playground.services.continuation import stream_text_continuation
 from playground.services.generation import stream_image, stream_text
 from playground.services.identity import viewer_for_token
@@ -67,3 +68,15 @@ def test_what_cannot_be_continued_is_refused_and_changes_nothing(context, databa
             list(stream_text_continuation(context, who, output_id))
     with database.read_sessions() as session:
         assert session.scalar(select(func.count(Output.id))) == before
+
+
+def test_a_continued_answer_keeps_the_confidence_of_its_earlier_words(context, database, viewer, fake_text):
+    # The stored confidence of the cut answer goes into the continuation (PartialAnswer), so the
+    # whole continued answer's tokens are shaded, not only its new words.
+    fake_text.confidence = True
+    recorded = list(stream_text(context, viewer, "tell me more", CUT))[-1].recorded
+    final = list(stream_text_continuation(context, viewer, recorded.output_ids[1]))[-1]
+    _, _, replacement = outputs_of(database, recorded.request_id)
+    tokens = decode(replacement.token_confidence)
+    assert tokens is not None and "".join(t.text for t in tokens) == replacement.text == "answer1 to tell more0 about tell"
+    assert len(tokens) == replacement.tokens == 6 and tokens == final.outputs[0].confidence
