@@ -5,14 +5,51 @@ from __future__ import annotations
 import time
 
 
-def open_page(browser, url: str, width: int = 1280, height: int = 900):
-    """A fresh browser context (its own identity cookie) with the app loaded; returns both."""
+def open_page(browser, url: str, width: int = 1280, height: int = 900, *, settled: bool = False):
+    """A fresh browser context (its own identity cookie) with the app loaded; returns both.
+
+    `settled`: also wait for the page's load events (restoring, the person's own slider values)
+    to be answered. The prompt box shows ~1.5 s before they are even sent, and a value typed
+    before their answer arrives is overwritten by it."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(120_000)
+    calls = _ApiCalls(page) if settled else None
     page.goto(url)
     page.wait_for_selector("#text-prompt textarea")
+    if calls is not None:
+        calls.wait_settled()
     return context, page
+
+
+class _ApiCalls:
+    """Counts the page's Gradio API calls in flight (the heartbeat's stream aside, which stays
+    open: why Playwright's "networkidle" never comes)."""
+
+    QUIET_MS = 400  # chained load events (.then) start within ~50 ms of the previous answer
+
+    def __init__(self, page) -> None:
+        self.page, self.started, self.open = page, 0, 0
+        page.on("request", lambda r: self._count(r, +1))
+        page.on("requestfinished", lambda r: self._count(r, -1))
+        page.on("requestfailed", lambda r: self._count(r, -1))
+
+    def _count(self, request, step: int) -> None:
+        if "/gradio_api/" in request.url and "/heartbeat/" not in request.url:
+            self.open += step
+            self.started += max(step, 0)
+
+    def wait_settled(self, timeout_s: float = 60.0) -> None:
+        deadline, quiet_since = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the request events
+            if self.started == 0 or self.open > 0:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif (time.monotonic() - quiet_since) * 1000 >= self.QUIET_MS:
+                return
+        raise AssertionError(f"the page's load events did not settle: {self.started} calls made, {self.open} still open")
 
 
 def set_number(page, elem_id: str, value: float, attempts: int = 3) -> None:

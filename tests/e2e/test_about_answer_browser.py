@@ -28,7 +28,6 @@ METRICS = {
 
 def short_text(page, database, prompt: str = "Name a colour.") -> None:
     if not page.locator("#text-max-tokens").is_visible():
-        page.wait_for_timeout(1500)  # the page load's tuning sets the sliders first (personal_tuning.py)
         page.click("#text-parameters")
     set_number(page, "text-max-tokens", 4)
     set_number(page, "text-n", 1)
@@ -59,7 +58,7 @@ def seed_retrained(database, reports_dir, adapter) -> None:
 
 def test_about_this_answer_for_the_base_model_a_retrained_version_and_an_image(browser, live_app, model_cache_dir, tmp_path, axe_script):  # noqa: F811
     url, database = live_app
-    context, page = open_page(browser, url)
+    context, page = open_page(browser, url, settled=True)  # the load's slider values first
     # 1. A text answer of the base model: the disclosure starts closed and says so when opened.
     short_text(page, database)
     expect(page.locator("#text-0-about-text")).to_be_hidden()
