@@ -30,6 +30,8 @@ SHADED_TEXT = """sel => { const el = document.querySelector(sel + ' .prose').clo
 # What shading adds to the page (the dark theme's audit covers these: the rest of the page has
 # its own dark-theme audit to pass).
 SHADED_PARTS = ["#text-0-shaded", "#text-1-shaded", "#text-confidence-legend"]
+
+
 @pytest.fixture(scope="module")
 def confident_app(tmp_path_factory):
     """The app on a fake text model that reports confidence (tests may switch it off)."""
