@@ -18,16 +18,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from feedback_db.clean_text import clean_text
 from feedback_db.engine import rows_changed
 from feedback_db.errors import ArenaError, InvalidInputError, UnknownIdError
 from feedback_db.personal import personal_names
-from feedback_db.schema import BATTLE_OUTCOMES, MODALITIES, Battle, BattleVote, ModelVersion, utcnow
+from feedback_db.schema import BATTLE_OUTCOMES, MODALITIES, Battle, BattleVote, ModelVersion, Output, utcnow
+from feedback_db.style import STYLE_COLUMNS, feature_columns
 
 BASE_VERSION = "base"  # the base model with no adapter; not a row in model_versions
 MAX_REASON_CHARS = 500
@@ -237,7 +239,9 @@ def get_battle(session: Session, *, battle_id: int) -> Battle:
 
 
 def battles_frame(session: Session, *, modality: str | None = None, since: datetime | None = None) -> pd.DataFrame:
-    """One row per voted public battle, with contestant labels as the leaderboard reads them.
+    """One row per voted public battle, with contestant labels as the leaderboard reads them,
+    the two answers' texts (`text_a`, `text_b`; None for images) and their style features
+    (feedback_db.style STYLE_COLUMNS; NaN for images).
 
     `kind` is "versions" (two versions on their own defaults) or "presets" (two sampling
     presets of one version); the two kinds are ranked separately. Battles of a personal version
@@ -255,6 +259,8 @@ def battles_frame(session: Session, *, modality: str | None = None, since: datet
             Battle.request_a_id,
             Battle.request_b_id,
             Battle.user_id,
+            _answer_text(Battle.request_a_id).label("text_a"),
+            _answer_text(Battle.request_b_id).label("text_b"),
             BattleVote.outcome,
             BattleVote.winner,
             BattleVote.reason,
@@ -273,7 +279,18 @@ def battles_frame(session: Session, *, modality: str | None = None, since: datet
     frame["kind"] = (frame["version_a"] == frame["version_b"]).map({True: "presets", False: "versions"})
     frame["contestant_a"] = [Contestant(v, p).label for v, p in zip(frame["version_a"], frame["preset_a"], strict=True)]
     frame["contestant_b"] = [Contestant(v, p).label for v, p in zip(frame["version_b"], frame["preset_b"], strict=True)]
+    # Style features of text answers, for style control (images have none: NaN).
+    features = feature_columns(frame["text_a"], frame["text_b"])
+    features.index = frame.index
+    is_text = (frame["modality"] == "text").to_numpy()
+    for column in STYLE_COLUMNS:
+        frame[column] = features[column].where(is_text)
     return frame
+
+
+def _answer_text(request_id: Any) -> ScalarSelect[str | None]:
+    """The text of a battle side's answer (its request's first output; None for an image)."""
+    return select(Output.text).where(Output.request_id == request_id).order_by(Output.index).limit(1).scalar_subquery()
 
 
 def _battle(session: Session, battle_id: int, *, for_update: bool = False) -> Battle:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from feedback_db.arena import BASE_VERSION, battles_frame
 from feedback_db.frames import ratings_frame, set_ratings_frame
+from feedback_db.hygiene import VoteHygiene
 from feedback_db.leaderboard import (
     DEFAULT_ROUNDS,
     SCORE_OF_A,
@@ -58,11 +59,14 @@ def leaderboard(
     since: datetime | None = None,
     rounds: int = DEFAULT_ROUNDS,
     seed: int = 0,
+    hygiene: VoteHygiene | None = None,
 ) -> Leaderboard:
     """The arena leaderboard of one kind of battle ("versions": versions against each other on
     their own defaults; "presets": sampling presets of one version), voted on since `since` (all
-    when None), with `rounds` bootstrap rounds for its CIs drawn from `seed` (`feedback_db.leaderboard`)."""
-    return compute_leaderboard(_battles(session, kind, modality=modality, since=since), rounds=rounds, seed=seed)
+    when None), with `rounds` bootstrap rounds for its CIs drawn from `seed` (`feedback_db.leaderboard`),
+    its votes filtered by `hygiene` first (feedback_db/hygiene.py; None: every vote counts)."""
+    battles = _battles(session, kind, modality=modality, since=since)
+    return compute_leaderboard(battles, rounds=rounds, seed=seed, hygiene=hygiene)
 
 
 def preset_votes(session: Session, *, modality: str, since: datetime | None = None) -> pd.DataFrame:
@@ -155,13 +159,22 @@ def judge(result: HeadToHead, *, min_battles: int) -> ArenaVerdict:
     return ArenaVerdict("wait", candidate, opponent, result, f"no clear winner yet against {opponent}: {ci}")
 
 
-def leaderboard_rows(board: Leaderboard) -> pd.DataFrame:
-    """The leaderboard table rounded for display (scores to points, win rates to percent)."""
-    table = board.table.copy()
+def leaderboard_rows(board: Leaderboard, *, style: bool = False) -> pd.DataFrame:
+    """The leaderboard table rounded for display (scores to points, win rates to percent);
+    `style`: the table under style control (empty when the board has none)."""
+    source = board.style_table if style else board.table
+    if source is None:
+        return pd.DataFrame()
+    table = source.copy()
     if table.empty:
         return table
     for column in ("score", "ci_low", "ci_high"):
         table[column] = table[column].round(0)
     table["win_rate"] = (100 * table["win_rate"]).round(1)
-    table["95% CI"] = ["n/a" if np.isnan(lo) else f"{lo:.0f} – {hi:.0f}" for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)]
-    return table[["rank", "contestant", "score", "95% CI", "battles", "wins", "losses", "ties", "both_bad", "win_rate"]]
+    table["rank_ub"] = ["–" if pd.isna(rank) else str(int(rank)) for rank in table["rank_ub"]]
+    table["95% CI"] = [
+        "too few votes" if few else ("n/a" if np.isnan(lo) else f"{lo:.0f} – {hi:.0f}")
+        for lo, hi, few in zip(table["ci_low"], table["ci_high"], table["too_few"], strict=True)
+    ]
+    columns = ["rank", "rank_ub", "contestant", "score", "95% CI", "battles", "wins", "losses", "ties", "both_bad", "win_rate"]
+    return table[columns]

@@ -64,11 +64,13 @@ def cmd_versions_list(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_db.standings import leaderboard
     from feedback_db.versions import list_versions
     from playground.core.database import open_database
+    from playground.services.vote_hygiene import vote_hygiene
 
     database = open_database(settings)
     with database.read_sessions() as session:
         for modality in _modalities(args.modality or "all"):
-            board = leaderboard(session, "versions", modality=modality, rounds=0).table.set_index("contestant")
+            board = leaderboard(session, "versions", modality=modality, rounds=0, hygiene=vote_hygiene(settings))
+            board = board.table.set_index("contestant")
             print(f"{modality}:")
             rows = [("base", "base", None)] + [(v.name, v.status, v.created_at) for v in list_versions(session, modality=modality)]
             for name, status, created in rows:

@@ -130,6 +130,23 @@ class Settings(BaseSettings):
     )
     moderation_model: str | None = Field(None, description="A text-classification model (id or path) that flags toxic prompts and outputs.")
     moderation_threshold: float = Field(0.8, gt=0, le=1, description="Classifier score at or above which content is moderated.")
+    # Vote hygiene: which arena votes the leaderboard counts (docs/ARENA.md, "Vote hygiene").
+    arena_daily_cap: int = Field(100, ge=0, description="Arena votes per voter per UTC day that count; later ones do not (0: no cap).")
+    arena_reveal_filter: bool = Field(
+        True, description="Leave out arena votes where an answer names a version or model (its name in the answer's text)."
+    )
+    arena_reveal_names: str = Field(
+        "",
+        description="Comma-separated model names looked for in answers besides the version names and the configured "
+        "models' names (e.g. 'Qwen,Llama').",
+    )
+    arena_repeat_factor: float = Field(
+        10.0, ge=0, description="Down-weight arena votes on a prompt asked more than this many times the median prompt (0: off)."
+    )
+    arena_outlier_rate: float = Field(
+        0.001, ge=0, lt=1, description="False-flag rate of the per-voter outlier test of arena votes (0: no test)."
+    )
+    arena_outlier_min_votes: int = Field(20, ge=1, description="Decisive arena votes a voter needs before the outlier test applies.")
 
     @field_validator("forwarded_allow_ips")
     @classmethod

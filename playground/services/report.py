@@ -21,6 +21,7 @@ from playground.core.database import Database
 from playground.core.settings import Settings
 from playground.services.confidence_insights import correlation_table, decile_table, waiting_words
 from playground.services.insights import Insights, read_insights
+from playground.services.vote_hygiene import vote_hygiene
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -39,8 +40,9 @@ def build_report(database: Database, settings: Settings, *, modalities: tuple[st
     figures: dict[str, Figure] = {}
     for modality in modalities:
         with database.read_sessions() as session:
-            board = leaderboard(session, "versions", modality=modality, since=since, rounds=rounds)
-            presets = leaderboard(session, "presets", modality=modality, since=since, rounds=rounds)
+            hygiene = vote_hygiene(settings)
+            board = leaderboard(session, "versions", modality=modality, since=since, rounds=rounds, hygiene=hygiene)
+            presets = leaderboard(session, "presets", modality=modality, since=since, rounds=rounds, hygiene=hygiene)
             means = version_rating_means(session, modality=modality, since=since)
         insights = read_insights(database, modality, since=since, data_dir=settings.data_dir)
         lines += [f"## {modality.capitalize()}", "", "### Arena: model versions", ""]

@@ -54,6 +54,9 @@ def test_battle_generates_both_sides_as_normal_requests_and_reveals_after_the_vo
     if ACTIVE in temperatures:
         assert temperatures[ACTIVE] == 0.5  # the version's learned default
     assert frame.loc[0, "winner"] == result.sides["a"].contestant.version
+    # The answers' texts and their style features travel with the battle, for style control.
+    assert frame.loc[0, "text_a"] and frame.loc[0, "length_a"] == len(frame.loc[0, "text_a"].split())
+    assert frame.loc[0, "length_b"] == len(frame.loc[0, "text_b"].split())
 
 
 def test_one_vote_per_battle_and_none_before_both_sides_finished(context, viewer, two_versions):

@@ -15,6 +15,7 @@ import pandas as pd
 from feedback_db.leaderboard import Leaderboard
 from feedback_db.standings import leaderboard, leaderboard_rows, version_rating_means
 from playground.services.version_explanation import explain_version, report_text, version_choices
+from playground.services.vote_hygiene import vote_hygiene
 from playground.serving.context import AppContext
 from playground.web.ui.about_words import version_markdown
 from playground.web.ui.errors import shown_to_user
@@ -42,8 +43,9 @@ def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
     def load(modality_value: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, gr.Dropdown, str, str]:
         with shown_to_user("compute the leaderboard"):
             with context.database.read_sessions() as session:
-                board = leaderboard(session, "versions", modality=modality_value)
-                preset_board = leaderboard(session, "presets", modality=modality_value)
+                hygiene = vote_hygiene(context.settings)
+                board = leaderboard(session, "versions", modality=modality_value, hygiene=hygiene)
+                preset_board = leaderboard(session, "presets", modality=modality_value, hygiene=hygiene)
                 means = version_rating_means(session, modality=modality_value)
             return (
                 _summary(board, preset_board),
@@ -113,5 +115,8 @@ def _means_rows(means: pd.DataFrame) -> pd.DataFrame:
         return means
     rows = means.copy()
     rows["mean"] = rows["mean"].round(2)
-    rows["95% CI"] = ["n/a" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)]
+    rows["95% CI"] = [
+        "too few ratings" if few else ("n/a" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}")
+        for lo, hi, few in zip(rows["ci_low"], rows["ci_high"], rows["too_few"], strict=True)
+    ]
     return rows[["model_version", "axis", "mean", "95% CI", "count"]]
