@@ -14,11 +14,14 @@ Pure functions of pandas frames (see `feedback_db.arena.battles_frame` and
 - 95% CIs come from a seeded bootstrap over battles: resampling N battles with replacement is a
   multinomial draw over the distinct (pair, outcome) cells, which is what makes 100,000 votes x
   200 rounds cheap.
+- Rank(UB) (`rank_ub`), as Chatbot Arena ranks: 1 + the number of contestants whose lower CI
+  bound lies above this one's upper bound, so contestants that the data cannot tell apart share a
+  rank. Without CIs (no bootstrap rounds) the point scores stand in for both bounds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,6 +40,13 @@ SCORE_OF_A = {"a": 1.0, "b": 0.0, "tie": 0.5}
 class Leaderboard:
     table: pd.DataFrame  # one row per contestant, best first
     pairwise: pd.DataFrame  # win rate of row against column (NaN where they never met)
+    # Style control and vote hygiene (docs/ARENA.md): the style-controlled table (same columns as
+    # `table`; None when not fitted), its covariates' coefficients (covariate, value, ci_low,
+    # ci_high), votes not counted per rule, and the votes that were counted.
+    style_table: pd.DataFrame | None = None
+    coefficients: pd.DataFrame | None = None
+    excluded: dict[str, int] = field(default_factory=dict)
+    counted_votes: int = 0
 
     @property
     def empty(self) -> bool:
@@ -94,7 +104,7 @@ def compute_leaderboard(battles: pd.DataFrame, *, rounds: int = DEFAULT_ROUNDS, 
     # 1. Contestants, and the battles that rank them (both-bad only counts in its own column).
     names = sorted(set(battles["contestant_a"]) | set(battles["contestant_b"])) if len(battles) else []
     if len(names) < 2:
-        return Leaderboard(_empty_table(), pd.DataFrame())
+        return Leaderboard(_empty_table(), pd.DataFrame(), counted_votes=len(battles))
     index = {name: i for i, name in enumerate(names)}
     a = battles["contestant_a"].map(index).to_numpy()
     b = battles["contestant_b"].map(index).to_numpy()
@@ -113,7 +123,7 @@ def compute_leaderboard(battles: pd.DataFrame, *, rounds: int = DEFAULT_ROUNDS, 
     low, high = _bootstrap_ci(len(names), ca, cb, score_a, counts, strengths, rounds, seed)
     # 4. Per-contestant counts and the pairwise matrix.
     table = _table(names, a, b, outcome, elo, low, high)
-    return Leaderboard(table, _pairwise(names, wins))
+    return Leaderboard(table, _pairwise(names, wins), counted_votes=len(battles))
 
 
 def _wins(size: int, a: np.ndarray, b: np.ndarray, score_a: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -182,7 +192,15 @@ def _table(
     ]
     table = pd.DataFrame(rows).sort_values("score", ascending=False, kind="stable")
     table.insert(0, "rank", range(1, len(table) + 1))
+    table["rank_ub"] = rank_upper_bound(table["score"], table["ci_low"], table["ci_high"])
     return table.reset_index(drop=True)
+
+
+def rank_upper_bound(score: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
+    """Rank(UB): 1 + how many contestants' lower bounds lie above this one's upper bound."""
+    lower = low.fillna(score).to_numpy(dtype=float)
+    upper = high.fillna(score).to_numpy(dtype=float)
+    return np.asarray(1 + (lower[None, :] > upper[:, None]).sum(axis=1), dtype=int)
 
 
 def _empty_table() -> pd.DataFrame:
@@ -199,6 +217,7 @@ def _empty_table() -> pd.DataFrame:
             "ties",
             "both_bad",
             "win_rate",
+            "rank_ub",
         ]
     )
 
