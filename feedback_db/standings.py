@@ -6,11 +6,11 @@ hands them to the pure statistics of feedback_db.leaderboard.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -60,12 +60,16 @@ def leaderboard(
     rounds: int = DEFAULT_ROUNDS,
     seed: int = 0,
     hygiene: VoteHygiene | None = None,
+    battle_ids: Collection[int] | None = None,
 ) -> Leaderboard:
     """The arena leaderboard of one kind of battle ("versions": versions against each other on
     their own defaults; "presets": sampling presets of one version), voted on since `since` (all
     when None), with `rounds` bootstrap rounds for its CIs drawn from `seed` (`feedback_db.leaderboard`),
-    its votes filtered by `hygiene` first (feedback_db/hygiene.py; None: every vote counts)."""
+    its votes filtered by `hygiene` first (feedback_db/hygiene.py; None: every vote counts).
+    `battle_ids`: only these battles (a category leaderboard); all when None."""
     battles = _battles(session, kind, modality=modality, since=since)
+    if battle_ids is not None:
+        battles = battles[battles["battle_id"].isin(list(battle_ids))]
     return compute_leaderboard(battles, rounds=rounds, seed=seed, hygiene=hygiene)
 
 
@@ -157,24 +161,3 @@ def judge(result: HeadToHead, *, min_battles: int) -> ArenaVerdict:
     if result.ci_high < 0.5:
         return ArenaVerdict("retire", candidate, opponent, result, f"loses to {opponent}: {ci}")
     return ArenaVerdict("wait", candidate, opponent, result, f"no clear winner yet against {opponent}: {ci}")
-
-
-def leaderboard_rows(board: Leaderboard, *, style: bool = False) -> pd.DataFrame:
-    """The leaderboard table rounded for display (scores to points, win rates to percent);
-    `style`: the table under style control (empty when the board has none)."""
-    source = board.style_table if style else board.table
-    if source is None:
-        return pd.DataFrame()
-    table = source.copy()
-    if table.empty:
-        return table
-    for column in ("score", "ci_low", "ci_high"):
-        table[column] = table[column].round(0)
-    table["win_rate"] = (100 * table["win_rate"]).round(1)
-    table["rank_ub"] = ["–" if pd.isna(rank) else str(int(rank)) for rank in table["rank_ub"]]
-    table["95% CI"] = [
-        "too few votes" if few else ("n/a" if np.isnan(lo) else f"{lo:.0f} – {hi:.0f}")
-        for lo, hi, few in zip(table["ci_low"], table["ci_high"], table["too_few"], strict=True)
-    ]
-    columns = ["rank", "rank_ub", "contestant", "score", "95% CI", "battles", "wins", "losses", "ties", "both_bad", "win_rate"]
-    return table[columns]

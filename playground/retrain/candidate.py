@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from feedback_db.arena import battles_frame
 from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.runs import last_finished_run, next_version_name, start_run
 from feedback_db.standings import preset_votes
@@ -55,6 +56,7 @@ class Feedback:
     watermark: str
     last_run_id: int | None
     last_watermark: str | None
+    arena_votes: int = 0  # the modality's arena votes read (both kinds of battle)
 
 
 def read_feedback(database: Database, modality: Modality) -> Feedback:
@@ -69,15 +71,17 @@ def read_feedback(database: Database, modality: Modality) -> Feedback:
         defaults = dict(active.sampling_defaults) if active else {}
         presets = preset_votes(session, modality=modality)
         presets = presets[presets["version"] == (active.name if active else BASE_VERSION)]
+        votes = battles_frame(session, modality=modality)
         last = last_finished_run(session, modality=modality)
         return Feedback(
             frames,
             parent,
             defaults,
             presets,
-            feedback_watermark(frames),
+            feedback_watermark(frames, votes),
             last.id if last else None,
             last.data_counts.get("watermark") if last else None,
+            len(votes),
         )
 
 
@@ -143,11 +147,15 @@ def train_and_gate(
     return RetrainOutcome(modality, decision.status, message, run_id, name, report_path, counts)
 
 
-def feedback_watermark(frames: dict[str, pd.DataFrame]) -> str:
-    """Changes whenever a rating or set rating is added or edited."""
+def feedback_watermark(frames: dict[str, pd.DataFrame], votes: pd.DataFrame | None = None) -> str:
+    """Changes whenever a rating or set rating is added or edited, or (with `votes`, the
+    modality's `battles_frame`) an arena vote is cast: votes move the learned sampling defaults
+    and the arena gate, so a night with only new votes is not skipped."""
     parts = []
     for key in ("ratings", "set_ratings"):
         frame = frames[key]
         latest = frame["updated_at"].max() if not frame.empty else None
         parts.append(f"{key}:{len(frame)}:{latest}")
+    if votes is not None:
+        parts.append(f"votes:{len(votes)}:{votes['voted_at'].max() if not votes.empty else None}")
     return "|".join(parts)

@@ -156,15 +156,15 @@ def retrain_modality(
         return RetrainOutcome(
             modality,
             "skipped",
-            f"skipped: no new {modality} feedback since run {feedback.last_run_id}",
-            counts={"ratings": len(frames["ratings"])},
+            f"skipped: no new {modality} feedback (ratings or arena votes) since run {feedback.last_run_id}",
+            counts={"ratings": len(frames["ratings"]), "arena_votes": feedback.arena_votes},
         )
     # 4. Datasets and sampling defaults.
     datasets = build_datasets(modality, frames["ratings"], frames["set_ratings"], frames["outputs"], DataConfig())
     sampling = learn_sampling_defaults(
         modality, frames["ratings"], frames["set_ratings"], frames["outputs"], feedback.parent_defaults, preset_votes=feedback.preset_votes
     )
-    counts = datasets.summary()
+    counts = {**datasets.summary(), "arena_votes": feedback.arena_votes}
     usable = len(datasets.pairs) + len(datasets.unpaired) + len(datasets.sft)
     if options.dry_run:
         return RetrainOutcome(modality, "dry-run", describe_dry_run(datasets, sampling), counts=counts)
@@ -189,6 +189,7 @@ def retrain_modality(
         ranks or Ranks(),
         trainer,
         gathering=examination is not None and examination.still_gathering,
+        extra_counts={"arena_votes": feedback.arena_votes},  # the report says how many votes it read
     )
     if examination is not None:
         outcome.message = f"{examination.message}\n{outcome.message}"

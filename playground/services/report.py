@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from feedback_db.standings import (
-    leaderboard,
-    leaderboard_rows,
-    version_rating_means,
-)
+from feedback_db.hygiene import VoteHygiene
+from models.text_embedding import SentenceEmbedder
 from playground.core.database import Database
 from playground.core.settings import Settings
+from playground.services.categories import ALL, TopicModel
 from playground.services.confidence_insights import correlation_table, decile_table, waiting_words
 from playground.services.insights import Insights, read_insights
+from playground.services.standings import Standings, plural, read_standings, standings_view
+from playground.services.standings_figures import captions, standings_figures
 from playground.services.vote_hygiene import vote_hygiene
 
 if TYPE_CHECKING:
@@ -38,17 +38,15 @@ def build_report(database: Database, settings: Settings, *, modalities: tuple[st
     if since is not None:
         lines += [f"Feedback since {since:%Y-%m-%d}.", ""]
     figures: dict[str, Figure] = {}
+    topics = TopicModel(SentenceEmbedder().embed)
     for modality in modalities:
-        with database.read_sessions() as session:
-            hygiene = vote_hygiene(settings)
-            board = leaderboard(session, "versions", modality=modality, since=since, rounds=rounds, hygiene=hygiene)
-            presets = leaderboard(session, "presets", modality=modality, since=since, rounds=rounds, hygiene=hygiene)
-            means = version_rating_means(session, modality=modality, since=since)
+        standings = read_standings(database, modality, since=since, rounds=rounds, topics=topics, hygiene=vote_hygiene(settings))
         insights = read_insights(database, modality, since=since, data_dir=settings.data_dir)
-        lines += [f"## {modality.capitalize()}", "", "### Arena: model versions", ""]
-        lines += [_table(leaderboard_rows(board), "No version battles voted on yet.")]
-        lines += ["", "### Arena: sampling presets", "", _table(leaderboard_rows(presets), "No preset battles yet.")]
-        lines += ["", "### Mean ratings per version (95% CI)", "", _table(means.round(2), "No ratings yet.")]
+        lines += [f"## {modality.capitalize()}", ""]
+        arena_lines, arena_figures = arena_section(standings)
+        lines += arena_lines
+        figures.update(arena_figures)
+        lines += categories_section(database, standings, since=since, rounds=rounds, topics=topics, hygiene=vote_hygiene(settings))
         lines += ["", "### Latency (s)", "", _table(insights.latency.drop(columns="bar").round(2), "No outputs yet.")]
         lines += ["", "### Automatic metrics", "", _table(insights.metrics.round(3), "No outputs yet.")]
         if modality == "text":
@@ -61,6 +59,46 @@ def build_report(database: Database, settings: Settings, *, modalities: tuple[st
             lines += ["", f"![{modality} {name}]({file_name})"]
         lines.append("")
     return Report("\n".join(lines), figures)
+
+
+def arena_section(standings: Standings) -> tuple[list[str], dict[str, Figure]]:
+    """The Leaderboard tab's tables, sentences and figures for one modality, as Markdown and PNGs
+    (playground/services/standings.py: the same view as the page's)."""
+    modality, view = standings.modality, standings_view(standings)
+    lines = [view.summary, ""]
+    if view.votes_line:
+        lines += [view.votes_line, ""]
+    lines += ["### Arena: model versions", "", _table(view.versions, view.versions_note)]
+    if view.style_available:
+        styled = standings_view(standings, style=True)
+        lines += ["", "### Arena: model versions, style-controlled", "", _table(styled.versions, styled.versions_note)]
+        lines += ["", "### Style control: effect of each style feature", "", _table(styled.coefficients, "Not fitted.")]
+    lines += ["", "### Win rate of row against column (%)", "", _table(view.pairwise, view.versions_note)]
+    lines += ["", "### Arena: sampling presets", "", _table(view.presets, view.presets_note)]
+    lines += ["", "### Mean ratings per version (1–5, 95% CI)", "", _table(view.ratings, view.ratings_note)]
+    figures: dict[str, Figure] = {}
+    words = captions(standings)
+    for name, figure in standings_figures(standings).items():
+        file_name = f"{modality}-arena-{name}.png"
+        figures[file_name] = figure
+        lines += ["", f"![{words[name]}]({file_name})"]
+    return lines, figures
+
+
+def categories_section(
+    database: Database, standings: Standings, *, since: datetime | None, rounds: int, topics: TopicModel, hygiene: VoteHygiene | None
+) -> list[str]:
+    """Each category with votes, as the page's category picker shows it: its versions table."""
+    lines: list[str] = []
+    for category in standings.categories:
+        if category.key == ALL or category.votes == 0:
+            continue
+        chosen = read_standings(
+            database, standings.modality, since=since, rounds=rounds, category=category.key, topics=topics, hygiene=hygiene
+        )
+        view = standings_view(chosen)
+        lines += ["", f"### Category: {category.label} ({plural(category.votes, 'vote')})", "", _table(view.versions, view.versions_note)]
+    return lines
 
 
 def write_report(report: Report, out_dir: Path) -> Path:

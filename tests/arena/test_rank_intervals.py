@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from feedback_db.leaderboard import MIN_CI_BATTLES, compute_leaderboard, rank_upper_bound, rating_means
-from feedback_db.standings import leaderboard_rows
+from playground.services.standings import version_rows
 
 
 def test_rank_ub_on_a_known_case():
@@ -41,8 +41,8 @@ def test_rank_ub_in_the_table_follows_the_cis():
 def test_one_battle_says_too_few_votes_not_a_zero_width_interval():
     board = compute_leaderboard(battles([("slow", "fast", "a")]), rounds=100)
     assert board.table["too_few"].all() and board.table["ci_low"].isna().all() and board.table["rank_ub"].isna().all()
-    shown = leaderboard_rows(board)
-    assert set(shown["95% CI"]) == {"too few votes"} and set(shown["rank_ub"]) == {"–"}
+    shown = version_rows(board)
+    assert all(words.endswith("(too few votes)") for words in shown["Score (95% CI)"]) and set(shown["Rank (UB)"]) == {"–"}
 
 
 def test_enough_battles_all_one_way_still_say_too_few_when_the_bootstrap_never_varies():

@@ -115,7 +115,7 @@ def leaderboard_rows(page) -> dict[str, dict[str, str]]:
     lines = [line.strip() for line in page.inner_text("#leaderboard-versions").splitlines() if line.strip()]
     cells = lines[lines.index(headers[-1]) + 1 :]  # after the header row
     rows = [dict(zip(headers, cells[i : i + len(headers)], strict=True)) for i in range(0, len(cells), len(headers))]
-    return {row["contestant"]: row for row in rows if len(row) == len(headers)}
+    return {row["Version"]: row for row in rows if len(row) == len(headers)}
 
 
 @pytest.mark.real_model
@@ -154,12 +154,12 @@ def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
         page.locator("button[role=tab]:has-text('Leaderboard')").first.click()
         page.click("#leaderboard-refresh")
         page.wait_for_function(
-            "n => (document.querySelector('#leaderboard-summary')?.innerText || '').includes(n + ' version battles')",
-            arg=str(round_number),
+            "words => (document.querySelector('#leaderboard-summary')?.innerText || '').includes(words)",
+            arg=f"{round_number} version battle" + ("" if round_number == 1 else "s"),
         )
         rows = leaderboard_rows(page)
-        assert int(rows[CANDIDATE]["wins"]) == wins[CANDIDATE] and int(rows["base"]["wins"]) == wins["base"]
-        assert int(rows[CANDIDATE]["battles"]) == round_number
+        assert int(rows[CANDIDATE]["Wins"]) == wins[CANDIDATE] and int(rows["base"]["Wins"]) == wins["base"]
+        assert int(rows[CANDIDATE]["Battles"]) == round_number
         leader = page.inner_text("#leaderboard-summary")
         if wins[CANDIDATE] != wins["base"]:
             assert max(wins, key=wins.get) in leader
