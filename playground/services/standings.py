@@ -141,8 +141,12 @@ def summary_line(standings: Standings) -> str:
         return NO_CATEGORY_VOTES
     parts = []
     if not board.empty:
-        leaders = board.table.loc[board.table["rank_ub"] == 1, "contestant"].tolist()
-        lead = "leading: " + ", ".join(f"`{name}`" for name in leaders) + (" (tied within their 95% CIs)" if len(leaders) > 1 else "")
+        leaders = board.table.loc[board.table["rank_ub"].eq(1).fillna(False).astype(bool), "contestant"].tolist()
+        lead = (
+            "leading: " + ", ".join(f"`{name}`" for name in leaders) + (" (tied within their 95% CIs)" if len(leaders) > 1 else "")
+            if leaders
+            else "too few votes to rank the versions yet"  # no version has a CI, so none has a rank
+        )
         parts.append(f"**{plural(_battles(board), 'version battle')}**; {lead}")
     if not presets.empty:
         parts.append(plural(_battles(presets), "preset battle"))

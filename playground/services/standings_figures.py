@@ -55,12 +55,17 @@ def forest_plot(table: pd.DataFrame, *, title: str) -> Figure:
     # A line from bound to bound and a dot at the score (a bootstrap interval need not contain the point).
     axis.hlines(y, low, high, color="#1f4e99", linewidth=2)
     axis.plot(score, y, "o", color="#1f4e99")
-    axis.set_yticks(y, [f"{name}  (rank {int(rank)})" for name, rank in zip(rows["contestant"], rows["rank_ub"], strict=True)])
+    axis.set_yticks(y, [_label(name, rank) for name, rank in zip(rows["contestant"], rows["rank_ub"], strict=True)])
     axis.axvline(1000, color="#888888", linewidth=0.8, linestyle="--")
     axis.set_xlabel("score (Elo scale; mean version = 1000)")
     axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def _label(name: str, rank: object) -> str:
+    """A version's row label: its name and Rank(UB); "too few votes" where it has no CI (no rank)."""
+    return f"{name}  (too few votes)" if pd.isna(rank) else f"{name}  (rank {int(rank)})"  # type: ignore[call-overload]
 
 
 def win_rate_heatmap(board: Leaderboard) -> Figure:

@@ -61,11 +61,11 @@ def frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
 
 
 def test_rank_ub_counts_the_versions_whose_whole_interval_lies_above():
-    score = pd.Series([1100.0, 1080.0, 1000.0, 900.0])
-    low = pd.Series([1050.0, 990.0, 960.0, 850.0])
-    high = pd.Series([1150.0, 1120.0, 1040.0, 940.0])
-    # The second overlaps the first; the third lies below the first only; the fourth below all three.
-    assert rank_upper_bound(score, low, high).tolist() == [1, 1, 2, 4]
+    low = np.array([1050.0, 990.0, 960.0, 850.0, np.nan])
+    high = np.array([1150.0, 1120.0, 1040.0, 940.0, np.nan])
+    # The second overlaps the first; the third lies below the first only; the fourth below all
+    # three; the fifth has no interval (too few votes): no rank, and never above another.
+    assert rank_upper_bound(low, high).tolist() == [1, 1, 2, 4, pd.NA]
     board = compute_leaderboard(frame([("a", "b", "a")] * 30 + [("b", "c", "a")] * 30 + [("a", "c", "tie")] * 2), rounds=50)
     assert board.table["rank_ub"].tolist()[0] == 1 and board.counted_votes == 62
 
@@ -157,8 +157,12 @@ def test_topics_group_prompts_by_their_vectors_and_are_named_by_shared_words():
 
 def test_the_style_toggle_shows_the_style_controlled_table_only_where_fitted(database):
     some_votes(database)
-    standings = read_standings(database, "text", rounds=0)
-    raw = standings_view(standings, style=True)  # not fitted: the raw table, no toggle, no coefficients
+    fitted_by_reading = read_standings(database, "text", rounds=0)
+    # Not fitted (image battles, or no style features): the raw table, no toggle, no coefficients.
+    standings = dataclasses.replace(
+        fitted_by_reading, board=dataclasses.replace(fitted_by_reading.board, style_table=None, coefficients=None)
+    )
+    raw = standings_view(standings, style=True)
     assert not raw.style_available and raw.coefficients.empty
     table = standings.board.table  # a style-controlled table as a fit could give it: the order reversed
     styled_table = table.assign(score=table["score"][::-1].to_numpy() + [10, -10], rank_ub=[2, 1])
