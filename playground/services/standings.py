@@ -145,7 +145,8 @@ def summary_line(standings: Standings) -> str:
         lead = (
             "leading: " + ", ".join(f"`{name}`" for name in leaders) + (" (tied within their 95% CIs)" if len(leaders) > 1 else "")
             if leaders
-            else "too few votes to rank the versions yet"  # no version has a CI, so none has a rank
+            # No version has a CI yet, so none has a rank: say who is ahead on points, and that it is early.
+            else f"too few votes to rank the versions yet (ahead so far: `{board.table.iloc[0]['contestant']}`)"
         )
         parts.append(f"**{plural(_battles(board), 'version battle')}**; {lead}")
     if not presets.empty:
