@@ -24,6 +24,9 @@ log = logging.getLogger("playground.core.moderation")
 NEUTRAL_LABELS = {"neutral", "non-toxic", "non_toxic", "not_toxic", "safe", "ok", "label_0", "normal"}
 WITHHELD_TEXT = "[withheld by the content filter: {reason}]"
 GUIDELINES_HINT = "the Guidelines tab says what the filter refuses"
+# The same in a card, whose text renders as Markdown: a link the page's script turns into opening
+# the Guidelines tab (assets/playground.js).
+GUIDELINES_LINKED_HINT = "the [Guidelines](#guidelines) tab says what the filter refuses"
 
 # A classifier takes texts and returns, per text, (label, score) pairs.
 Classifier = Callable[[list[str]], list[list[tuple[str, float]]]]
@@ -77,7 +80,7 @@ def withheld_notice(reason: str) -> str:
     """What a card shows in place of a withheld output: which check fired, the word masked."""
     verdict = parse_verdict(reason)
     said = verdict.words if verdict is not None else "a content rule"
-    return WITHHELD_TEXT.format(reason=f"{said}; {GUIDELINES_HINT}")
+    return WITHHELD_TEXT.format(reason=f"{said}; {GUIDELINES_LINKED_HINT}")
 
 
 def refusal_message(verdict: Verdict) -> str:

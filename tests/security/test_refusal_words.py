@@ -34,6 +34,7 @@ def test_no_message_echoes_the_blocked_word():
         assert "blocklist rule" in words
     assert "content filter refused this prompt" in refusal_message(verdict)
     assert "[Guidelines](#guidelines)" in filtered_words(verdict)
+    assert "[Guidelines](#guidelines)" in withheld_notice(str(verdict))  # a card renders it as Markdown: a link
     assert withheld_notice("classifier: insult 0.88").startswith('[withheld by the content filter: the classifier\'s label "insult"')
 
 
