@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 
 from feedback_db.users import create_user
+from playground.web.ui.confidence_view import MEDIUM
 from tests.db.helpers import add_text_request
 from tests.e2e.helpers import open_page, set_number, wait_done
 from tests.e2e.test_usability_browser import axe_script, serious_violations  # noqa: F401 - a fixture
-from tests.fakes import FakeImageGenerator, FakeTextGenerator
+from tests.fakes import FakeImageGenerator, FakeTextGenerator, fake_confidence
 from tests.launch import app_on
 
 pytestmark = [pytest.mark.e2e]
@@ -192,7 +193,10 @@ def test_my_history_shades_a_stored_answer_with_confidence(browser, confident):
     shade(page, "history", True)
     assert shown(page, "#history-0-shaded") and not shown(page, "#history-0-rendered")
     assert page.evaluate(SHADED_TEXT, "#history-0-shaded") == raw
-    assert page.locator("#history-0-shaded .tok-low").count() == 2
+    # The stored tokens' bands, as the fake reported them: "answer0 to Describe shaded history"
+    # has one doubtful word (the third).
+    doubtful = sum(token.probability < MEDIUM for token in fake_confidence(raw.split()))
+    assert doubtful >= 1 and page.locator("#history-0-shaded .tok-low").count() == doubtful
     context.close()
 
 
