@@ -34,7 +34,7 @@ run: install
 
 # PLAYGROUND_REQUIRE_ENGINE=1: a missing engine venv fails the engine tests instead of skipping them.
 test: install engine-venv
-	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "not generality and not loop and not soak" --durations=15
+	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "not generality and not loop and not soak and not long" --durations=15
 
 # The inner loop: unit, database and service tests on fakes, on both cores; no browser, no real
 # model, no engine venv, no long sweep (under 3 minutes on 2 cores). One torch thread per worker:
@@ -43,11 +43,12 @@ test-fast: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal \
 		-m "not real_model and not e2e and not engine and not generality and not slow" --durations=10
 
-# The loop-closure tests of the battery (real training on the embedded models; ~15 min on 2 cores)
-# and the crash soak (50 clients, the server SIGKILLed twice; ~3 min). .ci/run runs this lane
-# after `make test`.
+# The loop-closure tests of the battery (real training on the embedded models; ~15 min on 2 cores),
+# the crash soak (50 clients, the server SIGKILLed twice; ~3 min) and the long real-training tests
+# (marker `long`: a killed run, a multi-process launch, ten promotions, a retrain served through
+# vLLM; ~5 min). .ci/run runs this lane after `make test`.
 test-loop: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "(loop or soak) and not generality" --durations=10
+	$(PY) -m pytest -q -p no:cacheprovider -m "(loop or soak or long) and not generality" --durations=10
 
 # The generality loop-closure tests (saturation, object size, lists, exclamations, image grain):
 # about an hour on 2 idle cores.

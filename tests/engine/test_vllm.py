@@ -114,6 +114,7 @@ def completion(url: str, model: str, prompt: str, params: TextParams, seed: int)
     return reply.json()["choices"][0]["message"]["content"]
 
 
+@pytest.mark.long
 @pytest.mark.timeout(1800)
 def test_a_version_promoted_by_a_real_retrain_is_served_through_the_engine(vllm_server, tmp_path, model_cache_dir):
     settings = Settings(

@@ -72,6 +72,7 @@ def outcome_lines(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.startswith("[text] ") and not line.startswith("[text] report")]
 
 
+@pytest.mark.long
 def test_accelerate_launch_with_the_documented_cpu_config_retrains(seeded):
     result = run_launched(["-m", "accelerate.commands.launch", "--config_file", "docs/accelerate/cpu.yaml"], seeded)
 
@@ -82,6 +83,7 @@ def test_accelerate_launch_with_the_documented_cpu_config_retrains(seeded):
     assert (seeded.adapters_dir / "text-v1" / "adapter_config.json").is_file()
 
 
+@pytest.mark.long
 def test_two_processes_train_together_and_only_the_main_one_publishes(seeded):
     result = run_launched(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port())], seeded)
 

@@ -100,6 +100,7 @@ def test_the_cli_reports_a_skip_and_exits_zero(retrain_settings):
     assert "[text] skipped: 0 usable text training rows" in result.stdout
 
 
+@pytest.mark.long
 def test_a_killed_run_changes_nothing_and_the_next_run_succeeds(retrain_settings):
     # 1. An active version to protect.
     database = open_database(retrain_settings)
@@ -144,6 +145,7 @@ def _wait_for(condition, timeout: float) -> None:
     raise TimeoutError("condition not met in time")
 
 
+@pytest.mark.long
 def test_the_gate_judges_both_versions_answers_with_a_judge_fitted_on_the_ratings(retrain_settings):
     """The judged-answers signal on the real model: MiniLM vectors, a judge validated on the
     training pairs, both versions answering held-out prompts, both signals in the report."""

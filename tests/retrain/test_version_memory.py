@@ -71,6 +71,7 @@ def promote(database, modality: str, name: str, adapter: Path) -> None:
         promote_version(session, version_id=version.id)
 
 
+@pytest.mark.long
 def test_ten_promotions_keep_adapters_and_memory_flat(tmp_path, model_cache_dir, real_text_generator, real_image_generator):
     settings = Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
     database = open_database(settings)
