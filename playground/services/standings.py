@@ -193,7 +193,7 @@ def version_rows(board: Leaderboard, *, style: bool = False, contestant: str = "
     table = board.style_table if style and board.style_table is not None else board.table
     if table.empty:
         return pd.DataFrame()
-    too_few = table["too_few"] if "too_few" in table.columns else pd.Series(False, index=table.index)
+    too_few = table["too_few"]
     rows = pd.DataFrame(
         {
             "Rank (UB)": ["–" if pd.isna(rank) else str(int(rank)) for rank in table["rank_ub"]],  # no CI: no rank
@@ -227,7 +227,7 @@ def rating_rows(means: pd.DataFrame) -> pd.DataFrame:
     """Mean ratings per version on the 1-5 scale, with their 95% CIs in words."""
     if means.empty:
         return pd.DataFrame()
-    too_few = means["too_few"] if "too_few" in means.columns else pd.Series(False, index=means.index)
+    too_few = means["too_few"]
     return pd.DataFrame(
         {
             "Version": means["model_version"],
