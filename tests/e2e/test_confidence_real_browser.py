@@ -1,17 +1,12 @@
 """Shading by confidence on the real embedded text model, in Chromium: with "Shade by confidence"
-on, the answer shows its words shaded, exactly its text, each shaded word with a probability.
-
-Skipped while the embedded backend reports no token confidence (it reports it once models/text_hf.py
-does; a two-token generation on the session's model tells)."""
+on, the answer shows its words shaded, exactly its text, each shaded word with a probability."""
 
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 
-from models.base import TextParams
 from tests.e2e.helpers import open_page, set_number, wait_done
 from tests.e2e.test_confidence_browser import SHADED_TEXT
 
@@ -19,14 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 TIP = re.compile(r"^p (0\.\d\d|1\.00|<0\.01)( · also: .+)?$")
 
 
-@pytest.fixture(scope="module")
-def reports_confidence(real_text_generator) -> None:
-    outputs = list(real_text_generator.stream("Say hi.", TextParams(max_new_tokens=2, seed=1), threading.Event()))[-1].outputs
-    if not outputs or not outputs[0].confidence:
-        pytest.skip("the embedded text backend reports no token confidence yet")
-
-
-def test_shading_on_shows_the_real_models_words_shaded(browser, live_app, reports_confidence):
+def test_shading_on_shows_the_real_models_words_shaded(browser, live_app):
     url, _ = live_app
     context, page = open_page(browser, url)
     set_number(page, "text-n", 1)
