@@ -353,6 +353,15 @@ class HFTextGenerator(StreamingTextGenerator[_Job]):
             model = self.model
             return chat_completion_logprobs(model, self._tokenizer, prompts, completions)
 
+    def short_answers(self, prompts: Sequence[str], max_new_tokens: int = 16) -> list[str]:
+        """The first line of each prompt's greedy answer under the served version, in batches
+        (the capability guard's exact-answer check, `models.text_answers`)."""
+        from models.text_answers import greedy_short_answers
+
+        with self._lock:
+            model = self.model
+            return greedy_short_answers(model, self._tokenizer, prompts, max_new_tokens)
+
 
 @contextmanager
 def _without_load_report() -> Iterator[None]:

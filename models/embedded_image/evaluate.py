@@ -17,6 +17,7 @@ from typing import cast
 
 import torch
 from diffusers import ImagePipelineOutput
+from PIL import Image
 
 from models.embedded_image.card import write_model_card
 from models.embedded_image.pipeline import EmbeddedImagePipeline
@@ -51,8 +52,7 @@ def evaluate(
     """Draw one image per scene (image i with seed + i) and score it by pixel analysis."""
     # 1. The fixed held-out set and its canonical captions.
     scenes = held_out_scenes() if scenes is None else scenes
-    hits = {"object_colour": 0, "background": 0, "position": 0}
-    failures: list[str] = []
+    images: list[Image.Image] = []
     # 2. Generate in batches at native resolution (analysis needs no upsampling).
     for start in range(0, len(scenes), batch_size):
         chunk = scenes[start : start + batch_size]
@@ -64,19 +64,27 @@ def evaluate(
             generator=generators,
             output_size=None,
         )
-        images = cast(ImagePipelineOutput, output).images
-        # 3. Compare what the pixels show with what the caption asked for.
-        for scene, image in zip(chunk, images, strict=True):
-            seen = analyse_image(image)
-            checks = {
-                "object_colour": seen.object_colour == scene.colour,
-                "background": seen.background == scene.background,
-                "position": seen.position == scene.position,
-            }
-            for key, ok in checks.items():
-                hits[key] += ok
-            if not all(checks.values()):
-                failures.append(f"{scene.caption()!r}: saw {seen}")
+        images += cast(ImagePipelineOutput, output).images
+    # 3. Compare what the pixels show with what the caption asked for.
+    return score_images(scenes, images)
+
+
+def score_images(scenes: list[Scene], images: list[Image.Image]) -> PromptFollowing:
+    """The shares of `images` (one per scene, any size) whose object colour, background and
+    position match their scene's caption; also how any image model follows these captions."""
+    hits = {"object_colour": 0, "background": 0, "position": 0}
+    failures: list[str] = []
+    for scene, image in zip(scenes, images, strict=True):
+        seen = analyse_image(image)
+        checks = {
+            "object_colour": seen.object_colour == scene.colour,
+            "background": seen.background == scene.background,
+            "position": seen.position == scene.position,
+        }
+        for key, ok in checks.items():
+            hits[key] += ok
+        if not all(checks.values()):
+            failures.append(f"{scene.caption()!r}: saw {seen}")
     n = len(scenes)
     return PromptFollowing(**{k: v / n for k, v in hits.items()}, n=n, failures=failures)
 

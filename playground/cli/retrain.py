@@ -72,10 +72,13 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from models.finetune.evaluate import GateConfig
     from playground.cli.arena import DEFAULT_MIN_BATTLES, run_arena_gate, run_personal_arena_gate
     from playground.retrain import RetrainOptions, retrain
+    from playground.retrain.capability import check_capability_sets
     from playground.retrain.text import local_text_model
 
     if args.modality in ("text", "all"):
         local_text_model(settings)  # with an engine: is a local copy named? (before reading any feedback)
+    # A missing or malformed capability set stops the command before any gate or training runs.
+    check_capability_sets(settings, ["text", "image"] if args.modality == "all" else [args.modality])
     options = RetrainOptions(modality=args.modality, dry_run=args.dry_run, personal=not args.no_personal)
     if args.arena_min_battles is not None:
         # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new

@@ -148,6 +148,25 @@ class Settings(BaseSettings):
     )
     arena_outlier_min_votes: int = Field(20, ge=1, description="Decisive arena votes a voter needs before the outlier test applies.")
 
+    # -- the capability guard (docs/RETRAIN.md, "Capability guard") ------------------------
+    capability_guard: bool = Field(
+        True,
+        description="Measure every retrained candidate on a fixed capability set and refuse one that has lost "
+        "more than the tolerances below against the base model (outcome 'forgets').",
+    )
+    capability_text_set: Path | None = Field(
+        None, description="The text capability set (JSON lines: topic, prompt, reference, check); default: assets/capability/text.jsonl."
+    )
+    capability_loglik_tolerance: float = Field(
+        0.15, ge=0, description="Largest drop in the reference answers' mean log-likelihood per token (nats) against the base model."
+    )
+    capability_share_tolerance: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Largest drop in a share (exact text answers; image object colour, background, position) against the base model.",
+    )
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxies(cls, value: str) -> str:

@@ -25,6 +25,7 @@ from models.finetune.combine import combine
 from models.finetune.data import FeedbackDatasets
 from playground.core.database import Database
 from playground.core.settings import Settings
+from playground.retrain.capability import check_capability
 from playground.retrain.publish import OutcomeStatus, decide_promotion, publish, run_metrics
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob
 from playground.retrain.report import ReportInputs, write_report
@@ -121,8 +122,13 @@ def train_and_gate(
     margins = trainer.evaluate(datasets, feedback.parent, candidate)
     behaviour = trainer.compare_behaviour(datasets, feedback.parent, candidate)
     timings["evaluate_s"] = round(time.perf_counter() - started, 1)
+    capability = check_capability(settings, trainer, candidate)  # against the base model: playground/retrain/capability.py
+    if capability is not None:
+        timings["capability_s"] = capability.seconds
     evaluation = combine(margins, behaviour.answers, options.gate)  # judged answers and margins: one verdict
-    decision = decide_promotion(evaluation, arena_min_battles=options.arena_min_battles if owner_id is None else None)
+    decision = decide_promotion(
+        evaluation, arena_min_battles=options.arena_min_battles if owner_id is None else None, capability=capability
+    )
     report = ReportInputs(
         name,
         modality,
@@ -136,13 +142,24 @@ def train_and_gate(
         sampling,
         timings,
         margins,
+        capability,
     )
     report_path = write_report(settings.reports_dir, report)
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.
-    metrics = run_metrics(decision, evaluation, margins, behaviour, result)
+    metrics = run_metrics(decision, evaluation, margins, behaviour, result, capability)
     if decision.status == "insufficient-evidence" and not gathering and owner_id is None:
         metrics["running_evidence"] = first_night(datasets)
-    publish(settings, database, report, run_id=run_id, temp_dir=temp_dir, report_path=report_path, metrics=metrics, owner_id=owner_id)
+    publish(
+        settings,
+        database,
+        report,
+        run_id=run_id,
+        temp_dir=temp_dir,
+        report_path=report_path,
+        metrics=metrics,
+        owner_id=owner_id,
+        refused=decision.status == "forgets",
+    )
     message = f"{decision.status}: {name} {decision.summary}"
     return RetrainOutcome(modality, decision.status, message, run_id, name, report_path, counts)
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from models.base import ImageParams, Modality
+from models.embedded_image.evaluate import score_images
+from models.embedded_image.scenes import held_out_scenes
 from models.finetune.data import FeedbackDatasets
 from models.finetune.diffusion import fresh_denoiser
 from models.finetune.evaluate import Scorer
@@ -25,9 +28,13 @@ from models.finetune.text import TrainResult
 from models.image_diffusers import DiffusersImageGenerator
 from models.metrics import image_metrics
 from playground.core.settings import Settings
-from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
+from playground.retrain.trainers import BASE, ModalityTrainer, RetrainOptions, VersionRef
 
 SAMPLE_PARAMS = ImageParams(n=2, seed=1234, width=64, height=64)  # same seeds for both versions
+# The capability set: every held-out caption combination three times (87 images; one image is
+# 1.1 points of a share), drawn small: the pixel analysis downsamples to 32 x 32 anyway.
+CAPABILITY_SCENES_PER_COMBINATION = 3
+CAPABILITY_PARAMS = ImageParams(n=1, seed=0, width=64, height=64)
 
 
 class ImageTrainer(ModalityTrainer):
@@ -68,6 +75,31 @@ class ImageTrainer(ModalityTrainer):
             return [
                 (prompt, output.image) for prompt in prompts for output in self.generator.generate(prompt, SAMPLE_PARAMS, Path(scratch))
             ]
+
+    def measure_capability(self, version: VersionRef) -> dict[str, float]:
+        """Prompt following on the held-out caption combinations: each scene drawn once (seed i),
+        its object colour, background and position read back from the pixels."""
+        scenes = held_out_scenes(CAPABILITY_SCENES_PER_COMBINATION)
+        try:
+            self.serve(version)
+            with tempfile.TemporaryDirectory(prefix="retrain-capability-") as scratch:
+                images = [
+                    self.generator.generate(scene.caption(), replace(CAPABILITY_PARAMS, seed=i), Path(scratch))[0].image
+                    for i, scene in enumerate(scenes)
+                ]
+        finally:
+            self.serve(BASE)
+        result = score_images(scenes, images)
+        return {"object_colour": result.object_colour, "background": result.background, "position": result.position}
+
+    def capability_fingerprint(self) -> str:
+        return f"image|{self.settings.image_model}|{CAPABILITY_PARAMS}|{CAPABILITY_SCENES_PER_COMBINATION}"
+
+    def capability_set_name(self) -> str:
+        return "held-out caption combinations"
+
+    def capability_items(self) -> int:
+        return len(held_out_scenes(CAPABILITY_SCENES_PER_COMBINATION))
 
     def features(self, outputs: Sequence[Any]) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in image_metrics([image]).items() if k not in ("count", "sd_brightness")} for image in outputs]

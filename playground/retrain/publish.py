@@ -15,19 +15,22 @@ from typing import Any, Literal
 
 from feedback_db.personal import retire_stale_personal
 from feedback_db.runs import finish_run
-from feedback_db.versions import active_version, create_version, promote_version
+from feedback_db.versions import active_version, create_version, promote_version, retire_version
 from models.base import Modality
 from models.finetune.evaluate import Evaluation
 from models.finetune.text import TrainResult
 from playground.core.database import Database
 from playground.core.settings import Settings
 from playground.retrain.behaviour import BehaviourComparison
+from playground.retrain.capability import CapabilityCheck
 from playground.retrain.report import ReportInputs
 
 # promoted: the gate showed the new version better; insufficient-evidence: ahead but not
 # significantly (kept as a candidate); rejected: not better (kept as a candidate, not served).
+# forgets: it lost more than a tolerance of what the base model could do (the capability guard,
+# playground/retrain/capability.py): registered as retired, never served, whatever the raters said.
 # failed: a personal run that raised (the others go on; a global run's error ends the command).
-OutcomeStatus = Literal["skipped", "dry-run", "promoted", "awaiting-arena", "insufficient-evidence", "rejected", "failed"]
+OutcomeStatus = Literal["skipped", "dry-run", "promoted", "awaiting-arena", "insufficient-evidence", "rejected", "forgets", "failed"]
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,24 @@ class Decision:
     summary: str  # one line for people: the verdict in words
 
 
-def decide_promotion(evaluation: Evaluation, *, arena_min_battles: int | None = None) -> Decision:
+def decide_promotion(
+    evaluation: Evaluation, *, arena_min_battles: int | None = None, capability: CapabilityCheck | None = None
+) -> Decision:
     """Promote only on evidence: the held-out gate's verdict (`models.finetune.evaluate`).
 
     The one place that turns evidence into a promotion. With `arena_min_battles` set, the
     held-out gate alone is not enough: a version that passes it stays a candidate until the
     arena gate (`playground.retrain.arena_gate`, run at the start of each retrain) has seen that many
     battles against the active version and its win rate's 95% CI lies above one half.
+    A `capability` check that found forgotten figures refuses the candidate before anything else.
     """
+    if capability is not None and capability.forgets:
+        return Decision(
+            False,
+            "forgets",
+            f"refused, it forgets what the base model could do: {capability.describe(capability.forgets)} "
+            f"(held-out prompts: {evaluation.reason})",
+        )
     if evaluation.verdict == "better" and arena_min_battles:
         return Decision(
             False,
@@ -66,10 +79,17 @@ def decide_promotion(evaluation: Evaluation, *, arena_min_battles: int | None = 
 
 
 def run_metrics(
-    decision: Decision, evaluation: Evaluation, margins: Evaluation, behaviour: BehaviourComparison, result: TrainResult
+    decision: Decision,
+    evaluation: Evaluation,
+    margins: Evaluation,
+    behaviour: BehaviourComparison,
+    result: TrainResult,
+    capability: CapabilityCheck | None = None,
 ) -> dict[str, Any]:
     """What the closed run records: the decision and the evidence behind it (no per-row details)."""
+    extra = {"capability": capability.as_metrics()} if capability is not None else {}
     return {
+        **extra,
         "decision": decision.status,
         "evaluation": _evaluation_dict(evaluation),
         "margins": _evaluation_dict(margins),
@@ -89,6 +109,7 @@ def publish(
     report_path: Path,
     metrics: dict[str, Any],
     owner_id: int | None = None,
+    refused: bool = False,
 ) -> None:
     """7. Publish: final adapter folder, version row, promotion and run status in one transaction.
 
@@ -115,6 +136,8 @@ def publish(
             )
             if inputs.promoted:
                 promote_version(session, version_id=version.id)
+            elif refused:  # it forgets: never served, and no arena gate may promote it
+                retire_version(session, version_id=version.id)
             elif owner_id is not None:
                 retire_stale_personal(session, modality=inputs.modality, owner_id=owner_id, parent_id=version.parent_id)
             finish_run(

@@ -15,6 +15,7 @@ from models.base import Modality
 from models.finetune.evaluate import Evaluation
 from models.finetune.text import TrainResult
 from playground.retrain.behaviour import BehaviourComparison
+from playground.retrain.capability import FIGURE_WORDS, CapabilityCheck
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ReportInputs:
     sampling: dict[str, Any]
     timings: dict[str, float]
     margins: Evaluation | None = None  # the likelihood-margin test alone (evaluation: the combined verdict)
+    capability: CapabilityCheck | None = None  # the capability guard's figures (None: the guard is off)
 
 
 def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
@@ -49,6 +51,7 @@ def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
         "behaviour": asdict(inputs.behaviour),
         "sampling_defaults": inputs.sampling,
         "timings_s": inputs.timings,
+        "capability": inputs.capability.as_metrics() if inputs.capability else None,
     }
     (reports_dir / f"{inputs.version}.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     path = reports_dir / f"{inputs.version}.md"
@@ -64,6 +67,8 @@ def headline(inputs: ReportInputs) -> list[str]:
         "insufficient-evidence": "**Kept as a candidate: too little evidence**",
         "not-better": "**Not promoted**: the new version is not better",
     }[e.verdict]
+    if inputs.capability is not None and inputs.capability.forgets:
+        outcome = "**Refused: it forgets what the base model could do**, whatever the raters preferred"
     return [
         f"{outcome} ({inputs.version} vs `{inputs.compared_with}`).",
         "",
@@ -78,6 +83,7 @@ def _markdown(inputs: ReportInputs) -> list[str]:
     e, b, t = inputs.evaluation, inputs.behaviour, inputs.training
     m = inputs.margins or e
     lines = [f"# Retrain report: {inputs.version} ({inputs.modality})", "", *headline(inputs), ""]
+    lines += _capability_lines(inputs.capability)
     lines += _judge_lines(b, inputs.evaluation)
     lines += _behaviour_lines(b)
     lines += [
@@ -106,6 +112,30 @@ def _markdown(inputs: ReportInputs) -> list[str]:
         "",
     ]
     return lines
+
+
+def _capability_lines(check: CapabilityCheck | None) -> list[str]:
+    """The capability guard: each figure of the base model and the candidate, and its tolerance."""
+    if check is None:
+        return ["Capability guard: off (PLAYGROUND_CAPABILITY_GUARD=false).", ""]
+    verdict = (
+        f"forgets: {', '.join(FIGURE_WORDS.get(n, n) for n in check.forgets)}"
+        if check.forgets
+        else "kept within tolerance of the base model"
+    )
+    lines = [
+        "## Capability guard",
+        "",
+        f"Measured on {check.items} items of the capability set ({check.set_name}), never trained on, in {check.seconds} s: {verdict}.",
+        "",
+        "| figure | base model | this version | change | tolerance |",
+        "|---|---|---|---|---|",
+    ]
+    for name, limit in check.tolerance.items():
+        base, new = check.base.get(name), check.candidate.get(name)
+        change = f"{new - base:+.3f}" if base is not None and new is not None else "–"
+        lines.append(f"| {FIGURE_WORDS.get(name, name)} | {_fmt(base)} | {_fmt(new)} | {change} | {limit:g} |")
+    return lines + [""]
 
 
 def _judge_lines(b: BehaviourComparison, verdict: Evaluation) -> list[str]:

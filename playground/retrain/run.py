@@ -43,6 +43,7 @@ from playground.core.database import Database, open_database
 from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
 from playground.retrain.candidate import TEMP_PREFIX, RetrainOutcome, read_feedback, train_and_gate
+from playground.retrain.capability import check_capability_sets
 from playground.retrain.image import ImageTrainer
 from playground.retrain.personal import retrain_personal
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, current_ranks
@@ -67,6 +68,7 @@ def retrain(settings: Settings, options: RetrainOptions, ranks: Ranks | None = N
         train_along(settings, options, ranks)
         return []
     modalities = list(MODALITIES) if options.modality == "all" else [check_modality(options.modality)]
+    check_capability_sets(settings, list(modalities))  # a bad set stops the run before anything is trained
     try:
         database = open_database(settings)
         with retrain_lock(settings.data_dir / "retrain.lock"), run_log(settings) as log_path:

@@ -11,6 +11,7 @@ promoted adapter when the app next serves it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -20,6 +21,7 @@ import numpy as np
 from models.base import Modality, TextParams
 from models.devices import to_device
 from models.embedded_text import EMBEDDED_TEXT_SPEC, embedded_text_model_dir
+from models.finetune.capability import CapabilityItem, load_text_capability, text_capability
 from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Scorer
 from models.finetune.text import TextTrainConfig, TrainResult, train_text_adapter
@@ -29,7 +31,8 @@ from models.text_engine_spec import is_engine_spec
 from models.text_hf import HFTextGenerator
 from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
-from playground.retrain.trainers import ModalityTrainer, RetrainOptions, VersionRef
+from playground.retrain.capability import text_capability_path
+from playground.retrain.trainers import BASE, ModalityTrainer, RetrainOptions, VersionRef
 
 SAMPLE_PARAMS = TextParams(max_new_tokens=96, temperature=0.7, n=2, seed=1234)  # same seeds for both versions
 
@@ -44,6 +47,7 @@ class TextTrainer(ModalityTrainer):
         self.spec = local_text_model(settings)
         self.generator: HFTextGenerator = load_local_text_generator(self.spec, settings.device, settings.model_cache_dir)
         self._embedder: SentenceEmbedder | None = None
+        self._capability: list[CapabilityItem] | None = None
 
     def train(self, datasets: FeedbackDatasets, out_dir: Path, parent: VersionRef) -> TrainResult:
         from transformers import AutoModelForCausalLM
@@ -71,6 +75,28 @@ class TextTrainer(ModalityTrainer):
     def sample(self, version: VersionRef, prompts: Sequence[str]) -> list[tuple[str, str]]:
         self.serve(version)
         return [(prompt, output.text) for prompt in prompts for output in self.generator.generate(prompt, SAMPLE_PARAMS)]
+
+    def measure_capability(self, version: VersionRef) -> dict[str, float]:
+        try:
+            self.serve(version)
+            return text_capability(self.capability_set(), self.generator.completion_logprobs, self.generator.short_answers)
+        finally:
+            self.serve(BASE)
+
+    def capability_set(self) -> list[CapabilityItem]:
+        if self._capability is None:
+            self._capability = load_text_capability(text_capability_path(self.settings))
+        return self._capability
+
+    def capability_fingerprint(self) -> str:
+        path = text_capability_path(self.settings)
+        return f"text|{self.spec}|{self.generator.placement.dtype}|{hashlib.sha256(path.read_bytes()).hexdigest()}"
+
+    def capability_set_name(self) -> str:
+        return text_capability_path(self.settings).name
+
+    def capability_items(self) -> int:
+        return len(self.capability_set())
 
     def features(self, outputs: Sequence[str]) -> list[dict[str, float]]:
         return [text_features(text) for text in outputs]

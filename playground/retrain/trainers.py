@@ -100,6 +100,20 @@ class ModalityTrainer(ABC):
     def serve(self, version: VersionRef) -> None:
         """Switch the serving generator to `version`."""
 
+    @abstractmethod
+    def measure_capability(self, version: VersionRef) -> dict[str, float]:
+        """`version`'s figures on the capability set (higher is better; playground/retrain/capability.py)."""
+
+    @abstractmethod
+    def capability_fingerprint(self) -> str:
+        """What the base model's capability figures depend on (model, set, how they are measured)."""
+
+    @abstractmethod
+    def capability_set_name(self) -> str: ...
+
+    @abstractmethod
+    def capability_items(self) -> int: ...
+
     # -- shared steps --------------------------------------------------------------------------
 
     def config_overrides(self) -> dict[str, Any]:
