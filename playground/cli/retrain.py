@@ -73,10 +73,13 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from playground.cli.arena import DEFAULT_MIN_BATTLES, run_arena_gate, run_personal_arena_gate
     from playground.retrain import RetrainOptions, retrain
     from playground.retrain.text import local_text_model
+    from playground.services.feedback_drift import retrain_drift
 
     if args.modality in ("text", "all"):
         local_text_model(settings)  # with an engine: is a local copy named? (before reading any feedback)
-    options = RetrainOptions(modality=args.modality, dry_run=args.dry_run, personal=not args.no_personal)
+    options = RetrainOptions(
+        modality=args.modality, dry_run=args.dry_run, personal=not args.no_personal, feedback_drift=retrain_drift(settings)
+    )
     if args.arena_min_battles is not None:
         # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new
         #    version that passes the held-out gate then waits for the arena as a candidate.

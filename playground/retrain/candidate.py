@@ -123,6 +123,8 @@ def train_and_gate(
     timings["evaluate_s"] = round(time.perf_counter() - started, 1)
     evaluation = combine(margins, behaviour.answers, options.gate)  # judged answers and margins: one verdict
     decision = decide_promotion(evaluation, arena_min_battles=options.arena_min_battles if owner_id is None else None)
+    # Feedback drift against the active global version (global candidates only).
+    drift = options.feedback_drift(database, modality) if options.feedback_drift and owner_id is None else []
     report = ReportInputs(
         name,
         modality,
@@ -136,6 +138,7 @@ def train_and_gate(
         sampling,
         timings,
         margins,
+        drift,
     )
     report_path = write_report(settings.reports_dir, report)
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.
