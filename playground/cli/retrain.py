@@ -74,12 +74,15 @@ def cmd_retrain(settings: Settings, args: argparse.Namespace) -> int:
     from playground.retrain import RetrainOptions, retrain
     from playground.retrain.capability import check_capability_sets
     from playground.retrain.text import local_text_model
+    from playground.services.feedback_drift import retrain_drift
 
     if args.modality in ("text", "all"):
         local_text_model(settings)  # with an engine: is a local copy named? (before reading any feedback)
     # A missing or malformed capability set stops the command before any gate or training runs.
     check_capability_sets(settings, ["text", "image"] if args.modality == "all" else [args.modality])
-    options = RetrainOptions(modality=args.modality, dry_run=args.dry_run, personal=not args.no_personal)
+    options = RetrainOptions(
+        modality=args.modality, dry_run=args.dry_run, personal=not args.no_personal, feedback_drift=retrain_drift(settings)
+    )
     if args.arena_min_battles is not None:
         # 1. Candidates that have fought enough battles are promoted or retired first; 2. a new
         #    version that passes the held-out gate then waits for the arena as a candidate.

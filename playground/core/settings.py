@@ -147,6 +147,23 @@ class Settings(BaseSettings):
         0.001, ge=0, lt=1, description="False-flag rate of the per-voter outlier test of arena votes (0: no test)."
     )
     arena_outlier_min_votes: int = Field(20, ge=1, description="Decisive arena votes a voter needs before the outlier test applies.")
+    # Feedback drift (Insights, the retrain report; defaults justified in docs/RETRAIN.md, "Feedback drift").
+    drift_min_feedback: int = Field(
+        30, ge=2, description="Prompts, scores per axis or outputs each side needs before feedback drift is measured on them."
+    )
+    drift_prompt_distance: float = Field(
+        0.15, gt=0, le=2, description="Cosine distance between the mean MiniLM vectors of the prompts then and now that counts as moved."
+    )
+    drift_topic_shift: float = Field(
+        0.25, gt=0, le=1, description="Share of prompts in other topic clusters than before (total variation) that counts as moved."
+    )
+    drift_score: float = Field(0.5, gt=0, le=4, description="Change of a rating axis' mean (1-5 points) that counts as moved.")
+    drift_flagged: float = Field(
+        0.1, gt=0, le=1, description="Change of the share of flagged outputs (0.1 = 10 points) that counts as moved."
+    )
+    drift_recent_days: int = Field(
+        7, ge=1, description="With no trained version yet: the last this many days are compared with everything before."
+    )
 
     # -- the capability guard (docs/RETRAIN.md, "Capability guard") ------------------------
     capability_guard: bool = Field(

@@ -129,6 +129,8 @@ def train_and_gate(
     decision = decide_promotion(
         evaluation, arena_min_battles=options.arena_min_battles if owner_id is None else None, capability=capability
     )
+    # Feedback drift against the active global version (global candidates only).
+    drift = options.feedback_drift(database, modality) if options.feedback_drift and owner_id is None else []
     report = ReportInputs(
         name,
         modality,
@@ -143,6 +145,7 @@ def train_and_gate(
         timings,
         margins,
         capability,
+        drift,
     )
     report_path = write_report(settings.reports_dir, report)
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.

@@ -7,7 +7,7 @@ and how many held-out prompts it rests on. Figures follow for those who want the
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class ReportInputs:
     timings: dict[str, float]
     margins: Evaluation | None = None  # the likelihood-margin test alone (evaluation: the combined verdict)
     capability: CapabilityCheck | None = None  # the capability guard's figures (None: the guard is off)
+    # "Feedback drift" (playground/services/feedback_drift.py report_lines): Markdown lines; empty: no section.
+    drift_lines: list[str] = field(default_factory=list)
 
 
 def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
@@ -52,6 +54,7 @@ def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
         "sampling_defaults": inputs.sampling,
         "timings_s": inputs.timings,
         "capability": inputs.capability.as_metrics() if inputs.capability else None,
+        "feedback_drift": inputs.drift_lines,
     }
     (reports_dir / f"{inputs.version}.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     path = reports_dir / f"{inputs.version}.md"
@@ -111,6 +114,8 @@ def _markdown(inputs: ReportInputs) -> list[str]:
         _sampling_line(inputs.sampling),
         "",
     ]
+    if inputs.drift_lines:
+        lines += ["## Feedback drift", "", *inputs.drift_lines, ""]
     return lines
 
 

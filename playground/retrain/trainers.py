@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -21,6 +21,7 @@ from models.base import BASE_VERSION, Modality
 from models.finetune.data import FeedbackDatasets
 from models.finetune.evaluate import Evaluation, GateConfig, Scorer, evaluate_heldout
 from models.finetune.text import TrainResult
+from playground.core.database import Database
 from playground.core.settings import Settings
 from playground.retrain.behaviour import BehaviourComparison, compare_behaviour, judge_answers
 
@@ -42,6 +43,9 @@ class RetrainOptions:
     gate: GateConfig = field(default_factory=GateConfig)
     arena_min_battles: int | None = None  # set: the held-out gate alone never promotes; the arena decides
     personal: bool = True  # also train personal versions (if the settings allow them)
+    # The report's "Feedback drift" lines for a modality; the CLI passes them in (they need the
+    # services layer, above this one); None: no such section.
+    feedback_drift: Callable[[Database, Modality], list[str]] | None = None
 
 
 @dataclass(frozen=True)

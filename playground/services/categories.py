@@ -51,16 +51,20 @@ class TopicModel:
         self._embed = embed
         self._vectors: dict[str, np.ndarray] = {}
 
+    def vectors(self, prompts: Sequence[str]) -> np.ndarray:
+        """One vector per prompt (a row each, in order), embedding only those not seen before."""
+        new = [p for p in dict.fromkeys(prompts) if p not in self._vectors]
+        if new:
+            self._vectors.update(zip(new, self._embed(new), strict=True))
+        return np.stack([self._vectors[p] for p in prompts])
+
     def topics(self, prompts: Sequence[str]) -> tuple[dict[str, int], dict[int, str]]:
         """prompt -> topic number, and topic number -> its name; empty under MIN_TOPIC_PROMPTS."""
         # 1. Distinct prompts, embedded once each.
         distinct = sorted(set(prompts))
         if len(distinct) < MIN_TOPIC_PROMPTS:
             return {}, {}
-        new = [p for p in distinct if p not in self._vectors]
-        if new:
-            self._vectors.update(zip(new, self._embed(new), strict=True))
-        vectors = np.stack([self._vectors[p] for p in distinct])
+        vectors = self.vectors(distinct)
         # 2. k-means with a fixed seed: the same votes give the same topics.
         from sklearn.cluster import KMeans
 

@@ -30,6 +30,7 @@ from models.metrics import distinct_n, image_metrics, words
 from playground.core.database import Database
 from playground.services.annotation import require_annotator
 from playground.services.confidence_insights import ConfidenceFigures, confidence_figures
+from playground.services.feedback_drift import DriftReader, FeedbackDrift
 from playground.services.personal_insights import PersonalFigures, as_one_personal, personal_figures
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class Insights:
     flagged: pd.DataFrame  # flagged outputs with their reasons and comments
     personal: PersonalFigures = field(default_factory=PersonalFigures)  # personal versions, in counts
     confidence: ConfidenceFigures = field(default_factory=ConfidenceFigures)  # token confidence beside the ratings
+    drift: FeedbackDrift | None = None  # recent feedback against what the active version was trained on (None: not read)
 
     @property
     def empty(self) -> bool:
@@ -64,13 +66,18 @@ class Insights:
         return int(self.latency["model_version"].nunique()) if not self.latency.empty else 0
 
 
-def insights_for_admin(database: Database, login: object, modality: str, since: datetime | None = None) -> Insights:
+def insights_for_admin(
+    database: Database, login: object, modality: str, since: datetime | None = None, drift: DriftReader | None = None
+) -> Insights:
     """The figures, for an admin only (NotLoggedInError / NotAllowedError otherwise)."""
     require_annotator(database, login, admin=True)
-    return read_insights(database, modality, since=since)
+    return read_insights(database, modality, since=since, drift=drift)
 
 
-def read_insights(database: Database, modality: str, *, since: datetime | None = None, data_dir: Path | None = None) -> Insights:
+def read_insights(
+    database: Database, modality: str, *, since: datetime | None = None, data_dir: Path | None = None, drift: DriftReader | None = None
+) -> Insights:
+    """`drift` reads the feedback-drift section (over all the feedback: `since` does not apply)."""
     with database.read_sessions() as session:
         personal = personal_version_names(session, modality=modality)
         ratings = as_one_personal(ratings_frame(session, modality=modality, since=since, include_withheld=True), personal)
@@ -94,6 +101,7 @@ def read_insights(database: Database, modality: str, *, since: datetime | None =
         flagged=_flagged(outputs, ratings, flags),
         personal=personal_section,
         confidence=confidence,
+        drift=drift.read(database, modality) if drift is not None else None,
     )
 
 

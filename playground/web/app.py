@@ -16,8 +16,10 @@ from typing import Any
 import gradio as gr
 
 from feedback_db.activity import feedback_counts, request_count
+from models.text_embedding import SentenceEmbedder
 from playground.core.database import Database, open_database
 from playground.core.settings import Settings
+from playground.services.categories import TopicModel
 from playground.serving.context import AppContext, build_context
 from playground.serving.warmup import freeze_the_loaded_heap
 from playground.web.guard import GuardState
@@ -86,6 +88,7 @@ def build_app(context: AppContext) -> gr.Blocks:
         build_warmup_banner(app, context)
         viewer = wire_identity(app, context)
         page_login = PageLogin(app, context)  # one log-in per page, shown alike in Annotate and Insights
+        topics = TopicModel(SentenceEmbedder().embed)  # one MiniLM (loaded on first use) for Leaderboard and Insights
         # Wrap: on a phone every tab stays in the bar (the default hides most in a "⋯" menu).
         with gr.Tabs(overflow_behavior="wrap"):
             with gr.Tab("Text", id="text", elem_id="tab-text"):
@@ -97,13 +100,13 @@ def build_app(context: AppContext) -> gr.Blocks:
             with gr.Tab("Arena", id="arena", elem_id="tab-arena"):
                 build_arena_tab(context)
             with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard") as leaderboard_tab:
-                build_leaderboard_tab(context, leaderboard_tab)
+                build_leaderboard_tab(context, leaderboard_tab, topics)
             with gr.Tab("Your ratings", id="mine", elem_id="tab-mine") as mine_tab:
                 build_my_ratings_tab(context, mine_tab)
             with gr.Tab("Annotate", id="annotate", elem_id="tab-annotate"):
                 build_annotate_tab(context, guidelines, page_login)
             with gr.Tab("Insights", id="insights", elem_id="tab-insights"):
-                build_insights_tab(context, page_login)
+                build_insights_tab(context, page_login, topics)
             with gr.Tab("Guidelines", id="guidelines", elem_id="tab-guidelines"):
                 gr.Markdown(guidelines.markdown)
         # A reload shows this browser's last request in each tab again (from the database).

@@ -17,6 +17,7 @@ from feedback_db.versions import active_version
 from playground.core.database import open_database
 from playground.core.settings import Settings
 from playground.retrain import RetrainOptions, retrain
+from playground.services.feedback_drift import retrain_drift
 from tests.retrain.seed import seed_length_preference
 
 pytestmark = pytest.mark.real_model
@@ -43,7 +44,7 @@ def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_setti
     database = open_database(retrain_settings)
     seed_length_preference(database, prompts=30)
 
-    (outcome,) = retrain(retrain_settings, RetrainOptions(**QUICK))
+    (outcome,) = retrain(retrain_settings, RetrainOptions(**QUICK, feedback_drift=retrain_drift(retrain_settings)))
 
     assert outcome.status in ("promoted", "insufficient-evidence", "rejected"), outcome.message
     assert outcome.message.startswith(outcome.status + ": text-v1")
@@ -52,6 +53,8 @@ def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_setti
     # The first lines say the verdict, the test, its p-value and the held-out size.
     head = "\n".join(report.splitlines()[:8])
     assert "held-out prompts" in head and "sign test" in head and "p = " in head, head
+    # Feedback drift: all of it is from the last minutes and no version was trained before.
+    assert "## Feedback drift\n\n**Too little feedback to tell** whether it has moved against the feedback before" in report
     with database.read_sessions() as session:
         version = session.scalar(select(ModelVersion).where(ModelVersion.name == outcome.version))
         assert Path(version.adapter_path, "adapter_config.json").exists()

@@ -15,11 +15,14 @@ import gradio as gr
 import pandas as pd
 
 from playground.services.annotation import AnnotatorLogin
+from playground.services.categories import TopicModel
+from playground.services.feedback_drift import DriftReader, DriftThresholds
 from playground.services.insights import Insights, insights_for_admin
 from playground.services.personal_insights import OUTCOMES, PersonalFigures
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.insights_confidence import build_confidence_section, confidence_updates
+from playground.web.ui.insights_drift import build_drift_section, drift_updates
 from playground.web.ui.login import LOGIN_POOL, PageLogin, claimed_login, log_in_client, log_out_client, login_words
 from playground.web.ui.wording import counts_words, plural, short_time
 
@@ -45,8 +48,10 @@ FLAGGED_COLUMNS = {
 FLAGGED_WIDTHS: list[str | int] = [60, 110, 230, 300, 170, 160, 140]
 
 
-def build_insights_tab(context: AppContext, page_login: PageLogin) -> None:
+def build_insights_tab(context: AppContext, page_login: PageLogin, topics: TopicModel) -> None:
+    """`topics`: the app's MiniLM topic model (shared with the Leaderboard), for the feedback drift."""
     database = context.database
+    drift = DriftReader(DriftThresholds.from_settings(context.settings), topics)
     who = gr.Markdown(elem_id="insights-who")  # the page's log-in, as the Annotate tab shows it
     with gr.Column(elem_id="insights-login") as login_box:
         gr.Markdown("### Admin log-in\nInsights are for admins (`playground users add NAME --role admin`).")
@@ -106,15 +111,16 @@ def build_insights_tab(context: AppContext, page_login: PageLogin) -> None:
         metrics = gr.Dataframe(label="Automatic metrics per version", interactive=False, elem_id="insights-metrics")
         personal = gr.Markdown(elem_id="insights-personal")
         confidence = build_confidence_section()
+        drift_section = build_drift_section()
         with gr.Accordion("Training runs and their reports", open=False):
             runs = gr.Markdown(elem_id="insights-runs")
         flagged = gr.Dataframe(label="Flagged outputs", interactive=False, wrap=True, max_chars=200, elem_id="insights-flagged")
 
-    plots = [message, scores, by_version, over_time, latency, metrics, personal, runs, flagged, *confidence.outputs]
+    plots = [message, scores, by_version, over_time, latency, metrics, personal, runs, flagged, *confidence.outputs, *drift_section.outputs]
 
     def load(modality_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("load the insights"):
-            figures = insights_for_admin(database, claimed_login(context, request), modality_value)
+            figures = insights_for_admin(database, claimed_login(context, request), modality_value, drift=drift)
             return _updates(figures)
 
     def do_login(name_value: str, password_value: str, request: gr.Request) -> list[Any]:
@@ -122,7 +128,7 @@ def build_insights_tab(context: AppContext, page_login: PageLogin) -> None:
             # Admins only: an annotator's password is refused before any session opens, so the
             # log-in already open on this page (and its reserved item) stays as it was.
             user = log_in_client(context, name_value, password_value, request, admin=True)
-            figures = insights_for_admin(database, user, "text")
+            figures = insights_for_admin(database, user, "text", drift=drift)
             return [gr.Column(visible=False), gr.Column(visible=True), "", login_words(user), *_updates(figures)]
 
     def follow(user: AnnotatorLogin | None, modality_value: str) -> list[Any]:
@@ -130,7 +136,7 @@ def build_insights_tab(context: AppContext, page_login: PageLogin) -> None:
         if user is None or not user.is_admin:
             return [gr.Column(visible=True), gr.Column(visible=False), gr.skip(), not_admin_words(user), *[gr.skip()] * len(plots)]
         with shown_to_user("load the insights"):
-            figures = insights_for_admin(database, user, modality_value)
+            figures = insights_for_admin(database, user, modality_value, drift=drift)
             return [gr.Column(visible=False), gr.Column(visible=True), gr.skip(), login_words(user), *_updates(figures)]
 
     def do_logout(request: gr.Request) -> list[Any]:
@@ -181,6 +187,7 @@ def _updates(figures: Insights) -> list[Any]:
         _runs_markdown(figures.runs),
         flagged_table(figures.flagged),
         *confidence_updates(figures.confidence),
+        *drift_updates(figures.drift),
     ]
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from models.text_embedding import SentenceEmbedder
 from playground.services.categories import ALL, TopicModel
 from playground.services.standings import StandingsView, plural, read_standings, standings_view
 from playground.services.standings_figures import captions, standings_figures
@@ -37,8 +36,9 @@ MODALITIES = [("Text", "text"), ("Image", "image")]
 FIGURES = ("forest", "heatmap", "votes-per-day")
 
 
-def build_leaderboard_tab(context: AppContext, tab: gr.Tab) -> None:
-    topics = TopicModel(SentenceEmbedder().embed)  # MiniLM loads only once 10 different prompts have votes
+def build_leaderboard_tab(context: AppContext, tab: gr.Tab, topics: TopicModel) -> None:
+    """`topics`: the app's MiniLM topic model (shared with Insights); MiniLM loads only once 10
+    different prompts have votes."""
     with gr.Row():
         modality = gr.Radio(MODALITIES, value="text", label="Modality", elem_id="leaderboard-modality", scale=2)
         category = gr.Dropdown([("All prompts", ALL)], value=ALL, label="Category", elem_id="leaderboard-category", scale=3)
