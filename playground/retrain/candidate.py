@@ -25,6 +25,7 @@ from models.finetune.combine import combine
 from models.finetune.data import FeedbackDatasets
 from playground.core.database import Database
 from playground.core.settings import Settings
+from playground.retrain.chain import report_chain
 from playground.retrain.publish import OutcomeStatus, decide_promotion, publish, run_metrics
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob
 from playground.retrain.report import ReportInputs, write_report
@@ -136,6 +137,7 @@ def train_and_gate(
         sampling,
         timings,
         margins,
+        report_chain(database, modality, owner_id, name, feedback.parent.name, decision.status, evaluation),
     )
     report_path = write_report(settings.reports_dir, report)
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.

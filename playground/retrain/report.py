@@ -11,10 +11,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from feedback_db.chain import ChainLink
 from models.base import Modality
 from models.finetune.evaluate import Evaluation
 from models.finetune.text import TrainResult
+from playground.core.markdown import markdown_table
 from playground.retrain.behaviour import BehaviourComparison
+from playground.retrain.chain import EXPLAINED, chain_table
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ReportInputs:
     sampling: dict[str, Any]
     timings: dict[str, float]
     margins: Evaluation | None = None  # the likelihood-margin test alone (evaluation: the combined verdict)
+    chain: tuple[ChainLink, ...] = ()  # the versions so far and this one last (playground/retrain/chain.py)
 
 
 def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
@@ -49,6 +53,7 @@ def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
         "behaviour": asdict(inputs.behaviour),
         "sampling_defaults": inputs.sampling,
         "timings_s": inputs.timings,
+        "chain": [asdict(link) for link in inputs.chain],
     }
     (reports_dir / f"{inputs.version}.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     path = reports_dir / f"{inputs.version}.md"
@@ -100,12 +105,20 @@ def _markdown(inputs: ReportInputs) -> list[str]:
         "|---|---|---|",
         *[f"| {k} | {_fmt(m.old.get(k))} | {_fmt(m.new.get(k))} |" for k in dict.fromkeys([*m.old, *m.new])],
         "",
+        *_chain_lines(inputs.chain),
         "## Sampling defaults",
         "",
         _sampling_line(inputs.sampling),
         "",
     ]
     return lines
+
+
+def _chain_lines(chain: tuple[ChainLink, ...]) -> list[str]:
+    """The versions along the chain, this one last: does anything drift from the base model?"""
+    if not chain:
+        return []
+    return ["## The chain", "", EXPLAINED, "", markdown_table(chain_table(chain), "No versions."), ""]
 
 
 def _judge_lines(b: BehaviourComparison, verdict: Evaluation) -> list[str]:

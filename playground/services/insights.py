@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from feedback_db.activity import FeedbackCounts, feedback_counts
+from feedback_db.chain import ChainLink, version_chain
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.personal import personal_version_names
 from feedback_db.runs import list_runs
@@ -53,6 +54,7 @@ class Insights:
     flagged: pd.DataFrame  # flagged outputs with their reasons and comments
     personal: PersonalFigures = field(default_factory=PersonalFigures)  # personal versions, in counts
     confidence: ConfidenceFigures = field(default_factory=ConfidenceFigures)  # token confidence beside the ratings
+    chain: tuple[ChainLink, ...] = ()  # the global versions, oldest first, with their runs' figures
 
     @property
     def empty(self) -> bool:
@@ -81,6 +83,7 @@ def read_insights(database: Database, modality: str, *, since: datetime | None =
         counts = feedback_counts(session, modality=modality, since=since)
         personal_section = personal_figures(session, modality, since=since)
         confidence = confidence_figures(session, modality, since=since, personal=personal)
+        chain = tuple(version_chain(session, modality=modality))
     long = _long_scores(ratings, sets)
     return Insights(
         modality=modality,
@@ -94,6 +97,7 @@ def read_insights(database: Database, modality: str, *, since: datetime | None =
         flagged=_flagged(outputs, ratings, flags),
         personal=personal_section,
         confidence=confidence,
+        chain=chain,
     )
 
 

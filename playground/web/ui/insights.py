@@ -1,5 +1,5 @@
-"""The Insights tab (admins): per-version plots, personal versions in counts, training runs with
-their reports, flagged outputs.
+"""The Insights tab (admins): per-version plots, the versions along the chain, personal versions in
+counts, training runs with their reports, flagged outputs.
 
 The same log-in as the Annotate tab (the caller's cookie names one session; logging in here or
 there opens both); every handler re-checks the role on the server through `insights_for_admin`,
@@ -19,6 +19,7 @@ from playground.services.insights import Insights, insights_for_admin
 from playground.services.personal_insights import OUTCOMES, PersonalFigures
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
+from playground.web.ui.insights_chain import build_chain_section, chain_updates
 from playground.web.ui.insights_confidence import build_confidence_section, confidence_updates
 from playground.web.ui.login import LOGIN_POOL, PageLogin, claimed_login, log_in_client, log_out_client, login_words
 from playground.web.ui.wording import counts_words, plural, short_time
@@ -104,13 +105,14 @@ def build_insights_tab(context: AppContext, page_login: PageLogin) -> None:
             )
         # A table, not bars: the metrics have different scales (words vs distinct-n in [0, 1]).
         metrics = gr.Dataframe(label="Automatic metrics per version", interactive=False, elem_id="insights-metrics")
+        chain = build_chain_section()
         personal = gr.Markdown(elem_id="insights-personal")
         confidence = build_confidence_section()
         with gr.Accordion("Training runs and their reports", open=False):
             runs = gr.Markdown(elem_id="insights-runs")
         flagged = gr.Dataframe(label="Flagged outputs", interactive=False, wrap=True, max_chars=200, elem_id="insights-flagged")
 
-    plots = [message, scores, by_version, over_time, latency, metrics, personal, runs, flagged, *confidence.outputs]
+    plots = [message, scores, by_version, over_time, latency, metrics, personal, runs, flagged, *confidence.outputs, *chain.outputs]
 
     def load(modality_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("load the insights"):
@@ -181,6 +183,7 @@ def _updates(figures: Insights) -> list[Any]:
         _runs_markdown(figures.runs),
         flagged_table(figures.flagged),
         *confidence_updates(figures.confidence),
+        *chain_updates(figures.chain),
     ]
 
 
