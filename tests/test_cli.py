@@ -95,3 +95,31 @@ def test_bad_setting_from_environment_is_reported(capsys, monkeypatch, data_dir_
 def test_unknown_database_url_scheme_is_reported(capsys, tmp_path):
     code, _, err = run(["--database-url", "nosuchdb://x", "db", "upgrade"], capsys)
     assert code == 1 and "error:" in err and "Traceback" not in err
+
+
+def test_versions_list_shows_parents_and_with_chain_the_held_out_and_capability_figures(capsys, tmp_path):
+    from playground.core.database import open_database
+    from playground.core.settings import Settings
+    from tests.db.test_version_chain import seed_chain
+
+    data = ["--data-dir", str(tmp_path / "data")]
+    database = open_database(Settings(data_dir=tmp_path / "data"))
+    seed_chain(database)
+    database.engine.dispose()
+    # 1. The plain list: one line per version, its parent beside its arena standing.
+    code, out, _ = run([*data, "versions", "list", "--modality", "text"], capsys)
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert code == 0 and list(lines) == ["base", "text-v1", "text-v2", "text-v3", "text-v4", "text-v5"]
+    assert "from base" in lines["text-v1"] and "from text-v1" in lines["text-v2"] and "no arena votes" in lines["text-v2"]
+    # 2. --chain: one line per version with the figures, and what drifted in words.
+    code, out, _ = run([*data, "versions", "list", "--modality", "text", "--chain"], capsys)
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  text-v")}
+    assert list(rows) == ["text-v1", "text-v2", "text-v3", "text-v4", "text-v5"]
+    assert "exact answers" in out and "forgets" in out
+    assert "0.600 (0.620)" in rows["text-v2"] and "none" in rows["text-v2"]
+    assert rows["text-v3"].split()[-2:] == ["exact", "answers"]  # forgets: on what
+    assert "1 version refused for forgetting it" in out
+    # 3. Images: a version without a run, no capability figures yet; nothing fails.
+    code, out, _ = run([*data, "versions", "list", "--modality", "image", "--chain"], capsys)
+    assert code == 0 and "image-v1" in out and "No capability figures yet" in out

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playground.cli.common import EXIT_OK, command
 from playground.core.settings import Settings
+
+if TYPE_CHECKING:
+    from playground.services.version_chain import VersionChain
 
 DEFAULT_MIN_BATTLES = 96  # about +/- 0.10 on a win rate near one half (docs/ARENA.md, "Which pair")
 PERSONAL_WORDS = {
@@ -21,8 +25,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     versions = commands.add_parser("versions", help="list, promote and retire model versions").add_subparsers(
         title="versions commands", metavar="VERSIONS_COMMAND"
     )
-    listing = command(versions, "list", "list model versions with their arena standing", cmd_versions_list)
+    listing = command(versions, "list", "list model versions with their parent and arena standing", cmd_versions_list)
     listing.add_argument("--modality", choices=("text", "image"))
+    listing.add_argument(
+        "--chain",
+        action="store_true",
+        help="show the chain instead: per version its held-out wins and losses and its capability figures against the base model",
+    )
     promote = command(versions, "promote", "serve this version from now on (retires the active one)", cmd_versions_promote)
     promote.add_argument("name")
     retire = command(versions, "retire", "stop offering this version (an active one falls back to base)", cmd_versions_retire)
@@ -62,25 +71,43 @@ def _modalities(value: str) -> tuple[str, ...]:
 
 def cmd_versions_list(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_db.standings import leaderboard
-    from feedback_db.versions import list_versions
     from playground.core.database import open_database
+    from playground.services.version_chain import read_version_chain
     from playground.services.vote_hygiene import vote_hygiene
 
     database = open_database(settings)
-    with database.read_sessions() as session:
-        for modality in _modalities(args.modality or "all"):
-            board = leaderboard(session, "versions", modality=modality, rounds=0, hygiene=vote_hygiene(settings))
-            board = board.table.set_index("contestant")
-            print(f"{modality}:")
-            rows = [("base", "base", None)] + [(v.name, v.status, v.created_at) for v in list_versions(session, modality=modality)]
-            for name, status, created in rows:
-                standing = "no arena votes"
-                if name in board.index:
-                    row = board.loc[name]
-                    standing = f"arena #{row['rank']} score {row['score']:.0f}, {row['battles']} battles, win rate {row['win_rate']:.0%}"
-                since = f"{created:%Y-%m-%d}" if created else "-"
-                print(f"  {name:<32} {status:<10} {since:<11} {standing}")
+    for modality in _modalities(args.modality or "all"):
+        chain = read_version_chain(database, modality)
+        print(f"{modality}:")
+        if args.chain:
+            _print_chain(chain)
+            continue
+        with database.read_sessions() as session:
+            board = leaderboard(session, "versions", modality=modality, rounds=0, hygiene=vote_hygiene(settings)).table.set_index(
+                "contestant"
+            )
+        rows = [("base", "base", None, "")] + [(v.name, v.status, v.created_at, f"from {v.parent or 'base'}") for v in chain.links]
+        for name, status, created, parent in rows:
+            standing = "no arena votes"
+            if name in board.index:
+                row = board.loc[name]
+                standing = f"arena #{row['rank']} score {row['score']:.0f}, {row['battles']} battles, win rate {row['win_rate']:.0%}"
+            since = f"{created:%Y-%m-%d}" if created else "-"
+            print(f"  {name:<32} {status:<10} {since:<11} {parent:<20} {standing}")
     return EXIT_OK
+
+
+def _print_chain(chain: VersionChain) -> None:
+    """The chain table, one line per version, then what drifted in words."""
+    from playground.services.version_chain import drift_words
+
+    # Left-aligned like the plain list, two spaces apart (pandas aligns text to the right, one space apart).
+    cells = [list(chain.table.columns), *chain.table.astype(str).to_numpy().tolist()] if chain.links else []
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))] if cells else []
+    for row in cells:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for line in drift_words(chain.links):
+        print(f"  {line}")
 
 
 def _set_status(settings: Settings, name: str, action: str) -> int:

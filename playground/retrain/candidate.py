@@ -26,6 +26,7 @@ from models.finetune.data import FeedbackDatasets
 from playground.core.database import Database
 from playground.core.settings import Settings
 from playground.retrain.capability import check_capability
+from playground.retrain.chain import report_chain
 from playground.retrain.publish import OutcomeStatus, decide_promotion, publish, run_metrics
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, TrainJob
 from playground.retrain.report import ReportInputs, write_report
@@ -131,6 +132,7 @@ def train_and_gate(
     )
     # Feedback drift against the active global version (global candidates only).
     drift = options.feedback_drift(database, modality) if options.feedback_drift and owner_id is None else []
+    figures = capability.as_metrics() if capability else None
     report = ReportInputs(
         name,
         modality,
@@ -146,6 +148,7 @@ def train_and_gate(
         margins,
         capability,
         drift,
+        report_chain(database, modality, owner_id, name, feedback.parent.name, decision.status, evaluation, capability=figures),
     )
     report_path = write_report(settings.reports_dir, report)
     # 7. Publish: final adapter folder, version row, promotion and run status in one transaction.

@@ -11,11 +11,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from feedback_db.chain import ChainLink
 from models.base import Modality
 from models.finetune.evaluate import Evaluation
 from models.finetune.text import TrainResult
+from playground.core.markdown import markdown_table
 from playground.retrain.behaviour import BehaviourComparison
 from playground.retrain.capability import FIGURE_WORDS, CapabilityCheck
+from playground.retrain.chain import EXPLAINED, chain_table
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class ReportInputs:
     capability: CapabilityCheck | None = None  # the capability guard's figures (None: the guard is off)
     # "Feedback drift" (playground/services/feedback_drift.py report_lines): Markdown lines; empty: no section.
     drift_lines: list[str] = field(default_factory=list)
+    chain: tuple[ChainLink, ...] = ()  # the versions so far and this one last (playground/retrain/chain.py)
 
 
 def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
@@ -55,6 +59,7 @@ def write_report(reports_dir: Path, inputs: ReportInputs) -> Path:
         "timings_s": inputs.timings,
         "capability": inputs.capability.as_metrics() if inputs.capability else None,
         "feedback_drift": inputs.drift_lines,
+        "chain": [asdict(link) for link in inputs.chain],
     }
     (reports_dir / f"{inputs.version}.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     path = reports_dir / f"{inputs.version}.md"
@@ -109,6 +114,7 @@ def _markdown(inputs: ReportInputs) -> list[str]:
         "|---|---|---|",
         *[f"| {k} | {_fmt(m.old.get(k))} | {_fmt(m.new.get(k))} |" for k in dict.fromkeys([*m.old, *m.new])],
         "",
+        *_chain_lines(inputs.chain),
         "## Sampling defaults",
         "",
         _sampling_line(inputs.sampling),
@@ -141,6 +147,13 @@ def _capability_lines(check: CapabilityCheck | None) -> list[str]:
         change = f"{new - base:+.3f}" if base is not None and new is not None else "–"
         lines.append(f"| {FIGURE_WORDS.get(name, name)} | {_fmt(base)} | {_fmt(new)} | {change} | {limit:g} |")
     return lines + [""]
+
+
+def _chain_lines(chain: tuple[ChainLink, ...]) -> list[str]:
+    """The versions along the chain, this one last: does anything drift from the base model?"""
+    if not chain:
+        return []
+    return ["## The chain", "", EXPLAINED, "", markdown_table(chain_table(chain), "No versions."), ""]
 
 
 def _judge_lines(b: BehaviourComparison, verdict: Evaluation) -> list[str]:

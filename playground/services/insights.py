@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from feedback_db.activity import FeedbackCounts, feedback_counts
+from feedback_db.chain import ChainLink, version_chain
 from feedback_db.frames import flags_frame, outputs_frame, ratings_frame, set_ratings_frame
 from feedback_db.personal import personal_version_names
 from feedback_db.runs import list_runs
@@ -55,6 +56,7 @@ class Insights:
     personal: PersonalFigures = field(default_factory=PersonalFigures)  # personal versions, in counts
     confidence: ConfidenceFigures = field(default_factory=ConfidenceFigures)  # token confidence beside the ratings
     drift: FeedbackDrift | None = None  # recent feedback against what the active version was trained on (None: not read)
+    chain: tuple[ChainLink, ...] = ()  # the global versions, oldest first, with their runs' figures
 
     @property
     def empty(self) -> bool:
@@ -88,6 +90,7 @@ def read_insights(
         counts = feedback_counts(session, modality=modality, since=since)
         personal_section = personal_figures(session, modality, since=since)
         confidence = confidence_figures(session, modality, since=since, personal=personal)
+        chain = tuple(version_chain(session, modality=modality))
     long = _long_scores(ratings, sets)
     return Insights(
         modality=modality,
@@ -102,6 +105,7 @@ def read_insights(
         personal=personal_section,
         confidence=confidence,
         drift=drift.read(database, modality) if drift is not None else None,
+        chain=chain,
     )
 
 

@@ -10,11 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from feedback_db.hygiene import VoteHygiene
 from models.text_embedding import SentenceEmbedder
 from playground.core.database import Database
+from playground.core.markdown import markdown_table
 from playground.core.settings import Settings
 from playground.services.categories import ALL, TopicModel
 from playground.services.confidence_insights import correlation_table, decile_table, waiting_words
@@ -47,12 +46,12 @@ def build_report(database: Database, settings: Settings, *, modalities: tuple[st
         lines += arena_lines
         figures.update(arena_figures)
         lines += categories_section(database, standings, since=since, rounds=rounds, topics=topics, hygiene=vote_hygiene(settings))
-        lines += ["", "### Latency (s)", "", _table(insights.latency.drop(columns="bar").round(2), "No outputs yet.")]
-        lines += ["", "### Automatic metrics", "", _table(insights.metrics.round(3), "No outputs yet.")]
+        lines += ["", "### Latency (s)", "", markdown_table(insights.latency.drop(columns="bar").round(2), "No outputs yet.")]
+        lines += ["", "### Automatic metrics", "", markdown_table(insights.metrics.round(3), "No outputs yet.")]
         if modality == "text":
             lines += ["", "### Token confidence and ratings", "", waiting_words(insights.confidence)]
-            lines += ["", _table(decile_table(insights.confidence), "No version measured yet.")]
-            lines += ["", _table(correlation_table(insights.confidence), "No version measured yet.")]
+            lines += ["", markdown_table(decile_table(insights.confidence), "No version measured yet.")]
+            lines += ["", markdown_table(correlation_table(insights.confidence), "No version measured yet.")]
         for name, figure in _figures(insights).items():
             file_name = f"{modality}-{name}.png"
             figures[file_name] = figure
@@ -68,14 +67,14 @@ def arena_section(standings: Standings) -> tuple[list[str], dict[str, Figure]]:
     lines = [view.summary, ""]
     if view.votes_line:
         lines += [view.votes_line, ""]
-    lines += ["### Arena: model versions", "", _table(view.versions, view.versions_note)]
+    lines += ["### Arena: model versions", "", markdown_table(view.versions, view.versions_note)]
     if view.style_available:
         styled = standings_view(standings, style=True)
-        lines += ["", "### Arena: model versions, style-controlled", "", _table(styled.versions, styled.versions_note)]
-        lines += ["", "### Style control: effect of each style feature", "", _table(styled.coefficients, "Not fitted.")]
-    lines += ["", "### Win rate of row against column (%)", "", _table(view.pairwise, view.versions_note)]
-    lines += ["", "### Arena: sampling presets", "", _table(view.presets, view.presets_note)]
-    lines += ["", "### Mean ratings per version (1–5, 95% CI)", "", _table(view.ratings, view.ratings_note)]
+        lines += ["", "### Arena: model versions, style-controlled", "", markdown_table(styled.versions, styled.versions_note)]
+        lines += ["", "### Style control: effect of each style feature", "", markdown_table(styled.coefficients, "Not fitted.")]
+    lines += ["", "### Win rate of row against column (%)", "", markdown_table(view.pairwise, view.versions_note)]
+    lines += ["", "### Arena: sampling presets", "", markdown_table(view.presets, view.presets_note)]
+    lines += ["", "### Mean ratings per version (1–5, 95% CI)", "", markdown_table(view.ratings, view.ratings_note)]
     figures: dict[str, Figure] = {}
     words = captions(standings)
     for name, figure in standings_figures(standings).items():
@@ -97,7 +96,12 @@ def categories_section(
             database, standings.modality, since=since, rounds=rounds, category=category.key, topics=topics, hygiene=hygiene
         )
         view = standings_view(chosen)
-        lines += ["", f"### Category: {category.label} ({plural(category.votes, 'vote')})", "", _table(view.versions, view.versions_note)]
+        lines += [
+            "",
+            f"### Category: {category.label} ({plural(category.votes, 'vote')})",
+            "",
+            markdown_table(view.versions, view.versions_note),
+        ]
     return lines
 
 
@@ -108,20 +112,6 @@ def write_report(report: Report, out_dir: Path) -> Path:
     path = out_dir / "report.md"
     path.write_text(report.markdown, encoding="utf-8")
     return path
-
-
-def _table(frame: pd.DataFrame, empty: str) -> str:
-    if frame.empty:
-        return f"_{empty}_"
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _figures(insights: Insights) -> dict[str, Figure]:

@@ -55,6 +55,9 @@ def test_a_run_trains_gates_reports_then_skips_when_nothing_is_new(retrain_setti
     assert "held-out prompts" in head and "sign test" in head and "p = " in head, head
     # Feedback drift: all of it is from the last minutes and no version was trained before.
     assert "## Feedback drift\n\n**Too little feedback to tell** whether it has moved against the feedback before" in report
+    # The chain: tonight's version is its last row, trained on the base model.
+    chain = [line for line in report.split("## The chain", 1)[1].splitlines() if line.startswith("| text-v")]
+    assert [row.split(" | ")[:2] for row in chain] == [["| text-v1", "base"]], chain
     with database.read_sessions() as session:
         version = session.scalar(select(ModelVersion).where(ModelVersion.name == outcome.version))
         assert Path(version.adapter_path, "adapter_config.json").exists()

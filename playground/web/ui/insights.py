@@ -1,5 +1,5 @@
-"""The Insights tab (admins): per-version plots, personal versions in counts, training runs with
-their reports, flagged outputs.
+"""The Insights tab (admins): per-version plots, the versions along the chain, personal versions in
+counts, training runs with their reports, flagged outputs.
 
 The same log-in as the Annotate tab (the caller's cookie names one session; logging in here or
 there opens both); every handler re-checks the role on the server through `insights_for_admin`,
@@ -21,6 +21,7 @@ from playground.services.insights import Insights, insights_for_admin
 from playground.services.personal_insights import OUTCOMES, PersonalFigures
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
+from playground.web.ui.insights_chain import build_chain_section, chain_updates
 from playground.web.ui.insights_confidence import build_confidence_section, confidence_updates
 from playground.web.ui.insights_drift import build_drift_section, drift_updates
 from playground.web.ui.login import LOGIN_POOL, PageLogin, claimed_login, log_in_client, log_out_client, login_words
@@ -109,6 +110,7 @@ def build_insights_tab(context: AppContext, page_login: PageLogin, topics: Topic
             )
         # A table, not bars: the metrics have different scales (words vs distinct-n in [0, 1]).
         metrics = gr.Dataframe(label="Automatic metrics per version", interactive=False, elem_id="insights-metrics")
+        chain = build_chain_section()
         personal = gr.Markdown(elem_id="insights-personal")
         confidence = build_confidence_section()
         drift_section = build_drift_section()
@@ -116,7 +118,20 @@ def build_insights_tab(context: AppContext, page_login: PageLogin, topics: Topic
             runs = gr.Markdown(elem_id="insights-runs")
         flagged = gr.Dataframe(label="Flagged outputs", interactive=False, wrap=True, max_chars=200, elem_id="insights-flagged")
 
-    plots = [message, scores, by_version, over_time, latency, metrics, personal, runs, flagged, *confidence.outputs, *drift_section.outputs]
+    plots = [
+        message,
+        scores,
+        by_version,
+        over_time,
+        latency,
+        metrics,
+        personal,
+        runs,
+        flagged,
+        *confidence.outputs,
+        *drift_section.outputs,
+        *chain.outputs,
+    ]
 
     def load(modality_value: str, request: gr.Request) -> list[Any]:
         with shown_to_user("load the insights"):
@@ -188,6 +203,7 @@ def _updates(figures: Insights) -> list[Any]:
         flagged_table(figures.flagged),
         *confidence_updates(figures.confidence),
         *drift_updates(figures.drift),
+        *chain_updates(figures.chain),
     ]
 
 
