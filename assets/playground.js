@@ -85,4 +85,18 @@
     tab?.click();
     setTimeout(() => document.getElementById("tab-guidelines")?.scrollIntoView({ block: "start" }), 50);
   }, true);
+
+  // 5. Escape closes a shaded word's confidence tooltip (shown on hover and on keyboard focus,
+  //    assets/style.css) without moving the pointer or the focus; it shows again when the pointer
+  //    or the focus comes back to the word.
+  window.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll(".tok:hover, .tok:focus-visible").forEach((word) => word.classList.add("tip-closed"));
+  });
+  const reopen = (event) => {
+    const word = event.target.closest && event.target.closest(".tok.tip-closed");
+    if (word && !word.contains(event.relatedTarget)) word.classList.remove("tip-closed");
+  };
+  window.addEventListener("focusin", reopen);
+  window.addEventListener("mouseover", reopen);
 }

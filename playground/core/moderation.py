@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,10 @@ GUIDELINES_LINKED_HINT = "the [Guidelines](#guidelines) tab says what the filter
 
 # A classifier takes texts and returns, per text, (label, score) pairs.
 Classifier = Callable[[list[str]], list[list[tuple[str, float]]]]
+Labels = list[tuple[str, float]]
+# A prompt is classified at the click and again when the model runs (for API callers, who skip the
+# click's step): the last few texts' labels are remembered, so the classifier runs once for both.
+REMEMBERED_TEXTS = 256
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class Moderator:
     classifier: Classifier | None = None
     threshold: float = 0.8
     _pattern: re.Pattern[str] | None = field(default=None, init=False)
+    _labels: OrderedDict[str, Labels] = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _labels_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         words = sorted({w.strip().lower() for w in self.blocked if w.strip()}, key=len, reverse=True)
@@ -104,15 +111,30 @@ class Moderator:
     def verdicts(self, texts: list[str]) -> list[Verdict | None]:
         """Per text: which check moderates it (the blocklist first, then the classifier), or None."""
         found: list[Verdict | None] = [self._blocklisted(text) for text in texts]
-        if self.classifier is not None:
-            pending = [i for i, verdict in enumerate(found) if verdict is None and texts[i].strip()]
-            if pending:
-                for i, labels in zip(pending, self.classifier([texts[i] for i in pending]), strict=True):
-                    flagged = [(name, s) for name, s in labels if name.lower() not in NEUTRAL_LABELS and s >= self.threshold]
-                    if flagged:
-                        label, score = max(flagged, key=lambda pair: pair[1])
-                        found[i] = Verdict("classifier", label, round(score, 2))
+        pending = [i for i, verdict in enumerate(found) if verdict is None and texts[i].strip()]
+        if self.classifier is not None and pending:
+            for i, labels in zip(pending, self._classified(self.classifier, [texts[i] for i in pending]), strict=True):
+                flagged = [(name, s) for name, s in labels if name.lower() not in NEUTRAL_LABELS and s >= self.threshold]
+                if flagged:
+                    label, score = max(flagged, key=lambda pair: pair[1])
+                    found[i] = Verdict("classifier", label, round(score, 2))
         return found
+
+    def _classified(self, classifier: Classifier, texts: list[str]) -> list[Labels]:
+        """The classifier's labels per text: remembered ones, the rest from one call to it."""
+        with self._labels_lock:
+            known = {text: self._labels[text] for text in texts if text in self._labels}
+        unknown = list(dict.fromkeys(text for text in texts if text not in known))
+        if unknown:
+            fresh = dict(zip(unknown, classifier(unknown), strict=True))
+            with self._labels_lock:
+                for text, labels in fresh.items():
+                    self._labels[text] = labels
+                    self._labels.move_to_end(text)
+                while len(self._labels) > REMEMBERED_TEXTS:
+                    self._labels.popitem(last=False)
+            known |= fresh
+        return [known[text] for text in texts]
 
     def reasons(self, texts: list[str]) -> list[str | None]:
         """Per text: why it is moderated ("blocklist: word", "classifier: toxic 0.93"), or None."""

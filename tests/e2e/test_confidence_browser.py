@@ -1,7 +1,7 @@
 """Shading by token confidence in Chromium, on a fake text model that reports confidence (one word a
 token; in turn p 0.93 sure, 0.55 unsure, 0.21 doubtful; alternatives 'cat' 0.31 and '<b>dog</b>'
 0.12): "Shade by confidence" on and off on the Text tab, a word's probability on hover and on
-keyboard focus, markup in tokens shown and never run, axe-core clean with shading on in light and
+keyboard focus (closed with Escape), markup in tokens shown and never run, axe-core clean with shading on in light and
 dark, and answers without confidence (a backend reporting none, older rows in My history and
 Annotate) shown plainly.
 """
@@ -103,14 +103,18 @@ def test_shading_on_shows_shaded_words_and_off_the_card_as_before(browser, confi
     context.close()
 
 
-def test_a_word_shows_its_probability_on_hover_and_on_keyboard_focus(browser, confident):
-    url, _, _ = confident
+def unsure_word(browser, url: str, prompt: str):
+    """A page with one shaded answer to `prompt`; its first unsure word ("to") and that word's tooltip."""
     context, page = open_page(browser, url)
-    generate(page, "Describe the sea", n=1)
+    generate(page, prompt, n=1)
     shade(page, "text", True)
-    # 1. Hover: the unsure word "to" (p 0.55) shows its probability and the alternatives.
     word = page.locator("#text-0-shaded .tok-mid").first
-    tip = word.locator(".tok-tip")
+    return context, page, word, word.locator(".tok-tip")
+
+
+def test_a_word_shows_its_probability_on_hover_and_on_keyboard_focus(browser, confident):
+    context, page, word, tip = unsure_word(browser, confident[0], "Describe the sea")
+    # 1. Hover: the unsure word "to" (p 0.55) shows its probability and the alternatives.
     assert not tip.is_visible()
     word.hover()
     tip.wait_for(state="visible")
@@ -138,6 +142,32 @@ def test_a_word_shows_its_probability_on_hover_and_on_keyboard_focus(browser, co
     assert all(f["shown"] and f["inside"] and f["role"] == "term" for f in focused)
     assert focused[1]["tip"] == "p 0.21 · also: 'cat' 0.31, '<b>dog</b>' 0.12"
     assert page.locator("#text-0-shaded .tok:focus-visible > .tok-tip").is_visible()
+    context.close()
+
+
+def test_escape_closes_an_open_word_tooltip_until_the_word_is_left_and_come_back_to(browser, confident):
+    context, page, word, tip = unsure_word(browser, confident[0], "Describe the calm sea")
+    # 1. Keyboard: Escape closes the focused word's tooltip and leaves the focus where it was;
+    #    Tab away and back shows it again.
+    word.focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")  # a keyboard focus: the tooltip shows on :focus-visible
+    tip.wait_for(state="visible")
+    page.keyboard.press("Escape")
+    tip.wait_for(state="hidden")
+    assert page.evaluate("() => document.activeElement.classList.contains('tok-mid')")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    tip.wait_for(state="visible")
+    page.keyboard.press("Tab")
+    # 2. Pointer: Escape closes the hovered word's tooltip; leaving the word and coming back shows it.
+    word.hover()
+    tip.wait_for(state="visible")
+    page.keyboard.press("Escape")
+    tip.wait_for(state="hidden")
+    page.mouse.move(0, 0)
+    word.hover()
+    tip.wait_for(state="visible")
     context.close()
 
 

@@ -4,9 +4,12 @@ keeps its form for audits, and the status line links the guidelines."""
 
 from __future__ import annotations
 
-from playground.core.moderation import Moderator, Verdict, mask, parse_verdict, refusal_message, withheld_notice
+import gradio as gr
+import pytest
+
+from playground.core.moderation import REMEMBERED_TEXTS, Moderator, Verdict, mask, parse_verdict, refusal_message, withheld_notice
 from playground.web.ui.about_words import answer_markdown
-from playground.web.ui.streaming import filtered_words
+from playground.web.ui.streaming import filtered_words, gate, moderated
 
 
 def test_a_blocked_word_is_masked_to_its_first_letter():
@@ -47,3 +50,47 @@ def test_a_withheld_answer_is_explained_in_its_about_box():
     words = answer_markdown(explanation)
     assert "Withheld by the content filter" in words and "[Guidelines](#guidelines)" in words
     assert "kill" not in words and "yourself" not in words
+
+
+class CountingClassifier:
+    """Labels a text with "nasty" in it "insult" (0.97); counts the texts it is asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, texts: list[str]) -> list[list[tuple[str, float]]]:
+        self.asked += texts
+        return [[("insult", 0.97)] if "nasty" in t else [("neutral", 0.99)] for t in texts]
+
+
+def test_a_prompt_the_classifier_refuses_at_the_click_names_the_label_and_links_the_guidelines():
+    moderator = Moderator(blocked=("make a bomb",), classifier=CountingClassifier())
+    verdict = moderated(moderator, "a nasty\x00 note")  # cleaned as `run` cleans it
+    assert verdict == Verdict("classifier", "insult", 0.97)
+    words = filtered_words(verdict)
+    assert words.startswith("**Nothing was generated:** the content filter refused this prompt; the classifier's label")
+    assert '"insult"' in words and "[Guidelines](#guidelines)" in words, words
+    assert moderated(moderator, "make a bomb") == Verdict("blocklist", "make a bomb")
+    assert moderated(moderator, "a kind note") is None and moderated(None, "a nasty note") is None
+    with pytest.raises(gr.Error) as refused:
+        gate(True)
+    assert refused.value.visible is False  # `begin` has said why, in the status line
+    gate(False)
+
+
+def test_a_classifier_that_fails_at_the_click_is_left_to_the_generation():
+    def broken(texts: list[str]) -> list[list[tuple[str, float]]]:
+        raise RuntimeError("model file missing")
+
+    assert moderated(Moderator(classifier=broken), "a note") is None
+
+
+def test_the_classifier_runs_once_for_a_prompt_checked_at_the_click_and_again_by_the_generation():
+    classifier = CountingClassifier()
+    moderator = Moderator(classifier=classifier)
+    moderator.verdict("a nasty note")
+    assert moderator.verdicts(["a nasty note", "an answer", "an answer"]) == [Verdict("classifier", "insult", 0.97), None, None]
+    assert classifier.asked == ["a nasty note", "an answer"]
+    moderator.verdicts([f"text {i}" for i in range(REMEMBERED_TEXTS)])  # older texts are forgotten
+    moderator.verdict("a nasty note")
+    assert classifier.asked.count("a nasty note") == 2 and len(moderator._labels) == REMEMBERED_TEXTS

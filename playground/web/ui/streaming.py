@@ -5,8 +5,9 @@ a tab's ~60 outputs that cost ~40 ms of the event loop per streamed token or den
 held up every other client's events, ratings among them (docs/PERFORMANCE.md, "Rating under
 load"). So a generation is three steps:
 
-1. `begin` (un-queued, at the click): checks the input and clears the cards for the request, or,
-   when the input is refused, says why in the status line and stops the chain there (`gate`);
+1. `begin` (un-queued, at the click): checks the input (the content filter's blocklist and
+   classifier among the checks) and clears the cards for the request, or, when the input is
+   refused, says why in the status line and stops the chain there (`gate`);
 2. `run` (the models queue, streamed): names only the candidates' contents, the status line and
    two States: `shown` (the recorded request, which API clients rate by) and `pending`;
 3. `finish` (un-queued, after the stream): each card's facts, ratings on, the set panel and the
@@ -15,6 +16,7 @@ load"). So a generation is three steps:
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from playground.web.ui.candidates import (
 from playground.web.ui.errors import USER_ERRORS
 from playground.web.ui.wording import GUIDELINES_LINK, literal_markdown
 
+log = logging.getLogger("playground.web.ui.streaming")
 PRIVATE_STEP: dict[str, Any] = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
 
 
@@ -50,40 +53,35 @@ def begin_handler(
     status: gr.Markdown,
     shown: gr.State,
     pending: gr.State,
+    refused: gr.State,
     moderator: Moderator | None = None,
 ) -> Callable[..., dict[Block, Any]]:
     """`begin(prompt, *knobs)`: clear the cards for the new request at the click if its input is
     valid (`params_of(*knobs)` builds and checks the parameters); otherwise leave them as they
     are and put the reason in the status line, in place of what it said before (such as "Your
     last request, restored"). One message, where the eye already is: `run` is not started, so
-    no error toast nor "Error" badge repeats it. A prompt on `moderator`'s blocklist is refused
-    here too, saying which rule fired (the classifier, slower, runs in `run`)."""
+    no error toast nor "Error" badge repeats it. A prompt `moderator` refuses (its blocklist or
+    its classifier) is refused here too, saying which rule or label fired, with a link to the
+    guidelines. `refused` tells `gate` whether to stop the chain."""
 
     def begin(prompt_value: str, *knobs: Any) -> dict[Block, Any]:
         reason = refusal(params_of, prompt_value, knobs)
         if reason is not None:
-            return {status: refused_words(reason)}
-        verdict = blocklisted(moderator, prompt_value)
+            return {status: refused_words(reason), refused: True}
+        verdict = moderated(moderator, prompt_value)
         if verdict is not None:
-            return {status: filtered_words(verdict)}
+            return {status: filtered_words(verdict), refused: True}
         params = params_of(*knobs)
-        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None}
+        return {**reset_for_new_request(cards, panel, params.n), shown: None, pending: None, refused: False}
 
     return begin
 
 
-def gate_handler(params_of: Callable[..., Any], moderator: Moderator | None = None) -> Callable[..., None]:
-    """`gate(prompt, *knobs)`: stop the chain before `run` when the input is refused. Its error
-    is not shown (`begin` has said why) and the step has no outputs, so nothing shows an
-    "Error" badge either."""
-
-    def gate(prompt_value: str, *knobs: Any) -> None:
-        reason = refusal(params_of, prompt_value, knobs)
-        verdict = blocklisted(moderator, prompt_value) if reason is None else None
-        if reason is not None or verdict is not None:
-            raise gr.Error(reason or str(verdict), visible=False, print_exception=False)
-
-    return gate
+def gate(refused_value: bool) -> None:
+    """Stop the chain before `run` when `begin` refused the input. Its error is not shown
+    (`begin` has said why) and the step has no outputs, so nothing shows an "Error" badge either."""
+    if refused_value:
+        raise gr.Error("refused", visible=False, print_exception=False)
 
 
 def refusal(params_of: Callable[..., Any], prompt_value: str, knobs: Sequence[Any]) -> str | None:
@@ -96,9 +94,19 @@ def refusal(params_of: Callable[..., Any], prompt_value: str, knobs: Sequence[An
     return None
 
 
-def blocklisted(moderator: Moderator | None, prompt_value: str) -> Verdict | None:
-    """The blocklist's verdict on the prompt (cheap: no model), or None."""
-    return moderator.blocklist_verdict(clean_text(prompt_value or "")) if moderator is not None else None
+def moderated(moderator: Moderator | None, prompt_value: str) -> Verdict | None:
+    """The content filter's verdict on the prompt (the blocklist, then the classifier where one
+    is configured), or None. Checked at the click so that a refusal is explained in the status
+    line and the cards stay as they were; `run` checks again for API callers (the classifier's
+    answer is remembered, so it runs once). A classifier that fails here is left to `run`, which
+    reports the failure as any fault of a generation."""
+    if moderator is None:
+        return None
+    try:
+        return moderator.verdict(clean_text(prompt_value or ""))
+    except Exception:  # any fault of a model: `run` meets it again and reports it
+        log.exception("the content filter's classifier failed at the click; the generation will say so")
+        return None
 
 
 def refused_words(reason: str) -> str:
@@ -160,8 +168,8 @@ def chain_generation(
 ) -> None:
     """Chain begin -> run -> finish after each trigger; the first event's run is `/<api_name>`.
     `inputs` are the prompt, then `params_of`'s arguments."""
-    begin = begin_handler(params_of, cards, panel, status, shown, pending, moderator)
-    gate = gate_handler(params_of, moderator)
+    refused = gr.State(False)  # whether `begin` refused the input: `gate` stops the chain then
+    begin = begin_handler(params_of, cards, panel, status, shown, pending, refused, moderator)
     contents = [part for card in cards for part in (card.text_parts() or [card.content])]
     finish = finish_handler(cards, panel, status)
     first, *others = events
@@ -169,9 +177,9 @@ def chain_generation(
         event.then(
             begin,
             inputs,
-            [*rating_components(cards, panel), status, shown, pending],
+            [*rating_components(cards, panel), status, shown, pending, refused],
             **PRIVATE_STEP,
-        ).then(gate, inputs, None, **PRIVATE_STEP).success(
+        ).then(gate, refused, None, **PRIVATE_STEP).success(
             run,
             inputs,
             [shown, pending, status, *contents],
