@@ -127,13 +127,14 @@ def _reveals_model(battles: pd.DataFrame, model_names: tuple[str, ...]) -> np.nd
 
 def _prompt_weights(prompts: pd.Series, keep: np.ndarray, factor: float) -> np.ndarray:
     """sqrt(threshold / count) for votes on a prompt counted more than threshold = factor x median."""
-    key = prompts.fillna("").astype(str).str.strip().str.lower().to_numpy()
-    counts = pd.Series(key[keep]).value_counts()
-    weight = np.ones(len(key))
-    if counts.empty:
+    # Prompts as integer codes, counted with bincount over the counted votes only.
+    codes, _ = pd.factorize(prompts.fillna("").astype(str).str.strip().str.lower())
+    counts = np.bincount(codes[keep], minlength=int(codes.max(initial=-1)) + 1).astype(float)
+    weight = np.ones(len(codes))
+    if not keep.any():
         return weight
-    threshold = factor * float(counts.median())
-    per_vote = pd.Series(key).map(counts).fillna(0).to_numpy(dtype=float)
+    threshold = factor * float(np.median(counts[counts > 0]))
+    per_vote = counts[codes]  # 0 for a prompt whose votes are all left out
     heavy = per_vote > threshold
     weight[heavy] = np.sqrt(threshold / per_vote[heavy])
     return weight

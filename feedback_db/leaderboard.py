@@ -17,6 +17,7 @@ Pure functions of pandas frames (see `feedback_db.arena.battles_frame` and
   bootstrap never varied (one battle resampled is the same battle), gets no CI: NaN bounds and
   `too_few` True, instead of a zero-width interval.
 - `rank_ub` is Rank(UB): 1 + the number of contestants whose CI lies wholly above this one's.
+- The fits run with one BLAS thread (feedback_db/blas_threads.py): faster on a busy 2-core host.
 - Before the fit, optional vote hygiene (feedback_db/hygiene.py) leaves votes out or down-weights
   them; with style features in the frame, a second table is fitted under style control
   (feedback_db/style_fit.py), with the style coefficients and their CIs.
@@ -30,12 +31,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from feedback_db.blas_threads import one_blas_thread
 from feedback_db.bradley_terry import ELO_CENTRE as ELO_CENTRE
 from feedback_db.bradley_terry import ELO_SCALE as ELO_SCALE
 from feedback_db.bradley_terry import PRIOR_STRENGTH as PRIOR_STRENGTH
 from feedback_db.bradley_terry import SCORE_OF_A as SCORE_OF_A
 from feedback_db.bradley_terry import fit_bradley_terry as fit_bradley_terry
-from feedback_db.bradley_terry import to_elo, win_matrix
+from feedback_db.bradley_terry import fit_stack, scores_of_a, to_elo, win_matrix
 from feedback_db.hygiene import VoteHygiene, apply_hygiene
 from feedback_db.style import STYLE_COLUMNS, STYLE_FEATURES, has_style, style_covariates
 from feedback_db.style_fit import fit_style
@@ -99,14 +101,19 @@ def compute_leaderboard(
 ) -> Leaderboard:
     """The leaderboard of the contestants in `battles` (columns: contestant_a, contestant_b,
     outcome; for hygiene user_id, voted_at, prompt, text_a, text_b; for style control the
-    feedback_db.style STYLE_COLUMNS), its votes filtered by `hygiene` first (None: all count)."""
-    # 1. Contestants as integer codes.
-    names = sorted(set(battles["contestant_a"]) | set(battles["contestant_b"])) if len(battles) else []
+    feedback_db.style STYLE_COLUMNS), its votes filtered by `hygiene` first (None: all count).
+    BLAS runs on one thread meanwhile (feedback_db/blas_threads.py)."""
+    with one_blas_thread():
+        return _compute_leaderboard(battles, rounds=rounds, seed=seed, hygiene=hygiene)
+
+
+def _compute_leaderboard(battles: pd.DataFrame, *, rounds: int, seed: int, hygiene: VoteHygiene | None) -> Leaderboard:
+    # 1. Contestants as integer codes (column-wise: a Python loop over 100,000 labels is slow).
+    names = sorted(set(battles["contestant_a"].unique()) | set(battles["contestant_b"].unique())) if len(battles) else []
     if len(names) < 2:
         return Leaderboard(_empty_table(), pd.DataFrame(), counted_votes=len(battles))
-    index = {name: i for i, name in enumerate(names)}
-    a = battles["contestant_a"].map(index).to_numpy()
-    b = battles["contestant_b"].map(index).to_numpy()
+    a = pd.Index(names).get_indexer(battles["contestant_a"])
+    b = pd.Index(names).get_indexer(battles["contestant_b"])
     # 2. Vote hygiene: which votes count, with what weight.
     keep, weight = np.ones(len(battles), dtype=bool), np.ones(len(battles))
     excluded, flagged, down = {}, 0, 0
@@ -133,7 +140,7 @@ def _plain_scores(
     ranked = outcome != "both_bad"
     cells = pd.DataFrame({"a": a[ranked], "b": b[ranked], "outcome": outcome[ranked], "weight": weight[ranked]})
     cells = cells.groupby(["a", "b", "outcome"], sort=True)["weight"].agg(["size", "sum"]).reset_index()
-    score_a = cells["outcome"].map(SCORE_OF_A).to_numpy()
+    score_a = scores_of_a(cells["outcome"].to_numpy())
     counts, mean_weight = cells["size"].to_numpy(), (cells["sum"] / cells["size"]).to_numpy()
     ca, cb = cells["a"].to_numpy(), cells["b"].to_numpy()
     # 2. The point estimate on all battles, then the bootstrap around it.
@@ -160,7 +167,7 @@ def _bootstrap_ci(
         return nan, nan
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(total, counts / total, size=rounds)
-    samples = np.stack([to_elo(fit_bradley_terry(win_matrix(size, a, b, score_a, draw * mean_weight), start=start)) for draw in draws])
+    samples = to_elo_rows(fit_stack(win_matrix(size, a, b, score_a, draws * mean_weight), start=start))
     return np.percentile(samples, 2.5, axis=0), np.percentile(samples, 97.5, axis=0)
 
 
@@ -177,7 +184,7 @@ def _style_scores(
     """The table under style control and the style coefficients with their CIs."""
     ranked = outcome != "both_bad"
     x = style_covariates(counted[ranked])
-    y = pd.Series(outcome[ranked]).map(SCORE_OF_A).to_numpy(dtype=float)
+    y = scores_of_a(outcome[ranked])
     fit = fit_style(len(names), a[ranked], b[ranked], x, y, weight[ranked], rounds=rounds, seed=seed)
     elo = to_elo(fit.strengths)
     low, high = _percentiles(to_elo_rows(fit.strength_samples), len(names))

@@ -67,7 +67,22 @@ def leaderboard(
     when None), with `rounds` bootstrap rounds for its CIs drawn from `seed` (`feedback_db.leaderboard`),
     its votes filtered by `hygiene` first (feedback_db/hygiene.py; None: every vote counts).
     `battle_ids`: only these battles (a category leaderboard); all when None."""
-    battles = _battles(session, kind, modality=modality, since=since)
+    battles = battles_frame(session, modality=modality, since=since)
+    return board_of(battles, kind, rounds=rounds, seed=seed, hygiene=hygiene, battle_ids=battle_ids)
+
+
+def board_of(
+    battles: pd.DataFrame,
+    kind: BattleKind,
+    *,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = 0,
+    hygiene: VoteHygiene | None = None,
+    battle_ids: Collection[int] | None = None,
+) -> Leaderboard:
+    """`leaderboard` over battles already read (`feedback_db.arena.battles_frame` of one
+    modality), so a page that shows several boards reads and parses the votes once."""
+    battles = battles[battles["kind"] == kind]
     if battle_ids is not None:
         battles = battles[battles["battle_id"].isin(list(battle_ids))]
     return compute_leaderboard(battles, rounds=rounds, seed=seed, hygiene=hygiene)

@@ -121,17 +121,16 @@ def _bootstrap(design: _Design, theta: np.ndarray, alpha: float, rounds: int, se
     n, width = len(design.y), len(theta)
     if rounds < 1 or n == 0:
         return np.empty((0, width))
-    # 1. Each battle's score g_i = w_i (y_i - p_i) (e_a - e_b, x_i): its residual. Battles are
-    #    put in pair order (the bootstrap does not care about order), so the strength part of a
-    #    sum over battles is a sum over pairs.
-    residual = design.w * (design.y - sigmoid(design.logits(theta)))
-    pair = design.a * design.size + design.b
-    order = np.argsort(pair, kind="stable")
-    pairs, starts = np.unique(pair[order], return_index=True)
-    incidence = np.zeros((len(pairs), design.size))
-    incidence[np.arange(len(pairs)), pairs // design.size] += 1.0
-    incidence[np.arange(len(pairs)), pairs % design.size] -= 1.0
-    x_sorted, residual_sorted = design.x[order], residual[order]
+    # 1. Each battle's score g_i = w_i (y_i - p_i) (e_a - e_b, x_i), one row per battle, so a
+    #    round's sum over its resampled battles is one matrix product with its counts. Rows are
+    #    in pair order, the order the seeded draws below have always indexed.
+    order = np.argsort(design.a * design.size + design.b, kind="stable")
+    residual = (design.w * (design.y - sigmoid(design.logits(theta))))[order]
+    scores = np.zeros((n, width))
+    scores[np.arange(n), design.a[order]] += residual
+    scores[np.arange(n), design.b[order]] -= residual
+    scores[:, design.size :] = residual[:, None] * design.x[order]
+    total = scores.sum(axis=0)
     _, hessian = _gradient_hessian(design, theta, alpha)
     inverse = np.linalg.inv(hessian)
     # 2. Counts per round (resampling N battles is a bincount of N draws), in chunks, and the
@@ -143,7 +142,6 @@ def _bootstrap(design: _Design, theta: np.ndarray, alpha: float, rounds: int, se
         chunk = min(ROUNDS_PER_CHUNK, rounds - start)
         for k in range(chunk):
             counts[k] = np.bincount(rng.integers(0, n, n), minlength=n)
-        weighted = (counts[:chunk] - 1.0) * residual_sorted  # chunk x battles: (c_i - 1) r_i
-        shift = np.hstack([np.add.reduceat(weighted, starts, axis=1) @ incidence, weighted @ x_sorted])
+        shift = counts[:chunk] @ scores - total  # sum_i (c_i - 1) g_i, one row per round
         samples.append(theta + shift @ inverse.T)
     return np.concatenate(samples)

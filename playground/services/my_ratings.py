@@ -2,6 +2,10 @@
 that version's gate result and arena standing (the "Your ratings at work" tab).
 
 Rated outputs and scores are counted as everywhere else on the page (feedback_db/activity.py).
+The arena standing is the version's place on the public leaderboard, so it counts the votes the
+Leaderboard tab counts: the caller passes the same vote hygiene (playground/services/vote_hygiene.py).
+It is everyone's votes on that version, not this browser's, so the daily cap and the outlier test
+apply to it as they do there.
 
 A rating goes into the first training run of its modality that started after it was last
 changed; that run's version (if it produced one) is the version the rating helped train.
@@ -17,6 +21,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from feedback_db.activity import FeedbackCounts, RatedAt, feedback_counts, rating_times, vote_count
+from feedback_db.hygiene import VoteHygiene
 from feedback_db.runs import list_runs
 from feedback_db.schema import TrainingRun
 from feedback_db.standings import leaderboard
@@ -39,8 +44,9 @@ class MyRatings:
     table: pd.DataFrame  # one row per (modality, version the ratings went into): COLUMNS
 
 
-def my_ratings(database: Database, viewer: Viewer) -> MyRatings:
-    """This browser's counts and one row per (modality, version its ratings went into)."""
+def my_ratings(database: Database, viewer: Viewer, *, hygiene: VoteHygiene | None) -> MyRatings:
+    """This browser's counts and one row per (modality, version its ratings went into); the
+    arena standing counts the votes `hygiene` counts (the leaderboard's: `vote_hygiene(settings)`)."""
     with database.read_sessions() as session:
         # 1. This browser's ratings and set ratings, with their modality and time, and its votes.
         rated = rating_times(session, rater_id=viewer.user_id)
@@ -53,7 +59,7 @@ def my_ratings(database: Database, viewer: Viewer) -> MyRatings:
             if not mine:
                 continue
             runs = sorted(list_runs(session, modality=modality), key=lambda run: _aware(run.started_at))
-            board = leaderboard(session, "versions", modality=modality, rounds=0).table.set_index("contestant")
+            board = leaderboard(session, "versions", modality=modality, rounds=0, hygiene=hygiene).table.set_index("contestant")
             for run_id, (outputs, scores) in _per_run(mine, runs).items():
                 rows.append([modality, outputs, scores, *_fate(session, run_id, runs, board)])
     return MyRatings(counts, votes, pd.DataFrame(rows, columns=COLUMNS))
@@ -83,7 +89,7 @@ def _fate(session: Session, run_id: int | None, runs: list[TrainingRun], board: 
     standing = "no arena votes yet"
     if version.name in board.index:
         row = board.loc[version.name]
-        standing = f"#{row['rank']} of {len(board)}, win rate {row['win_rate']:.0%} over {row['battles']} battles"
+        standing = f"#{row['rank']} of {len(board)} by score, win rate {row['win_rate']:.0%} over {row['battles']} battles"
     return [version.name, gate, standing]
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from feedback_db.arena import battles_frame
 from feedback_db.hygiene import VoteHygiene
 from feedback_db.leaderboard import DEFAULT_ROUNDS, Leaderboard
-from feedback_db.standings import leaderboard, version_rating_means
+from feedback_db.standings import board_of, version_rating_means
 from playground.core.database import Database
 from playground.services.categories import ALL, Category, TopicModel, categories, in_category, with_categories
 
@@ -95,10 +95,12 @@ def read_standings(
         chosen = next((c for c in choices if c.key == category), None)
         if chosen is None:
             raise ValueError(f"unknown leaderboard category {category!r}")
-        # 2. The boards over that category's battles, and the ratings (not split by category).
+        # 2. The boards over that category's battles (from the frame read above: reading and
+        #    parsing the votes again per board cost more than the fits), and the ratings (not
+        #    split by category).
         ids = None if category == ALL else set(in_category(battles, category)["battle_id"])
-        board = leaderboard(session, "versions", modality=modality, since=since, rounds=rounds, hygiene=hygiene, battle_ids=ids)
-        presets = leaderboard(session, "presets", modality=modality, since=since, rounds=rounds, hygiene=hygiene, battle_ids=ids)
+        board = board_of(battles, "versions", rounds=rounds, hygiene=hygiene, battle_ids=ids)
+        presets = board_of(battles, "presets", rounds=rounds, hygiene=hygiene, battle_ids=ids)
         means = version_rating_means(session, modality=modality, since=since)
     per_modality = {str(name): int(count) for name, count in every["modality"].value_counts().items()}
     return Standings(modality, chosen, choices, board, presets, means, _per_day(in_category(battles, category)), per_modality)

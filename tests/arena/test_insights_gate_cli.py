@@ -7,8 +7,10 @@ from gradio_client import Client
 
 from feedback_db.activity import FeedbackCounts
 from feedback_db.arena import Contestant, create_battle, finish_battle, record_vote
+from feedback_db.hygiene import VoteHygiene
 from feedback_db.queries import upsert_rating
 from feedback_db.schema import Flag, ModelVersion, TrainingRun, utcnow
+from feedback_db.standings import leaderboard
 from feedback_db.users import create_user
 from feedback_db.versions import create_version, promote_version
 from models.base import TextParams
@@ -81,7 +83,7 @@ def test_insight_frames_per_version(context, viewer, database, settings):
     assert set(figures.metrics["metric"]) == {"words", "distinct-1", "distinct-2"}
     assert list(figures.flagged["comments"]) == ["<b>odd</b>"]
     # The plots count what the footer and Your ratings count (feedback_db/activity.py).
-    assert figures.counts == FeedbackCounts(rated_outputs=1, scores=2) == my_ratings(database, viewer).counts
+    assert figures.counts == FeedbackCounts(rated_outputs=1, scores=2) == my_ratings(database, viewer, hygiene=None).counts
     assert figures.scores["count"].sum() == figures.counts.scores and figures.versions == 1
     assert figures.trend_version["bar"].is_unique  # one bar per version and axis, never stacked
     image = read_insights(database, "image")
@@ -99,10 +101,10 @@ def test_a_flagged_output_without_comments_is_listed(database):
 
 
 def test_your_ratings_say_which_version_they_trained(context, viewer, database):
-    mine = my_ratings(database, viewer)
+    mine = my_ratings(database, viewer, hygiene=None)
     assert mine.counts == FeedbackCounts(rated_outputs=0, scores=0) and mine.table.empty
     generate_and_rate(context, viewer, database)
-    mine = my_ratings(database, viewer)
+    mine = my_ratings(database, viewer, hygiene=None)
     rows = mine.table
     assert mine.counts == FeedbackCounts(rated_outputs=1, scores=2)
     assert (rows.loc[0, "rated outputs"], rows.loc[0, "scores"], rows.loc[0, "went into"]) == (1, 2, "the next retrain")
@@ -117,10 +119,30 @@ def test_your_ratings_say_which_version_they_trained(context, viewer, database):
         session.flush()
         version = create_version(session, name="text-v7", modality="text", base_model="m", adapter_path=None, training_run_id=run.id)
         promote_version(session, version_id=version.id)
-    rows = my_ratings(database, viewer).table
+    rows = my_ratings(database, viewer, hygiene=None).table
     assert rows.loc[0, "went into"] == "text-v7"
     assert rows.loc[0, "gate"].startswith("passed: served now (win rate 0.71")
     assert rows.loc[0, "arena standing"] == "no arena votes yet"
+
+
+def test_your_ratings_standing_counts_the_votes_the_leaderboard_counts(context, viewer, database):
+    # The viewer's rating trained text-v7; one other voter then votes 8 times in a day.
+    generate_and_rate(context, viewer, database, n=1)
+    with database.sessions.begin() as session:
+        run = TrainingRun(modality="text", status="succeeded", started_at=utcnow())
+        session.add(run)
+        session.flush()
+        version = create_version(session, name="text-v7", modality="text", base_model="m", adapter_path=None, training_run_id=run.id)
+        promote_version(session, version_id=version.id)
+    add_votes(database, "text-v7", "base", wins=6, losses=2)
+    # With a daily cap of 3 the standing counts 3 battles, as the leaderboard does; without, all 8.
+    hygiene = VoteHygiene(daily_cap=3)
+    with database.read_sessions() as session:
+        board = leaderboard(session, "versions", modality="text", rounds=0, hygiene=hygiene).table.set_index("contestant")
+    assert board.loc["text-v7", "battles"] == 3
+    standing = my_ratings(database, viewer, hygiene=hygiene).table.loc[0, "arena standing"]
+    assert standing.startswith("#") and standing.endswith("over 3 battles")
+    assert my_ratings(database, viewer, hygiene=None).table.loc[0, "arena standing"] == "#1 of 2 by score, win rate 75% over 8 battles"
 
 
 def add_votes(database, candidate: str, opponent: str, wins: int, losses: int, ties: int = 0) -> None:

@@ -150,7 +150,7 @@ def test_a_second_identity_never_meets_sees_or_hears_of_anothers_personal_versio
         public = [b for b in session.query(Battle).all() if MINE not in (b.version_a, b.version_b)]
     assert board.table["battles"].sum() == 2 * len(public) > 2 * 30  # the owner's personal battles are left out
     assert MINE not in set(presets["version"]) and MINE not in set(means["model_version"])
-    assert MINE not in my_ratings(database, stranger).table.to_string()
+    assert MINE not in my_ratings(database, stranger, hygiene=None).table.to_string()
     data = ["--data-dir", str(settings.data_dir)]
     assert main([*data, "versions", "list"]) == 0
     assert main([*data, "report", "--modality", "text", "--rounds", "0"]) == 0

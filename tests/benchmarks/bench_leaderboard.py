@@ -5,6 +5,8 @@ is shared), and the naive bootstrap that resamples every battle for comparison. 
 full leaderboard in under 5 s. Then, in the same run, the leaderboard with style control and
 vote hygiene (2,000 voters over 30 days, repeated prompts, 60-word answers): target under 2 s;
 and the style features' extraction from the 200,000 answers (done when the battles are read).
+Run it with numpy's default BLAS threads: the leaderboard limits BLAS to one thread itself
+(feedback_db/blas_threads.py), so OMP_NUM_THREADS=1 is no longer needed for the target.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_info
 
 sys.path.insert(0, ".")
 from feedback_db.hygiene import VoteHygiene  # noqa: E402
@@ -97,6 +100,8 @@ def timed(label: str, run) -> float:
 
 def main() -> int:
     print(describe_machine())
+    blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    print(f"BLAS threads outside the leaderboard: {sorted(blas)}")
     battles = synthetic_battles()
     print(f"{VOTES:,} votes, {VERSIONS} versions, {ROUNDS} bootstrap rounds")
     point = timed("point estimate only (rounds=0)", lambda: compute_leaderboard(battles, rounds=0))

@@ -47,9 +47,9 @@ def leaderboard_app(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("leaderboard-e2e"), device="cpu")
     database = open_database(settings)
     context = build_context(settings, database, text_factory=FakeTextGenerator, image_factory=FakeImageGenerator)
-    real = standings_service.leaderboard
+    real = standings_service.board_of
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(standings_service, "leaderboard", lambda *args, **kwargs: styled(real(*args, **kwargs)))
+        patch.setattr(standings_service, "board_of", lambda *args, **kwargs: styled(real(*args, **kwargs)))
         with running_app(context) as url:
             yield url, database
     database.engine.dispose()

@@ -8,6 +8,7 @@ import gradio as gr
 import pandas as pd
 
 from playground.services.my_ratings import MyRatings, my_ratings
+from playground.services.vote_hygiene import vote_hygiene
 from playground.serving.context import AppContext
 from playground.web.ui.errors import shown_to_user
 from playground.web.ui.session import viewer_of
@@ -27,7 +28,7 @@ def build_my_ratings_tab(context: AppContext, tab: gr.Tab) -> None:
             viewer = viewer_of(context, request)
             if viewer is None:
                 return NOTHING_YET, None
-            mine = my_ratings(context.database, viewer)
+            mine = my_ratings(context.database, viewer, hygiene=vote_hygiene(context.settings))
             return summary_line(mine), mine.table
 
     events: dict[str, Any] = dict(fn=load, inputs=None, outputs=[summary, table], concurrency_id="insights", concurrency_limit=2)
