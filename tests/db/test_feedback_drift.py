@@ -6,6 +6,7 @@ with a trained version's cutoff, the retrain report's section, and the real Mini
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -170,7 +171,7 @@ def test_the_retrain_report_has_a_feedback_drift_section(tmp_path: Path):
     section = text.split("## Feedback drift", 1)[1]
     assert "**Feedback has moved** against what `text-v2` was trained on" in section
     assert "| prompt mix (embedding distance) |" in section and "| Topic | Name | Then | Now |" in section
-    without = write_report(tmp_path / "plain", ReportInputs(*[getattr(inputs, f) for f in ReportInputs.__dataclass_fields__][:-1]))
+    without = write_report(tmp_path / "plain", dataclasses.replace(inputs, drift_lines=[]))
     assert "Feedback drift" not in without.read_text(encoding="utf-8")
 
 

@@ -96,7 +96,7 @@ class ForgetfulTrainer(ScriptedTrainer):
 
 
 def test_the_guard_measures_the_base_once_and_refuses_a_forgetful_candidate(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data", capability_guard=True)
     trainer = ForgetfulTrainer(settings, RetrainOptions())
     candidate = VersionRef("candidate-v1", tmp_path)
     first = check_capability(settings, trainer, candidate)
@@ -118,6 +118,7 @@ def test_the_guard_measures_the_base_once_and_refuses_a_forgetful_candidate(tmp_
 def test_retrain_with_a_malformed_set_exits_naming_it_before_training(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "capability.jsonl"
     bad.write_text('{"topic": "t"}\n')
+    monkeypatch.setenv("PLAYGROUND_CAPABILITY_GUARD", "true")
     monkeypatch.setenv("PLAYGROUND_CAPABILITY_TEXT_SET", str(bad))
     code = main(["--data-dir", str(tmp_path / "data"), "retrain", "--modality", "text"])
     _, err = capsys.readouterr()
@@ -129,6 +130,7 @@ def test_retrain_with_a_malformed_set_exits_naming_it_before_training(tmp_path, 
 
 
 def test_a_missing_set_is_named_too(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_CAPABILITY_GUARD", "true")
     monkeypatch.setenv("PLAYGROUND_CAPABILITY_TEXT_SET", str(tmp_path / "nowhere.jsonl"))
     code = main(["--data-dir", str(tmp_path / "data"), "retrain"])
     _, err = capsys.readouterr()

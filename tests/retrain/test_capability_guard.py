@@ -61,12 +61,12 @@ def _check_kept(settings: Settings, outcome) -> dict:
 
 @pytest.fixture
 def text_settings(tmp_path, model_cache_dir, real_text_generator) -> Settings:
-    return Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir)
+    return Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir, capability_guard=True)
 
 
 @pytest.fixture
-def image_settings(tmp_path, real_image_generator) -> Settings:
-    return Settings(data_dir=tmp_path / "data", device="cpu")
+def image_settings(tmp_path, model_cache_dir, real_image_generator) -> Settings:
+    return Settings(data_dir=tmp_path / "data", device="cpu", model_cache=model_cache_dir, capability_guard=True)
 
 
 def test_a_normal_text_run_keeps_what_the_base_model_could_do(text_settings):

@@ -64,7 +64,7 @@ def test_the_report_shows_the_chain_with_tonights_candidate_last(database, tmp_p
     assert table[0].endswith("| reference loglik | exact answers | forgets |")
     assert [row.split(" | ")[0] for row in table[2:]] == [f"| text-v{n}" for n in range(1, 7)]
     tonight = table[-1]
-    assert "| text-v2 | candidate |" in tonight and "| forgets | 15 | 3 | -2.300 (-2.310) | 0.550 (0.620) | exact answers |" in tonight
+    assert "| text-v2 | retired |" in tonight and "| forgets | 15 | 3 | -2.300 (-2.310) | 0.550 (0.620) | exact answers |" in tonight
     assert "| text-v1 | base | retired |" in table[2] and table[2].endswith("| - | - | - |")  # before the capability guard
     data = json.loads(path.with_suffix(".json").read_text())
     assert [link["name"] for link in data["chain"]] == [f"text-v{n}" for n in range(1, 7)]
