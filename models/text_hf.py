@@ -279,10 +279,13 @@ class HFTextGenerator(StreamingTextGenerator[_Job]):
     def use_version(self, version_id: str, adapter_path: Path | None) -> None:
         """Serve `version_id`: "base" (adapters off), a loaded version, or a new adapter folder.
 
-        Adapters stay loaded after a switch, so switching back costs no reload.
+        Adapters stay loaded after a switch, so switching back costs no reload; a known version
+        given another folder (a new candidate under a reused name) loads that folder instead.
         """
         with self._lock:
             model = self.model
+            if version_id in self._adapters and adapter_path is not None and Path(adapter_path) != self._adapters[version_id]:
+                self.unload_version(version_id)
             if version_id == BASE_VERSION:
                 if self._adapters:
                     model.disable_adapters()

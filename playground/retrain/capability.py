@@ -84,19 +84,14 @@ def tolerances(settings: Settings, figures: dict[str, float]) -> dict[str, float
 
 
 def check_capability(settings: Settings, trainer: ModalityTrainer, candidate: VersionRef) -> CapabilityCheck | None:
-    """Measure `candidate` (and the base model, once) on the capability set; None when the guard is off."""
+    """Measure `candidate` (and the base model, once) on the capability set; None when the guard is off.
+    `seconds` is the candidate's measurement alone: what every run pays."""
     if not settings.capability_guard:
         return None
-    started = time.perf_counter()
     # 1. The base model's figures: from the cache, or measured now and cached.
-    fingerprint = trainer.capability_fingerprint()
-    cache = settings.model_cache_dir / "capability" / f"{trainer.modality}-{_digest(fingerprint)}.json"
-    base = _read_cache(cache)
-    if base is None:
-        base = trainer.measure_capability(BASE)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"fingerprint": fingerprint, "figures": base}, indent=1), encoding="utf-8")
+    base = base_capability(settings, trainer)
     # 2. The candidate's figures, and the ones it forgot.
+    started = time.perf_counter()
     figures = trainer.measure_capability(candidate)
     limits = tolerances(settings, base)
     check = CapabilityCheck(
@@ -110,6 +105,21 @@ def check_capability(settings: Settings, trainer: ModalityTrainer, candidate: Ve
     )
     log.info("capability %s: %s%s", candidate.name, check.describe(), f"; forgets {check.forgets}" if check.forgets else "")
     return check
+
+
+def base_capability(settings: Settings, trainer: ModalityTrainer) -> dict[str, float]:
+    """The base model's figures, measured once per base model and set and cached beside the
+    converted weights (the fingerprint names the model, the set and how they are measured)."""
+    fingerprint = trainer.capability_fingerprint()
+    cache = settings.model_cache_dir / "capability" / f"{trainer.modality}-{_digest(fingerprint)}.json"
+    base = _read_cache(cache)
+    if base is None:
+        started = time.perf_counter()
+        base = trainer.measure_capability(BASE)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"fingerprint": fingerprint, "figures": base}, indent=1), encoding="utf-8")
+        log.info("capability of the base model measured in %.1f s: %s", time.perf_counter() - started, base)
+    return base
 
 
 def _digest(fingerprint: str) -> str:

@@ -92,6 +92,27 @@ def test_adapter_changes_outputs_and_base_restores_them(embedded_generator: HFTe
     assert embedded_generator.generate(prompt, GREEDY)[0].text == base
 
 
+def test_a_reused_version_name_with_another_folder_serves_the_new_adapter(
+    embedded_generator: HFTextGenerator, text_cache_dir: Path, tmp_path: Path
+) -> None:
+    """Two retrain runs (two data dirs, one process) both name their candidate `candidate-text-v1`:
+    the second folder must be served, not the first one still loaded under that name."""
+    prompt = "What is the capital of France?"
+    model_dir = embedded_text.embedded_text_model_dir(text_cache_dir)
+    first = save_random_lora(model_dir, tmp_path / "first", seed=1)
+    second = save_random_lora(model_dir, tmp_path / "second", seed=2)
+    try:
+        embedded_generator.use_version("candidate-v-reused", first)
+        from_first = embedded_generator.generate(prompt, GREEDY)[0].text
+        embedded_generator.use_version("candidate-v-reused", second)
+        from_second = embedded_generator.generate(prompt, GREEDY)[0].text
+        embedded_generator.use_version("candidate-v-reused", None)  # no folder: the one loaded
+        assert embedded_generator.generate(prompt, GREEDY)[0].text == from_second != from_first
+    finally:
+        embedded_generator.use_version("base", None)
+        embedded_generator.unload_version("candidate-v-reused")
+
+
 def test_conversion_is_reused(text_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_second_conversion(*args: object) -> None:
         raise AssertionError("the GGUF file was converted again")

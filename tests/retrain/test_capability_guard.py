@@ -16,7 +16,8 @@ from playground.retrain import RetrainOptions, retrain
 from tests.retrain.image_feedback import seed_brightness_preference
 from tests.retrain.seed import seed_length_preference
 
-pytestmark = pytest.mark.real_model
+# Real training and capability measurements (minutes each on 2 cores): the loop lane (`make test-loop`).
+pytestmark = [pytest.mark.real_model, pytest.mark.long, pytest.mark.timeout(1800)]
 TEXT = dict(modality="text", eval_generation_prompts=0, min_examples=4, personal=False)
 # Many passes at ten times the usual learning rate on one narrow preference (always the same
 # short sentence about Paris): the version learns to say that sentence to everything.
@@ -75,7 +76,6 @@ def test_a_normal_text_run_keeps_what_the_base_model_could_do(text_settings):
     _check_kept(text_settings, outcome)
 
 
-@pytest.mark.long
 def test_an_over_trained_text_candidate_wins_the_raters_but_forgets(text_settings):
     seed_length_preference(open_database(text_settings), prompts=30)
     (outcome,) = retrain(text_settings, RetrainOptions(**TEXT, **OVER_TRAINED_TEXT))
@@ -88,7 +88,6 @@ def test_a_normal_image_run_keeps_what_the_base_model_could_do(image_settings):
     _check_kept(image_settings, outcome)
 
 
-@pytest.mark.long
 def test_an_over_trained_image_candidate_wins_the_raters_but_forgets(image_settings):
     seed_brightness_preference(open_database(image_settings), image_settings.images_dir, prompts=40)
     (outcome,) = retrain(image_settings, RetrainOptions(**IMAGE, **OVER_TRAINED_IMAGE))
