@@ -29,8 +29,9 @@ def preload(libraries: list[str]) -> None:
         raise SystemExit(f"a third-party import loaded project modules: {loaded[:5]}")
 
 
-def import_in_child(module: str) -> str | None:
-    """Fork; the child imports `module` and exits 0, or writes its error to a pipe and exits 1."""
+def start_child(module: str) -> tuple[int, int]:
+    """Fork; the child imports `module` and exits 0, or writes its error to a pipe and exits 1.
+    Returns the child's pid and the pipe's read end."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
@@ -43,6 +44,11 @@ def import_in_child(module: str) -> str | None:
             code = 1
         os._exit(code)  # no atexit handlers or buffered output of the parent run twice
     os.close(write_end)
+    return pid, read_end
+
+
+def finish_child(pid: int, read_end: int) -> str | None:
+    """The child's error (None when its import succeeded), once it has exited."""
     with os.fdopen(read_end, "rb") as pipe:
         error = pipe.read().decode(errors="replace")
     _, status = os.waitpid(pid, 0)
@@ -53,9 +59,15 @@ def import_in_child(module: str) -> str | None:
 
 def main() -> None:
     preload([line.strip() for line in sys.stdin if line.strip()])
-    for module in sys.argv[1:]:
-        if (error := import_in_child(module)) is not None:
-            print(f"{module}\t{error!r}", flush=True)
+    # One child per core at a time (forked from this one thread, so no lock is held mid-fork):
+    # importing is CPU work, and the children share nothing.
+    modules, width = sys.argv[1:], max(os.cpu_count() or 1, 1)
+    for start in range(0, len(modules), width):
+        batch = modules[start : start + width]
+        children = [start_child(module) for module in batch]
+        for module, (pid, read_end) in zip(batch, children, strict=True):
+            if (error := finish_child(pid, read_end)) is not None:
+                print(f"{module}\t{error!r}", flush=True)
 
 
 if __name__ == "__main__":
