@@ -13,6 +13,7 @@ THREADS = 16
 RATINGS_PER_THREAD = 500
 
 
+@pytest.mark.slow
 @pytest.mark.long  # 8,000 committed writes per backend: a load test, in the loop lane (`make test-loop`)
 def test_16_threads_writing_500_ratings_each_lose_nothing(database):
     # 1. 500 outputs to rate and one rater per thread.
