@@ -8,14 +8,12 @@ The URL names a server and a role allowed to create databases, e.g.
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from playground.core.database import open_database
 from playground.core.settings import Settings
+from tests.postgres import fresh_postgres_database
 
 POSTGRES_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -31,15 +29,8 @@ def settings(request, tmp_path) -> Settings:
     if request.param == "sqlite":
         yield Settings(data_dir=tmp_path / "data")
         return
-    name = f"pgtest_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    yield Settings(data_dir=tmp_path / "data", database_url=url)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(POSTGRES_URL, "pgtest") as url:
+        yield Settings(data_dir=tmp_path / "data", database_url=url)
 
 
 @pytest.fixture

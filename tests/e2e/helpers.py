@@ -112,14 +112,33 @@ def wait_done(page, status_id: str, timeout_ms: int = 240_000) -> None:
     )
 
 
-def wait_visible_or_explain(page, selector: str, status_id: str, timeout_ms: int = 120_000) -> None:
-    """Wait for `selector`; if it never shows, fail with what the page's status said and where
-    the app's threads were (the test app runs in this process), so a slow or stuck generation
-    on a CI machine can be told apart from a lost click."""
+# Records whether `selector` was ever on the page and visible: a progress bar can come and go
+# between two polls when the machine is fast, so waiting for it to be visible now would be a race.
+WATCH_JS = """selector => {
+    window.__appeared = window.__appeared || {};
+    const look = () => {
+        const element = document.querySelector(selector);
+        if (element && element.getClientRects().length > 0) window.__appeared[selector] = true;
+    };
+    window.__appeared[selector] = false;
+    look();
+    new MutationObserver(look).observe(document.body, {childList: true, subtree: true, attributes: true});
+}"""
+
+
+def watch_for(page, selector: str) -> None:
+    """Start recording whether `selector` shows; call before the click that should show it."""
+    page.evaluate(WATCH_JS, selector)
+
+
+def wait_appeared_or_explain(page, selector: str, status_id: str, timeout_ms: int = 120_000) -> None:
+    """Wait until `selector` has shown at least once since `watch_for`; if it never did, fail with
+    what the page's status said and where the app's threads were (the test app runs in this
+    process), so a slow or stuck generation on a CI machine can be told apart from a lost click."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
-        page.wait_for_selector(selector, state="visible", timeout=timeout_ms)
+        page.wait_for_function("sel => window.__appeared?.[sel] === true", arg=selector, timeout=timeout_ms)
     except PlaywrightTimeout:
         status = page.evaluate("id => document.querySelector('#' + id)?.innerText ?? '(not on the page)'", status_id)
         raise AssertionError(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from feedback_db.schema import Output, Request
 from models.embedded_image.scenes import analyse_image
-from tests.e2e.helpers import set_number, wait_done, wait_visible_or_explain
+from tests.e2e.helpers import set_number, wait_appeared_or_explain, wait_done, watch_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_model]
 
@@ -39,8 +39,9 @@ def test_word_chips_build_a_prompt_the_embedded_model_draws(page, live_app):
     set_number(page, "image-n", 4)
     # A fixed seed, so a failure reproduces (seeds 0..799 in fours drew all four right, at 20 steps).
     page.fill("#image-seed input", "0")
+    watch_for(page, "#image-status .progress-bar")
     page.click("#image-generate")
-    wait_visible_or_explain(page, "#image-status .progress-bar", "image-status")
+    wait_appeared_or_explain(page, "#image-status .progress-bar", "image-status")
     wait_done(page, "image-status")
     # 4. The picture has the chosen colours (pixel analysis of the stored PNG).
     with database.read_sessions() as session:

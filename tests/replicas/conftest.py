@@ -7,16 +7,14 @@ databases (see tests/db/conftest.py; `.ci/run` sets it). Skipped without it: SQL
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from playground.core.database import Database, open_database
 from playground.core.settings import Settings
+from tests.postgres import fresh_postgres_database
 from tests.replicas.servers import Replica, replica_env, running_replicas
 
 POSTGRES_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES_URL")
@@ -29,14 +27,8 @@ def postgres_url() -> Iterator[str]:
     """A fresh, blank PostgreSQL database for these tests; dropped afterwards."""
     if not POSTGRES_URL:
         pytest.skip("needs PostgreSQL: set PLAYGROUND_TEST_POSTGRES_URL (see tests/db/conftest.py)")
-    name = f"pgreplicas_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(POSTGRES_URL, "pgreplicas") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
