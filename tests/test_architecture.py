@@ -184,6 +184,7 @@ def third_party_imports(modules: list[str]) -> list[str]:
     return [name for name in names if name not in (*PACKAGES, "tests", "__future__")]
 
 
+@pytest.mark.slow  # a fresh interpreter per module: about a minute of both cores; `make test` runs it
 @pytest.mark.parametrize("package", ["playground"])
 def test_every_module_imports_alone_in_a_fresh_interpreter(package):
     """Each module is imported with none of the project's modules loaded before it (in a child

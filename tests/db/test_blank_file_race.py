@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
 from sqlalchemy import text
 
 from feedback_db.engine import make_engine
@@ -26,6 +27,7 @@ def _connect(url: str, start, results) -> None:
         engine.dispose()
 
 
+@pytest.mark.slow  # 160 processes; `make test` runs it
 def test_processes_opening_a_blank_file_together_all_connect_in_wal(tmp_path):
     # A fork server that has imported the engine: cheap starts for 160 processes, without
     # forking this threaded test process.

@@ -127,6 +127,7 @@ def nights_to_promotion(rng: np.random.Generator, win_rate: float, nights: int, 
     return None
 
 
+@pytest.mark.slow  # thirty simulated nights; `make test` runs it
 def test_thirty_nights_of_null_feedback_promote_at_most_alpha_of_the_time():
     rng, alpha, runs = np.random.default_rng(4), 0.05, 2000
     promoted = sum(nights_to_promotion(rng, 0.5, 30, 6, alpha) is not None for _ in range(runs))

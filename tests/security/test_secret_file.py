@@ -17,6 +17,7 @@ def test_the_secret_is_created_private_and_kept(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [SECRET_FILE]  # no draft left behind
 
 
+@pytest.mark.slow  # 160 forked processes; `make test` runs it
 def test_processes_starting_together_all_read_one_whole_secret(tmp_path):
     """Eight processes race to create it (replicas on one data dir started at once: a reader had
     found the file created but not yet written, "holds no usable secret")."""
