@@ -1,4 +1,5 @@
-"""`playground report`: the leaderboards and per-version figures as Markdown, plots as PNG.
+"""`playground report`: the leaderboards, per-version figures, the chain of versions and the
+feedback drift as Markdown, plots as PNG.
 
 Meant for a nightly mail or a wiki page: `report.md` links the PNGs written beside it.
 """
@@ -17,9 +18,11 @@ from playground.core.markdown import markdown_table
 from playground.core.settings import Settings
 from playground.services.categories import ALL, TopicModel
 from playground.services.confidence_insights import correlation_table, decile_table, waiting_words
+from playground.services.feedback_drift import DriftReader, DriftThresholds
 from playground.services.insights import Insights, read_insights
 from playground.services.standings import Standings, plural, read_standings, standings_view
 from playground.services.standings_figures import captions, standings_figures
+from playground.services.version_chain import NO_VERSIONS, chain_figure, drift_words, read_version_chain
 from playground.services.vote_hygiene import vote_hygiene
 
 if TYPE_CHECKING:
@@ -56,6 +59,11 @@ def build_report(database: Database, settings: Settings, *, modalities: tuple[st
             file_name = f"{modality}-{name}.png"
             figures[file_name] = figure
             lines += ["", f"![{modality} {name}]({file_name})"]
+        chain_lines, chain_figures = chain_section(database, modality)
+        lines += chain_lines
+        figures.update(chain_figures)
+        drift = DriftReader(DriftThresholds.from_settings(settings), topics)
+        lines += ["", "### Feedback drift", "", *drift.report_lines(database, modality)]
         lines.append("")
     return Report("\n".join(lines), figures)
 
@@ -82,6 +90,17 @@ def arena_section(standings: Standings) -> tuple[list[str], dict[str, Figure]]:
         figures[file_name] = figure
         lines += ["", f"![{words[name]}]({file_name})"]
     return lines, figures
+
+
+def chain_section(database: Database, modality: str) -> tuple[list[str], dict[str, Figure]]:
+    """The versions along the chain, as the Insights tab shows them: sentences, table and plot."""
+    chain = read_version_chain(database, modality)
+    lines = ["", "### Versions along the chain", "", *drift_words(chain.links), "", markdown_table(chain.table, NO_VERSIONS)]
+    figure = chain_figure(chain.links)
+    if figure is None:
+        return lines, {}
+    file_name = f"{modality}-chain.png"
+    return [*lines, "", f"![{modality} versions along the chain]({file_name})"], {file_name: figure}
 
 
 def categories_section(

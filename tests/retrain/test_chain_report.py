@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models.finetune.evaluate import Evaluation
 from models.finetune.text import TrainResult
+from playground.core.settings import Settings
 from playground.retrain.behaviour import BehaviourComparison
 from playground.retrain.chain import report_chain
 from playground.retrain.report import ReportInputs, write_report
@@ -78,3 +79,23 @@ def test_a_promoted_candidate_is_active_and_a_report_without_a_chain_has_no_sect
     path = write_report(tmp_path, inputs())
     assert "## The chain" not in path.read_text()
     assert json.loads(path.with_suffix(".json").read_text())["chain"] == []
+
+
+def test_playground_report_shows_the_chain_and_the_feedback_drift(database, tmp_path):
+    """`playground report` (the nightly mail) carries the same chain as the Insights tab: the
+    sentences, the table with the capability figures and the plot; then the feedback drift."""
+    from playground.services.report import build_report
+    from playground.services.report import write_report as write_markdown
+
+    seed_chain(database)
+    settings = Settings(data_dir=tmp_path / "data", device="cpu")
+    report = build_report(database, settings, modalities=("text", "image"), since=None, rounds=0)
+    text = report.markdown.split("## Text", 1)[1].split("## Image", 1)[0]
+    chain = text.split("### Versions along the chain", 1)[1].split("### Feedback drift", 1)[0]
+    assert "versions along the chain" in chain and "exact answers: base" in chain
+    rows = [line.split(" | ")[0] for line in chain.splitlines() if line.startswith("| text-v")]
+    assert rows == [f"| text-v{n}" for n in range(1, 6)]  # global versions only, oldest first
+    assert "![text versions along the chain](text-chain.png)" in chain
+    assert "### Feedback drift" in text
+    out = write_markdown(report, tmp_path / "report")
+    assert (out.parent / "text-chain.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
