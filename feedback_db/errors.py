@@ -47,3 +47,11 @@ class ArenaError(FeedbackDBError):
 
 class RequestClosedError(FeedbackDBError):
     """The request's generation already closed (finished, stopped or interrupted): its outputs are set."""
+
+
+class UnknownRaterError(FeedbackDBError):
+    """The rating names a browser session that has no user yet (it never generated anything)."""
+
+
+class NotOwnerError(FeedbackDBError):
+    """The output belongs to another browser session's request: raters rate only their own."""

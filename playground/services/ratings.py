@@ -6,30 +6,57 @@ could cycle through output ids over the API and stuff the ballot.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any, Unpack
 
-from feedback_db.errors import InvalidInputError
+from feedback_db.errors import InvalidInputError, NotOwnerError, UnknownRaterError
 from feedback_db.ownership import output_session, rater_flag, rater_rating, request_session
 from feedback_db.queries import DEFAULT_FLAG_REASON, UNSET, RatingFields, save_rating, set_flag, upsert_rating, upsert_set_rating
+from feedback_db.rating_writer import RatingWrite, RatingWriter
 from feedback_db.reasons import compose_reason
 from playground.core.database import Database
-from playground.core.errors import NotAllowedError
+from playground.core.errors import NotAllowedError, StaleRequestError
 from playground.services.identity import Viewer
 
 RATING_FIELDS = tuple(RatingFields.__annotations__)  # naturalness, reliability, thumbs, comment, reason
+GENERATE_FIRST = "generate first, then rate"  # rating needs an identity, which only a generation creates
+NOT_YOURS = "you can rate only the candidates generated in your own session"
 
 
 def rate_output(database: Database, viewer: Viewer, output_id: int, **fields: Unpack[RatingFields]) -> str:
     """Save some of naturalness/reliability/thumbs/comment for one output; return a status line."""
+    _complete_fields(fields)
+    _check_own_output(database, viewer, output_id)  # the output exists, and so does the viewer
+    with database.sessions.begin() as session:
+        save_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
+    return _saved(fields)
+
+
+async def rate_output_grouped(writer: RatingWriter, client_key: str, output_id: int, **fields: Unpack[RatingFields]) -> str:
+    """`rate_output` through the group-committing writer (feedback_db/rating_writer.py): the
+    viewer lookup and the ownership check run inside the batch's transaction. Returns once the
+    rating is committed; the same rows and the same refusals as `rate_output`."""
+    _complete_fields(fields)
+    try:
+        await asyncio.wrap_future(writer.submit(RatingWrite(client_key, output_id, fields)))
+    except UnknownRaterError as error:
+        raise StaleRequestError(GENERATE_FIRST) from error
+    except NotOwnerError as error:
+        raise NotAllowedError(NOT_YOURS) from error
+    return _saved(fields)
+
+
+def _complete_fields(fields: RatingFields) -> None:
+    """Refuse unknown fields; a thumbs-up or a cleared thumbs clears the thumbs-down's reason."""
     unknown = set(fields) - set(RATING_FIELDS)
     if unknown:
         raise ValueError(f"unknown rating fields: {sorted(unknown)}")
     if fields.get("thumbs", -1) != -1:
         fields.setdefault("reason", None)  # a reason explains a thumbs-down; it goes with it
-    _check_own_output(database, viewer, output_id)  # the output exists, and so does the viewer
-    with database.sessions.begin() as session:
-        save_rating(session, output_id=output_id, rater_id=viewer.user_id, source="end_user", **fields)
+
+
+def _saved(fields: RatingFields) -> str:
     return "Saved " + ", ".join(_describe(name, value) for name, value in fields.items() if name != "reason")
 
 
@@ -112,4 +139,4 @@ def _check_own_output(database: Database, viewer: Viewer, output_id: int) -> Non
 
 def _check_owner(session_id: str | None, viewer: Viewer) -> None:
     if session_id != viewer.browser_session:
-        raise NotAllowedError("you can rate only the candidates generated in your own session")
+        raise NotAllowedError(NOT_YOURS)

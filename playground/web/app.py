@@ -14,8 +14,10 @@ import time
 from typing import Any
 
 import gradio as gr
+from fastapi import APIRouter
 
 from feedback_db.activity import feedback_counts, request_count
+from feedback_db.rating_writer import RatingWriter
 from models.text_embedding import SentenceEmbedder
 from playground.core.database import Database, open_database
 from playground.core.settings import Settings
@@ -23,6 +25,7 @@ from playground.services.categories import TopicModel
 from playground.serving.context import AppContext, build_context
 from playground.serving.warmup import freeze_the_loaded_heap
 from playground.web.guard import GuardState
+from playground.web.rating_route import rating_router
 from playground.web.server import check_proxy_trust, server_app, uvicorn_proxy_trust
 from playground.web.ui.annotate import build_annotate_tab
 from playground.web.ui.arena import build_arena_tab
@@ -127,10 +130,12 @@ def build_app(context: AppContext) -> gr.Blocks:
             queue=False,
             show_progress="hidden",
         )
+    # POST /api/ratings: one group-committing writer for every caller of this app.
+    app.api_router = rating_router(context, RatingWriter(context.database.sessions.begin))
     return app
 
 
-def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict[str, Any]:
+def launch_kwargs(settings: Settings, guard: GuardState | None = None, router: APIRouter | None = None) -> dict[str, Any]:
     """Arguments for `Blocks.launch` shared by `serve` and the tests.
 
     Run history is off: it would keep every event's inputs - the annotator's password among
@@ -149,7 +154,7 @@ def launch_kwargs(settings: Settings, guard: GuardState | None = None) -> dict[s
         "show_error": True,
         "run_history": False,
         "max_file_size": settings.max_upload_bytes,
-        "_app": server_app(settings, guard),
+        "_app": server_app(settings, guard, router),
     }
 
 
@@ -157,7 +162,8 @@ def start(app: gr.Blocks, settings: Settings, guard: GuardState | None = None, *
     """`app.launch` with `launch_kwargs` (and `launch_options` over them), X-Forwarded-For
     believed exactly as PLAYGROUND_TRUST_FORWARDED_FOR and PLAYGROUND_FORWARDED_ALLOW_IPS say."""
     with uvicorn_proxy_trust(settings):
-        app.launch(**{**launch_kwargs(settings, guard), **launch_options})
+        router = app.api_router if isinstance(app, CheckedBlocks) else None
+        app.launch(**{**launch_kwargs(settings, guard, router), **launch_options})
     check_proxy_trust(app, settings)
 
 

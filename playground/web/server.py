@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import gradio as gr
+from fastapi import APIRouter
 from fastapi.responses import ORJSONResponse
 from gradio.routes import App
 from starlette.middleware import Middleware
@@ -47,8 +48,9 @@ class GuardedApp(App):
         return OriginMiddleware(super().build_middleware_stack(), self.origins)
 
 
-def server_app(settings: Settings, guard: GuardState | None = None) -> GuardedApp:
-    """A fresh App for one Blocks.launch (an App cannot take middleware once it has served)."""
+def server_app(settings: Settings, guard: GuardState | None = None, router: APIRouter | None = None) -> GuardedApp:
+    """A fresh App for one Blocks.launch (an App cannot take middleware once it has served),
+    with `router`'s plain HTTP routes, added before Gradio's so that they are matched first."""
     middleware = [
         Middleware(
             GuardMiddleware, max_body_bytes=settings.max_request_bytes, state=guard or GuardState(), secure_cookie=settings.secure_cookie
@@ -56,7 +58,10 @@ def server_app(settings: Settings, guard: GuardState | None = None) -> GuardedAp
         Middleware(SessionBindingMiddleware, owners=SessionOwners()),
     ]
     # What Gradio's App.create_app passes when it makes the App itself.
-    return GuardedApp(origins=OriginPolicy.from_settings(settings), middleware=middleware, default_response_class=ORJSONResponse)
+    app = GuardedApp(origins=OriginPolicy.from_settings(settings), middleware=middleware, default_response_class=ORJSONResponse)
+    if router is not None:
+        app.include_router(router)
+    return app
 
 
 def uvicorn_trusted_proxies(settings: Settings) -> str:

@@ -14,7 +14,7 @@ import gradio as gr
 from feedback_db.reasons import compose_reason
 from playground.core.errors import StaleRequestError
 from playground.services.identity import Viewer
-from playground.services.ratings import flag_output, give_reason, rate_output, rate_set
+from playground.services.ratings import GENERATE_FIRST, flag_output, give_reason, rate_output, rate_set
 from playground.serving.context import AppContext
 from playground.web.ui.candidates import CandidateCard, SetPanel
 from playground.web.ui.errors import shown_to_user
@@ -36,7 +36,7 @@ WIDGET_SAVE: dict[str, Any] = {**RATING_EVENT, "api_visibility": "private", "sho
 def require_viewer(viewer: Viewer | None) -> Viewer:
     """Rating needs an identity, which only a finished generation creates (never a refusal)."""
     if viewer is None:
-        raise StaleRequestError("generate first, then rate")
+        raise StaleRequestError(GENERATE_FIRST)
     return viewer
 
 

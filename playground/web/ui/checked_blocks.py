@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 import gradio as gr
+from fastapi import APIRouter
 from gradio.exceptions import ComponentProcessingError
 
 from feedback_db.errors import InvalidInputError
@@ -32,6 +33,10 @@ SHOWN_CHARS = 40  # of a refused value, in the message
 
 class CheckedBlocks(gr.Blocks):
     """`gr.Blocks` whose input checks speak the user's language (see the module docstring)."""
+
+    # Plain HTTP routes served beside the Blocks (playground/web/rating_route.py), added to the
+    # App that `start` launches; None: Gradio's routes only.
+    api_router: APIRouter | None = None
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
         # 1. The count, then each value against its component, before Gradio's own preprocessing.

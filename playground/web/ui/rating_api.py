@@ -37,17 +37,7 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
 
     def rate(shown_value: ShownRequest | None, index_value: Any, nat: Any, rel: Any, thumb: Any, text: Any, request: gr.Request) -> str:
         with shown_to_user("save the rating"):
-            fields: dict[str, Any] = {
-                "naturalness": score_value("naturalness", nat, low=1, high=5),
-                "reliability": score_value("reliability", rel, low=1, high=5),
-                "thumbs": score_value("thumbs", thumb, low=-1, high=1),
-                "comment": _as_text(text) or None,
-            }
-            if fields["thumbs"] == 0:
-                raise InvalidInputError("thumbs must be 1 or -1, got 0")
-            fields = {name: value for name, value in fields.items() if value is not None}
-            if not fields:
-                raise InvalidInputError("give at least one of naturalness, reliability, thumbs or comment")
+            fields = checked_rating_fields(nat, rel, thumb, _as_text(text))
             viewer_value = require_viewer(viewer_of(context, request))
             output_id = output_id_for(shown_value, index_value)
             return rate_output(database, viewer_value, output_id, **fields)
@@ -79,6 +69,23 @@ def wire_rating_api(kind: str, context: AppContext, shown: gr.State) -> None:
     gr.on([], reason, [shown, index, chips, details], result, api_name=f"reason_{kind}", **api)
     gr.on([], rate, [shown, index, naturalness, reliability, thumbs, comment], result, api_name=f"rate_{kind}", **api)
     gr.on([], rate_whole_set, [shown, diversity, best], result, api_name=f"rate_{kind}_set", **api)
+
+
+def checked_rating_fields(naturalness: Any, reliability: Any, thumbs: Any, comment: str | None) -> dict[str, Any]:
+    """The rating fields an API call gives, checked (blank: left out); shared by `/rate_<kind>`
+    and the JSON route (playground/web/rating_route.py), so both refuse alike."""
+    fields: dict[str, Any] = {
+        "naturalness": score_value("naturalness", naturalness, low=1, high=5),
+        "reliability": score_value("reliability", reliability, low=1, high=5),
+        "thumbs": score_value("thumbs", thumbs, low=-1, high=1),
+        "comment": comment or None,
+    }
+    if fields["thumbs"] == 0:
+        raise InvalidInputError("thumbs must be 1 or -1, got 0")
+    fields = {name: value for name, value in fields.items() if value is not None}
+    if not fields:
+        raise InvalidInputError("give at least one of naturalness, reliability, thumbs or comment")
+    return fields
 
 
 def _as_text(value: Any) -> str | None:

@@ -1,0 +1,200 @@
+"""Rating capacity: POST /api/ratings (group commit) beside the Gradio path (`/rate_text`) and a
+raw SQLAlchemy insert loop, in one run, against a real `playground serve` (embedded models,
+SQLite in a fresh data dir) in its own process.
+
+Run: .venv/bin/python tests/benchmarks/bench_rating_http.py [--raters 1,10,50] [--seconds 10]
+
+Closed loop, think time 0: each rater sends its next rating the moment the last is answered.
+Every rater first generates its own 4 candidates (raters rate only their own), then rates them
+in turn with a unique comment, first through Gradio's un-queued event (one POST to
+`/gradio_api/run/rate_text`, as the browser sends it), then through the JSON route. After the
+server has stopped, each rater's last acknowledged rating of each candidate must be in the
+database, or it counts as lost. The raw loop: one thread upserting ratings into the same file,
+one transaction each (what one rating costs the database with nothing in front of it). Target
+(issue #31): >= 500 ratings/s and p95 < 200 ms at 50 raters, 0 lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import httpx  # noqa: E402
+
+from tests.benchmarks.gradio_http import Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
+from tests.benchmarks.machine import describe_machine  # noqa: E402
+from tests.replicas.servers import replica_env, running_replicas  # noqa: E402
+
+CANDIDATES = 4
+SEED_JOB = ["Say hello.", CANDIDATES, 2, 0.8, 0.9, 1.1, None, ""]
+
+
+@dataclass
+class Rater:
+    index: int
+    browser: Browser = field(default_factory=Browser)
+    output_ids: list[int] = field(default_factory=list)
+    seq: int = 0
+    acked: dict[int, str] = field(default_factory=dict)  # candidate -> last acknowledged comment
+
+
+@dataclass
+class Result:
+    path: str
+    raters: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+
+async def rate_once(app: GradioHTTP, rater: Rater, path: str) -> str:
+    candidate = rater.seq % CANDIDATES
+    comment = f"r{rater.index}-c{candidate}-{rater.seq}"
+    rater.seq += 1
+    if path == "gradio":
+        await app.run(rater.browser, "rate_text", [None, candidate, rater.seq % 5 + 1, None, None, comment])
+    else:
+        body = {"output_id": rater.output_ids[candidate], "naturalness": rater.seq % 5 + 1, "comment": comment}
+        reply = await app.http.post(f"{app.base_url}api/ratings", json=body, headers=rater.browser.headers)
+        if reply.status_code != 200:
+            raise CallFailed(f"HTTP {reply.status_code}: {reply.text[:120]}")
+    rater.acked[candidate] = comment
+    return comment
+
+
+async def closed_loop(app: GradioHTTP, raters: list[Rater], path: str, seconds: float) -> Result:
+    result = Result(path, len(raters), seconds)
+    until = now() + seconds
+
+    async def one(rater: Rater) -> None:
+        while now() < until:
+            started = now()
+            try:
+                await rate_once(app, rater, path)
+            except (CallFailed, httpx.HTTPError) as error:
+                result.errors.append(str(error)[:120])
+            else:
+                result.latencies_ms.append((now() - started) * 1000)
+
+    await asyncio.gather(*(one(r) for r in raters))
+    return result
+
+
+async def scenario(url: str, args: argparse.Namespace) -> tuple[list[Result], list[Rater]]:
+    counts = [int(n) for n in args.raters.split(",")]
+    limits = httpx.Limits(max_connections=max(counts) + 20, max_keepalive_connections=max(counts) + 20)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        app = GradioHTTP(url, http)
+        await app.load_config()
+        # 1. Every rater generates its candidates and learns their ids (its own only).
+        raters = [Rater(i) for i in range(max(counts))]
+        started = now()
+        await app.queued(Browser(), "generate_text", SEED_JOB)  # waits for the model to load
+        await asyncio.gather(*(app.queued(r.browser, "generate_text", SEED_JOB) for r in raters))
+        for rater in raters:
+            listed = (await http.get(f"{url}api/outputs", headers=rater.browser.headers)).json()["requests"]
+            rater.output_ids = listed[0]["output_ids"]
+        print(f"{len(raters)} raters have their {CANDIDATES} candidates after {now() - started:.0f} s", flush=True)
+        # 2. Each path at each concurrency, one after the other.
+        results = []
+        for count in counts:
+            for path in ("gradio", "http"):
+                results.append(await closed_loop(app, raters[:count], path, args.seconds))
+                print(f"  done: {path}, {count} raters", flush=True)
+        return results, raters
+
+
+def raw_insert_loop(database: Path, seconds: float) -> float:
+    """Ratings/s of one thread upserting ratings with SQLAlchemy, one transaction each."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.orm import Session
+
+    from feedback_db.engine import make_engine
+    from feedback_db.queries import utcnow
+    from feedback_db.schema import Output, Rating, UserSession
+
+    engine = make_engine(f"sqlite:///{database}")
+    with Session(engine) as session:
+        output_ids = list(session.scalars(select(Output.id)))
+        rater_id = session.scalar(select(UserSession.user_id).limit(1))
+    done, until = 0, time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        stamp = utcnow()
+        values = {"output_id": output_ids[done % len(output_ids)], "rater_id": rater_id, "source": "end_user"}
+        statement = insert(Rating).values(**values, naturalness=done % 5 + 1, comment=f"raw-{done}", created_at=stamp, updated_at=stamp)
+        statement = statement.on_conflict_do_update(
+            index_elements=["output_id", "rater_id"], set_={"naturalness": done % 5 + 1, "comment": f"raw-{done}", "updated_at": stamp}
+        )
+        with Session(engine) as session, session.begin():
+            session.execute(statement)
+        done += 1
+    engine.dispose()
+    return done / seconds
+
+
+def lost_ratings(database: Path, raters: list[Rater]) -> tuple[int, int]:
+    with sqlite3.connect(database) as connection:
+        stored = {row[0] for row in connection.execute("SELECT comment FROM ratings WHERE comment IS NOT NULL")}
+    expected = [comment for rater in raters for comment in rater.acked.values()]
+    return len(expected), sum(1 for comment in expected if comment not in stored)
+
+
+def report(results: list[Result], raw_rate: float, pairs: int, lost: int) -> None:
+    print("\n| path | raters | ratings | ratings/s | p50 ms | p95 ms | p99 ms | errors | / raw loop |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        lat = r.latencies_ms
+        print(
+            f"| {r.path} | {r.raters} | {len(lat)} | {r.rate:.0f} | {percentile(lat, 50):.1f} | {percentile(lat, 95):.1f} | "
+            f"{percentile(lat, 99):.1f} | {len(r.errors)} | {r.rate / raw_rate:.2f}x |"
+        )
+    print(f"| raw SQLAlchemy upsert loop (1 thread, 1 transaction each) | - | - | {raw_rate:.0f} | | | | | 1.00x |")
+    for gradio, http in zip(results[::2], results[1::2], strict=True):
+        print(f"{http.raters} raters: /api/ratings {http.rate / gradio.rate:.1f}x the ratings/s of /rate_text")
+    print(f"Lost: {lost} of {pairs} acknowledged ratings (each rater's last one per candidate) not in the database")
+    for r in results:
+        for error in sorted(set(r.errors))[:3]:
+            print(f"  error ({r.path}, {r.raters} raters): {error}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raters", default="1,10,50", help="rater counts, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0, help="closed-loop time per path and rater count")
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / "playground-data" / "models")
+    args = parser.parse_args()
+    print(f"Machine: {describe_machine()}")
+    with tempfile.TemporaryDirectory(prefix="bench-rating-http-") as tmp:
+        data_dir = Path(tmp) / "data"
+        database = data_dir / "playground.db"
+        env = replica_env(
+            f"sqlite:///{database}",
+            data_dir,
+            args.cache_dir,
+            PLAYGROUND_GENERATIONS_PER_CLIENT="100000",
+            PLAYGROUND_GENERATIONS_PER_IP="100000",
+            PLAYGROUND_MAX_QUEUE_SIZE="1000",
+        )
+        with running_replicas(1, env, Path(tmp)) as [server]:
+            results, raters = asyncio.run(scenario(server.url, args))
+        pairs, lost = lost_ratings(database, raters)
+        raw_rate = raw_insert_loop(database, args.seconds)
+    report(results, raw_rate, pairs, lost)
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
