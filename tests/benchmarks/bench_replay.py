@@ -1,6 +1,6 @@
 """Replay share against preference and capability along a chain of image nights.
 
-    .venv/bin/python tests/benchmarks/bench_replay.py [--shares 0 0.5 1] [--nights bright dark bright] [--max-steps 40]
+    .venv/bin/python tests/benchmarks/bench_replay.py [--shares 0 0.5 1] [--nights bright dark bright] [--max-steps 40] [--no-guard]
 
 Night after night a new scripted rater rates rendered scenes on a light and a dark background
 (tests/retrain/image_feedback.py) with the night's taste, then one `retrain` with the capability
@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--shares", nargs="+", type=float, default=[0.0, 0.5, 1.0])
     parser.add_argument("--nights", nargs="+", choices=["bright", "dark"], default=["bright", "bright", "dark", "dark", "bright"])
     parser.add_argument("--max-steps", type=int, default=40)
+    parser.add_argument("--no-guard", action="store_true", help="leave the capability guard off (no capability figures; faster)")
     args = parser.parse_args()
 
     from feedback_db.versions import list_versions, promote_version
@@ -61,7 +62,9 @@ def main() -> None:
 
     # 1. Night one trains on the base model, where all feedback is new whatever the share: run once,
     #    its version promoted (whatever its gate said) so that every share continues the same chain.
-    first = Settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-replay-night1-")), device="cpu", model_cache=cache, capability_guard=True)
+    first = Settings(
+        data_dir=Path(tempfile.mkdtemp(prefix="bench-replay-night1-")), device="cpu", model_cache=cache, capability_guard=not args.no_guard
+    )
     night(first, 1, "any")
     with open_database(first).sessions.begin() as session:
         latest = max(list_versions(session, modality="image"), key=lambda version: version.id)
