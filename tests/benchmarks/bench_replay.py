@@ -6,9 +6,10 @@ Night after night a new scripted rater rates rendered scenes on a light and a da
 (tests/retrain/image_feedback.py) with the night's taste, then one `retrain` with the capability
 guard on. Night one (base model as parent: everything is new at any share) runs once and its
 version is promoted; each share then continues from a copy of its data dir (one shared model
-cache, so the base model's capability figures are measured once). Prints per night and share: the gate's decision, the
-preference figure (the held-out images' mean brightness, candidate minus parent, signed so that
-positive is toward the night's taste), the capability figures of the candidate against the base
+cache, so the base model's capability figures are measured once). Prints per night and share: the gate's decision and
+held-out prompts won / lost (the preference figure), the held-out images' mean brightness,
+candidate minus parent, signed so that positive is toward the night's taste (n/a unless the
+behaviour comparison draws images), the capability figures of the candidate against the base
 model (the worst drop and its tolerance), the replayed prompts and the train seconds.
 """
 
@@ -77,14 +78,26 @@ def main() -> None:
         for number in range(2, len(args.nights) + 1):
             night(settings, number, share)
     print(f"\nMachine: {describe_machine()}\n")
-    columns = ("share", "night (taste)", "decision", "brightness toward taste", "worst capability drop (figure, tolerance)")
+    columns = (
+        "share",
+        "night (taste)",
+        "decision",
+        "held-out better / worse",
+        "brightness toward taste",
+        "worst capability drop (figure, tolerance)",
+    )
     columns += ("new + replayed / old prompts", "train s (rows, steps)", "run s")
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for share, night, taste, status, report, total in rows:
-        cells = (str(share), f"{night} ({taste})", status, _toward_taste(report, taste), _worst_drop(report))
+        cells = (str(share), f"{night} ({taste})", status, _gate(report), _toward_taste(report, taste), _worst_drop(report))
         cells += (_replay(report), _training(report), f"{total:.0f}")
         print("| " + " | ".join(cells) + " |")
+
+
+def _gate(report: dict) -> str:
+    evaluation = report.get("evaluation") or {}
+    return f"{evaluation.get('wins')} / {evaluation.get('losses')}"
 
 
 def _toward_taste(report: dict, taste: str) -> str:
