@@ -156,3 +156,14 @@ def record_running_evidence(session: Session, *, version_id: int, evidence: dict
         raise UnknownIdError(f"training run {version.training_run_id} does not exist")
     run.metrics = {**(run.metrics or {}), "running_evidence": dict(evidence)}  # a new dict: SQLAlchemy sees it
     session.flush()
+
+
+def training_counts(session: Session, *, version_id: int | None) -> dict[str, Any] | None:
+    """The data counts (with the feedback watermark) of the run that trained version `version_id`
+    (None: the base model, or a version with no run on record)."""
+    if version_id is None:
+        return None
+    run = session.scalar(
+        select(TrainingRun).join(ModelVersion, ModelVersion.training_run_id == TrainingRun.id).where(ModelVersion.id == version_id)
+    )
+    return dict(run.data_counts) if run is not None else None

@@ -165,6 +165,15 @@ class Settings(BaseSettings):
         7, ge=1, description="With no trained version yet: the last this many days are compared with everything before."
     )
 
+    # -- replay (docs/RETRAIN.md, "Replay") -------------------------------------------------
+    replay_share: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of the older prompts (those the parent version's training run read) a retrain run trains on again, "
+        "beside all feedback new since then (1: all of them; 0: only the new feedback).",
+    )
+
     # -- the capability guard (docs/RETRAIN.md, "Capability guard") ------------------------
     capability_guard: bool = Field(
         True,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from feedback_db.arena import battles_frame
 from feedback_db.frames import outputs_frame, ratings_frame, set_ratings_frame
-from feedback_db.runs import last_finished_run, next_version_name, start_run
+from feedback_db.runs import last_finished_run, next_version_name, start_run, training_counts
 from feedback_db.standings import preset_votes
 from feedback_db.versions import active_version
 from models.base import BASE_VERSION, Modality
@@ -59,6 +59,7 @@ class Feedback:
     last_run_id: int | None
     last_watermark: str | None
     arena_votes: int = 0  # the modality's arena votes read (both kinds of battle)
+    parent_watermark: str | None = None  # what the parent's training run read (None: the base model)
 
 
 def read_feedback(database: Database, modality: Modality) -> Feedback:
@@ -75,6 +76,7 @@ def read_feedback(database: Database, modality: Modality) -> Feedback:
         presets = presets[presets["version"] == (active.name if active else BASE_VERSION)]
         votes = battles_frame(session, modality=modality)
         last = last_finished_run(session, modality=modality)
+        parent_counts = training_counts(session, version_id=active.id if active else None) or {}
         return Feedback(
             frames,
             parent,
@@ -84,6 +86,7 @@ def read_feedback(database: Database, modality: Modality) -> Feedback:
             last.id if last else None,
             last.data_counts.get("watermark") if last else None,
             len(votes),
+            parent_counts.get("watermark"),
         )
 
 

@@ -19,6 +19,7 @@ from playground.core.markdown import markdown_table
 from playground.retrain.behaviour import BehaviourComparison
 from playground.retrain.capability import FIGURE_WORDS, CapabilityCheck
 from playground.retrain.chain import EXPLAINED, chain_table
+from playground.retrain.replay import describe_replay_counts
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def _markdown(inputs: ReportInputs) -> list[str]:
         "",
         "## Data",
         "",
+        *([line, ""] if (line := describe_replay_counts(inputs.counts)) else []),
         "| | count |",
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in inputs.counts.items()],

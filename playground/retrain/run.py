@@ -42,11 +42,12 @@ from models.finetune.sampling import learn_sampling_defaults
 from playground.core.database import Database, open_database
 from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
-from playground.retrain.candidate import TEMP_PREFIX, RetrainOutcome, read_feedback, train_and_gate
+from playground.retrain.candidate import TEMP_PREFIX, Feedback, RetrainOutcome, read_feedback, train_and_gate
 from playground.retrain.capability import check_capability_sets
 from playground.retrain.image import ImageTrainer
 from playground.retrain.personal import retrain_personal
 from playground.retrain.ranks import SHARED_MODALITIES, Ranks, current_ranks
+from playground.retrain.replay import ReplaySelection, describe_replay, replay_datasets
 from playground.retrain.running import examine_gathering_candidate
 from playground.retrain.text import TextTrainer
 from playground.retrain.trainers import ModalityTrainer, RetrainOptions
@@ -161,15 +162,16 @@ def retrain_modality(
             f"skipped: no new {modality} feedback (ratings or arena votes) since run {feedback.last_run_id}",
             counts={"ratings": len(frames["ratings"]), "arena_votes": feedback.arena_votes},
         )
-    # 4. Datasets and sampling defaults.
-    datasets = build_datasets(modality, frames["ratings"], frames["set_ratings"], frames["outputs"], DataConfig())
+    # 4. Datasets (tonight's new feedback and the replayed share of the older) and sampling defaults.
+    everything = build_datasets(modality, frames["ratings"], frames["set_ratings"], frames["outputs"], DataConfig())
+    datasets, replay = choose_training_rows(settings, everything, feedback)
     sampling = learn_sampling_defaults(
         modality, frames["ratings"], frames["set_ratings"], frames["outputs"], feedback.parent_defaults, preset_votes=feedback.preset_votes
     )
-    counts = {**datasets.summary(), "arena_votes": feedback.arena_votes}
+    counts = {**datasets.summary(), **replay.counts(), "arena_votes": feedback.arena_votes}
     usable = len(datasets.pairs) + len(datasets.unpaired) + len(datasets.sft)
     if options.dry_run:
-        return RetrainOutcome(modality, "dry-run", describe_dry_run(datasets, sampling), counts=counts)
+        return RetrainOutcome(modality, "dry-run", describe_dry_run(datasets, sampling, replay), counts=counts)
     if usable < options.min_examples:
         message = f"skipped: {usable} usable {modality} training rows, need {options.min_examples} ({_counts_text(counts)})"
         with database.sessions.begin() as session:
@@ -179,8 +181,9 @@ def retrain_modality(
     #     promoted, it is the parent of tonight's training.
     trainer = TRAINERS[datasets.modality](settings, options)
     examination = examine_gathering_candidate(database, trainer, datasets, options.gate)
-    if examination is not None and examination.promoted:
+    if examination is not None and examination.promoted:  # a new parent: what is new is measured against it
         feedback = read_feedback(database, datasets.modality)
+        datasets, replay = choose_training_rows(settings, everything, feedback)
     outcome = train_and_gate(
         settings,
         database,
@@ -191,19 +194,28 @@ def retrain_modality(
         ranks or Ranks(),
         trainer,
         gathering=examination is not None and examination.still_gathering,
-        extra_counts={"arena_votes": feedback.arena_votes},  # the report says how many votes it read
+        extra_counts={**replay.counts(), "arena_votes": feedback.arena_votes},  # the report says what it read and replayed
     )
     if examination is not None:
         outcome.message = f"{examination.message}\n{outcome.message}"
     return outcome
 
 
+def choose_training_rows(settings: Settings, everything: FeedbackDatasets, feedback: Feedback) -> tuple[FeedbackDatasets, ReplaySelection]:
+    """The training rows of tonight's run: all feedback new since the parent version's training run and
+    the `replay_share` of the older (playground/retrain/replay.py); held-out rows stay whole."""
+    seed = f"replay:{everything.modality}:{feedback.parent.name}"
+    return replay_datasets(everything, feedback.frames, feedback.parent_watermark, settings.replay_share, seed)
+
+
 def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{key} {value}" for key, value in counts.items())
 
 
-def describe_dry_run(datasets: FeedbackDatasets, sampling: dict[str, Any]) -> str:
+def describe_dry_run(datasets: FeedbackDatasets, sampling: dict[str, Any], replay: ReplaySelection | None = None) -> str:
     lines = [f"dry run ({datasets.modality}): nothing is trained", _counts_text(datasets.summary())]
+    if replay is not None:
+        lines.append(describe_replay(replay))
     for title, rows in (("pairs (DPO)", datasets.pairs), ("labelled (KTO)", datasets.unpaired), ("top-rated (SFT)", datasets.sft)):
         lines.append(f"-- sample of {title}: {len(rows)} rows")
         lines.append(sample_rows(rows))
