@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
@@ -108,7 +109,7 @@ def apply_replay(datasets: FeedbackDatasets, selection: ReplaySelection) -> Feed
     """`datasets` with only the selected prompts' training rows; held-out rows untouched."""
     kept = selection.kept
 
-    def keep(rows: list[dict]) -> list[dict]:
+    def keep(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [row for row in rows if normalise_prompt(row["prompt"]) in kept]
 
     return replace(
