@@ -213,6 +213,8 @@ def test_score_groups_and_images_have_accessible_names(browser, live_app):
     context.close()
 
 
+# Tabs whose select event fills an element (its selector): the audit waits for the answer.
+FILLED_ON_SELECT = {"Your ratings": "#mine-summary"}
 TABS = ["Text", "Image", "My history", "Arena", "Leaderboard", "Your ratings", "Annotate", "Insights", "Guidelines"]
 
 
@@ -234,6 +236,8 @@ def test_axe_finds_no_serious_or_critical_violations(browser, live_app, axe_scri
     url, _ = live_app
     context, page = new_page(browser, url)
     page.get_by_role("tab", name=tab).click()
+    if tab in FILLED_ON_SELECT:  # judged once filled: mid-way, a loading overlay makes it scroll
+        page.wait_for_function(f"() => (document.querySelector('{FILLED_ON_SELECT[tab]}')?.innerText || '').trim() !== ''")
     page.wait_for_timeout(500)
     page.add_script_tag(path=str(axe_script))
     bad = serious_violations(page)
