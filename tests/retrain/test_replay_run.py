@@ -1,6 +1,6 @@
 """Replay on the real embedded text model: the second night trains on its new feedback and the
-replayed share of the first night's, and its run and report say how many of each. In the long lane
-(two trainings, one continuing from a parent adapter)."""
+replayed share of the first night's, and its run and report say how many of each. In the
+generality lane, `make test-generality` (two trainings, one continuing from a parent adapter)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from playground.core.settings import Settings
 from playground.retrain import RetrainOptions, retrain
 from tests.retrain.seed import seed_length_preference
 
-pytestmark = [pytest.mark.real_model, pytest.mark.long, pytest.mark.timeout(1800)]  # two text nights: minutes
+pytestmark = [pytest.mark.real_model, pytest.mark.generality, pytest.mark.timeout(1800)]  # two text nights: minutes
 QUICK = dict(modality="text", max_steps=2, eval_generation_prompts=0, min_examples=4, personal=False)
 
 
