@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tests.benchmarks.gradio_http import Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
-from tests.benchmarks.machine import describe_machine  # noqa: E402
-from tests.replicas.servers import replica_env, running_replicas  # noqa: E402
+from tests.benchmarks.machine import describe_machine, unthrottled_env  # noqa: E402
+from tests.replicas.servers import running_replicas  # noqa: E402
 
 CANDIDATES = 4  # each rater's request: it rates its candidates in turn
 TEXT_JOB = ["Write a short story about a lighthouse keeper.", 2, 32, 0.8, 0.9, 1.1, None, ""]
@@ -207,14 +207,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         data_dir = Path(tmp) / "data"
         database = data_dir / "playground.db"
-        env = replica_env(
-            f"sqlite:///{database}",
-            data_dir,
-            args.cache_dir,
-            PLAYGROUND_GENERATIONS_PER_CLIENT="100000",
-            PLAYGROUND_GENERATIONS_PER_IP="100000",
-            PLAYGROUND_MAX_QUEUE_SIZE="1000",
-        )
+        env = unthrottled_env(database, data_dir, args.cache_dir)
         env.pop("OMP_NUM_THREADS")  # the app as deployed: torch picks its own thread count
         env.update(item.split("=", 1) for item in args.env)
         with running_replicas(1, env, Path(tmp)) as [server]:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tests.benchmarks.gradio_http import Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
-from tests.benchmarks.machine import describe_machine  # noqa: E402
-from tests.replicas.servers import replica_env, running_replicas  # noqa: E402
+from tests.benchmarks.machine import describe_machine, unthrottled_env  # noqa: E402
+from tests.replicas.servers import running_replicas  # noqa: E402
 
 CANDIDATES = 4
 SEED_JOB = ["Say hello.", CANDIDATES, 2, 0.8, 0.9, 1.1, None, ""]
@@ -180,14 +180,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-rating-http-") as tmp:
         data_dir = Path(tmp) / "data"
         database = data_dir / "playground.db"
-        env = replica_env(
-            f"sqlite:///{database}",
-            data_dir,
-            args.cache_dir,
-            PLAYGROUND_GENERATIONS_PER_CLIENT="100000",
-            PLAYGROUND_GENERATIONS_PER_IP="100000",
-            PLAYGROUND_MAX_QUEUE_SIZE="1000",
-        )
+        env = unthrottled_env(database, data_dir, args.cache_dir)
         with running_replicas(1, env, Path(tmp)) as [server]:
             results, raters = asyncio.run(scenario(server.url, args))
         pairs, lost = lost_ratings(database, raters)

@@ -22,3 +22,18 @@ def describe_machine() -> str:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__} with {torch.get_num_threads()} threads, load average {load}"
+
+
+def unthrottled_env(database: Path, data_dir: Path, cache_dir: Path) -> dict[str, str]:
+    """A one-replica server's environment on a SQLite file, with the per-client and per-address
+    generation limits and the queue size out of the benchmark's way."""
+    from tests.replicas.servers import replica_env
+
+    return replica_env(
+        f"sqlite:///{database}",
+        data_dir,
+        cache_dir,
+        PLAYGROUND_GENERATIONS_PER_CLIENT="100000",
+        PLAYGROUND_GENERATIONS_PER_IP="100000",
+        PLAYGROUND_MAX_QUEUE_SIZE="1000",
+    )
