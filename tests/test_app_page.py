@@ -7,6 +7,7 @@ from gradio_client import Client
 
 from playground.serving.context import build_context
 from playground.web.app import build_app, start, status_markdown
+from playground.web.server import close_app
 from tests.ports import free_port
 
 
@@ -30,4 +31,4 @@ def test_app_serves_its_page(settings, database):
         assert any("What your ratings do" in str(c.get("props", {}).get("value")) for c in config["components"])
         assert Client(f"http://127.0.0.1:{port}/", verbose=False) is not None
     finally:
-        app.close()
+        close_app(app)

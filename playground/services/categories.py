@@ -81,7 +81,9 @@ class TopicModel:
 def topic_name(prompts: Sequence[str]) -> str:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    counts = Counter(word for prompt in prompts for word in set(_WORD.findall(prompt.lower())) if word not in ENGLISH_STOP_WORDS)
+    # Each prompt's words once, in the order they appear (not a set: a set's order changes with the
+    # interpreter's hash seed, and so would a name whose words tie on count).
+    counts = Counter(word for prompt in prompts for word in dict.fromkeys(_WORD.findall(prompt.lower())) if word not in ENGLISH_STOP_WORDS)
     shared = [word for word, count in counts.most_common() if count >= 2][:TOPIC_WORDS]
     return ", ".join(shared) if shared else "mixed prompts"
 

@@ -26,7 +26,7 @@ from playground.serving.context import AppContext, build_context
 from playground.serving.warmup import freeze_the_loaded_heap
 from playground.web.guard import GuardState
 from playground.web.rating_route import rating_router
-from playground.web.server import check_proxy_trust, server_app, uvicorn_proxy_trust
+from playground.web.server import check_proxy_trust, close_app, server_app, uvicorn_proxy_trust
 from playground.web.ui.annotate import build_annotate_tab
 from playground.web.ui.arena import build_arena_tab
 from playground.web.ui.checked_blocks import CheckedBlocks
@@ -185,7 +185,7 @@ def launch(settings: Settings) -> None:
     start(app, settings, guard, prevent_thread_lock=True)
     stop.wait()
     drain(guard, database)
-    app.close()
+    close_app(app)
     database.engine.dispose()
 
 

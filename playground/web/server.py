@@ -23,8 +23,7 @@ from typing import Any
 
 import gradio as gr
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
-from gradio.routes import App
+from gradio.routes import App, ORJSONResponse
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
@@ -34,6 +33,7 @@ from playground.web.origins import OriginMiddleware, OriginPolicy
 from playground.web.sessions import SessionBindingMiddleware, SessionOwners
 
 FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
+STOP_EVENT_TIMEOUT_S = 5.0
 _environment_lock = threading.Lock()
 
 
@@ -105,8 +105,26 @@ def check_proxy_trust(app: gr.Blocks, settings: Settings) -> None:
     if not config.proxy_headers:
         return  # uvicorn reads no proxy header at all
     if config.forwarded_allow_ips != expected:
-        app.close()
+        close_app(app)
         raise RuntimeError(
             f"uvicorn trusts X-Forwarded-For from {config.forwarded_allow_ips!r}, not "
             f"{expected!r} as PLAYGROUND_TRUST_FORWARDED_FOR and PLAYGROUND_FORWARDED_ALLOW_IPS say"
         )
+
+
+def close_app(app: gr.Blocks) -> None:
+    """`app.close()`, with the served App's stop event set first on the event loop's own thread.
+
+    Gradio's close() sets that asyncio.Event from the calling thread; when a heartbeat stream
+    starts waiting on it at that moment, the loop's thread changes the event's waiters while
+    close() walks them ("RuntimeError: deque mutated during iteration"). Set on its own loop,
+    the event is already set when close() comes to it, and close() leaves it alone.
+    """
+    for served in {id(a): a for a in (getattr(app, "server_app", None), getattr(app, "app", None)) if a is not None}.values():
+        event = served.stop_event
+        loop = getattr(event, "_loop", None)  # the loop a waiter bound it to; None: no waiter yet
+        if loop is not None and loop.is_running() and not event.is_set():
+            done = threading.Event()
+            loop.call_soon_threadsafe(lambda event=event, done=done: (event.set(), done.set()))
+            done.wait(STOP_EVENT_TIMEOUT_S)
+    app.close()

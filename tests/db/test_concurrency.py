@@ -14,7 +14,7 @@ RATINGS_PER_THREAD = 500
 
 
 @pytest.mark.slow
-@pytest.mark.long  # 8,000 committed writes per backend: a load test, in the loop lane (`make test-loop`)
+@pytest.mark.long  # 8,000 committed writes per backend: a load test, in the long lane (`make test-long`)
 def test_16_threads_writing_500_ratings_each_lose_nothing(database):
     # 1. 500 outputs to rate and one rater per thread.
     with database.sessions.begin() as session:

@@ -119,7 +119,7 @@ def leaderboard_rows(page) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.real_model
-@pytest.mark.long  # ~45 s of real generation in three battles: the loop lane (`make test-loop`)
+@pytest.mark.long  # ~45 s of real generation in three battles: the long lane (`make test-long`)
 def test_three_battles_reveal_names_only_after_each_vote(browser, arena_app):
     url, database = arena_app
     page = browser.new_page(viewport={"width": 1280, "height": 900})

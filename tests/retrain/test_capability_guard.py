@@ -16,7 +16,7 @@ from playground.retrain import RetrainOptions, retrain
 from tests.retrain.image_feedback import seed_brightness_preference
 from tests.retrain.seed import seed_length_preference
 
-# Real training and capability measurements (minutes each on 2 cores): the loop lane (`make test-loop`).
+# Real training and capability measurements (minutes each on 2 cores): the long lane (`make test-long`).
 pytestmark = [pytest.mark.real_model, pytest.mark.long, pytest.mark.timeout(1800)]
 TEXT = dict(modality="text", eval_generation_prompts=0, min_examples=4, personal=False)
 # Many passes at ten times the usual learning rate on one narrow preference (always the same

@@ -16,7 +16,8 @@ from models.metrics import distinct_n, words
 from playground.retrain import RetrainOptions, retrain
 from tests.retrain.text_feedback import rate_one_request, text_loop
 
-pytestmark = [pytest.mark.real_model, pytest.mark.loop, pytest.mark.timeout(3600)]
+# ~11 min on 2 cores (200 generated answers, 30 DPO steps): the long lane, `make test-long`.
+pytestmark = [pytest.mark.real_model, pytest.mark.long, pytest.mark.timeout(3600)]
 
 TOPICS = [
     "the ocean",

@@ -92,7 +92,7 @@ def calls(endpoints: dict) -> list[tuple[str, str, object]]:
 
 
 @pytest.mark.slow
-@pytest.mark.long  # ~80 s of HTTP round trips: the loop lane (`make test-loop`), which CI runs too
+@pytest.mark.long  # ~80 s of HTTP round trips: the long lane (`make test-long`)
 @pytest.mark.timeout(900)
 def test_bad_inputs_at_every_endpoint_get_a_clear_4xx_and_write_nothing_half(url, database, capfd):
     endpoints = client(url).view_api(return_format="dict", print_info=False)["named_endpoints"]
