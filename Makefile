@@ -52,16 +52,16 @@ test: install engine-venv
 test-fast: install
 	$(XDIST) -m "($(SUITE)) and $(LIGHT)" --durations=10
 
-# The quicker loop-closure tests of the battery (real training on the embedded models: images
-# brighter, Diffusion-DPO against SFT, the gate refusing inverted feedback, a text gate judging both
-# versions' answers) and the crash soak (50 clients, the server SIGKILLed twice). .ci/run runs this
-# lane after `make test`.
+# The quicker loop-closure tests of the battery (real training on the embedded image model: images
+# brighter, Diffusion-DPO against SFT, the gate refusing inverted feedback) and the crash soak (50
+# clients, the server SIGKILLed twice; ~9 min on 2 cores). .ci/run runs this lane after `make test`.
 test-loop: install
 	$(PY) -m pytest -q -p no:cacheprovider -m "(loop or soak) and not generality" --durations=10
 
 # The long real-training tests (marker `long`): the text loop closure on 200 rated answers, a killed
 # run, a multi-process launch, ten promotions, a retrain served through vLLM, the capability
-# guard's real runs, the endpoint probe, an 8,000-write load test (~40 min on 2 cores).
+# guard's real runs, the judged-answers gate, the endpoint probe, an 8,000-write load test, HTTP
+# ratings across a SIGKILL (~1 hour on 2 cores). CI leaves it out: run it before a release.
 test-long: install engine-venv
 	PLAYGROUND_REQUIRE_ENGINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "long and not generality" --durations=10
 

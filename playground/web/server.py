@@ -120,11 +120,16 @@ def close_app(app: gr.Blocks) -> None:
     close() walks them ("RuntimeError: deque mutated during iteration"). Set on its own loop,
     the event is already set when close() comes to it, and close() leaves it alone.
     """
-    for served in {id(a): a for a in (getattr(app, "server_app", None), getattr(app, "app", None)) if a is not None}.values():
-        event = served.stop_event
-        loop = getattr(event, "_loop", None)  # the loop a waiter bound it to; None: no waiter yet
-        if loop is not None and loop.is_running() and not event.is_set():
-            done = threading.Event()
-            loop.call_soon_threadsafe(lambda event=event, done=done: (event.set(), done.set()))
-            done.wait(STOP_EVENT_TIMEOUT_S)
+    served = getattr(app, "app", None)  # the App whose stop event close() sets; None: never launched
+    event = served.stop_event if served is not None else None
+    loop = getattr(event, "_loop", None)  # the loop a waiter bound it to; None: no waiter yet
+    if event is not None and loop is not None and loop.is_running() and not event.is_set():
+        done = threading.Event()
+
+        def set_on_its_loop() -> None:
+            event.set()
+            done.set()
+
+        loop.call_soon_threadsafe(set_on_its_loop)
+        done.wait(STOP_EVENT_TIMEOUT_S)
     app.close()
