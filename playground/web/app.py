@@ -155,6 +155,12 @@ def launch_kwargs(settings: Settings, guard: GuardState | None = None, router: A
         "run_history": False,
         "max_file_size": settings.max_upload_bytes,
         "_app": server_app(settings, guard, router),
+        # Gradio's only use of `_frontend` is a check for notebooks: after the server answers
+        # /startup-events it HEADs the page with a 3-second timeout and, if that times out, stops
+        # the launch ("When localhost is not accessible, a shareable link must be created"). The
+        # page takes up to 1.5 s on a busy 2-core machine (it builds the whole config); a slower
+        # one failed to start. Playground never uses a share link, and the server has answered.
+        "_frontend": False,
     }
 
 
