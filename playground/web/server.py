@@ -30,6 +30,7 @@ from starlette.types import ASGIApp
 from playground.core.settings import Settings
 from playground.web.guard import GuardMiddleware, GuardState
 from playground.web.origins import OriginMiddleware, OriginPolicy
+from playground.web.session_state import LazyStateHolder
 from playground.web.sessions import SessionBindingMiddleware, SessionOwners
 
 FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
@@ -38,11 +39,13 @@ _environment_lock = threading.Lock()
 
 
 class GuardedApp(App):
-    """Gradio's App with OriginMiddleware around the whole middleware stack."""
+    """Gradio's App with OriginMiddleware around the whole middleware stack, whose sessions build
+    their components' configs only when needed (playground/web/session_state.py)."""
 
     def __init__(self, *, origins: OriginPolicy, **kwargs: Any):
         super().__init__(**kwargs)
         self.origins = origins
+        self.state_holder = LazyStateHolder()  # before Blocks.launch hands it the Blocks
 
     def build_middleware_stack(self) -> ASGIApp:
         return OriginMiddleware(super().build_middleware_stack(), self.origins)
