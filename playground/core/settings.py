@@ -166,8 +166,10 @@ class Settings(BaseSettings):
     )
 
     # -- replay (docs/RETRAIN.md, "Replay") -------------------------------------------------
+    # 0.5, measured (docs/RETRAIN.md, "Replay"): on a night whose raters turned against what the
+    # chain had learned it was the only share promoted, with the capability figures as well kept.
     replay_share: float = Field(
-        1.0,
+        0.5,
         ge=0,
         le=1,
         description="Share of the older prompts (those the parent version's training run read) a retrain run trains on again, "
