@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import gradio as gr
+
 from models.base import ImageGenerator, TextGenerator
 from playground.core.database import open_database
 from playground.core.settings import Settings
@@ -20,18 +22,20 @@ def running_app(context: AppContext) -> Iterator[str]:
     """Serve the app for `context`; yield its URL; close it afterwards."""
     app = build_app(context)
     app.queue(max_size=context.settings.max_queue_size)
-    port = _launch(app, context)
+    with serving(app, context.settings) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: gr.Blocks, settings: Settings) -> Iterator[str]:
+    """Launch `app` with `start` on a free port; yield its URL; close it afterwards (for a test
+    that needs the Blocks itself, which `running_app` keeps to itself)."""
+    port = free_port()
+    start(app, settings, server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
         close_app(app)
-
-
-def _launch(app, context: AppContext) -> int:
-    """Launch on a free port; return the port."""
-    port = free_port()
-    start(app, context.settings, server_port=port, prevent_thread_lock=True, quiet=True)
-    return port
 
 
 @contextmanager

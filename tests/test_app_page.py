@@ -6,9 +6,8 @@ import urllib.request
 from gradio_client import Client
 
 from playground.serving.context import build_context
-from playground.web.app import build_app, start, status_markdown
-from playground.web.server import close_app
-from tests.ports import free_port
+from playground.web.app import status_markdown
+from tests.launch import running_app
 
 
 def test_status_counts_feedback(settings, database):
@@ -19,16 +18,11 @@ def test_status_counts_feedback(settings, database):
 
 def test_app_serves_its_page(settings, database):
     context = build_context(settings, database)  # models load lazily: not here
-    app = build_app(context)
-    port = free_port()
-    start(app.queue(), settings, server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+    with running_app(context) as url:
+        with urllib.request.urlopen(url, timeout=30) as response:
             assert response.status == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=30) as response:
+        with urllib.request.urlopen(f"{url}config", timeout=30) as response:
             config = json.loads(response.read())
         assert config["title"] == "Playground"
         assert any("What your ratings do" in str(c.get("props", {}).get("value")) for c in config["components"])
-        assert Client(f"http://127.0.0.1:{port}/", verbose=False) is not None
-    finally:
-        close_app(app)
+        assert Client(url, verbose=False) is not None

@@ -7,10 +7,9 @@ import orjson
 from gradio.state_holder import SessionState
 from gradio_client import Client
 
-from playground.web.app import build_app, start
-from playground.web.server import close_app
+from playground.web.app import build_app
 from playground.web.session_state import LazySessionState
-from tests.ports import free_port
+from tests.launch import serving
 
 
 def _as_json(components) -> bytes:
@@ -37,16 +36,12 @@ def test_a_deep_link_sees_the_configs_gradios_constructor_builds(context):
 def test_the_served_app_gives_each_browser_a_lazy_session(context):
     app = build_app(context)
     app.queue(max_size=context.settings.max_queue_size)
-    port = free_port()
-    start(app, context.settings, server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
+    with serving(app, context.settings) as url:
         # 1. A browser's generation and rating go through the queue with its session.
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(url, verbose=False)
         client.predict("hello world", 2, 16, 0.7, 0.9, 1.1, 3, "", api_name="/generate_text")
         assert client.predict(0, 4, 5, None, "nice", api_name="/rate_text").startswith("Saved")
         # 2. Its state is lazy, with configs for the blocks those events touched, not all of them.
         state = app.state_holder[client.session_hash]
         assert isinstance(state, LazySessionState)
         assert 0 < len(state.config_values) < len(app.blocks) / 2
-    finally:
-        close_app(app)

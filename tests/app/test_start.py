@@ -11,9 +11,7 @@ import gradio as gr
 import gradio.networking
 import httpx
 
-from playground.web.app import start
-from playground.web.server import close_app
-from tests.ports import free_port
+from tests.launch import serving
 
 
 def test_a_page_slower_than_gradios_localhost_check_still_starts(settings, monkeypatch):
@@ -27,13 +25,9 @@ def test_a_page_slower_than_gradios_localhost_check_still_starts(settings, monke
     monkeypatch.setattr(gradio.networking, "url_ok", timed_out)
     with gr.Blocks() as app:
         gr.Markdown("served")
-    port = free_port()
-    # 2. The launch goes on, and the page is served.
-    start(app, settings, server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        response = httpx.get(f"http://127.0.0.1:{port}/config", timeout=30)
+    # 2. The launch (`start`) goes on, and the page is served.
+    with serving(app, settings) as url:
+        response = httpx.get(f"{url}config", timeout=30)
         assert response.status_code == 200
         assert any(c.get("props", {}).get("value") == "served" for c in response.json()["components"])
         assert checked == []
-    finally:
-        close_app(app)
