@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     )
     gpu_concurrency: int = Field(1, ge=1, le=1024, description="Generation requests run at once (one shared model queue).")
     max_queue_size: int = Field(64, ge=1, description="Requests waiting before new ones are refused.")
+    active_events: int = Field(
+        400,
+        ge=1,
+        le=10_000,
+        description="Queued events served at once, streams included (Gradio's max_threads; its default of 40 "
+        "made the 41st concurrent stream wait). Also the most worker threads the un-streamed handlers may use.",
+    )
     stream_interval_ms: int = Field(
         50,
         ge=0,

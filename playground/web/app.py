@@ -154,6 +154,9 @@ def launch_kwargs(settings: Settings, guard: GuardState | None = None, router: A
         "show_error": True,
         "run_history": False,
         "max_file_size": settings.max_upload_bytes,
+        # Streams run on the event loop (playground/web/ui/loop_stream.py), so a slot of the queue
+        # no longer costs a thread; Gradio still admits only this many events at once.
+        "max_threads": settings.active_events,
         "_app": server_app(settings, guard, router),
         # Gradio's only use of `_frontend` is a check for notebooks: after the server answers
         # /startup-events it HEADs the page with a 3-second timeout and, if that times out, stops

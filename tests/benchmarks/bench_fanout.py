@@ -32,7 +32,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import httpx  # noqa: E402
 
-from tests.benchmarks.gradio_http import Browser, GradioHTTP, now, percentile  # noqa: E402
+from tests.benchmarks.gradio_http import KEEPALIVE_S, Browser, GradioHTTP, now, percentile  # noqa: E402
 from tests.fakes import FakeVersions  # noqa: E402
 from tests.launch import free_port  # noqa: E402
 
@@ -64,23 +64,31 @@ class PacedTextGenerator(FakeVersions):
         return run()
 
 
-def serve_ours(port: int, tokens: int, rate: float, max_threads: int) -> None:
+def serve_ours(port: int, tokens: int, rate: float, active_events: int) -> None:
     """The real app on fake tokens; blocks until killed."""
     from playground.core.database import open_database
     from playground.core.settings import Settings
     from playground.serving.context import build_context
+    from playground.serving.warmup import freeze_the_loaded_heap
     from playground.web.app import build_app, start
     from tests.fakes import FakeImageGenerator
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-fanout-")) / "data"
     settings = Settings(
-        data_dir=data_dir, port=port, gpu_concurrency=1024, max_queue_size=10_000, generations_per_client=10_000, generations_per_ip=10_000
+        data_dir=data_dir,
+        port=port,
+        gpu_concurrency=1024,
+        max_queue_size=10_000,
+        generations_per_client=10_000,
+        generations_per_ip=10_000,
+        active_events=active_events,
     )
     text, image = PacedTextGenerator(tokens, rate), FakeImageGenerator()
     context = build_context(settings, open_database(settings), text_factory=lambda: text, image_factory=lambda: image)
     app = build_app(context)
     app.queue(max_size=settings.max_queue_size)
-    start(app, settings, max_threads=max_threads, quiet=True, prevent_thread_lock=True)
+    start(app, settings, quiet=os.environ.get("BENCH_VERBOSE") is None, prevent_thread_lock=True)
+    freeze_the_loaded_heap()  # as `playground serve` does once its models are loaded
     app.block_thread()
 
 
@@ -106,7 +114,7 @@ def serve_raw(port: int, tokens: int, rate: float) -> None:
 
 async def clients_ours(url: str, clients: int, tokens: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
     """All clients generate at once; returns (seconds until the last finished, first-token delays, updates)."""
-    limits = httpx.Limits(max_connections=2 * clients + 10, max_keepalive_connections=2 * clients + 10)
+    limits = httpx.Limits(max_connections=2 * clients + 10, max_keepalive_connections=2 * clients + 10, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(timeout=600, limits=limits) as http:
         app = GradioHTTP(url, http)
         await app.load_config()
@@ -137,7 +145,7 @@ async def _all_or_timeout(runs: list, started: float, timeout_s: float) -> tuple
 
 
 async def clients_raw(url: str, clients: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
-    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
+    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(timeout=600, limits=limits) as http:
         started = now()
 
@@ -153,7 +161,7 @@ async def clients_raw(url: str, clients: int, timeout_s: float) -> tuple[float, 
         return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
 
 
-def start(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[subprocess.Popen, str]:
+def start(kind: str, args: argparse.Namespace, active_events: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [
         sys.executable,
@@ -166,8 +174,8 @@ def start(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[s
         str(args.tokens),
         "--rate",
         str(args.rate),
-        "--max-threads",
-        str(max_threads),
+        "--active-events",
+        str(active_events),
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -183,8 +191,8 @@ def start(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[s
     raise RuntimeError(f"the {kind} server did not start")
 
 
-def measure(kind: str, args: argparse.Namespace, max_threads: int = 40) -> tuple[float, list[float], list[int]]:
-    process, url = start(kind, args, max_threads)
+def measure(kind: str, args: argparse.Namespace, active_events: int = 400) -> tuple[float, list[float], list[int]]:
+    process, url = start(kind, args, active_events)
     try:
         if kind == "raw":
             return asyncio.run(clients_raw(url, args.clients, args.timeout))
@@ -202,10 +210,10 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per side; clients still streaming then count as unfinished")
     parser.add_argument("--serve", choices=["ours", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--max-threads", type=int, default=40, help=argparse.SUPPRESS)
+    parser.add_argument("--active-events", type=int, default=400, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "ours":
-        serve_ours(args.port, args.tokens, args.rate, args.max_threads)
+        serve_ours(args.port, args.tokens, args.rate, args.active_events)
         return 0
     if args.serve == "raw":
         serve_raw(args.port, args.tokens, args.rate)
@@ -218,8 +226,8 @@ def main() -> int:
     print(f"{args.clients} clients x {args.tokens} tokens at {args.rate:.0f} tok/s (one client alone: {ideal:.1f} s)")
     sides = {
         "raw SSE (Starlette + uvicorn)": measure("raw", args),
-        "ours, Gradio's default 40 worker threads": measure("ours", args),
-        f"ours, {args.clients + 20} worker threads": measure("ours", args, args.clients + 20),
+        "ours, 40 events at once (Gradio's default)": measure("ours", args, 40),
+        "ours, PLAYGROUND_ACTIVE_EVENTS=400 (the default)": measure("ours", args, 400),
     }
     raw_s = next(iter(sides.values()))[0]
     print(

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
-from tests.benchmarks.gradio_http import Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
+from tests.benchmarks.gradio_http import KEEPALIVE_S, Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
 from tests.benchmarks.machine import describe_machine, unthrottled_env  # noqa: E402
 from tests.replicas.servers import running_replicas  # noqa: E402
 
@@ -121,7 +121,7 @@ async def run_phase(app: GradioHTTP, raters: list[Rater], phase: Phase, seconds:
 
 
 async def scenario(url: str, args: argparse.Namespace) -> tuple[list[PhaseResult], list[Rater]]:
-    limits = httpx.Limits(max_connections=args.raters + 20, max_keepalive_connections=args.raters + 20)
+    limits = httpx.Limits(max_connections=args.raters + 20, max_keepalive_connections=args.raters + 20, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(timeout=300, limits=limits) as http:
         app = GradioHTTP(url, http)
         await app.load_config()

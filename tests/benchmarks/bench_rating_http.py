@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
-from tests.benchmarks.gradio_http import Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
+from tests.benchmarks.gradio_http import KEEPALIVE_S, Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
 from tests.benchmarks.machine import describe_machine, unthrottled_env  # noqa: E402
 from tests.replicas.servers import running_replicas  # noqa: E402
 
@@ -94,7 +94,7 @@ async def closed_loop(app: GradioHTTP, raters: list[Rater], path: str, seconds: 
 
 async def scenario(url: str, args: argparse.Namespace) -> tuple[list[Result], list[Rater]]:
     counts = [int(n) for n in args.raters.split(",")]
-    limits = httpx.Limits(max_connections=max(counts) + 20, max_keepalive_connections=max(counts) + 20)
+    limits = httpx.Limits(max_connections=max(counts) + 20, max_keepalive_connections=max(counts, keepalive_expiry=KEEPALIVE_S) + 20)
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         app = GradioHTTP(url, http)
         await app.load_config()

@@ -21,6 +21,10 @@ import httpx
 
 COOKIE_NAME = "playground_client"  # playground/web/guard.py
 API = "gradio_api"
+# How long a client keeps an idle connection: under uvicorn's 5 s. At httpx's default (also 5 s)
+# a connection idle that long could be reused just as the server closed it: the request then
+# failed with a ReadError (5 of 100 streams in one run), a client artefact, not the server's.
+KEEPALIVE_S = 2.0
 
 
 class CallFailed(Exception):

@@ -8,7 +8,8 @@ load"). So a generation is three steps:
 1. `begin` (un-queued, at the click): checks the input (the content filter's blocklist and
    classifier among the checks) and clears the cards for the request, or, when the input is
    refused, says why in the status line and stops the chain there (`gate`);
-2. `run` (the models queue, streamed): names only the candidates' contents, the status line and
+2. `run` (the models queue, streamed from its own thread through the event loop,
+   playground/web/ui/loop_stream.py): names only the candidates' contents, the status line and
    two States: `shown` (the recorded request, which API clients rate by) and `pending`;
 3. `finish` (un-queued, after the stream): each card's facts, ratings on, the set panel and the
    final status, from `pending`.
@@ -40,6 +41,7 @@ from playground.web.ui.candidates import (
     show_set_panel,
 )
 from playground.web.ui.errors import USER_ERRORS
+from playground.web.ui.loop_stream import served_from_loop
 from playground.web.ui.wording import GUIDELINES_LINK, literal_markdown
 
 log = logging.getLogger("playground.web.ui.streaming")
@@ -172,6 +174,7 @@ def chain_generation(
     begin = begin_handler(params_of, cards, panel, status, shown, pending, refused, moderator)
     contents = [part for card in cards for part in (card.text_parts() or [card.content])]
     finish = finish_handler(cards, panel, status)
+    streamed_run = served_from_loop(run)  # no worker thread per stream (playground/web/ui/loop_stream.py)
     first, *others = events
     for event, api in ((first, {"api_name": api_name}), *((e, {"api_visibility": "private"}) for e in others)):
         event.then(
@@ -180,10 +183,11 @@ def chain_generation(
             [*rating_components(cards, panel), status, shown, pending, refused],
             **PRIVATE_STEP,
         ).then(gate, refused, None, **PRIVATE_STEP).success(
-            run,
+            streamed_run,
             inputs,
             [shown, pending, status, *contents],
             **api,
+            postprocess=False,  # done once per update in the run's own thread (loop_stream.py)
             concurrency_id="models",
             concurrency_limit=concurrency_limit,
             show_progress_on=[status],
