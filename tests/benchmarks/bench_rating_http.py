@@ -94,7 +94,7 @@ async def closed_loop(app: GradioHTTP, raters: list[Rater], path: str, seconds: 
 
 async def scenario(url: str, args: argparse.Namespace) -> tuple[list[Result], list[Rater]]:
     counts = [int(n) for n in args.raters.split(",")]
-    limits = httpx.Limits(max_connections=max(counts) + 20, max_keepalive_connections=max(counts, keepalive_expiry=KEEPALIVE_S) + 20)
+    limits = httpx.Limits(max_connections=max(counts) + 20, max_keepalive_connections=max(counts) + 20, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         app = GradioHTTP(url, http)
         await app.load_config()
