@@ -184,6 +184,16 @@ def save_rating(session: Session, *, output_id: int, rater_id: int, source: str,
     transaction: on SQLite the write holds the database's only write lock, so under load every
     statement in it is one more wait for every other rater.
     """
+    # 1. Validate every given value before touching the database.
+    changes = rating_changes(source, **fields)
+    # 2. One statement that inserts or updates, so concurrent raters never race.
+    _upsert(session, Rating, key={"output_id": output_id, "rater_id": rater_id}, changes=changes)
+
+
+def rating_changes(source: str, **fields: Unpack[RatingFields]) -> dict[str, Any]:
+    """The columns a rating write sets: its given fields, checked and cleaned, and its source.
+    Raises InvalidInputError (or TypeError for a field a rating does not have) before anything
+    is written."""
     if unknown := set(fields) - set(RatingFields.__annotations__):
         raise TypeError(f"a rating has no field {sorted(unknown)[0]!r}")
     naturalness = fields.get("naturalness", UNSET)
@@ -191,7 +201,6 @@ def save_rating(session: Session, *, output_id: int, rater_id: int, source: str,
     thumbs = fields.get("thumbs", UNSET)
     comment = fields.get("comment", UNSET)
     reason = fields.get("reason", UNSET)
-    # 1. Validate every given value before touching the database.
     _check_source(source)
     _check_score("naturalness", naturalness)
     _check_score("reliability", reliability)
@@ -203,14 +212,8 @@ def save_rating(session: Session, *, output_id: int, rater_id: int, source: str,
     _check_text("reason", reason, MAX_REASON_CHARS)
     if isinstance(reason, str):
         reason = clean_text(reason)
-    # 2. One statement that inserts or updates, so concurrent raters never race.
     changes = _given(naturalness=naturalness, reliability=reliability, thumbs=thumbs, comment=comment, reason=reason)
-    _upsert(
-        session,
-        Rating,
-        key={"output_id": output_id, "rater_id": rater_id},
-        changes={**changes, "source": source},
-    )
+    return {**changes, "source": source}
 
 
 def upsert_set_rating(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from feedback_db.errors import InvalidInputError, NotOwnerError, UnknownIdError, UnknownRaterError
 from feedback_db.queries import NewOutput, record_request
-from feedback_db.rating_writer import RatingWrite, RatingWriter
+from feedback_db.rating_writer import RatingWrite, RatingWriter, write_ratings
 from feedback_db.schema import Rating
 from playground.core.errors import NotAllowedError, StaleRequestError
 from playground.services.identity import viewer_for_token
@@ -100,6 +100,29 @@ def test_a_refused_rating_fails_alone_and_the_rest_of_its_batch_is_written(datab
     assert stored(database, mine[1], me.user_id).thumbs == 1
     assert stored(database, mine[2], me.user_id) is None
     assert stored(database, theirs[0], me.user_id) is None
+
+
+def test_writes_of_one_rating_in_one_batch_keep_their_order_and_earlier_fields(database):
+    # A batch sends its ratings as one statement per set of columns: a later write of a field
+    # must still win over an earlier one, and a field no write names keeps its stored value.
+    me = viewer_for_token(database, None)
+    first, second = own_outputs(database, me, n=2)
+    with database.sessions.begin() as session:
+        write_ratings(session, [RatingWrite(me.browser_session, first, {"reliability": 2, "comment": "kept"})])
+    writes = [
+        RatingWrite(me.browser_session, first, {"naturalness": 3}),
+        RatingWrite(me.browser_session, first, {"naturalness": 4, "thumbs": -1}),
+        RatingWrite(me.browser_session, second, {"naturalness": 1}),
+        RatingWrite(me.browser_session, first, {"naturalness": 9}),  # refused: out of range
+        RatingWrite(me.browser_session, first, {"naturalness": 5}),
+    ]
+    with database.sessions.begin() as session:
+        outcomes = write_ratings(session, writes)
+    assert [isinstance(o, InvalidInputError) for o in outcomes] == [False, False, False, True, False]
+    rating = stored(database, first, me.user_id)
+    assert (rating.naturalness, rating.thumbs, rating.reliability, rating.comment) == (5, -1, 2, "kept")
+    assert rating.updated_at >= rating.created_at
+    assert stored(database, second, me.user_id).naturalness == 1
 
 
 def test_the_grouped_path_writes_the_same_rows_and_refuses_with_the_same_errors_as_the_service(database, writer):
