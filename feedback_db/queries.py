@@ -9,11 +9,12 @@ column types clean every stored value again whoever writes it (feedback_db/clean
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -300,9 +301,8 @@ def _require(session: Session, model: type, row_id: int, what: str) -> None:
 def _upsert(session: Session, model: type, *, key: dict[str, Any], changes: dict[str, Any]) -> None:
     """INSERT ... ON CONFLICT DO UPDATE where the dialect has it, else select-then-write."""
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    insert = _native_insert(session)
+    if insert is not None:
         statement = insert(model).values(**key, **changes, created_at=now, updated_at=now)
         statement = statement.on_conflict_do_update(index_elements=list(key), set_={**changes, "updated_at": now})
         session.execute(statement)
@@ -314,3 +314,36 @@ def _upsert(session: Session, model: type, *, key: dict[str, Any], changes: dict
         for name, value in {**changes, "updated_at": now}.items():
             setattr(row, name, value)
     session.flush()
+
+
+def upsert_ratings(session: Session, ratings: dict[tuple[int, int], dict[str, Any]]) -> None:
+    """Upsert each (output_id, rater_id) -> columns (`rating_changes`, already checked): one
+    statement per set of columns, its rows sent together. One compiled statement with bound
+    rows, not a statement per rating: building and caching each rating's own INSERT was most
+    of the rating writer's time under 50 raters (docs/PERFORMANCE.md, "Rating over plain
+    HTTP"). Dialects without ON CONFLICT: `_upsert` each."""
+    insert = _native_insert(session)
+    if insert is None:
+        for (output_id, rater_id), changes in ratings.items():
+            _upsert(session, Rating, key={"output_id": output_id, "rater_id": rater_id}, changes=changes)
+        return
+    now = utcnow()
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for (output_id, rater_id), changes in ratings.items():
+        row = {"output_id": output_id, "rater_id": rater_id, **changes, "created_at": now, "updated_at": now}
+        by_columns.setdefault(tuple(sorted(changes)), []).append(row)
+    table = cast(Table, Rating.__table__)  # Core, not ORM DML: no per-row ORM bookkeeping
+    for columns, rows in by_columns.items():
+        statement = insert(table)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["output_id", "rater_id"],
+            set_={**{name: excluded[name] for name in columns}, "updated_at": excluded.updated_at},
+        )
+        session.connection().execute(statement, rows)
+
+
+def _native_insert(session: Session) -> Callable[..., Any] | None:
+    """The dialect's INSERT with ON CONFLICT (SQLite, PostgreSQL), or None."""
+    dialect = session.get_bind().dialect.name
+    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)

@@ -4,8 +4,9 @@ A rating from the web is three round trips when done one by one (who the caller 
 output is theirs, the upsert), and on SQLite every write transaction waits for the one before it.
 `RatingWriter` runs one thread that takes whatever ratings arrived while its previous commit ran
 and writes them all in one transaction: one SELECT finds the callers' users, one finds the
-outputs' browser sessions, then each rating's upsert (`save_rating`, the same statement as the
-one-by-one path, so the same rows). Each caller's future is answered only after the commit that
+outputs' browser sessions, then the ratings are checked as the one-by-one path checks them
+(`rating_changes`) and upserted together (`upsert_ratings`: one statement per set of columns,
+so the same rows as one upsert each). Each caller's future is answered only after the commit that
 holds its row: acknowledged means committed.
 
 One bad rating never fails the others in its batch: values are validated before they are
@@ -23,15 +24,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback_db.errors import NotOwnerError, UnknownIdError, UnknownRaterError
-from feedback_db.queries import RatingFields, rating_changes, save_rating
-from feedback_db.schema import Output, Rating, Request, User, UserSession, utcnow
+from feedback_db.queries import RatingFields, rating_changes, upsert_ratings
+from feedback_db.schema import Output, Request, User, UserSession
 
 log = logging.getLogger("feedback_db.rating_writer")
 MAX_BATCH = 500  # ratings in one transaction; more wait for the next one
@@ -174,34 +174,8 @@ def write_ratings(session: Session, writes: Sequence[RatingWrite]) -> list[int |
             folded.setdefault((write.output_id, rater_id), {}).update(changes)
             outcomes.append(rater_id)
     # 3. Upserted: one executemany per set of columns written.
-    save_ratings(session, folded)
+    upsert_ratings(session, folded)
     return outcomes
-
-
-def save_ratings(session: Session, ratings: dict[tuple[int, int], dict[str, Any]]) -> None:
-    """Upsert each (output_id, rater_id) -> columns, one statement per set of columns, its rows
-    sent together. One compiled statement with bound rows, not a statement per rating: building
-    and caching each rating's own INSERT was most of the writer's time under 50 raters
-    (docs/PERFORMANCE.md, "Rating over plain HTTP"). Other dialects: one upsert each."""
-    now = utcnow()
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        for (output_id, rater_id), changes in ratings.items():
-            save_rating(session, output_id=output_id, rater_id=rater_id, **changes)
-        return
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for (output_id, rater_id), changes in ratings.items():
-        row = {"output_id": output_id, "rater_id": rater_id, **changes, "created_at": now, "updated_at": now}
-        by_columns.setdefault(tuple(sorted(changes)), []).append(row)
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    table = cast(Table, Rating.__table__)  # Core, not ORM DML: no per-row ORM bookkeeping
-    for columns, rows in by_columns.items():
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["output_id", "rater_id"],
-            set_={**{name: statement.excluded[name] for name in columns}, "updated_at": statement.excluded.updated_at},
-        )
-        session.connection().execute(statement, rows)
 
 
 def _check(write: RatingWrite, raters: dict[str, int], owners: dict[int, str | None]) -> int:

@@ -160,7 +160,7 @@ def build_text_tab(context: AppContext, guidelines: Guidelines, examples: list[s
         first_seen: dict[int, float] = {}  # candidate -> when its first text arrived
         # The status may still say the model is loading. Every card's text is named (blank, as
         # `begin` left it): a component left out of an update is rebuilt by Gradio.
-        yield {shown: None, pending: None, **_blank_texts(cards)}
+        yield {shown: None, pending: None, **_texts(cards, TextUpdate(texts=[]))}
         for update in stream_text(context, None, prompt_value, params, cancel, client_key=client.key):
             now = time.monotonic()
             first_seen.update({i: now for i, text in enumerate(update.texts) if text and i not in first_seen})
@@ -253,10 +253,6 @@ def _texts(cards: list[CandidateCard], update: TextUpdate) -> dict[Block, Any]:
         text = update.texts[index] if index < len(update.texts) else ""
         values |= card.text_values(text, update.confidence[index] if index < len(update.confidence) else None)
     return values
-
-
-def _blank_texts(cards: list[CandidateCard]) -> dict[Block, Any]:
-    return {block: value for card in cards for block, value in card.text_values("").items()}
 
 
 def _cut(output: TextOutput, withheld: str | None) -> bool:
