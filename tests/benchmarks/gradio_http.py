@@ -58,7 +58,7 @@ class GradioHTTP:
             if dependency.get("api_name"):
                 self.fn_ids[dependency["api_name"]] = dependency["id"]
 
-    def _body(self, browser: Browser, api_name: str, data: list[Any]) -> dict[str, Any]:
+    def event_body(self, browser: Browser, api_name: str, data: list[Any]) -> dict[str, Any]:
         """What both kinds of call post: the event's inputs, which event, and whose session."""
         return {
             "data": data,
@@ -72,7 +72,7 @@ class GradioHTTP:
         """Call an un-queued endpoint the browser's way (one POST), or gradio_client's (queue)."""
         if via_queue:
             return await self.queued(browser, api_name, data)
-        body = self._body(browser, api_name, data)
+        body = self.event_body(browser, api_name, data)
         response = await self.http.post(f"{self.base_url}{API}/run/{api_name}", json=body, headers=browser.headers)
         if response.status_code != 200:
             raise CallFailed(f"{api_name}: HTTP {response.status_code}: {response.text[:200]}")
@@ -82,7 +82,7 @@ class GradioHTTP:
         """Join the queue, then read this session's event stream until the event completes.
 
         `on_update(output)` is called for every streamed update (e.g. a generation's tokens)."""
-        body = self._body(browser, api_name, data)
+        body = self.event_body(browser, api_name, data)
         joined = await self.http.post(f"{self.base_url}{API}/queue/join", json=body, headers=browser.headers)
         if joined.status_code != 200:
             raise CallFailed(f"{api_name}: join HTTP {joined.status_code}: {joined.text[:200]}")
