@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -204,7 +205,9 @@ class Output(Base):
     text: Mapped[str | None] = mapped_column(CleanText)
     image_path: Mapped[str | None] = mapped_column(CleanText)
     image_sha256: Mapped[str | None] = mapped_column(CleanString(64), index=True)
-    seed: Mapped[int] = mapped_column(Integer)
+    # Seeds run to 2**32 - 1 (models/base.py): above PostgreSQL's INTEGER (2**31 - 1), so BIGINT;
+    # SQLite's INTEGER already holds 64 bits (migration 0012).
+    seed: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     latency_ms: Mapped[float]
     time_to_first_token_ms: Mapped[float | None]
     tokens: Mapped[int | None]

@@ -18,6 +18,16 @@ def test_request_is_stored_with_all_outputs(database):
         assert stored.outputs[1].seed == 101
 
 
+def test_every_seed_a_generation_may_draw_is_stored(database):
+    """Seeds run to 2**32 - 1 (models/base.py); PostgreSQL's INTEGER stopped at 2**31 - 1."""
+    seeds = [0, 2**31 - 1, 2**31, 2**32 - 1]
+    with database.sessions.begin() as session:
+        outputs = [NewOutput(index=i, seed=seed, latency_ms=1, text=f"s{i}") for i, seed in enumerate(seeds)]
+        request_id = record_request(session, modality="text", prompt="p", parameters={}, model_version="base", outputs=outputs).id
+    with database.sessions() as session:
+        assert [o.seed for o in session.get(Request, request_id).outputs] == seeds
+
+
 @pytest.mark.parametrize(
     ("prompt", "outputs", "message"),
     [
