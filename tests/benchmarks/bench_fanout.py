@@ -8,8 +8,10 @@ middleware, the database recording each request) with a fake generator injected 
 AppContext that produces a token every 1/rate s: no model, so what is measured is the web
 path. The raw side is a Starlette `StreamingResponse` under uvicorn sending the same tokens at
 the same pace as server-sent events. Each server runs in its own process, one after the other;
-the clients run in this process. Prints the time for all clients to finish, per side, and the
-ratio. Figures go to docs/PERFORMANCE.md by hand.
+the clients run in this process, each on lean connections of its own (keepalive_http.py: 100
+httpx streams cost the clients more than the raw server they measure). Prints the time for all
+clients to finish, per side, and the ratio; `--sweep 1,10,100` does so at each count and
+`--plot PATH` draws the curves. Figures go to docs/PERFORMANCE.md by hand.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import httpx  # noqa: E402
 
-from tests.benchmarks.gradio_http import KEEPALIVE_S, Browser, GradioHTTP, now, percentile  # noqa: E402
+from tests.benchmarks.gradio_http import API, Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
+from tests.benchmarks.keepalive_http import KeepAliveConnection, server_sent_events  # noqa: E402
 from tests.fakes import FakeVersions  # noqa: E402
 from tests.launch import free_port  # noqa: E402
 
@@ -113,25 +116,38 @@ def serve_raw(port: int, tokens: int, rate: float) -> None:
 
 
 async def clients_ours(url: str, clients: int, tokens: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
-    """All clients generate at once; returns (seconds until the last finished, first-token delays, updates)."""
-    limits = httpx.Limits(max_connections=2 * clients + 10, max_keepalive_connections=2 * clients + 10, keepalive_expiry=KEEPALIVE_S)
-    async with httpx.AsyncClient(timeout=600, limits=limits) as http:
+    """All clients generate at once; returns (seconds until the last finished, first-token delays, updates).
+
+    Each client is a browser's two requests, as GradioHTTP.queued makes them, on lean connections
+    (keepalive_http): POST /queue/join, then the session's event stream until the event completes."""
+    async with httpx.AsyncClient(timeout=60) as http:
         app = GradioHTTP(url, http)
         await app.load_config()
-        started = now()
+    started = now()
 
-        async def one() -> tuple[float, int]:
-            first, updates = [], [0]
+    async def one() -> tuple[float, int]:
+        browser, first, updates = Browser(), float("nan"), 0
+        body = app.event_body(browser, "generate_text", [PROMPT, 1, tokens, 0.7, 0.9, 1.0, 1, ""])
+        connection = KeepAliveConnection(url)
+        status, reply = await connection.post_json(f"{API}/queue/join", body, browser.headers)
+        await connection.close()
+        if status != 200:
+            raise CallFailed(f"join: HTTP {status}: {reply[:200]!r}")
+        event_id = json.loads(reply)["event_id"]
+        async for data in server_sent_events(url, f"{API}/queue/data?session_hash={browser.session_hash}", browser.headers):
+            message = json.loads(data)
+            if message.get("event_id") not in (None, event_id):
+                continue
+            if message.get("msg") == "process_generating":
+                updates += 1
+                first = first if updates > 1 else now() - started
+            elif message.get("msg") == "process_completed":
+                if not message.get("success", False):
+                    raise CallFailed(f"generate_text: {message}")
+                return first, updates
+        raise CallFailed("the event stream closed before the event completed")
 
-            def seen(_output) -> None:
-                updates[0] += 1
-                if not first:
-                    first.append(now() - started)
-
-            await app.queued(Browser(), "generate_text", [PROMPT, 1, tokens, 0.7, 0.9, 1.0, 1, ""], on_update=seen)
-            return (first or [float("nan")])[0], updates[0]
-
-        return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
+    return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
 
 
 async def _all_or_timeout(runs: list, started: float, timeout_s: float) -> tuple[float, list[float], list[int]]:
@@ -145,20 +161,17 @@ async def _all_or_timeout(runs: list, started: float, timeout_s: float) -> tuple
 
 
 async def clients_raw(url: str, clients: int, timeout_s: float) -> tuple[float, list[float], list[int]]:
-    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10, keepalive_expiry=KEEPALIVE_S)
-    async with httpx.AsyncClient(timeout=600, limits=limits) as http:
-        started = now()
+    started = now()
 
-        async def one() -> tuple[float, int]:
-            first, updates = float("nan"), 0
-            async with http.stream("GET", f"{url}stream") as response:
-                async for line in response.aiter_lines():
-                    if line.startswith("data:") and "token" in line:
-                        updates += 1
-                        first = first if updates > 1 else now() - started
-            return first, updates
+    async def one() -> tuple[float, int]:
+        first, updates = float("nan"), 0
+        async for data in server_sent_events(url, "stream", {}):
+            if "token" in data:
+                updates += 1
+                first = first if updates > 1 else now() - started
+        return first, updates
 
-        return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
+    return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
 
 
 def start(kind: str, args: argparse.Namespace, active_events: int) -> tuple[subprocess.Popen, str]:
@@ -202,12 +215,50 @@ def measure(kind: str, args: argparse.Namespace, active_events: int = 400) -> tu
         process.wait(timeout=30)
 
 
+def sweep(args: argparse.Namespace, counts: list[int]) -> int:
+    """Raw and ours (PLAYGROUND_ACTIVE_EVENTS as given) at each client count; a row each, and the curves."""
+    print(f"{args.tokens} tokens per client at {args.rate:.0f} tok/s (one client alone: {args.tokens / args.rate:.1f} s)")
+    print("| clients | all finished, raw / ours (s) | ours vs raw | tokens/s, raw / ours | first token p95, raw / ours (s) |")
+    print("|---|---|---|---|---|")
+    curves: dict[str, dict[str, list[tuple[float, float]]]] = {"tokens/s": {}, "p95": {}}
+    for count in counts:
+        args.clients = count
+        row = {"raw SSE (Starlette)": measure("raw", args), "ours (Gradio queue)": measure("ours", args, args.active_events)}
+        figures = {}
+        for name, (seconds, first, updates) in row.items():
+            finished = sum(1 for u in updates if u >= 0)
+            tokens_per_s = finished * args.tokens / seconds
+            p95 = percentile([f for f in first if f == f], 95)
+            curves["tokens/s"].setdefault(name, []).append((count, tokens_per_s))
+            curves["p95"].setdefault(name, []).append((count, p95))
+            figures[name] = (seconds, tokens_per_s, p95, finished)
+        (raw_s, raw_tps, raw_p95, _), (ours_s, ours_tps, ours_p95, ours_done) = figures.values()
+        cut = "" if ours_done == count else f" ({ours_done}/{count} finished)"
+        times = f"{raw_s:.1f} / {ours_s:.1f}{cut}"
+        rates = f"{raw_tps:.0f} / {ours_tps:.0f}"
+        print(f"| {count} | {times} | {ours_s / raw_s:.2f}x | {rates} | {raw_p95:.2f} / {ours_p95:.2f} |", flush=True)
+    if args.plot:
+        from tests.benchmarks.machine import describe_machine
+        from tests.benchmarks.plots import Panel, save_curves
+
+        panels = [
+            Panel("tokens/s delivered (all clients)", curves["tokens/s"]),
+            Panel("first-token p95 (s)", curves["p95"], {"target 1 s": 1.0}, log_y=True),
+        ]
+        title = f"{args.tokens} tokens per stream at {args.rate:.0f} tok/s: {describe_machine().split(', torch')[0]}"
+        save_curves(args.plot, title, "concurrent streams", panels)
+        print(f"Plot: {args.plot}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--rate", type=float, default=100.0, help="tokens per second per client")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per side; clients still streaming then count as unfinished")
+    parser.add_argument("--sweep", help="client counts, comma-separated (e.g. 1,10,50,100,200,300): raw and ours at each")
+    parser.add_argument("--plot", type=Path, help="with --sweep, also write the curves to this PNG")
     parser.add_argument("--serve", choices=["ours", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--active-events", type=int, default=400, help=argparse.SUPPRESS)
@@ -222,6 +273,8 @@ def main() -> int:
     from tests.benchmarks.machine import describe_machine
 
     print(f"Machine: {describe_machine()}")
+    if args.sweep:
+        return sweep(args, [int(n) for n in args.sweep.split(",")])
     ideal = args.tokens / args.rate
     print(f"{args.clients} clients x {args.tokens} tokens at {args.rate:.0f} tok/s (one client alone: {ideal:.1f} s)")
     sides = {

@@ -24,13 +24,13 @@ def describe_machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__} with {torch.get_num_threads()} threads, load average {load}"
 
 
-def unthrottled_env(database: Path, data_dir: Path, cache_dir: Path) -> dict[str, str]:
-    """A one-replica server's environment on a SQLite file, with the per-client and per-address
-    generation limits and the queue size out of the benchmark's way."""
+def unthrottled_env(database: Path | str, data_dir: Path, cache_dir: Path) -> dict[str, str]:
+    """A server's environment on a SQLite file (or a database URL), with the per-client and
+    per-address generation limits and the queue size out of the benchmark's way."""
     from tests.replicas.servers import replica_env
 
     return replica_env(
-        f"sqlite:///{database}",
+        database if isinstance(database, str) else f"sqlite:///{database}",
         data_dir,
         cache_dir,
         PLAYGROUND_GENERATIONS_PER_CLIENT="100000",
