@@ -24,7 +24,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Upgrade schema (in place; no rows move)."""
+    """Upgrade schema. PostgreSQL rewrites `outputs` for the new type and locks it meanwhile
+    (seconds per million rows), so the first start after upgrading a large database takes longer."""
     if op.get_bind().dialect.name != "sqlite":
         op.alter_column("outputs", "seed", type_=sa.BigInteger(), existing_type=sa.Integer(), existing_nullable=False)
 
