@@ -34,7 +34,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import httpx  # noqa: E402
 
-from tests.benchmarks.gradio_http import API, Browser, CallFailed, GradioHTTP, now, percentile  # noqa: E402
+from tests.benchmarks.gradio_http import API, Browser, CallFailed, GradioHTTP, event_result, now, percentile  # noqa: E402
 from tests.benchmarks.keepalive_http import KeepAliveConnection, server_sent_events  # noqa: E402
 from tests.fakes import FakeVersions  # noqa: E402
 from tests.launch import free_port  # noqa: E402
@@ -126,26 +126,22 @@ async def clients_ours(url: str, clients: int, tokens: int, timeout_s: float) ->
     started = now()
 
     async def one() -> tuple[float, int]:
-        browser, first, updates = Browser(), float("nan"), 0
+        browser, first, updates = Browser(), [], [0]
+
+        def seen(_output) -> None:
+            updates[0] += 1
+            if not first:
+                first.append(now() - started)
+
         body = app.event_body(browser, "generate_text", [PROMPT, 1, tokens, 0.7, 0.9, 1.0, 1, ""])
         connection = KeepAliveConnection(url)
         status, reply = await connection.post_json(f"{API}/queue/join", body, browser.headers)
         await connection.close()
         if status != 200:
             raise CallFailed(f"join: HTTP {status}: {reply[:200]!r}")
-        event_id = json.loads(reply)["event_id"]
-        async for data in server_sent_events(url, f"{API}/queue/data?session_hash={browser.session_hash}", browser.headers):
-            message = json.loads(data)
-            if message.get("event_id") not in (None, event_id):
-                continue
-            if message.get("msg") == "process_generating":
-                updates += 1
-                first = first if updates > 1 else now() - started
-            elif message.get("msg") == "process_completed":
-                if not message.get("success", False):
-                    raise CallFailed(f"generate_text: {message}")
-                return first, updates
-        raise CallFailed("the event stream closed before the event completed")
+        stream = server_sent_events(url, f"{API}/queue/data?session_hash={browser.session_hash}", browser.headers)
+        await event_result(stream, json.loads(reply)["event_id"], "generate_text", on_update=seen)
+        return (first or [float("nan")])[0], updates[0]
 
     return await _all_or_timeout([one() for _ in range(clients)], started, timeout_s)
 

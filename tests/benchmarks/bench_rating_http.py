@@ -12,10 +12,9 @@ in turn with a unique comment, first through Gradio's un-queued event (one POST 
 `/gradio_api/run/rate_text`, as the browser sends it), then through the JSON route. Last, the
 most raters rate over the JSON route and the server is SIGKILLed halfway. Then each rater's last
 acknowledged rating of each candidate (or a later one of it) must be in the database, or it
-counts as lost. The raw
-loop: one thread upserting ratings into the same file, one transaction each (what one rating
-costs the database with nothing in front of it). Target: >= 500 ratings/s and p95 < 200 ms at
-50 raters, 0 lost.
+counts as lost. The raw loop: one thread upserting ratings into the same database, one
+transaction each (what one rating costs the database with nothing in front of it). Target:
+>= 500 ratings/s and p95 < 200 ms at 50 raters, 0 lost.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import json
 import math
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,23 +90,28 @@ class GradioHTTP:
         event_id = joined.json()["event_id"]
         url = f"{self.base_url}{API}/queue/data"
         async with self.http.stream("GET", url, params={"session_hash": browser.session_hash}, headers=browser.headers) as stream:
-            async for line in stream.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                message = json.loads(line[5:])
-                if message.get("event_id") not in (None, event_id):
-                    continue
-                kind = message.get("msg")
-                if kind == "process_generating" and on_update is not None:
-                    on_update(message["output"])
-                elif kind == "process_completed":
-                    output = message.get("output") or {}
-                    if not message.get("success", False) or "error" in output:
-                        raise CallFailed(f"{api_name}: {output.get('error') or message}")
-                    return output.get("data")
-                elif kind in ("queue_full", "unexpected_error"):
-                    raise CallFailed(f"{api_name}: {kind}: {message.get('message')}")
-        raise CallFailed(f"{api_name}: the event stream closed before the event completed")
+            data = (line[5:] async for line in stream.aiter_lines() if line.startswith("data:"))
+            return await event_result(data, event_id, api_name, on_update)
+
+
+async def event_result(data: AsyncIterator[str], event_id: str, api_name: str, on_update=None) -> Any:
+    """Read a session's event stream (each event's `data:` text) until event `event_id`
+    completes; its output data, or CallFailed. `on_update(output)` sees each streamed update."""
+    async for text in data:
+        message = json.loads(text)
+        if message.get("event_id") not in (None, event_id):
+            continue
+        kind = message.get("msg")
+        if kind == "process_generating" and on_update is not None:
+            on_update(message["output"])
+        elif kind == "process_completed":
+            output = message.get("output") or {}
+            if not message.get("success", False) or "error" in output:
+                raise CallFailed(f"{api_name}: {output.get('error') or message}")
+            return output.get("data")
+        elif kind in ("queue_full", "unexpected_error"):
+            raise CallFailed(f"{api_name}: {kind}: {message.get('message')}")
+    raise CallFailed(f"{api_name}: the event stream closed before the event completed")
 
 
 def percentile(values: list[float], q: float) -> float:

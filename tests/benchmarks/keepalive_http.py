@@ -21,9 +21,7 @@ class KeepAliveConnection:
     """One connection to `base_url`, opened on first use and reopened when the server closes it."""
 
     def __init__(self, base_url: str):
-        parts = urlsplit(base_url)
-        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
-        self._prefix = parts.path.rstrip("/")
+        self._host, self._port, self._prefix = _address(base_url)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -58,9 +56,7 @@ class KeepAliveConnection:
         return self._reader, self._writer
 
     async def _response(self, reader: asyncio.StreamReader) -> tuple[int, bytes]:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split()[1])
-        fields = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in head[1:] if line)}
+        status, fields = await _read_head(reader)
         if "content-length" not in fields:
             raise ConnectionError(f"HTTP {status} without a Content-Length; this client reads only those")
         body = await reader.readexactly(int(fields["content-length"]))
@@ -73,17 +69,14 @@ async def server_sent_events(base_url: str, path: str, headers: dict[str, str]) 
     """GET `path` on a connection of its own and yield each event's `data:` text as it arrives
     (chunked or not), until the server ends the response. For the same reason as above: 100
     httpx streams in one process cost the clients more CPU than the server they measure."""
-    parts = urlsplit(base_url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    host, port, prefix = _address(base_url)
     reader, writer = await asyncio.open_connection(host, port)
     try:
         # 1. The request, and the response's status and headers.
-        lines = [f"GET {parts.path.rstrip('/')}/{path.lstrip('/')} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
+        lines = [f"GET {prefix}/{path.lstrip('/')} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         writer.write(("\r\n".join([*lines, "", ""])).encode())
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split()[1])
-        fields = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in head[1:] if line)}
+        status, fields = await _read_head(reader)
         if status != 200:
             raise ConnectionError(f"HTTP {status} for {path}")
         chunked = fields.get("transfer-encoding", "").lower() == "chunked"
@@ -107,3 +100,16 @@ async def server_sent_events(base_url: str, path: str, headers: dict[str, str]) 
                         yield line[5:].decode()
     finally:
         writer.close()
+
+
+def _address(base_url: str) -> tuple[str, int, str]:
+    """The host, port and path prefix of `base_url`."""
+    parts = urlsplit(base_url)
+    return parts.hostname or "127.0.0.1", parts.port or 80, parts.path.rstrip("/")
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """A response's status and its header fields (names lower-cased)."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    fields = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in head[1:] if line)}
+    return int(head[0].split()[1]), fields
